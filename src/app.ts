@@ -1,0 +1,161 @@
+import "reflect-metadata";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { AccessTokens } from "./auth/access-tokens.js";
+import { AuthService, defaultLoginLimits, type AuthSettings } from "./auth/auth.service.js";
+import type { PasswordHasher } from "./auth/password-hasher.js";
+import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import type { SigningKeys } from "./auth/signing-keys.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { Config } from "./config/config.js";
+import type { Database } from "./db/prisma.js";
+import { createErrorFormatter } from "./errors/format-error.js";
+import { createContext, type Context, type Services } from "./graphql/context.js";
+import { buildUsersSubgraphSchema } from "./graphql/schema.js";
+import { createGraphQLHandler } from "./http/graphql-handler.js";
+import { checkReadiness } from "./http/health.js";
+import type { Logger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
+import { UsersService } from "./users/users.service.js";
+
+export interface AppDependencies {
+  config: Config;
+  database: Database;
+  revocationStore: RevocationStore;
+  signingKeys: SigningKeys;
+  hasher: PasswordHasher;
+  logger: Logger;
+  clock?: Clock;
+  /** Overrides of the login rate limits (tests raise them). */
+  loginLimits?: Partial<Pick<AuthSettings, "loginAttemptsPerWindow" | "loginWindowSeconds">>;
+}
+
+export interface App {
+  httpServer: Server;
+  services: Services;
+  metrics: Metrics;
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+const routes = new Set(["/graphql", "/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json"]);
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  response.end(JSON.stringify(body));
+}
+
+/** The subgraph and its operational routes on one HTTP server; stores are passed in, not opened here. */
+export async function createApp(dependencies: AppDependencies): Promise<App> {
+  const { config, database, revocationStore, signingKeys, hasher, logger } = dependencies;
+  const clock = dependencies.clock ?? systemClock;
+  const metrics = new Metrics();
+  const accessTokens = new AccessTokens(
+    signingKeys,
+    { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds },
+    clock,
+  );
+  const services: Services = {
+    users: new UsersService(database),
+    auth: new AuthService({
+      database,
+      revocationStore,
+      hasher,
+      accessTokens,
+      clock,
+      settings: {
+        accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
+        refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+        ...defaultLoginLimits,
+        ...dependencies.loginLimits,
+      },
+      onEvent: metrics.recordAuthEvent,
+    }),
+  };
+  // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
+  await hasher.dummyHash();
+
+  const httpServer = createServer();
+  const production = config.env === "production";
+  const apollo = new ApolloServer<Context>({
+    schema: await buildUsersSubgraphSchema(),
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      !config.introspection
+        ? ApolloServerPluginLandingPageDisabled()
+        : production
+          ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+          : ApolloServerPluginLandingPageLocalDefault({ footer: false, includeCookies: false }),
+    ],
+    logger,
+  });
+  await apollo.start();
+  const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request));
+
+  const handle = async (request: IncomingMessage, response: ServerResponse, path: string, search: string) => {
+    switch (path) {
+      case "/graphql":
+        return handleGraphQL(request, response, search);
+      case "/health/live":
+        return sendJson(response, 200, { status: "ok" });
+      case "/health/ready": {
+        const readiness = await checkReadiness(database, revocationStore);
+        return sendJson(response, readiness.ready ? 200 : 503, readiness.body);
+      }
+      case "/metrics":
+        response.writeHead(200, { "content-type": metrics.registry.contentType });
+        return response.end(await metrics.registry.metrics());
+      case "/.well-known/jwks.json":
+        return sendJson(response, 200, signingKeys.jwks, { "cache-control": "public, max-age=300" });
+      default:
+        return sendJson(response, 404, { error: "not found" });
+    }
+  };
+
+  httpServer.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const target = request.url ?? "/";
+    const queryStart = target.indexOf("?");
+    const path = queryStart === -1 ? target : target.slice(0, queryStart);
+    const search = queryStart === -1 ? "" : target.slice(queryStart);
+    const route = routes.has(path) ? path : "other";
+    response.on("finish", () => {
+      metrics.httpRequests.inc({ route, status: String(response.statusCode) });
+      metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    handle(request, response, path, search).catch((error: unknown) => {
+      logger.error({ err: error, route }, "request failed");
+      if (!response.headersSent) sendJson(response, 500, { error: "internal server error" });
+      else response.destroy();
+    });
+  });
+
+  return {
+    httpServer,
+    services,
+    metrics,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", reject);
+          const { port: bound } = httpServer.address() as AddressInfo;
+          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+          resolve({ port: bound, url: `http://${shownHost}:${bound}/graphql` });
+        });
+      }),
+    close: async () => {
+      await apollo.stop(); // drains the HTTP server
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import type { Clock } from "../clock.js";
+import type { SigningKeys } from "./signing-keys.js";
+
+export interface AccessTokenClaims {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  expiresAt: Date;
+}
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+export class InvalidAccessTokenError extends Error {
+  override name = "InvalidAccessTokenError";
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Short-lived JWTs naming the user (`sub`) and the session (`sid`) that revocation can end. */
+export class AccessTokens {
+  private readonly algorithms: string[];
+
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly settings: AccessTokenSettings,
+    private readonly clock: Clock,
+  ) {
+    this.algorithms = [...new Set([...keys.byKid.values()].map((key) => key.alg))];
+  }
+
+  async issue(userId: string, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
+    const { signing } = this.keys;
+    const issuedAt = Math.floor(this.clock.now().getTime() / 1000);
+    const expiresAtSeconds = issuedAt + this.settings.ttlSeconds;
+    const token = await new SignJWT({ sid: sessionId })
+      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: "JWT" })
+      .setSubject(userId)
+      .setJti(randomUUID())
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
+      .setExpirationTime(expiresAtSeconds)
+      .sign(signing.privateKey);
+    return { token, expiresAt: new Date(expiresAtSeconds * 1000) };
+  }
+
+  /** Checks signature, algorithm, issuer, audience and lifetime; throws InvalidAccessTokenError. */
+  async verify(token: string): Promise<AccessTokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+        algorithms: this.algorithms,
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        currentDate: this.clock.now(),
+        requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
+      });
+      const { sub, sid, jti, exp } = payload;
+      if (typeof sub !== "string" || !uuid.test(sub) || typeof sid !== "string" || typeof jti !== "string") {
+        throw new InvalidAccessTokenError("malformed claims");
+      }
+      return { userId: sub, sessionId: sid, tokenId: jti, expiresAt: new Date((exp as number) * 1000) };
+    } catch (error) {
+      if (error instanceof InvalidAccessTokenError) throw error;
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) {
+        throw new InvalidAccessTokenError(error.message);
+      }
+      throw error;
+    }
+  }
+
+  private keyFor(header: JWTHeaderParameters) {
+    const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
+    if (!key || key.alg !== header.alg) throw new InvalidAccessTokenError("unknown signing key");
+    return key.publicKey;
+  }
+}

@@ -1,0 +1,39 @@
+import { randomBytes } from "node:crypto";
+import { hash, verify, type Algorithm } from "@node-rs/argon2";
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(passwordHash: string, password: string): Promise<boolean>;
+  /** A hash of no one's password, verified for unknown users so their timing matches real ones. */
+  dummyHash(): Promise<string>;
+}
+
+export interface Argon2Parameters {
+  /** KiB */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
+export const owaspArgon2id: Argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+// `Algorithm` is a const enum, which isolated modules cannot read.
+const argon2id = 2 as Algorithm.Argon2id;
+
+/** argon2id through a native binding that hashes on libuv's thread pool, off the event loop. */
+export function createArgon2Hasher(parameters: Argon2Parameters = owaspArgon2id): PasswordHasher {
+  const options = { algorithm: argon2id, ...parameters };
+  let dummy: Promise<string> | undefined;
+  return {
+    hash: (password) => hash(password, options),
+    verify: async (passwordHash, password) => {
+      try {
+        return await verify(passwordHash, password);
+      } catch {
+        return false; // a malformed stored hash matches nothing
+      }
+    },
+    dummyHash: () => (dummy ??= hash(randomBytes(32).toString("base64url"), options)),
+  };
+}

@@ -1,0 +1,15 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/** 256 random bits; only their SHA-256 is stored, so a database leak yields no usable token. */
+export function newRefreshToken(): { token: string; tokenHash: string } {
+  const token = randomBytes(32).toString("base64url");
+  return { token, tokenHash: hashRefreshToken(token) };
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export function newSessionId(): string {
+  return randomBytes(16).toString("base64url");
+}

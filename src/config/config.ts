@@ -1,0 +1,119 @@
+import path from "node:path";
+import { z } from "zod";
+import { parseDurationSeconds } from "./duration.js";
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const seconds = parseDurationSeconds(text);
+      if (seconds === null) {
+        ctx.addIssue({ code: "custom", message: `must be a duration like 90s, 15m, 12h or 30d (got "${text}")` });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a ${protocols.map((p) => `${p}//`).join(" or ")} URL`)
+    .optional();
+
+const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+    DATABASE_URL: url(["postgres:", "postgresql:"]),
+    REDIS_URL: url(["redis:", "rediss:"]),
+    REDIS_KEY_PREFIX: z.string().default("users:"),
+    DATA_DIR: z.string().min(1).default(".data"),
+    JWT_PRIVATE_KEYS: z.string().trim().min(1).optional(),
+    JWT_ISSUER: z.string().min(1).default("users-subgraph"),
+    JWT_AUDIENCE: z.string().min(1).default("supergraph"),
+    ACCESS_TOKEN_TTL: duration("15m"),
+    REFRESH_TOKEN_TTL: duration("30d"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    INTROSPECTION: booleanFlag.optional(),
+    MIGRATE_ON_START: booleanFlag.optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== "production") return;
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS"] as const) {
+      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+    }
+  });
+
+export interface Config {
+  env: "development" | "production" | "test";
+  host: string;
+  port: number;
+  /** Absent: an embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  /** Absent: the in-process revocation store. */
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  dataDir: string;
+  jwt: {
+    /** Absent: a key generated once and kept under `dataDir`. */
+    privateKeys?: string;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  logLevel: string;
+  /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
+  introspection: boolean;
+  migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once, reporting every problem at the same time. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === "production";
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    dataDir: path.resolve(env.DATA_DIR),
+    jwt: {
+      privateKeys: env.JWT_PRIVATE_KEYS,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+    },
+    logLevel: env.LOG_LEVEL,
+    introspection: env.INTROSPECTION ?? !production,
+    migrateOnStart: env.MIGRATE_ON_START ?? !production,
+  };
+}

@@ -1,0 +1,17 @@
+/** Every `extensions.code` the subgraph sends, with the message clients see. */
+export const errorCodes = {
+  BAD_USER_INPUT: "The input is not valid.",
+  WEAK_PASSWORD: "The password is too weak.",
+  EMAIL_TAKEN: "An account with this e-mail address already exists.",
+  USERNAME_TAKEN: "This username is taken.",
+  INVALID_CREDENTIALS: "Invalid username, e-mail or password.",
+  UNAUTHENTICATED: "A valid access token is required.",
+  INVALID_REFRESH_TOKEN: "The refresh token is invalid or expired.",
+  REFRESH_TOKEN_REUSED: "This refresh token was already used; the session has been ended.",
+  FORBIDDEN: "You are not allowed to do this.",
+  RATE_LIMITED: "Too many attempts. Try again later.",
+  SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Try again later.",
+  INTERNAL_SERVER_ERROR: "Internal server error.",
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;

@@ -1,0 +1,81 @@
+import { GraphQLError } from "graphql";
+import { errorCodes, type ErrorCode } from "./codes.js";
+
+/** An error a client is meant to see: its code is stable, its message safe. */
+export class AppError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorCodes[code],
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = new.target.name;
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(field: string, message: string) {
+    super("BAD_USER_INPUT", message, { field });
+  }
+}
+
+export class WeakPasswordError extends AppError {
+  constructor(message: string, field = "password") {
+    super("WEAK_PASSWORD", message, { field });
+  }
+}
+
+export class EmailTakenError extends AppError {
+  constructor() {
+    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field: "email" });
+  }
+}
+
+export class UsernameTakenError extends AppError {
+  constructor() {
+    super("USERNAME_TAKEN", errorCodes.USERNAME_TAKEN, { field: "username" });
+  }
+}
+
+export class InvalidCredentialsError extends AppError {
+  constructor() {
+    super("INVALID_CREDENTIALS");
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor() {
+    super("UNAUTHENTICATED");
+  }
+}
+
+export class InvalidRefreshTokenError extends AppError {
+  constructor() {
+    super("INVALID_REFRESH_TOKEN");
+  }
+}
+
+export class RefreshTokenReusedError extends AppError {
+  constructor() {
+    super("REFRESH_TOKEN_REUSED");
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string = errorCodes.FORBIDDEN) {
+    super("FORBIDDEN", message);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(readonly dependency: "postgres" | "revocation-store", cause?: unknown) {
+    super("SERVICE_UNAVAILABLE");
+    this.cause = cause;
+  }
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage } from "node:http";
+import type DataLoader from "dataloader";
+import type { AuthService, ClientInfo, Viewer } from "../auth/auth.service.js";
+import { UnauthenticatedError } from "../errors/errors.js";
+import { createUserLoader } from "../users/user.loader.js";
+import type { UserRecord, UsersService } from "../users/users.service.js";
+
+export interface Services {
+  auth: AuthService;
+  users: UsersService;
+}
+
+export interface Context {
+  services: Services;
+  client: ClientInfo;
+  loaders: { userById: DataLoader<string, UserRecord | null> };
+  /** Users this request has just issued tokens to (register, login…): they see their own e-mail. */
+  tokensIssuedTo: Set<string>;
+  /** The authenticated viewer, or null without a (valid) token. Checked once per request. */
+  viewer(): Promise<Viewer | null>;
+  /** The viewer, or UNAUTHENTICATED with the reason the token was refused. */
+  requireViewer(): Promise<Viewer>;
+}
+
+function bearerToken(header: string | undefined): string | null | undefined {
+  if (header === undefined || header === "") return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+export function clientInfo(request: IncomingMessage): ClientInfo {
+  const userAgent = request.headers["user-agent"];
+  return { userAgent: userAgent || undefined, ip: request.socket.remoteAddress };
+}
+
+export function createContext(services: Services, request: IncomingMessage): Context {
+  const token = bearerToken(request.headers.authorization);
+  let authentication: Promise<Viewer> | undefined;
+  const authenticate = () => {
+    authentication ??= token ? services.auth.authenticate(token) : Promise.reject(new UnauthenticatedError());
+    return authentication;
+  };
+  return {
+    services,
+    client: clientInfo(request),
+    loaders: { userById: createUserLoader(services.users) },
+    tokensIssuedTo: new Set(),
+    requireViewer: authenticate,
+    viewer: async () => {
+      if (token === undefined) return null;
+      try {
+        return await authenticate();
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) return null;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import "reflect-metadata";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import { printSchemaWithDirectives } from "@graphql-tools/utils";
+import { parse, type GraphQLSchema } from "graphql";
+import { buildSchema, createResolversMap } from "type-graphql";
+import { AuthResolver } from "../auth/auth.resolver.js";
+import { resolveUserReference } from "../users/user.reference.js";
+import { UserResolver } from "../users/user.resolver.js";
+
+/** Federation 2 directives the schema uses; `schema/users.graphql` imports exactly these. */
+const federationLink = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The TypeGraphQL classes as a federated subgraph schema. Resolvers are stateless: built once. */
+export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
+  built ??= (async () => {
+    const schema = await buildSchema({
+      resolvers: [UserResolver, AuthResolver],
+      validate: false,
+      emitSchemaFile: false,
+    });
+    const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+    resolvers.User = { ...resolvers.User, __resolveReference: resolveUserReference };
+    return buildSubgraphSchema({
+      typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`),
+      resolvers: resolvers as never,
+    });
+  })();
+  return built;
+}

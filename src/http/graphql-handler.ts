@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { Context } from "../graphql/context.js";
+
+const maxBodyBytes = 1024 * 1024;
+
+class RequestBodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new RequestBodyError(413, "Request body too large");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function parseBody(request: IncomingMessage): Promise<unknown> {
+  if (request.method !== "POST") return undefined;
+  const text = await readBody(request);
+  const contentType = request.headers["content-type"] ?? "";
+  if (!/^application\/(graphql-response\+)?json\b/i.test(contentType) || text === "") return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RequestBodyError(400, "The request body is not valid JSON");
+  }
+}
+
+function sendError(response: ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  response.end(JSON.stringify({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] }));
+}
+
+/** Apollo Server on Node's own HTTP server: no framework between the socket and GraphQL. */
+export function createGraphQLHandler(
+  apollo: ApolloServer<Context>,
+  contextFor: (request: IncomingMessage) => Context,
+) {
+  return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
+    let body: unknown;
+    try {
+      body = await parseBody(request);
+    } catch (error) {
+      if (error instanceof RequestBodyError) return sendError(response, error.status, error.message);
+      throw error;
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method?.toUpperCase() ?? "GET", headers, search, body },
+      context: async () => contextFor(request),
+    });
+    response.statusCode = result.status ?? 200;
+    for (const [name, value] of result.headers) response.setHeader(name, value);
+    if (result.body.kind === "complete") {
+      response.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  };
+}

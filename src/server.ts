@@ -1,0 +1,85 @@
+import { createApp, type App } from "./app.js";
+import { createArgon2Hasher, type PasswordHasher } from "./auth/password-hasher.js";
+import { MemoryRevocationStore } from "./auth/revocation/memory-revocation-store.js";
+import { RedisRevocationStore } from "./auth/revocation/redis-revocation-store.js";
+import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
+import type { Config } from "./config/config.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
+import { applyMigrations } from "./db/migrate.js";
+import { createDatabase, type Database } from "./db/prisma.js";
+import type { Logger } from "./observability/logger.js";
+
+export interface RunningServer {
+  app: App;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** host:port/database of a URL, never its credentials. */
+function describeUrl(url: string): string {
+  const { host, pathname } = new URL(url);
+  return `${host}${pathname}`;
+}
+
+/**
+ * Opens the stores the configuration names (or the embedded defaults), then serves. Whatever was
+ * opened is closed again if a later step fails.
+ */
+export async function startServer(config: Config, logger: Logger, options: { hasher?: PasswordHasher } = {}): Promise<RunningServer> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.error({ err: error }, "shutdown step failed"));
+    cleanups.length = 0;
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    let embedded: EmbeddedDatabase | undefined;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres(config.dataDir, logger);
+      cleanups.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+    }
+    if (config.migrateOnStart) {
+      const applied = await applyMigrations(databaseUrl);
+      if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
+    }
+    const database: Database = createDatabase(databaseUrl);
+    cleanups.push(() => database.$disconnect());
+
+    const revocationStore: RevocationStore = config.redisUrl
+      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix)
+      : new MemoryRevocationStore();
+    cleanups.push(() => revocationStore.close());
+
+    const signingKeys = config.jwt.privateKeys
+      ? await parseSigningKeys(config.jwt.privateKeys)
+      : await loadOrCreateDevelopmentKeys(config.dataDir);
+
+    const app = await createApp({
+      config,
+      database,
+      revocationStore,
+      signingKeys,
+      hasher: options.hasher ?? createArgon2Hasher(),
+      logger,
+    });
+    cleanups.push(() => app.close());
+    const { url, port } = await app.listen();
+    logger.info(
+      {
+        url,
+        env: config.env,
+        database: embedded ? `embedded PostgreSQL (data in ${embedded.dataDir})` : `PostgreSQL at ${describeUrl(databaseUrl)}`,
+        revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
+        signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
+      },
+      "users subgraph ready",
+    );
+    return { app, url, port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,33 @@
+import { BadUserInputError } from "../errors/errors.js";
+
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const usernamePattern = /^[a-z0-9_][a-z0-9_.-]*$/i;
+export const usernameLength = { min: 3, max: 32 } as const;
+
+/** E-mail addresses are compared and stored trimmed and lower-cased. */
+export function normalizeEmail(email: string, field = "email"): string {
+  const normalized = email.trim().toLowerCase();
+  if (normalized.length > 254 || !emailPattern.test(normalized)) {
+    throw new BadUserInputError(field, "Enter a valid e-mail address.");
+  }
+  return normalized;
+}
+
+/** The username as shown (NFKC, trimmed) and its key for uniqueness ("Alice" = "alice"). */
+export function normalizeUsername(username: string, field = "username"): { display: string; key: string } {
+  const display = username.normalize("NFKC").trim();
+  if (display.length < usernameLength.min || display.length > usernameLength.max || !usernamePattern.test(display)) {
+    throw new BadUserInputError(
+      field,
+      `A username has ${usernameLength.min}–${usernameLength.max} letters, digits, "_", "." or "-", and starts with a letter, digit or "_".`,
+    );
+  }
+  return { display, key: display.toLowerCase() };
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** User ids are UUIDs; anything else names no user (and must not reach PostgreSQL's uuid cast). */
+export function isUserId(id: string): boolean {
+  return uuidPattern.test(id);
+}

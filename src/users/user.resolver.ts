@@ -1,0 +1,30 @@
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { ForbiddenError } from "../errors/errors.js";
+import type { Context } from "../graphql/context.js";
+import { User } from "./user.type.js";
+import type { UserRecord } from "./users.service.js";
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => User, { nullable: true, description: "The viewer; null and UNAUTHENTICATED without a valid access token." })
+  async me(@Ctx() context: Context): Promise<UserRecord | null> {
+    const viewer = await context.requireViewer();
+    return context.loaders.userById.load(viewer.userId);
+  }
+
+  @Query(() => User, { nullable: true, description: "A public profile; null when no user has this id." })
+  async user(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<UserRecord | null> {
+    return context.loaders.userById.load(id);
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
+  })
+  async email(@Root() user: UserRecord, @Ctx() context: Context): Promise<string> {
+    if (context.tokensIssuedTo.has(user.id)) return user.email;
+    const viewer = await context.viewer();
+    if (viewer?.userId !== user.id) throw new ForbiddenError("Only the account owner can see this e-mail address.");
+    return user.email;
+  }
+}

@@ -1,0 +1,50 @@
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+export interface RequestOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** One GraphQL request over real HTTP. */
+export async function graphql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: RequestOptions = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
+  return { status: response.status, ...body };
+}
+
+export function errorCodes(response: GraphQLResponse): string[] {
+  return (response.errors ?? []).map((error) => String(error.extensions?.code));
+}
+
+export const mutations = {
+  register: `mutation Register($input: RegisterInput!) {
+    register(input: $input) {
+      accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt
+      user { id username email createdAt }
+    }
+  }`,
+  login: `mutation Login($input: LoginInput!) {
+    login(input: $input) {
+      accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt
+      user { id username email createdAt }
+    }
+  }`,
+  me: `query Me { me { id username email createdAt } }`,
+};

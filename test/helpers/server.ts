@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { createApp, type App, type AppDependencies } from "../../src/app.js";
+import { createArgon2Hasher } from "../../src/auth/password-hasher.js";
+import { MemoryRevocationStore } from "../../src/auth/revocation/memory-revocation-store.js";
+import { RedisRevocationStore } from "../../src/auth/revocation/redis-revocation-store.js";
+import type { RevocationStore } from "../../src/auth/revocation/revocation-store.js";
+import { generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
+import type { Clock } from "../../src/clock.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
+import { createDatabase, type Database } from "../../src/db/prisma.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { testRedisUrl } from "./environment.js";
+import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
+
+/** argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test. */
+export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
+
+export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
+}
+
+export async function openRevocationStore(kind: "memory" | "redis", clock?: Clock): Promise<RevocationStore> {
+  return kind === "redis"
+    ? RedisRevocationStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
+    : new MemoryRevocationStore(clock);
+}
+
+export interface TestServerOptions {
+  databaseUrl: string;
+  store?: "memory" | "redis" | RevocationStore;
+  clock?: Clock;
+  signingKeys?: SigningKeys;
+  config?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  database?: Database;
+  loginLimits?: AppDependencies["loginLimits"];
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  baseUrl: string;
+  database: Database;
+  revocationStore: RevocationStore;
+  signingKeys: SigningKeys;
+  request(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse>;
+  close(): Promise<void>;
+}
+
+/** The real application on a random port, over a real database and a real revocation store. */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const config = testConfig(options.config);
+  const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5 });
+  const revocationStore =
+    typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
+  const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
+  const app = await createApp({
+    config,
+    database,
+    revocationStore,
+    signingKeys,
+    hasher: fastHasher,
+    logger: options.logger ?? createLogger("silent"),
+    clock: options.clock,
+    loginLimits: options.loginLimits ?? { loginAttemptsPerWindow: 1000 },
+  });
+  const { port } = await app.listen(0, "127.0.0.1");
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const url = `${baseUrl}/graphql`;
+  return {
+    app,
+    url,
+    baseUrl,
+    database,
+    revocationStore,
+    signingKeys,
+    request: (query, variables, requestOptions) => graphql(url, query, variables, requestOptions),
+    close: async () => {
+      await app.close();
+      if (typeof options.store !== "object") await revocationStore.close();
+      if (!options.database) await database.$disconnect();
+    },
+  };
+}
+
+let counter = 0;
+
+/** Registration input that no other test uses. */
+export function newAccount(prefix = "user") {
+  const id = `${prefix}${process.pid}x${++counter}x${randomBytes(3).toString("hex")}`;
+  return { email: `${id}@example.com`, username: id, password: `correct horse ${id}` };
+}
