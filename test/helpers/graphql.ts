@@ -48,3 +48,20 @@ export const mutations = {
   }`,
   me: `query Me { me { id username email createdAt } }`,
 };
+
+export const sessionMutations = {
+  refresh: `mutation Refresh($refreshToken: String!) {
+    refreshSession(refreshToken: $refreshToken) {
+      accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id username }
+    }
+  }`,
+  logout: `mutation { logout }`,
+  logoutAll: `mutation { logoutAll }`,
+  revokeSession: `mutation Revoke($id: ID!) { revokeSession(id: $id) }`,
+  sessions: `query { sessions { id createdAt lastUsedAt userAgent current } }`,
+  changePassword: `mutation Change($currentPassword: String!, $newPassword: String!) {
+    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
+      accessToken refreshToken user { id email }
+    }
+  }`,
+};
