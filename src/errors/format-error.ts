@@ -37,6 +37,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
+ * The input field a variable-coercion error is about, from graphql-js's messages:
+ * `… at "input.email"; …` or `Field "password" of required type "String!" was not provided.`
+ */
+function coercionErrorField(message: string): string | undefined {
+  const at = /\bat "([^"]+)"/.exec(message);
+  if (at) return at[1]!.split(".").pop();
+  return /Field "([^"]+)" of required type/.exec(message)?.[1] ?? /Field "([^"]+)" is not defined/.exec(message)?.[1];
+}
+
+/**
  * What a client may see of an error: our coded errors as they are, Apollo's request errors as they
  * are, an unreachable dependency as SERVICE_UNAVAILABLE, anything else as an opaque
  * INTERNAL_SERVER_ERROR (logged here with its stack). Never a stack trace.
@@ -55,7 +65,8 @@ export function createErrorFormatter(logger: Logger, onCode: (code: string) => v
       logger.error({ dependency: "postgres", err: original }, "dependency unavailable");
       result = { ...formatted, message: errorCodes.SERVICE_UNAVAILABLE, extensions: { code: "SERVICE_UNAVAILABLE" } };
     } else if (typeof extensions.code === "string" && requestErrorCodes.has(extensions.code)) {
-      result = { ...formatted, extensions };
+      const field = extensions.code === "BAD_USER_INPUT" ? coercionErrorField(formatted.message) : undefined;
+      result = { ...formatted, extensions: field && extensions.field === undefined ? { ...extensions, field } : extensions };
     } else {
       logger.error({ err: original, path: formatted.path }, "unexpected error");
       result = {
