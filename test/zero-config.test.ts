@@ -57,6 +57,27 @@ describe("npm start with no configuration", () => {
     running = undefined;
   }, 120_000);
 
+  it("takes over from an embedded PostgreSQL left running by a process that was killed", async () => {
+    const port = await freePort();
+    const environment = { DATA_DIR: dataDir, PORT: String(port) };
+    const base = `http://127.0.0.1:${port}`;
+    const killed = await startProcess("node", ["--import", "tsx", "src/main.ts"], environment, `${base}/health/ready`);
+    const account = newAccount("killed");
+    expect((await graphql(`${base}/graphql`, mutations.register, { input: account })).errors).toBeUndefined();
+    const exited = new Promise((resolve) => killed.child.once("exit", resolve));
+    killed.child.kill("SIGKILL"); // no shutdown: its PostgreSQL keeps running, holding the data directory
+    await exited;
+
+    running = await startProcess("node", ["--import", "tsx", "src/main.ts"], environment, `${base}/health/ready`);
+    expect(running.output()).toMatch(/left running by an earlier process/);
+    const login = await graphql(`${base}/graphql`, mutations.login, {
+      input: { usernameOrEmail: account.username, password: account.password },
+    });
+    expect(login.errors).toBeUndefined();
+    expect(await running.stop()).toBe(0);
+    running = undefined;
+  }, 120_000);
+
   it("refuses to start in production without its required settings, naming each", async () => {
     const result = await run("node", ["--import", "tsx", "src/main.ts"], { NODE_ENV: "production" });
     expect(result.code).toBe(1);
