@@ -10,6 +10,10 @@ import { applyMigrations } from "./db/migrate.js";
 import { createDatabase, type Database } from "./db/prisma.js";
 import type { Logger } from "./observability/logger.js";
 
+/** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
+const endedSessionRetentionSeconds = 7 * 86400;
+const purgeIntervalMs = 60 * 60 * 1000;
+
 export interface RunningServer {
   app: App;
   url: string;
@@ -66,6 +70,13 @@ export async function startServer(config: Config, logger: Logger, options: { has
       logger,
     });
     cleanups.push(() => app.close());
+    const purge = () =>
+      app.services.auth.purgeEndedSessions(endedSessionRetentionSeconds).then(
+        (count) => count > 0 && logger.info({ count }, "purged ended sessions"),
+        (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
+      );
+    const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
+    cleanups.push(async () => clearInterval(purgeTimer));
     const { url, port } = await app.listen();
     logger.info(
       {

@@ -209,3 +209,52 @@ describe("expiry, on an injected clock", () => {
     ]);
   });
 });
+
+describe("housekeeping", () => {
+  let server: TestServer;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    server = await startTestServer({ databaseUrl: database.url, store: "memory", clock, config: { REFRESH_TOKEN_TTL: "30d" } });
+  });
+  afterAll(() => server.close());
+
+  it("purges sessions that ended or expired long ago, with their refresh tokens, and keeps live ones", async () => {
+    const ended = (await server.request(mutations.register, { input: newAccount() })).data!.register;
+    await server.request(sessionMutations.logout, {}, { token: ended.accessToken });
+    const sessionOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).sid as string;
+    const endedId = sessionOf(ended.accessToken);
+
+    clock.advance(8 * 86400);
+    const live = (await server.request(mutations.register, { input: newAccount() })).data!.register;
+    const liveId = sessionOf(live.accessToken);
+    await server.request(sessionMutations.refresh, { refreshToken: live.refreshToken }); // leaves a rotated token
+
+    expect(await server.app.services.auth.purgeEndedSessions(7 * 86400)).toBeGreaterThanOrEqual(1);
+    expect(await server.database.session.findUnique({ where: { id: endedId } })).toBeNull();
+    expect(await server.database.refreshToken.count({ where: { sessionId: endedId } })).toBe(0);
+    expect(await server.database.session.findUnique({ where: { id: liveId } })).not.toBeNull();
+    expect(await server.database.refreshToken.count({ where: { sessionId: liveId } })).toBe(2);
+
+    // Expired sessions go too, once past the retention.
+    clock.advance(30 * 86400 + 8 * 86400);
+    await server.app.services.auth.purgeEndedSessions(7 * 86400);
+    expect(await server.database.session.findUnique({ where: { id: liveId } })).toBeNull();
+  });
+});
+
+describe("changing the password", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ databaseUrl: database.url, store: "redis", loginLimits: { loginAttemptsPerWindow: 2 } });
+  });
+  afterAll(() => server.close());
+
+  it("limits guesses of the current password like logins", async () => {
+    const session = (await server.request(mutations.register, { input: newAccount() })).data!.register;
+    const attempt = () =>
+      server.request(sessionMutations.changePassword, { currentPassword: "a wrong guess", newPassword: "a brand new passphrase" }, { token: session.accessToken });
+    expect(errorCodes(await attempt())).toEqual(["INVALID_CREDENTIALS"]);
+    expect(errorCodes(await attempt())).toEqual(["INVALID_CREDENTIALS"]);
+    expect(errorCodes(await attempt())).toEqual(["RATE_LIMITED"]);
+  });
+});

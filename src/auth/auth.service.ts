@@ -132,7 +132,7 @@ export class AuthService {
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
     }
-    await this.limitLoginAttempts(identifier, client.ip);
+    await this.limitPasswordAttempts(`login:name:${identifier}`, client.ip);
 
     const user = await this.database.user.findUnique({
       where: identifier.includes("@") ? { email: identifier } : { usernameKey: identifier },
@@ -240,6 +240,19 @@ export class AuthService {
     return (await this.endSessions({ id: sessionId, userId: viewer.userId }, "revoked")) > 0;
   }
 
+  /**
+   * Deletes sessions that ended or expired more than `retentionSeconds` ago, with their refresh
+   * tokens (cascade), so the tables do not grow without bound. Live sessions keep every rotated
+   * token: reuse detection needs them.
+   */
+  async purgeEndedSessions(retentionSeconds: number): Promise<number> {
+    const before = new Date(this.clock.now().getTime() - retentionSeconds * 1000);
+    const { count } = await this.database.session.deleteMany({
+      where: { OR: [{ revokedAt: { lt: before } }, { expiresAt: { lt: before } }] },
+    });
+    return count;
+  }
+
   async listSessions(viewer: Viewer): Promise<SessionInfo[]> {
     const sessions = await this.database.session.findMany({
       where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
@@ -261,6 +274,8 @@ export class AuthService {
   async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, client: ClientInfo = {}): Promise<AuthResult> {
     const user = await this.database.user.findUnique({ where: { id: viewer.userId } });
     if (!user) throw new UnauthenticatedError();
+    // A stolen access token must not become an unlimited password-guessing oracle.
+    await this.limitPasswordAttempts(`password-change:${user.id}`, client.ip);
     const verified =
       codePointLength(currentPassword) <= passwordLength.max && (await this.hasher.verify(user.passwordHash, currentPassword));
     if (!verified) throw new InvalidCredentialsError();
@@ -320,9 +335,10 @@ export class AuthService {
     return Math.max(1, Math.ceil((expiresAt - now.getTime()) / 1000));
   }
 
-  private async limitLoginAttempts(identifier: string, ip: string | undefined): Promise<void> {
+  /** Password guesses per account (`subjectKey`) and per client address, in a fixed window. */
+  private async limitPasswordAttempts(subjectKey: string, ip: string | undefined): Promise<void> {
     const { loginAttemptsPerWindow, loginWindowSeconds } = this.settings;
-    const keys = [`login:name:${identifier}`, ...(ip ? [`login:ip:${ip}`] : [])];
+    const keys = [subjectKey, ...(ip ? [`login:ip:${ip}`] : [])];
     for (const key of keys) {
       const { count, resetInSeconds } = await this.store.hit(key, loginWindowSeconds);
       // Per address the allowance is larger: many people may share one (NAT, offices).
