@@ -13,6 +13,8 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// A promise some request left unawaited is a bug to log, not a reason to drop every other request.
+process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
 try {
   const server = await startServer(config, logger);
   let stopping = false;
