@@ -65,6 +65,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
       signingKeys,
       hasher: options.hasher ?? createArgon2Hasher(),
       logger,
+      loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
     cleanups.push(() => app.close());
     const { url, port } = await app.listen();
