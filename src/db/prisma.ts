@@ -18,8 +18,8 @@ export interface DatabaseOptions {
 }
 
 /**
- * A pg client that tells `listeners` about every statement it runs once it completes, Prisma's
- * transaction control included. Cheaper than Prisma's own query events.
+ * A pg client that tells `listeners` about every statement it runs once it completes: Prisma's,
+ * transaction control included, and raw reads alike. Cheaper than Prisma's own query events.
  */
 function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
   return class ReportingClient extends pg.Client {
@@ -46,8 +46,12 @@ function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
   };
 }
 
-/** Prisma over node-postgres: the query compiler needs no engine binary. */
+/**
+ * Prisma over node-postgres (the query compiler needs no engine binary), and the pool itself for
+ * the rare read too hot for Prisma's per-query cost.
+ */
 export class Database extends PrismaClient {
+  readonly pool: pg.Pool;
   readonly queryListeners: Set<QueryListener>;
 
   constructor(databaseUrl: string, options: DatabaseOptions = {}) {
@@ -62,6 +66,7 @@ export class Database extends PrismaClient {
       // Minimal: error messages never render the query's arguments (a password hash, say).
       errorFormat: "minimal",
     });
+    this.pool = pool;
     this.queryListeners = queryListeners;
   }
 }
