@@ -7,7 +7,7 @@ import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
 } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
 import { AuthService, defaultLoginLimits, type AuthSettings } from "./auth/auth.service.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
@@ -92,6 +92,9 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
+      // concluded "no-store"; the GraphQL handler sends that header itself.
+      ApolloServerPluginCacheControlDisabled(),
       !config.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : production
