@@ -61,6 +61,9 @@ export class Database extends PrismaClient {
       max: options.poolSize ?? 10,
       ...(options.emitQueryEvents ? { Client: reportingClient(queryListeners) } : {}),
     });
+    // An idle connection that breaks (PostgreSQL restarted or stopped) is dropped by the pool; the
+    // next query opens a new one, or fails where it can be answered. Unheard, the event would crash.
+    pool.on("error", () => {});
     super({
       adapter: new PrismaPg(pool, { disposeExternalPool: true }),
       // Minimal: error messages never render the query's arguments (a password hash, say).
