@@ -6,15 +6,18 @@ import { isUserId } from "./identity.js";
 export type UserRecord = Pick<User, "id" | "username" | "email" | "createdAt">;
 
 /**
- * Every authenticated request and every entity reference reads users, so this read goes straight
+ * Every authenticated request, entity reference and login reads users, so these reads go straight
  * to the pool: Prisma's per-query work cost several times the query itself. The columns come back
  * named as Prisma's `User` fields (a test compares the two); the instant as epoch milliseconds,
  * which is much cheaper to turn into a Date than PostgreSQL's text form.
  */
-const selectUsersById = `SELECT id, username, email, (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"
-  FROM users WHERE id = ANY($1::uuid[])`;
+const userColumns = `id, username, email, (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"`;
 
 type UserRow = Omit<UserRecord, "createdAt"> & { createdAt: number };
+
+function toUserRecord(row: UserRow): UserRecord {
+  return { ...row, createdAt: new Date(row.createdAt) };
+}
 
 export class UsersService {
   constructor(private readonly database: Database) {}
@@ -22,8 +25,23 @@ export class UsersService {
   /** In the order of `ids`, null for unknown ones; one SQL query whatever their number. */
   async findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
     const valid = [...new Set(ids.filter(isUserId).map((id) => id.toLowerCase()))];
-    const rows = valid.length === 0 ? [] : (await this.database.pool.query<UserRow>(selectUsersById, [valid])).rows;
-    const byId = new Map(rows.map((row): [string, UserRecord] => [row.id, { ...row, createdAt: new Date(row.createdAt) }]));
+    const rows =
+      valid.length === 0
+        ? []
+        : (await this.database.pool.query<UserRow>(`SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`, [valid])).rows;
+    const byId = new Map(rows.map((row) => [row.id, toUserRecord(row)]));
     return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  /** The account a login names, by normalized e-mail address or username key, with its password hash. */
+  async findForLogin(identifier: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
+    const column = identifier.includes("@") ? "email" : "username_key";
+    const { rows } = await this.database.pool.query<UserRow & { passwordHash: string }>(
+      `SELECT ${userColumns}, password_hash AS "passwordHash" FROM users WHERE ${column} = $1`,
+      [identifier],
+    );
+    if (!rows[0]) return null;
+    const { passwordHash, ...user } = rows[0];
+    return { user: toUserRecord(user), passwordHash };
   }
 }
