@@ -11,7 +11,9 @@ export interface LoadOptions {
   /** Every connection sends these in turn. */
   calls: GraphQLCall[];
   connections: number;
-  durationSeconds: number;
+  /** How long to drive, or else how many requests to send. */
+  durationSeconds?: number;
+  amount?: number;
   /** Requests per second over all connections; as fast as the server answers when absent. */
   rate?: number;
 }
@@ -43,7 +45,8 @@ export function drive(options: LoadOptions): Promise<LoadResult> {
         url: options.url,
         requests,
         connections: options.connections,
-        duration: options.durationSeconds,
+        // autocannon's defaults yield to keys given, even undefined ones.
+        ...(options.amount === undefined ? { duration: options.durationSeconds } : { amount: options.amount }),
         overallRate: options.rate,
       },
       (error, result) => {

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, startProcess, type ServerProcess } from "../test/helpers/process.js";
+import { freePort, projectRoot, run, startProcess, type ServerProcess } from "../test/helpers/process.js";
 
 export interface Served {
   process: ServerProcess;
@@ -19,6 +19,18 @@ async function temporaryDataDir(): Promise<{ dir: string; remove(): Promise<void
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The compiled build, as production runs it, in a directory of this run's own: `npm run build`'s
+ * dist/ may be rebuilt by others meanwhile. It sits beside dist/ because the build finds
+ * prisma/ and schema/ relative to itself.
+ */
+export async function buildSubgraph(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = path.join(projectRoot, `.bench-build-${process.pid}`);
+  const build = await run("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", dir]);
+  if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 async function serve(
   args: string[],
   environment: Record<string, string>,
@@ -28,7 +40,7 @@ async function serve(
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const started = await startProcess("node", ["--import", "tsx", ...args], { ...environment, PORT: String(port) }, ready(baseUrl));
+    const started = await startProcess("node", args, { ...environment, PORT: String(port) }, ready(baseUrl));
     return {
       process: started,
       baseUrl,
@@ -45,17 +57,17 @@ async function serve(
 }
 
 /**
- * The users subgraph as it is deployed: its own process, on the PostgreSQL and Redis of
- * DATABASE_URL / REDIS_URL when set, else on the embedded defaults. The login limit is lifted so
- * that one client address can log in thousands of times.
+ * The users subgraph as it is deployed: the compiled build in its own process, on the PostgreSQL
+ * and Redis of DATABASE_URL / REDIS_URL when set, else on the embedded defaults. The login limit
+ * is lifted so that one client address can log in thousands of times.
  */
-export async function startSubgraph(): Promise<Served> {
+export async function startSubgraph(buildDir: string): Promise<Served> {
   const dataDir = await temporaryDataDir();
   const passThrough = Object.fromEntries(
     ["DATABASE_URL", "REDIS_URL"].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
   );
   return serve(
-    ["src/main.ts"],
+    [path.join(buildDir, "main.js")],
     {
       ...passThrough,
       // Keys of its own in a shared Redis; a run leaves only what expires.
@@ -72,7 +84,7 @@ export async function startSubgraph(): Promise<Served> {
 
 /** The constant-resolver Apollo subgraph, in a process of its own like the subgraph it is compared with. */
 export function startCeiling(): Promise<Served> {
-  return serve([path.join("bench", "ceiling-server.ts")], {}, (baseUrl) =>
+  return serve(["--import", "tsx", path.join("bench", "ceiling-server.ts")], {}, (baseUrl) =>
     // Apollo's CSRF prevention answers a GET operation only with a preflight header.
     new Request(`${baseUrl}/graphql?query=%7B__typename%7D`, { headers: { "apollo-require-preflight": "true" } }),
   );
