@@ -15,8 +15,8 @@ const quick = process.argv.includes("--quick");
 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
 const plan = quick
-  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, hashSamples: 5 }
-  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 10, hashSamples: 40 };
+  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5 }
+  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40 };
 
 const seededUsers = 100;
 const rssAfterRequests = 10_000;
@@ -34,6 +34,8 @@ function log(message: string): void {
 }
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+type Driver = (options: Omit<LoadOptions, "url">) => Promise<LoadResult>;
 
 interface Seeded {
   id: string;
@@ -107,7 +109,8 @@ async function main(): Promise<void> {
     stops.push(ceiling.stop);
 
     let subgraphRequests = 0;
-    const driveSubgraph = async (options: Omit<LoadOptions, "url">): Promise<LoadResult> => {
+    const driveCeiling: Driver = (options) => drive({ url: ceiling.url, ...options });
+    const driveSubgraph: Driver = async (options) => {
       const result = await drive({ url: subgraph.url, ...options });
       subgraphRequests += result.requests;
       return result;
@@ -131,29 +134,35 @@ async function main(): Promise<void> {
     const rssRequests = subgraphRequests;
 
     log("me throughput against the ceiling");
-    await drive({ url: ceiling.url, ...throughput, durationSeconds: plan.warmup });
+    await driveCeiling({ ...throughput, durationSeconds: plan.warmup });
     await driveSubgraph({ ...throughput, durationSeconds: plan.warmup });
     let ceilingRps = 0;
     let meRps = 0;
     // Alternating rounds, best of each: interference from other work on the machine only lowers a round.
     for (let i = 0; i < plan.throughputRounds; i++) {
-      ceilingRps = Math.max(ceilingRps, (await drive({ url: ceiling.url, ...throughput, durationSeconds: plan.throughput })).requestsPerSecond);
+      ceilingRps = Math.max(ceilingRps, (await driveCeiling({ ...throughput, durationSeconds: plan.throughput })).requestsPerSecond);
       meRps = Math.max(meRps, (await driveSubgraph({ ...throughput, durationSeconds: plan.throughput })).requestsPerSecond);
     }
 
     log("_entities: SQL statements and latency");
     const queriesBefore = await settledDatabaseQueries(subgraph.baseUrl);
-    const entities = await graphql(subgraph.url, entitiesQuery, { representations });
+    const resolved = await graphql(subgraph.url, entitiesQuery, { representations });
     const entitiesSql = (await databaseQueriesSoFar(subgraph.baseUrl)) - queriesBefore;
     subgraphRequests += 1;
-    if (entities.errors || entities.data?._entities.filter(Boolean).length !== seededUsers) {
-      throw new Error(`_entities did not resolve ${seededUsers} users: ${JSON.stringify(entities.errors)}`);
+    if (resolved.errors || resolved.data?._entities.filter(Boolean).length !== seededUsers) {
+      throw new Error(`_entities did not resolve ${seededUsers} users: ${JSON.stringify(resolved.errors)}`);
     }
     const oneEntity = representations.map((representation) => ({ query: entitiesQuery, variables: { representations: [representation] } }));
     const hundredEntities = [{ query: entitiesQuery, variables: { representations } }];
-    for (const calls of [oneEntity, hundredEntities]) await driveSubgraph({ calls, connections: 1, durationSeconds: plan.warmup });
-    const entities1 = await driveSubgraph({ calls: oneEntity, connections: 1, durationSeconds: plan.latency });
-    const entities100 = await driveSubgraph({ calls: hundredEntities, connections: 1, durationSeconds: plan.latency });
+    const entitiesLatency = async (driveServer: Driver) => {
+      for (const calls of [oneEntity, hundredEntities]) await driveServer({ calls, connections: 1, durationSeconds: plan.warmup });
+      const one = await driveServer({ calls: oneEntity, connections: 1, durationSeconds: plan.latency });
+      const hundred = await driveServer({ calls: hundredEntities, connections: 1, durationSeconds: plan.latency });
+      return { one: percentile(one.latenciesMs, 50), hundred: percentile(hundred.latenciesMs, 50) };
+    };
+    const entities = await entitiesLatency(driveSubgraph);
+    // The same on the ceiling, where resolving a reference costs nothing: what the framework allows.
+    const ceilingEntities = await entitiesLatency(driveCeiling);
 
     log("login latency against one argon2id hash");
     const hashes = await hashMilliseconds(plan.hashSamples);
@@ -161,16 +170,23 @@ async function main(): Promise<void> {
 
     log("me p99, idle and during a login storm");
     const steadyMe = { calls: meCalls, connections: 2, rate: tailRate, durationSeconds: plan.tail };
-    const meIdle = await driveSubgraph(steadyMe);
-    const [meStorm, storm] = await Promise.all([
-      driveSubgraph(steadyMe),
-      driveSubgraph({ calls: loginCalls, connections: stormConnections, durationSeconds: plan.tail }),
-    ]);
+    const tailRounds = [];
+    // Alternating rounds, the median ratio: a burst of other work on the machine spoils one round, not the figure.
+    for (let i = 0; i < plan.tailRounds; i++) {
+      const idle = percentile((await driveSubgraph(steadyMe)).latenciesMs, 99);
+      const [meStorm, storm] = await Promise.all([
+        driveSubgraph(steadyMe),
+        driveSubgraph({ calls: loginCalls, connections: stormConnections, durationSeconds: plan.tail }),
+      ]);
+      const inStorm = percentile(meStorm.latenciesMs, 99);
+      tailRounds.push({ idle, inStorm, ratio: inStorm / idle, loginsPerSecond: storm.requestsPerSecond });
+    }
+    const tail = tailRounds.sort((a, b) => a.ratio - b.ratio)[Math.floor(tailRounds.length / 2)]!;
 
     const rssAtEnd = await residentMegabytes(subgraph.process.child.pid!);
 
-    const p50 = (result: LoadResult) => percentile(result.latenciesMs, 50);
-    const p99 = (result: LoadResult) => percentile(result.latenciesMs, 99);
+    const loginP50 = percentile(logins.latenciesMs, 50);
+    const hashP50 = percentile(hashes, 50);
     const ms = (value: number) => `${value.toFixed(2)} ms`;
     const figures: Figure[] = [
       {
@@ -190,23 +206,23 @@ async function main(): Promise<void> {
       {
         id: "entitiesLatencyRatio",
         label: "`_entities`(100) p50 ÷ `_entities`(1) p50",
-        value: round(p50(entities100) / p50(entities1)),
+        value: round(entities.hundred / entities.one),
         goal: { comparison: "≤", target: 2 },
-        basis: `${ms(p50(entities100))} / ${ms(p50(entities1))}`,
+        basis: `${ms(entities.hundred)} / ${ms(entities.one)}; ceiling ${round(ceilingEntities.hundred / ceilingEntities.one)}`,
       },
       {
         id: "loginHashRatio",
         label: "login p50 ÷ argon2id hash p50",
-        value: round(p50(logins) / percentile(hashes, 50)),
+        value: round(loginP50 / hashP50),
         goal: { comparison: "≤", target: 1.3 },
-        basis: `${ms(p50(logins))} / ${ms(percentile(hashes, 50))}`,
+        basis: `${ms(loginP50)} / ${ms(hashP50)}`,
       },
       {
         id: "meStormTailRatio",
         label: "`me` p99 in a login storm ÷ idle",
-        value: round(p99(meStorm) / p99(meIdle)),
+        value: round(tail.ratio),
         goal: { comparison: "≤", target: 3 },
-        basis: `${ms(p99(meStorm))} / ${ms(p99(meIdle))}, ${Math.round(storm.requestsPerSecond)} logins/s`,
+        basis: `${ms(tail.inStorm)} / ${ms(tail.idle)}, ${Math.round(tail.loginsPerSecond)} logins/s`,
       },
       {
         id: "zeroConfigStartSeconds",
