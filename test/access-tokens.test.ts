@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AccessTokens, InvalidAccessTokenError } from "../src/auth/access-tokens.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { ManualClock } from "./helpers/clock.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
-import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
+import { newAccount } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
 
 describe("access tokens verified before", () => {
   const settings = { issuer: "users-subgraph", audience: "supergraph", ttlSeconds: 60 };
@@ -32,20 +32,11 @@ describe("access tokens verified before", () => {
   });
 });
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
-
 describe.each(["memory", "redis"] as const)("revocation with the %s store", (store) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store });
-  });
-  afterAll(() => server.close());
+  const testServer = useTestServer({ store });
 
   it("ends a session on the very next request, though its token was verified before", async () => {
+    const server = testServer();
     const { accessToken } = (await server.request(mutations.register, { input: newAccount() })).data!.register;
     expect((await server.request(mutations.me, {}, { token: accessToken })).errors).toBeUndefined();
     expect((await server.request("mutation { logout }", {}, { token: accessToken })).data!.logout).toBe(true);

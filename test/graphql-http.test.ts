@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { expect, it } from "vitest";
 import { mutations } from "./helpers/graphql.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
 
-let database: TestDatabase;
-let server: TestServer;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: database.url });
-});
-afterAll(async () => {
-  await server.close();
-  await database.drop();
-});
+const testServer = useTestServer();
 
 it("tells every cache not to keep GraphQL answers, GET and POST alike", async () => {
+  const server = testServer();
   const post = await fetch(server.url, {
     method: "POST",
     headers: { "content-type": "application/json" },
