@@ -374,19 +374,17 @@ export class AuthService {
   }
 
   /**
-   * The session and its first refresh token in one statement: a single round trip, atomic without
-   * a transaction. Logins are the hot write; Prisma's nested create took four round trips.
+   * The session and its first refresh token in one named statement: a single round trip, atomic
+   * without a transaction, planned once per connection. Logins are the hot write; Prisma's nested
+   * create took four round trips.
    */
   private async insertSession(userId: string, row: ReturnType<AuthService["newSession"]>["row"]): Promise<void> {
     const token = row.refreshTokens.create;
-    await this.database.pool.query(insertSessionWithRefreshToken, [
-      row.id,
-      userId,
-      row.userAgent,
-      row.createdAt,
-      row.expiresAt,
-      token.tokenHash,
-    ]);
+    await this.database.pool.query({
+      name: "insert-session",
+      text: insertSessionWithRefreshToken,
+      values: [row.id, userId, row.userAgent, row.createdAt, row.expiresAt, token.tokenHash],
+    });
   }
 
   private async tokensFor(user: UserRecord, session: ReturnType<AuthService["newSession"]>): Promise<AuthResult> {

@@ -7,9 +7,10 @@ export type UserRecord = Pick<User, "id" | "username" | "email" | "createdAt">;
 
 /**
  * Every authenticated request, entity reference and login reads users, so these reads go straight
- * to the pool: Prisma's per-query work cost several times the query itself. The columns come back
- * named as Prisma's `User` fields (a test compares the two); the instant as epoch milliseconds,
- * which is much cheaper to turn into a Date than PostgreSQL's text form.
+ * to the pool as named statements, which PostgreSQL parses and plans once per connection: Prisma's
+ * per-query work cost several times the query itself. The columns come back named as Prisma's
+ * `User` fields (a test compares the two); the instant as epoch milliseconds, much cheaper to turn
+ * into a Date than PostgreSQL's text form.
  */
 const userColumns = `id, username, email, (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"`;
 
@@ -25,10 +26,12 @@ export class UsersService {
   /** In the order of `ids`, null for unknown ones; one SQL query whatever their number. */
   async findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
     const valid = [...new Set(ids.filter(isUserId).map((id) => id.toLowerCase()))];
-    const rows =
-      valid.length === 0
-        ? []
-        : (await this.database.pool.query<UserRow>(`SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`, [valid])).rows;
+    if (valid.length === 0) return ids.map(() => null);
+    const { rows } = await this.database.pool.query<UserRow>({
+      name: "users-by-id",
+      text: `SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`,
+      values: [valid],
+    });
     const byId = new Map(rows.map((row) => [row.id, toUserRecord(row)]));
     return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
   }
@@ -36,10 +39,11 @@ export class UsersService {
   /** The account a login names, by normalized e-mail address or username key, with its password hash. */
   async findForLogin(identifier: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
     const column = identifier.includes("@") ? "email" : "username_key";
-    const { rows } = await this.database.pool.query<UserRow & { passwordHash: string }>(
-      `SELECT ${userColumns}, password_hash AS "passwordHash" FROM users WHERE ${column} = $1`,
-      [identifier],
-    );
+    const { rows } = await this.database.pool.query<UserRow & { passwordHash: string }>({
+      name: `login-${column}`,
+      text: `SELECT ${userColumns}, password_hash AS "passwordHash" FROM users WHERE ${column} = $1`,
+      values: [identifier],
+    });
     if (!rows[0]) return null;
     const { passwordHash, ...user } = rows[0];
     return { user: toUserRecord(user), passwordHash };
