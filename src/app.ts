@@ -7,7 +7,7 @@ import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
 } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
 import { AuthService, defaultLoginLimits, type AuthSettings } from "./auth/auth.service.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
@@ -15,7 +15,7 @@ import type { RevocationStore } from "./auth/revocation/revocation-store.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
-import type { Database } from "./db/prisma.js";
+import { onQuery, type Database } from "./db/prisma.js";
 import { createErrorFormatter } from "./errors/format-error.js";
 import { createContext, type Context, type Services } from "./graphql/context.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
@@ -57,6 +57,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, database, revocationStore, signingKeys, hasher, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const metrics = new Metrics();
+  onQuery(database, () => metrics.databaseQueries.inc());
   const accessTokens = new AccessTokens(
     signingKeys,
     { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds },
@@ -91,6 +92,9 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
+      // concluded "no-store"; the GraphQL handler sends that header itself.
+      ApolloServerPluginCacheControlDisabled(),
       !config.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : production

@@ -49,7 +49,8 @@ export async function startServer(config: Config, logger: Logger, options: { has
       const applied = await applyMigrations(databaseUrl);
       if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     }
-    const database: Database = createDatabase(databaseUrl);
+    // Query events feed the SQL-statement counter of /metrics.
+    const database: Database = createDatabase(databaseUrl, { emitQueryEvents: true });
     cleanups.push(() => database.$disconnect());
 
     const revocationStore: RevocationStore = config.redisUrl
@@ -68,6 +69,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
       signingKeys,
       hasher: options.hasher ?? createArgon2Hasher(),
       logger,
+      loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
     cleanups.push(() => app.close());
     const purge = () =>

@@ -22,6 +22,7 @@ describe("configuration", () => {
       introspection: true,
       migrateOnStart: true,
       logLevel: "info",
+      loginAttemptsPerWindow: undefined,
       jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, privateKeys: undefined },
     });
     expect(config.dataDir.endsWith(".data")).toBe(true);
@@ -36,6 +37,7 @@ describe("configuration", () => {
       ACCESS_TOKEN_TTL: "5m",
       REFRESH_TOKEN_TTL: "7d",
       LOG_LEVEL: "warn",
+      LOGIN_ATTEMPTS_PER_WINDOW: "50",
     });
     expect(config).toMatchObject({
       port: 5000,
@@ -43,6 +45,7 @@ describe("configuration", () => {
       redisUrl: "redis://cache:6379",
       dataDir: "/tmp/somewhere",
       logLevel: "warn",
+      loginAttemptsPerWindow: 50,
       jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400 },
     });
   });
@@ -64,11 +67,18 @@ describe("configuration", () => {
   });
 
   it("reports every malformed value, not only the first", () => {
-    const problems = problemsOf({ PORT: "eighty", ACCESS_TOKEN_TTL: "soon", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud" });
-    expect(problems).toHaveLength(4);
+    const problems = problemsOf({
+      PORT: "eighty",
+      ACCESS_TOKEN_TTL: "soon",
+      DATABASE_URL: "mysql://x",
+      LOG_LEVEL: "loud",
+      LOGIN_ATTEMPTS_PER_WINDOW: "0",
+    });
+    expect(problems).toHaveLength(5);
     expect(problems.join("\n")).toMatch(/PORT/);
     expect(problems.join("\n")).toMatch(/ACCESS_TOKEN_TTL/);
     expect(problems.join("\n")).toMatch(/DATABASE_URL/);
     expect(problems.join("\n")).toMatch(/LOG_LEVEL/);
+    expect(problems.join("\n")).toMatch(/LOGIN_ATTEMPTS_PER_WINDOW/);
   });
 });

@@ -1,22 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { subgraphSdlPath } from "../src/graphql/sdl.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
 
-let database: TestDatabase;
-let server: TestServer;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: database.url });
-});
-afterAll(async () => {
-  await server.close();
-  await database.drop();
-});
+const server = useTestServer();
 
 it("serves exactly the SDL checked in as schema/users.graphql (`npm run schema` rewrites it)", async () => {
-  const response = await server.request("{ _service { sdl } }");
+  const response = await server().request("{ _service { sdl } }");
   const served = `${(response.data!._service.sdl as string).trimEnd()}\n`;
   expect(served).toBe(await readFile(subgraphSdlPath, "utf8"));
 });

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { graphql, mutations } from "./helpers/graphql.js";
 import { freePort, run, startProcess, type ServerProcess } from "./helpers/process.js";
 import { newAccount } from "./helpers/server.js";
@@ -26,6 +26,8 @@ describe("npm start with no configuration", () => {
     const environment = { DATA_DIR: dataDir, PORT: String(port) };
     const base = `http://127.0.0.1:${port}`;
     running = await startProcess("npm", ["start"], environment, `${base}/health/live`);
+    // The start-up log comes through a pipe, and may arrive after the first answer.
+    await vi.waitFor(() => expect(running!.output()).toMatch(/users subgraph ready/), { timeout: 5_000 });
     expect(running.output()).toMatch(/embedded PostgreSQL/);
     expect(running.output()).toMatch(/in-process/);
 

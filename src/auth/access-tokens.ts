@@ -22,9 +22,18 @@ export class InvalidAccessTokenError extends Error {
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Enough for every client active within one token lifetime on a busy instance; a few MB at most. */
+const verifiedTokenCacheSize = 10_000;
+
 /** Short-lived JWTs naming the user (`sub`) and the session (`sid`) that revocation can end. */
 export class AccessTokens {
   private readonly algorithms: string[];
+  /**
+   * A client presents the same token on every request until it expires: checking its signature
+   * once is enough. Keyed by the whole token, signature included, so a forged one never matches;
+   * revocation is not cached here, the caller checks it on every request.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
 
   constructor(
     private readonly keys: SigningKeys,
@@ -53,6 +62,20 @@ export class AccessTokens {
 
   /** Checks signature, algorithm, issuer, audience and lifetime; throws InvalidAccessTokenError. */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      // The same rule as the full check: a token is dead from its `exp` second on.
+      if (Math.floor(this.clock.now().getTime() / 1000) < cached.expiresAt.getTime() / 1000) return cached;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifySignatureAndClaims(token);
+    // Oldest first: Map keeps insertion order.
+    if (this.verified.size >= verifiedTokenCacheSize) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
         algorithms: this.algorithms,

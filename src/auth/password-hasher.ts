@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
+import { concurrencyLimit } from "../concurrency.js";
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -21,19 +23,30 @@ export const owaspArgon2id: Argon2Parameters = { memoryCost: 19456, timeCost: 2,
 // `Algorithm` is a const enum, which isolated modules cannot read.
 const argon2id = 2 as Algorithm.Argon2id;
 
+/**
+ * Hashing is pure CPU: more hashes at once than cores only slows every request. By default a
+ * login storm may use all cores but one, which is left to the event loop (and the database).
+ */
+export const defaultHashingConcurrency = Math.max(1, availableParallelism() - 1);
+
 /** argon2id through a native binding that hashes on libuv's thread pool, off the event loop. */
-export function createArgon2Hasher(parameters: Argon2Parameters = owaspArgon2id): PasswordHasher {
+export function createArgon2Hasher(
+  parameters: Argon2Parameters = owaspArgon2id,
+  concurrency = defaultHashingConcurrency,
+): PasswordHasher {
   const options = { algorithm: argon2id, ...parameters };
+  const limited = concurrencyLimit(concurrency);
   let dummy: Promise<string> | undefined;
   return {
-    hash: (password) => hash(password, options),
-    verify: async (passwordHash, password) => {
-      try {
-        return await verify(passwordHash, password);
-      } catch {
-        return false; // a malformed stored hash matches nothing
-      }
-    },
-    dummyHash: () => (dummy ??= hash(randomBytes(32).toString("base64url"), options)),
+    hash: (password) => limited(() => hash(password, options)),
+    verify: (passwordHash, password) =>
+      limited(async () => {
+        try {
+          return await verify(passwordHash, password);
+        } catch {
+          return false; // a malformed stored hash matches nothing
+        }
+      }),
+    dummyHash: () => (dummy ??= limited(() => hash(randomBytes(32).toString("base64url"), options))),
   };
 }

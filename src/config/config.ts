@@ -48,6 +48,7 @@ const envSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     INTROSPECTION: booleanFlag.optional(),
     MIGRATE_ON_START: booleanFlag.optional(),
+    LOGIN_ATTEMPTS_PER_WINDOW: z.coerce.number().int().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -78,6 +79,8 @@ export interface Config {
   /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
   introspection: boolean;
   migrateOnStart: boolean;
+  /** Login attempts per account name in one window (ten times as many per client address); absent: the service's default. */
+  loginAttemptsPerWindow?: number;
 }
 
 export class ConfigError extends Error {
@@ -115,5 +118,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     introspection: env.INTROSPECTION ?? !production,
     migrateOnStart: env.MIGRATE_ON_START ?? !production,
+    loginAttemptsPerWindow: env.LOGIN_ATTEMPTS_PER_WINDOW,
   };
 }

@@ -63,6 +63,8 @@ export function createGraphQLHandler(
       context: async () => contextFor(request),
     });
     response.statusCode = result.status ?? 200;
+    // Answers carry personal data (an e-mail address, tokens): no cache may keep them.
+    response.setHeader("cache-control", "no-store");
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === "complete") {
       response.end(result.body.string);

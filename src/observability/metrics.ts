@@ -27,6 +27,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly databaseQueries = new Counter({
+    name: "database_queries_total",
+    help: "SQL statements sent to PostgreSQL (counted when the client emits query events).",
+    registers: [this.registry],
+  });
+
   readonly authEvents = new Counter({
     name: "auth_events_total",
     help: "Account and session events.",

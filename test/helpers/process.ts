@@ -24,13 +24,13 @@ export interface ServerProcess {
 
 /**
  * Runs a command the way a user would, with only the given environment (plus PATH and HOME), and
- * waits until `readyUrl` answers 200.
+ * waits until `ready` (a URL, or a request when it needs headers) answers 200.
  */
 export async function startProcess(
   command: string,
   args: string[],
   environment: Record<string, string>,
-  readyUrl: string,
+  ready: string | Request,
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
   const child = spawn(command, args, {
@@ -51,8 +51,8 @@ export async function startProcess(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
-    const ready = await fetch(readyUrl).then((response) => response.ok, () => false);
-    if (ready) return { child, output: () => output, stop };
+    const answered = await fetch(ready).then((response) => response.ok, () => false);
+    if (answered) return { child, output: () => output, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop();

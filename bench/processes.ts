@@ -1,0 +1,118 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, projectRoot, run, startProcess, type ServerProcess } from "../test/helpers/process.js";
+
+export interface Served {
+  process: ServerProcess;
+  baseUrl: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh data directory; as root, embedded PostgreSQL runs as `postgres`, which must be able to enter it. */
+async function temporaryDataDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "users-subgraph-bench-"));
+  await chmod(dir, 0o755);
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The compiled build, as production runs it, in a directory of this run's own: `npm run build`'s
+ * dist/ may be rebuilt by others meanwhile. It sits beside dist/ because the build finds
+ * prisma/ and schema/ relative to itself.
+ */
+export async function buildSubgraph(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = path.join(projectRoot, `.bench-build-${process.pid}`);
+  const build = await run("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", dir]);
+  if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function serve(
+  args: string[],
+  environment: Record<string, string>,
+  ready: (baseUrl: string) => string | Request,
+  dataDir?: { remove(): Promise<void> },
+): Promise<Served> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    const started = await startProcess("node", args, { ...environment, PORT: String(port) }, ready(baseUrl));
+    return {
+      process: started,
+      baseUrl,
+      url: `${baseUrl}/graphql`,
+      stop: async () => {
+        await started.stop();
+        await dataDir?.remove();
+      },
+    };
+  } catch (error) {
+    await dataDir?.remove();
+    throw error;
+  }
+}
+
+/**
+ * The users subgraph as it is deployed: the compiled build in its own process, on the PostgreSQL
+ * and Redis of DATABASE_URL / REDIS_URL when set, else on the embedded defaults. The login limit
+ * is lifted so that one client address can log in thousands of times.
+ */
+export async function startSubgraph(buildDir: string): Promise<Served> {
+  const dataDir = await temporaryDataDir();
+  const passThrough = Object.fromEntries(
+    ["DATABASE_URL", "REDIS_URL"].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  );
+  return serve(
+    [path.join(buildDir, "main.js")],
+    {
+      ...passThrough,
+      // Keys of its own in a shared Redis; a run leaves only what expires.
+      REDIS_KEY_PREFIX: `bench:${path.basename(dataDir.dir)}:`,
+      DATA_DIR: dataDir.dir,
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      LOGIN_ATTEMPTS_PER_WINDOW: "1000000",
+    },
+    (baseUrl) => `${baseUrl}/health/ready`,
+    dataDir,
+  );
+}
+
+/** The constant-resolver Apollo subgraph, in a process of its own like the subgraph it is compared with. */
+export function startCeiling(): Promise<Served> {
+  return serve(["--import", "tsx", path.join("bench", "ceiling-server.ts")], {}, (baseUrl) =>
+    // Apollo's CSRF prevention answers a GET operation only with a preflight header.
+    new Request(`${baseUrl}/graphql?query=%7B__typename%7D`, { headers: { "apollo-require-preflight": "true" } }),
+  );
+}
+
+/** Seconds from spawning `npm start` with no configuration (a fresh DATA_DIR) until /health/ready answers 200. */
+export async function timeZeroConfigStart(): Promise<number> {
+  const dataDir = await temporaryDataDir();
+  try {
+    const port = await freePort();
+    const started = performance.now();
+    const running = await startProcess("npm", ["start"], { DATA_DIR: dataDir.dir, PORT: String(port) }, `http://127.0.0.1:${port}/health/ready`);
+    const seconds = (performance.now() - started) / 1000;
+    await running.stop();
+    // npm returns on Ctrl-C before the server it ran has stopped its PostgreSQL, which removes
+    // its pid file last.
+    const pidFile = path.join(dataDir.dir, "postgres", "postmaster.pid");
+    for (let waited = 0; waited < 15_000 && existsSync(pidFile); waited += 100) await sleep(100);
+    return seconds;
+  } finally {
+    await dataDir.remove();
+  }
+}
+
+/** Resident set size of a process, from /proc. */
+export async function residentMegabytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kilobytes = Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1]);
+  if (!Number.isFinite(kilobytes)) throw new Error(`no VmRSS for process ${pid}`);
+  return kilobytes / 1024;
+}

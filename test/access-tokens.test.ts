@@ -1,0 +1,45 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { AccessTokens, InvalidAccessTokenError } from "../src/auth/access-tokens.js";
+import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
+import { ManualClock } from "./helpers/clock.js";
+import { errorCodes, mutations } from "./helpers/graphql.js";
+import { newAccount } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
+
+describe("access tokens verified before", () => {
+  const settings = { issuer: "users-subgraph", audience: "supergraph", ttlSeconds: 60 };
+
+  it("are accepted again until they expire, not a second longer", async () => {
+    const clock = new ManualClock(new Date("2026-01-01T00:00:00.500Z"));
+    const tokens = new AccessTokens(toSigningKeys([await generateSigningKey()]), settings, clock);
+    const sessionId = randomUUID();
+    const { token } = await tokens.issue(randomUUID(), sessionId);
+    expect((await tokens.verify(token)).sessionId).toBe(sessionId);
+    clock.advance(59);
+    expect((await tokens.verify(token)).sessionId).toBe(sessionId);
+    clock.advance(1);
+    await expect(tokens.verify(token)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+
+  it("do not vouch for the same claims under another signature", async () => {
+    const tokens = new AccessTokens(toSigningKeys([await generateSigningKey()]), settings, new ManualClock());
+    const { token } = await tokens.issue(randomUUID(), randomUUID());
+    await tokens.verify(token);
+    const [header, payload] = token.split(".");
+    const { token: other } = await tokens.issue(randomUUID(), randomUUID());
+    await expect(tokens.verify(`${header}.${payload}.${other.split(".")[2]}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+});
+
+describe.each(["memory", "redis"] as const)("revocation with the %s store", (store) => {
+  const testServer = useTestServer({ store });
+
+  it("ends a session on the very next request, though its token was verified before", async () => {
+    const server = testServer();
+    const { accessToken } = (await server.request(mutations.register, { input: newAccount() })).data!.register;
+    expect((await server.request(mutations.me, {}, { token: accessToken })).errors).toBeUndefined();
+    expect((await server.request("mutation { logout }", {}, { token: accessToken })).data!.logout).toBe(true);
+    expect(errorCodes(await server.request(mutations.me, {}, { token: accessToken }))).toEqual(["UNAUTHENTICATED"]);
+  });
+});

@@ -1,0 +1,43 @@
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { testRedisUrl } from "./helpers/environment.js";
+import { projectRoot, run } from "./helpers/process.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+// A smoke test: the quick mode is too short for its figures to mean anything, and the machine
+// is shared, so nothing here is about timing — only that every figure is produced.
+it("npm run bench -- --quick produces every figure", async () => {
+  const { code, output } = await run("npm", ["run", "bench", "--", "--quick"], {
+    DATABASE_URL: database.url,
+    REDIS_URL: testRedisUrl,
+  });
+  expect(code, output).toBe(0);
+  const file = /results in (\S+\.json)/.exec(output)?.[1];
+  expect(file, output).toBeDefined();
+  const results = JSON.parse(await readFile(path.join(projectRoot, file!), "utf8"));
+  await rm(path.join(projectRoot, file!));
+
+  const rows: { id: string; label: string; value: number }[] = results.rows;
+  expect(rows.map((row) => row.id)).toEqual([
+    "meThroughputRatio",
+    "entitiesSqlQueries",
+    "entitiesLatencyRatio",
+    "loginHashRatio",
+    "meStormTailRatio",
+    "zeroConfigStartSeconds",
+    "rssMegabytes",
+  ]);
+  for (const row of rows) {
+    expect(Number.isFinite(row.value), row.id).toBe(true);
+    expect(output).toContain(row.label);
+  }
+  // Behaviour, not timing: one query however many entities are asked for.
+  expect(rows.find((row) => row.id === "entitiesSqlQueries")!.value).toBe(1);
+}, 180_000);

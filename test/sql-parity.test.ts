@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { AuthService, defaultLoginLimits } from "../src/auth/auth.service.js";
+import { AccessTokens } from "../src/auth/access-tokens.js";
+import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
+import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
+import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
+import { systemClock } from "../src/clock.js";
+import { createDatabase, type Database } from "../src/db/prisma.js";
+import { UsersService } from "../src/users/users.service.js";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { fastHasher, newAccount } from "./helpers/server.js";
+
+let testDatabase: TestDatabase;
+let database: Database;
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+  database = createDatabase(testDatabase.url, { poolSize: 2 });
+});
+afterAll(async () => {
+  await database.$disconnect();
+  await testDatabase.drop();
+});
+
+// The hot reads and writes bypass Prisma: they must keep reading and writing exactly what Prisma would.
+it("reads users' public fields by id exactly as Prisma does, in order, null for unknown and malformed ids", async () => {
+  const created = await Promise.all(
+    [newAccount(), newAccount()].map(({ email, username }) =>
+      database.user.create({ data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored" } }),
+    ),
+  );
+  const [first, second] = await Promise.all(
+    created.map((user) =>
+      database.user.findUniqueOrThrow({ where: { id: user.id }, select: { id: true, username: true, email: true, createdAt: true } }),
+    ),
+  );
+  const read = await new UsersService(database).findByIds([second!.id, randomUUID(), first!.id.toUpperCase(), "not-a-uuid"]);
+  expect(read).toStrictEqual([second, null, first, null]);
+});
+
+it("finds a login's account by e-mail or username key, with its password hash", async () => {
+  const { email, username } = newAccount();
+  const created = await database.user.create({
+    data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored" },
+  });
+  const { passwordHash, id, createdAt } = created;
+  const expected = { user: { id, username, email, createdAt }, passwordHash };
+  const users = new UsersService(database);
+  expect(await users.findForLogin(email)).toStrictEqual(expected);
+  expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
+  expect(await users.findForLogin(`nobody-${randomUUID()}`)).toBeNull();
+});
+
+it("stores a login's session and first refresh token as Prisma would", async () => {
+  const account = newAccount();
+  const auth = new AuthService({
+    database,
+    revocationStore: new MemoryRevocationStore(),
+    hasher: fastHasher,
+    accessTokens: new AccessTokens(
+      toSigningKeys([await generateSigningKey()]),
+      { issuer: "users-subgraph", audience: "supergraph", ttlSeconds: 60 },
+      systemClock,
+    ),
+    clock: systemClock,
+    settings: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, ...defaultLoginLimits },
+  });
+  await auth.register(account);
+  const login = await auth.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
+
+  const session = await database.session.findFirstOrThrow({
+    where: { userId: login.user.id, refreshTokens: { some: { tokenHash: hashRefreshToken(login.refreshToken) } } },
+    include: { refreshTokens: true },
+  });
+  expect(session).toMatchObject({
+    userAgent: "bench/1",
+    lastUsedAt: session.createdAt,
+    expiresAt: login.refreshTokenExpiresAt,
+    revokedAt: null,
+    revokedReason: null,
+  });
+  expect(session.refreshTokens).toEqual([
+    {
+      tokenHash: hashRefreshToken(login.refreshToken),
+      sessionId: session.id,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      rotatedAt: null,
+    },
+  ]);
+  // The refresh token it handed out works.
+  expect((await auth.refresh(login.refreshToken)).user.id).toBe(login.user.id);
+});
