@@ -140,9 +140,11 @@ export class AuthService {
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
     }
-    await this.limitPasswordAttempts(`login:name:${identifier}`, client.ip);
-
-    const account = await this.users.findForLogin(identifier);
+    // The account is read while the attempt is counted; no password is checked past the limit.
+    const [, account] = await Promise.all([
+      this.limitPasswordAttempts(`login:name:${identifier}`, client.ip),
+      this.users.findForLogin(identifier),
+    ]);
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
     // Unknown users cost one verification too, so timing does not tell them apart.
     const verified =
