@@ -63,10 +63,12 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds },
     clock,
   );
+  const users = new UsersService(database);
   const services: Services = {
-    users: new UsersService(database),
+    users,
     auth: new AuthService({
       database,
+      users,
       revocationStore,
       hasher,
       accessTokens,

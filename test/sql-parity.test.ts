@@ -55,6 +55,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
   const account = newAccount();
   const auth = new AuthService({
     database,
+    users: new UsersService(database),
     revocationStore: new MemoryRevocationStore(),
     hasher: fastHasher,
     accessTokens: new AccessTokens(
@@ -65,8 +66,12 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     clock: systemClock,
     settings: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, ...defaultLoginLimits },
   });
-  await auth.register(account);
+  const registered = await auth.register(account);
   const login = await auth.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
+  // Only the public columns leave the service, whichever path read them.
+  for (const { user } of [registered, login]) {
+    expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "id", "username"]);
+  }
 
   const session = await database.session.findFirstOrThrow({
     where: { userId: login.user.id, refreshTokens: { some: { tokenHash: hashRefreshToken(login.refreshToken) } } },
@@ -88,6 +93,8 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       rotatedAt: null,
     },
   ]);
-  // The refresh token it handed out works.
-  expect((await auth.refresh(login.refreshToken)).user.id).toBe(login.user.id);
+  // The refresh token it handed out works, and carries only public columns too.
+  const refreshed = await auth.refresh(login.refreshToken);
+  expect(refreshed.user.id).toBe(login.user.id);
+  expect(Object.keys(refreshed.user).sort()).toEqual(["createdAt", "email", "id", "username"]);
 });

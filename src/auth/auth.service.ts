@@ -12,7 +12,7 @@ import {
 } from "../errors/errors.js";
 import { Prisma, type Session } from "../generated/prisma/client.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
-import { UsersService, type UserRecord } from "../users/users.service.js";
+import { publicUserColumns, type UserRecord, type UsersService } from "../users/users.service.js";
 import { InvalidAccessTokenError, type AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import { assertStrongPassword, codePointLength, passwordLength } from "./password-policy.js";
@@ -67,6 +67,7 @@ export const defaultLoginLimits = { loginAttemptsPerWindow: 10, loginWindowSecon
 
 export interface AuthServiceDependencies {
   database: Database;
+  users: UsersService;
   revocationStore: RevocationStore;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
@@ -96,7 +97,7 @@ export class AuthService {
 
   constructor(dependencies: AuthServiceDependencies) {
     this.database = dependencies.database;
-    this.users = new UsersService(dependencies.database);
+    this.users = dependencies.users;
     this.store = dependencies.revocationStore;
     this.hasher = dependencies.hasher;
     this.accessTokens = dependencies.accessTokens;
@@ -123,6 +124,7 @@ export class AuthService {
           createdAt: now,
           sessions: { create: session.row },
         },
+        select: publicUserColumns,
       });
       this.onEvent("register");
       return await this.tokensFor(user, session);
@@ -198,7 +200,7 @@ export class AuthService {
       if (count === 0) return null;
       const { session } = await tx.refreshToken.findUniqueOrThrow({
         where: { tokenHash },
-        select: { session: { select: { id: true, user: true } } },
+        select: { session: { select: { id: true, user: { select: publicUserColumns } } } },
       });
       await tx.refreshToken.create({
         data: { tokenHash: next.tokenHash, sessionId: session.id, createdAt: now, expiresAt: refreshTokenExpiresAt },
@@ -295,7 +297,7 @@ export class AuthService {
     const passwordHash = await this.hasher.hash(newPassword);
     const session = this.newSession(this.clock.now(), client);
     const updated = await this.endSessions({ userId: user.id }, "password_changed", async (tx) => {
-      const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash }, select: publicUserColumns });
       await tx.session.create({ data: { ...session.row, userId: user.id } });
       return changed;
     });

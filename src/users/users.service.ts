@@ -5,6 +5,9 @@ import { isUserId } from "./identity.js";
 /** What the GraphQL `User` shows; never the password hash. */
 export type UserRecord = Pick<User, "id" | "username" | "email" | "createdAt">;
 
+/** The same columns for Prisma's `select`, so no query hands the password hash beyond this service. */
+export const publicUserColumns = { id: true, username: true, email: true, createdAt: true } as const;
+
 /**
  * Every authenticated request, entity reference and login reads users, so these reads go straight
  * to the pool as named statements, which PostgreSQL parses and plans once per connection: Prisma's
