@@ -6,7 +6,6 @@ export type Transaction = Parameters<Parameters<Database["$transaction"]>[0]>[0]
 
 export interface QueryEvent {
   query: string;
-  duration: number;
 }
 
 type QueryListener = (event: QueryEvent) => void;
@@ -25,11 +24,9 @@ function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
   return class ReportingClient extends pg.Client {
     // pg's overloads: (text | config, values?, callback?); the pool always passes a callback.
     override query(...args: any[]): any {
-      const started = performance.now();
       const text: string = typeof args[0] === "string" ? args[0] : args[0]?.text;
       const report = () => {
-        const duration = performance.now() - started;
-        for (const listener of listeners) listener({ query: text, duration });
+        for (const listener of listeners) listener({ query: text });
       };
       const callback = args.at(-1);
       if (typeof callback === "function") {
