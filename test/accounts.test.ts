@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
+const database = useTestDatabase();
 
 describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revocation store", (store) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store });
+    server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(() => server.close());
 
@@ -154,7 +150,7 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
 describe("login rate limiting", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store: "redis", loginLimits: { loginAttemptsPerWindow: 3 } });
+    server = await startTestServer({ databaseUrl: database().url, store: "redis", loginLimits: { loginAttemptsPerWindow: 3 } });
   });
   afterAll(() => server.close());
 

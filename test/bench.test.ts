@@ -1,21 +1,17 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
 import { projectRoot, run } from "./helpers/process.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
+const database = useTestDatabase();
 
 // A smoke test: the quick mode is too short for its figures to mean anything, and the machine
 // is shared, so nothing here is about timing — only that every figure is produced.
 it("npm run bench -- --quick produces every figure", async () => {
   const { code, output } = await run("npm", ["run", "bench", "--", "--quick"], {
-    DATABASE_URL: database.url,
+    DATABASE_URL: database().url,
     REDIS_URL: testRedisUrl,
   });
   expect(code, output).toBe(0);

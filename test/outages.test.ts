@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
 import { createDatabase } from "../src/db/prisma.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
 import { freePort } from "./helpers/process.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
@@ -32,11 +32,7 @@ async function readiness(server: TestServer) {
   return { status: response.status, body: await response.json() };
 }
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
+const database = useTestDatabase();
 
 describe("when Redis goes away", () => {
   let redis: ChildProcess;
@@ -47,7 +43,7 @@ describe("when Redis goes away", () => {
     port = await freePort();
     redis = await startRedis(port);
     store = await RedisRevocationStore.connect(`redis://127.0.0.1:${port}`, "outage:");
-    server = await startTestServer({ databaseUrl: database.url, store });
+    server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(async () => {
     await server.close();
@@ -91,9 +87,9 @@ describe("when PostgreSQL cannot be reached", () => {
   let server: TestServer;
   let healthy: TestServer;
   beforeAll(async () => {
-    healthy = await startTestServer({ databaseUrl: database.url });
+    healthy = await startTestServer({ databaseUrl: database().url });
     const unreachable = createDatabase(`postgresql://postgres:postgres@127.0.0.1:${await freePort()}/nowhere`);
-    server = await startTestServer({ databaseUrl: database.url, database: unreachable, signingKeys: healthy.signingKeys });
+    server = await startTestServer({ databaseUrl: database().url, database: unreachable, signingKeys: healthy.signingKeys });
   });
   afterAll(async () => {
     await server.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
 import { errorCodes } from "./helpers/graphql.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -8,23 +8,19 @@ import { startTestServer, type TestServer } from "./helpers/server.js";
 const introspection = "{ __schema { queryType { name } } }";
 const landingPage = (server: TestServer) => fetch(server.url, { headers: { accept: "text/html" } });
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
+const database = useTestDatabase();
 
 describe("in production", () => {
   let server: TestServer;
   beforeAll(async () => {
     const key = await generateSigningKey();
     server = await startTestServer({
-      databaseUrl: database.url,
+      databaseUrl: database().url,
       signingKeys: toSigningKeys([key]),
       // The settings production requires; the server is given the same database and key directly.
       config: {
         NODE_ENV: "production",
-        DATABASE_URL: database.url,
+        DATABASE_URL: database().url,
         REDIS_URL: testRedisUrl,
         JWT_PRIVATE_KEYS: await exportPrivateJwks([key]),
       },
@@ -52,7 +48,7 @@ describe("in production", () => {
 describe("in development", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, config: { NODE_ENV: "development" } });
+    server = await startTestServer({ databaseUrl: database().url, config: { NODE_ENV: "development" } });
   });
   afterAll(() => server.close());
 

@@ -1,19 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "./helpers/clock.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => database.drop());
+const database = useTestDatabase();
 
 describe.each(["redis", "memory"] as const)("the life of a session, with the %s revocation store", (store) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store });
+    server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(() => server.close());
 
@@ -182,7 +178,7 @@ describe("expiry, on an injected clock", () => {
   const clock = new ManualClock();
   beforeAll(async () => {
     server = await startTestServer({
-      databaseUrl: database.url,
+      databaseUrl: database().url,
       store: "memory",
       clock,
       config: { ACCESS_TOKEN_TTL: "15m", REFRESH_TOKEN_TTL: "30d" },
@@ -214,7 +210,7 @@ describe("housekeeping", () => {
   let server: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store: "memory", clock, config: { REFRESH_TOKEN_TTL: "30d" } });
+    server = await startTestServer({ databaseUrl: database().url, store: "memory", clock, config: { REFRESH_TOKEN_TTL: "30d" } });
   });
   afterAll(() => server.close());
 
@@ -245,7 +241,7 @@ describe("housekeeping", () => {
 describe("changing the password", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database.url, store: "redis", loginLimits: { loginAttemptsPerWindow: 2 } });
+    server = await startTestServer({ databaseUrl: database().url, store: "redis", loginLimits: { loginAttemptsPerWindow: 2 } });
   });
   afterAll(() => server.close());
 

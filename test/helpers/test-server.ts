@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { createTestDatabase, type TestDatabase } from "./database.js";
+import { useTestDatabase } from "./database.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 
 /**
@@ -7,15 +7,11 @@ import { startTestServer, type TestServer, type TestServerOptions } from "./serv
  * closed and dropped after them. Call the returned function for the running server.
  */
 export function useTestServer(options: Omit<TestServerOptions, "databaseUrl"> = {}): () => TestServer {
-  let database: TestDatabase | undefined;
+  const database = useTestDatabase();
   let server: TestServer | undefined;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startTestServer({ ...options, databaseUrl: database.url });
+    server = await startTestServer({ ...options, databaseUrl: database().url });
   });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
-  });
+  afterAll(() => server?.close());
   return () => server!;
 }
