@@ -9,7 +9,6 @@ import {
 } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
-import { AuthService, defaultLoginLimits, type AuthSettings } from "./auth/auth.service.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
@@ -17,13 +16,14 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { createErrorFormatter } from "./errors/format-error.js";
-import { createContext, type Context, type Services } from "./graphql/context.js";
+import { createContext, type Context } from "./graphql/context.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import { checkReadiness } from "./http/health.js";
 import type { Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { UsersService } from "./users/users.service.js";
+import { defaultLoginLimits, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
+import { createServices, type Services } from "./services.js";
 
 export interface AppDependencies {
   config: Config;
@@ -34,7 +34,7 @@ export interface AppDependencies {
   logger: Logger;
   clock?: Clock;
   /** Overrides of the login rate limits (tests raise them). */
-  loginLimits?: Partial<Pick<AuthSettings, "loginAttemptsPerWindow" | "loginWindowSeconds">>;
+  loginLimits?: Partial<PasswordAttemptLimits>;
 }
 
 export interface App {
@@ -63,25 +63,19 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds },
     clock,
   );
-  const users = new UsersService(database);
-  const services: Services = {
-    users,
-    auth: new AuthService({
-      database,
-      users,
-      revocationStore,
-      hasher,
-      accessTokens,
-      clock,
-      settings: {
-        accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
-        refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
-        ...defaultLoginLimits,
-        ...dependencies.loginLimits,
-      },
-      onEvent: metrics.recordAuthEvent,
-    }),
-  };
+  const services = createServices({
+    database,
+    revocationStore,
+    hasher,
+    accessTokens,
+    clock,
+    lifetimes: {
+      accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+    },
+    loginLimits: { ...defaultLoginLimits, ...dependencies.loginLimits },
+    onEvent: metrics.recordAuthEvent,
+  });
   // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
   await hasher.dummyHash();
 

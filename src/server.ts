@@ -73,7 +73,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
     });
     cleanups.push(() => app.close());
     const purge = () =>
-      app.services.auth.purgeEndedSessions(endedSessionRetentionSeconds).then(
+      app.services.sessions.purgeEndedSessions(endedSessionRetentionSeconds).then(
         (count) => count > 0 && logger.info({ count }, "purged ended sessions"),
         (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
       );

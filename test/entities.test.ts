@@ -1,6 +1,6 @@
 import { Trace } from "@apollo/usage-reporting-protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuthResult } from "../src/auth/auth.service.js";
+import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes } from "./helpers/graphql.js";
 import { QueryLog } from "./helpers/query-log.js";
@@ -24,7 +24,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   queries = new QueryLog(database.url);
   server = await startTestServer({ databaseUrl: database.url, database: queries.database });
-  users = await Promise.all(Array.from({ length: 100 }, () => server.app.services.auth.register(newAccount("entity"))));
+  users = await Promise.all(Array.from({ length: 100 }, () => server.app.services.accounts.register(newAccount("entity"))));
 });
 afterAll(async () => {
   await server.close();

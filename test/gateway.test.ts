@@ -2,7 +2,7 @@ import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource, type Grap
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AuthResult } from "../src/auth/auth.service.js";
+import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/server.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
@@ -34,8 +34,8 @@ beforeAll(async () => {
   queries = new QueryLog(database.url);
   users = await startTestServer({ databaseUrl: database.url, database: queries.database });
   [ada, grace] = await Promise.all([
-    users.app.services.auth.register(newAccount("ada")),
-    users.app.services.auth.register(newAccount("grace")),
+    users.app.services.accounts.register(newAccount("ada")),
+    users.app.services.accounts.register(newAccount("grace")),
   ]);
   reviews = await startReviewsSubgraph([
     { id: "r1", body: "Clear and correct.", authorId: ada!.user.id },

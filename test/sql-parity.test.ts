@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AuthService, defaultLoginLimits } from "../src/auth/auth.service.js";
 import { AccessTokens } from "../src/auth/access-tokens.js";
 import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
+import { defaultLoginLimits } from "../src/rate-limit/password-attempts.js";
+import { createServices } from "../src/services.js";
 import { UsersService } from "../src/users/users.service.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { fastHasher, newAccount } from "./helpers/server.js";
@@ -53,9 +54,8 @@ it("finds a login's account by e-mail or username key, with its password hash", 
 
 it("stores a login's session and first refresh token as Prisma would", async () => {
   const account = newAccount();
-  const auth = new AuthService({
+  const { accounts, sessions } = createServices({
     database,
-    users: new UsersService(database),
     revocationStore: new MemoryRevocationStore(),
     hasher: fastHasher,
     accessTokens: new AccessTokens(
@@ -64,10 +64,11 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       systemClock,
     ),
     clock: systemClock,
-    settings: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, ...defaultLoginLimits },
+    lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 },
+    loginLimits: defaultLoginLimits,
   });
-  const registered = await auth.register(account);
-  const login = await auth.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
+  const registered = await accounts.register(account);
+  const login = await sessions.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
   // Only the public columns leave the service, whichever path read them.
   for (const { user } of [registered, login]) {
     expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "id", "username"]);
@@ -94,7 +95,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     },
   ]);
   // The refresh token it handed out works, and carries only public columns too.
-  const refreshed = await auth.refresh(login.refreshToken);
+  const refreshed = await sessions.refresh(login.refreshToken);
   expect(refreshed.user.id).toBe(login.user.id);
   expect(Object.keys(refreshed.user).sort()).toEqual(["createdAt", "email", "id", "username"]);
 });

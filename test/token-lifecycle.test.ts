@@ -225,7 +225,7 @@ describe("housekeeping", () => {
     const liveId = sessionOf(live.accessToken);
     await server.request(sessionMutations.refresh, { refreshToken: live.refreshToken }); // leaves a rotated token
 
-    expect(await server.app.services.auth.purgeEndedSessions(7 * 86400)).toBeGreaterThanOrEqual(1);
+    expect(await server.app.services.sessions.purgeEndedSessions(7 * 86400)).toBeGreaterThanOrEqual(1);
     expect(await server.database.session.findUnique({ where: { id: endedId } })).toBeNull();
     expect(await server.database.refreshToken.count({ where: { sessionId: endedId } })).toBe(0);
     expect(await server.database.session.findUnique({ where: { id: liveId } })).not.toBeNull();
@@ -233,7 +233,7 @@ describe("housekeeping", () => {
 
     // Expired sessions go too, once past the retention.
     clock.advance(30 * 86400 + 8 * 86400);
-    await server.app.services.auth.purgeEndedSessions(7 * 86400);
+    await server.app.services.sessions.purgeEndedSessions(7 * 86400);
     expect(await server.database.session.findUnique({ where: { id: liveId } })).toBeNull();
   });
 });

@@ -1,14 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type DataLoader from "dataloader";
-import type { AuthService, ClientInfo, Viewer } from "../auth/auth.service.js";
 import { UnauthenticatedError } from "../errors/errors.js";
 import { createUserLoader } from "../users/user.loader.js";
-import type { UserRecord, UsersService } from "../users/users.service.js";
-
-export interface Services {
-  auth: AuthService;
-  users: UsersService;
-}
+import type { Services } from "../services.js";
+import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
+import type { UserRecord } from "../users/users.service.js";
 
 export interface Context {
   services: Services;
@@ -37,7 +33,7 @@ export function createContext(services: Services, request: IncomingMessage): Con
   const token = bearerToken(request.headers.authorization);
   let authentication: Promise<Viewer> | undefined;
   const authenticate = () => {
-    authentication ??= token ? services.auth.authenticate(token) : Promise.reject(new UnauthenticatedError());
+    authentication ??= token ? services.sessions.authenticate(token) : Promise.reject(new UnauthenticatedError());
     return authentication;
   };
   return {

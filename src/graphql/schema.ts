@@ -3,7 +3,8 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
-import { AuthResolver } from "../auth/auth.resolver.js";
+import { AccountsResolver } from "../accounts/accounts.resolver.js";
+import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
 import { UserResolver } from "../users/user.resolver.js";
 
@@ -16,7 +17,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AuthResolver],
+      resolvers: [UserResolver, AccountsResolver, SessionsResolver],
       validate: false,
       emitSchemaFile: false,
     });

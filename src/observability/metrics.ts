@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
-import type { AuthEvent } from "../auth/auth.service.js";
+import type { AuthEvent } from "../sessions/session-lifecycle.js";
 
 /** One registry per server, so that several servers in one process keep separate figures. */
 export class Metrics {

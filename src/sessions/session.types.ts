@@ -38,18 +38,6 @@ export class Session {
   current!: boolean;
 }
 
-@InputType("RegisterInput")
-export class RegisterInput {
-  @Field(() => String)
-  email!: string;
-
-  @Field(() => String)
-  username!: string;
-
-  @Field(() => String, { description: "8 to 128 characters, not a commonly used password." })
-  password!: string;
-}
-
 @InputType("LoginInput")
 export class LoginInput {
   @Field(() => String)

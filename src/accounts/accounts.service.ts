@@ -1,0 +1,89 @@
+import type { PasswordHasher } from "../auth/password-hasher.js";
+import { assertStrongPassword, codePointLength, passwordLength } from "../auth/password-policy.js";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/prisma.js";
+import { EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import { Prisma } from "../generated/prisma/client.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import { normalizeEmail, normalizeUsername } from "../users/identity.js";
+import { publicUserColumns } from "../users/users.service.js";
+
+export interface AccountsServiceDependencies {
+  database: Database;
+  lifecycle: SessionLifecycle;
+  hasher: PasswordHasher;
+  passwordAttempts: PasswordAttemptLimiter;
+  clock: Clock;
+  onEvent: (event: AuthEvent) => void;
+}
+
+/** Accounts and their credentials: registration and password changes. */
+export class AccountsService {
+  constructor(private readonly dependencies: AccountsServiceDependencies) {}
+
+  async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
+    const { database, hasher, lifecycle, clock, onEvent } = this.dependencies;
+    const email = normalizeEmail(input.email);
+    const username = normalizeUsername(input.username);
+    assertStrongPassword(input.password);
+    await this.assertAvailable(email, username.key);
+    const passwordHash = await hasher.hash(input.password);
+    const now = clock.now();
+    const session = lifecycle.prepare(now, client);
+    try {
+      const user = await database.user.create({
+        data: {
+          email,
+          username: username.display,
+          usernameKey: username.key,
+          passwordHash,
+          createdAt: now,
+          sessions: { create: session.row },
+        },
+        select: publicUserColumns,
+      });
+      onEvent("register");
+      return await lifecycle.tokensFor(user, session);
+    } catch (error) {
+      // Lost a race with a concurrent registration of the same name or address.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+        await this.assertAvailable(email, username.key);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Every session of the account ends, the presenting one included; the returned pair starts the
+   * only session left.
+   */
+  async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, client: ClientInfo = {}): Promise<AuthResult> {
+    const { database, hasher, lifecycle, passwordAttempts, clock } = this.dependencies;
+    const user = await database.user.findUnique({ where: { id: viewer.userId } });
+    if (!user) throw new UnauthenticatedError();
+    // A stolen access token must not become an unlimited password-guessing oracle.
+    await passwordAttempts.attempt(`password-change:${user.id}`, client.ip);
+    const verified =
+      codePointLength(currentPassword) <= passwordLength.max && (await hasher.verify(user.passwordHash, currentPassword));
+    if (!verified) throw new InvalidCredentialsError();
+    assertStrongPassword(newPassword, "newPassword");
+    const passwordHash = await hasher.hash(newPassword);
+    const session = lifecycle.prepare(clock.now(), client);
+    const updated = await lifecycle.end({ userId: user.id }, "password_changed", async (tx) => {
+      const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash }, select: publicUserColumns });
+      await tx.session.create({ data: { ...session.row, userId: user.id } });
+      return changed;
+    });
+    return lifecycle.tokensFor(updated.result, session);
+  }
+
+  private async assertAvailable(email: string, usernameKey: string): Promise<void> {
+    const taken = await this.dependencies.database.user.findMany({
+      where: { OR: [{ email }, { usernameKey }] },
+      select: { email: true },
+    });
+    if (taken.some((user) => user.email === email)) throw new EmailTakenError();
+    if (taken.length > 0) throw new UsernameTakenError();
+  }
+}

@@ -1,0 +1,191 @@
+import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
+import type { PasswordHasher } from "../auth/password-hasher.js";
+import { codePointLength, passwordLength } from "../auth/password-policy.js";
+import { hashRefreshToken, newRefreshToken } from "../auth/refresh-tokens.js";
+import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/prisma.js";
+import {
+  BadUserInputError,
+  InvalidCredentialsError,
+  InvalidRefreshTokenError,
+  RefreshTokenReusedError,
+  UnauthenticatedError,
+} from "../errors/errors.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import { publicUserColumns, type UsersService } from "../users/users.service.js";
+import {
+  truncateUserAgent,
+  type AuthEvent,
+  type AuthResult,
+  type ClientInfo,
+  type SessionLifecycle,
+  type Viewer,
+} from "./session-lifecycle.js";
+
+export interface SessionInfo {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  userAgent: string | null;
+  current: boolean;
+}
+
+export interface SessionsServiceDependencies {
+  database: Database;
+  users: UsersService;
+  lifecycle: SessionLifecycle;
+  revocationStore: RevocationStore;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  passwordAttempts: PasswordAttemptLimiter;
+  clock: Clock;
+  onEvent: (event: AuthEvent) => void;
+}
+
+const maxIdentifierLength = 320;
+
+/** Signing in and out: login, authentication of access tokens, refresh rotation, logout, the session list. */
+export class SessionsService {
+  constructor(private readonly dependencies: SessionsServiceDependencies) {}
+
+  async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
+    const { users, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
+    const identifier = input.usernameOrEmail.normalize("NFKC").trim().toLowerCase();
+    if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
+      throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
+    }
+    // The account is read while the attempt is counted; no password is checked past the limit.
+    const [, account] = await Promise.all([
+      passwordAttempts.attempt(`login:name:${identifier}`, client.ip),
+      users.findForLogin(identifier),
+    ]);
+    const passwordFits = codePointLength(input.password) <= passwordLength.max;
+    // Unknown users cost one verification too, so timing does not tell them apart.
+    const verified =
+      account && passwordFits
+        ? await hasher.verify(account.passwordHash, input.password)
+        : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
+    if (!account || !verified) {
+      onEvent("login_failed");
+      throw new InvalidCredentialsError();
+    }
+    const session = lifecycle.prepare(clock.now(), client);
+    // The access token is signed while the session is written; it is handed out only once stored.
+    const [result] = await Promise.all([lifecycle.tokensFor(account.user, session), lifecycle.insert(account.user.id, session)]);
+    onEvent("login_succeeded");
+    return result;
+  }
+
+  /** The viewer named by a bearer token: valid signature and lifetime, and its session not ended. */
+  async authenticate(accessToken: string): Promise<Viewer> {
+    let claims;
+    try {
+      claims = await this.dependencies.accessTokens.verify(accessToken);
+    } catch (error) {
+      if (error instanceof InvalidAccessTokenError) throw new UnauthenticatedError();
+      throw error;
+    }
+    if (await this.dependencies.revocationStore.isSessionRevoked(claims.sessionId)) throw new UnauthenticatedError();
+    return { userId: claims.userId, sessionId: claims.sessionId };
+  }
+
+  /**
+   * Rotation: the presented token dies and a new pair is issued, in one transaction. A token that
+   * was already rotated is a stolen copy (or the original, after the thief used it): its whole
+   * session ends.
+   */
+  async refresh(refreshToken: string, client: ClientInfo = {}): Promise<AuthResult> {
+    const { database, lifecycle, accessTokens, clock, onEvent } = this.dependencies;
+    const tokenHash = hashRefreshToken(refreshToken);
+    const now = clock.now();
+    const next = newRefreshToken();
+    const refreshTokenExpiresAt = lifecycle.refreshTokenExpiry(now);
+
+    const rotated = await database.$transaction(async (tx) => {
+      // The row lock makes concurrent presentations of one token queue here: exactly one wins.
+      const { count } = await tx.refreshToken.updateMany({
+        where: { tokenHash, rotatedAt: null, expiresAt: { gt: now }, session: { revokedAt: null } },
+        data: { rotatedAt: now },
+      });
+      if (count === 0) return null;
+      const { session } = await tx.refreshToken.findUniqueOrThrow({
+        where: { tokenHash },
+        select: { session: { select: { id: true, user: { select: publicUserColumns } } } },
+      });
+      await tx.refreshToken.create({
+        data: { tokenHash: next.tokenHash, sessionId: session.id, createdAt: now, expiresAt: refreshTokenExpiresAt },
+      });
+      const userAgent = truncateUserAgent(client.userAgent);
+      await tx.session.update({
+        where: { id: session.id },
+        data: { lastUsedAt: now, expiresAt: refreshTokenExpiresAt, ...(userAgent ? { userAgent } : {}) },
+      });
+      return session;
+    });
+
+    if (!rotated) {
+      const known = await database.refreshToken.findUnique({
+        where: { tokenHash },
+        select: { rotatedAt: true, sessionId: true },
+      });
+      if (known?.rotatedAt) {
+        await lifecycle.end({ id: known.sessionId }, "refresh_token_reused");
+        onEvent("refresh_token_reused");
+        throw new RefreshTokenReusedError();
+      }
+      onEvent("refresh_rejected");
+      throw new InvalidRefreshTokenError();
+    }
+    onEvent("refresh_succeeded");
+    const access = await accessTokens.issue(rotated.user.id, rotated.id);
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: next.token,
+      refreshTokenExpiresAt,
+      user: rotated.user,
+    };
+  }
+
+  async logout(viewer: Viewer): Promise<boolean> {
+    return (await this.dependencies.lifecycle.end({ id: viewer.sessionId }, "logout")) > 0;
+  }
+
+  async logoutAll(viewer: Viewer): Promise<boolean> {
+    await this.dependencies.lifecycle.end({ userId: viewer.userId }, "logout_all");
+    return true;
+  }
+
+  /** Ends one of the viewer's own sessions; false when it is unknown, not theirs, or already ended. */
+  async revokeSession(viewer: Viewer, sessionId: string): Promise<boolean> {
+    return (await this.dependencies.lifecycle.end({ id: sessionId, userId: viewer.userId }, "revoked")) > 0;
+  }
+
+  async listSessions(viewer: Viewer): Promise<SessionInfo[]> {
+    const sessions = await this.dependencies.database.session.findMany({
+      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.dependencies.clock.now() } },
+      orderBy: { createdAt: "desc" },
+    });
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt,
+      lastUsedAt: session.lastUsedAt,
+      userAgent: session.userAgent,
+      current: session.id === viewer.sessionId,
+    }));
+  }
+
+  /**
+   * Deletes sessions that ended or expired more than `retentionSeconds` ago, with their refresh
+   * tokens (cascade), so the tables do not grow without bound. Live sessions keep every rotated
+   * token: reuse detection needs them.
+   */
+  async purgeEndedSessions(retentionSeconds: number): Promise<number> {
+    const before = new Date(this.dependencies.clock.now().getTime() - retentionSeconds * 1000);
+    const { count } = await this.dependencies.database.session.deleteMany({
+      where: { OR: [{ revokedAt: { lt: before } }, { expiresAt: { lt: before } }] },
+    });
+    return count;
+  }
+}
