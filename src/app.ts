@@ -45,7 +45,8 @@ export interface App {
   close(): Promise<void>;
 }
 
-const routes = new Set(["/graphql", "/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json"]);
+/** Every route the server answers; docs/api.md documents each. */
+export const routes = new Set(["/graphql", "/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json"]);
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   response.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });

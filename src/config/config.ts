@@ -57,6 +57,9 @@ const envSchema = z
     }
   });
 
+/** The name of every setting the configuration reads; docs/api.md documents each. */
+export const settingNames = Object.keys(envSchema.shape);
+
 export interface Config {
   env: "development" | "production" | "test";
   host: string;

@@ -1,0 +1,75 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Kind, parse, type ObjectTypeDefinitionNode } from "graphql";
+import { describe, expect, it } from "vitest";
+import { routes } from "../src/app.js";
+import { settingNames } from "../src/config/config.js";
+import { errorCodes } from "../src/errors/codes.js";
+import { projectRoot } from "./helpers/process.js";
+
+// docs/api.md is the contract users read: whatever the code adds must be documented there.
+const apiDoc = await readFile(path.join(projectRoot, "docs/api.md"), "utf8");
+
+/** Whether the document names `name` in code style: `NAME`, `name(…)`, `name: …`. */
+function documents(name: string, followedBy = "`"): boolean {
+  return apiDoc.includes(`\`${name}${followedBy}`);
+}
+
+describe("docs/api.md", () => {
+  it("documents every error code of the registry", () => {
+    const missing = Object.keys(errorCodes).filter((code) => !documents(code));
+    expect(missing, "error codes missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every setting of the configuration", () => {
+    const missing = settingNames.filter((name) => !documents(name));
+    expect(missing, "settings missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every route", () => {
+    const missing = [...routes].filter((route) => !new RegExp(`\`(GET|POST) ${route.replace(/[.]/g, "\\.")}[ \`]`).test(apiDoc));
+    expect(missing, "routes missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every query and mutation the subgraph serves", async () => {
+    const sdl = parse(await readFile(path.join(projectRoot, "schema/users.graphql"), "utf8"));
+    const operations = sdl.definitions
+      .filter((definition): definition is ObjectTypeDefinitionNode => definition.kind === Kind.OBJECT_TYPE_DEFINITION)
+      .filter((definition) => definition.name.value === "Query" || definition.name.value === "Mutation")
+      .flatMap((definition) => definition.fields ?? [])
+      .map((field) => ({ name: field.name.value, takesArguments: (field.arguments?.length ?? 0) > 0 }));
+    expect(operations.length).toBeGreaterThan(0);
+    const missing = operations.filter(({ name, takesArguments }) => !documents(name, takesArguments ? "(" : ":"));
+    expect(missing.map(({ name }) => name), "operations missing from docs/api.md").toEqual([]);
+  });
+});
+
+const skipped = new Set(["node_modules", ".git", "dist", ".data", "generated", "coverage", "results"]);
+
+async function projectFiles(dir = projectRoot): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries
+      .filter((entry) => !skipped.has(entry.name) && !entry.name.startsWith(".bench-build-"))
+      .map((entry) => (entry.isDirectory() ? projectFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)])),
+  );
+  return nested.flat();
+}
+
+it("no project file refers to a path outside the repository", async () => {
+  const outsidePrefix = `${path.dirname(projectRoot.replace(/\/$/, ""))}/`;
+  const escapes: string[] = [];
+  for (const file of await projectFiles()) {
+    const text = await readFile(file, "utf8");
+    if (text.includes("\0")) continue; // binary
+    const relative = path.relative(projectRoot, file);
+    // A relative path that climbs above the repository root, from the file's own folder.
+    for (const [reference] of text.matchAll(/(?:\.\.\/)+[\w.-]+/g)) {
+      const target = path.resolve(path.dirname(file), reference);
+      if (path.relative(projectRoot, target).startsWith("..")) escapes.push(`${relative}: ${reference}`);
+    }
+    // An absolute path into the folder the repository sits in.
+    if (outsidePrefix.length > 1 && text.includes(outsidePrefix)) escapes.push(`${relative}: ${outsidePrefix}…`);
+  }
+  expect(escapes).toEqual([]);
+});
