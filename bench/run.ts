@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createArgon2Hasher } from "../src/auth/password-hasher.js";
 import { graphql, mutations } from "../test/helpers/graphql.js";
 import { projectRoot } from "../test/helpers/process.js";
-import { newAccount } from "../test/helpers/server.js";
+import { newAccount } from "../test/helpers/accounts.js";
 import { drive, percentile, type GraphQLCall, type LoadOptions, type LoadResult } from "./load.js";
 import { buildSubgraph, residentMegabytes, startCeiling, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";

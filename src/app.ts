@@ -86,6 +86,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     schema: await buildUsersSubgraphSchema(),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
+    // The process orders its own shutdown (HTTP drain, stores, then the database).
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { ConfigError, loadConfig } from "./config/config.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./server.js";
+import { StartupError } from "./startup-error.js";
 
 let config;
 try {
@@ -27,13 +28,9 @@ try {
       () => process.exit(1),
     );
   };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    // The embedded PostgreSQL package installs handlers that exit as soon as the database stops;
-    // this process shuts down in its own order instead (HTTP drain, stores, then the database).
-    process.removeAllListeners(signal);
-    process.on(signal, () => shutdown(signal));
-  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => shutdown(signal));
 } catch (error) {
-  logger.fatal({ err: error }, "could not start");
+  if (error instanceof StartupError) logger.fatal(`could not start: ${error.message}`);
+  else logger.fatal({ err: error }, "could not start");
   process.exit(1);
 }

@@ -1,24 +1,32 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
-import { projectRoot, run } from "./helpers/process.js";
+import { privateCheckout, type PrivateCheckout } from "./helpers/private-checkout.js";
+import { run } from "./helpers/process.js";
 
 const database = useTestDatabase();
+// From a checkout inside a mode-700 folder: its zero-configuration phase must start there too.
+let checkout: PrivateCheckout;
+beforeAll(async () => {
+  checkout = await privateCheckout();
+});
+afterAll(() => checkout?.remove());
 
 // A smoke test: the quick mode is too short for its figures to mean anything, and the machine
 // is shared, so nothing here is about timing — only that every figure is produced.
 it("npm run bench -- --quick produces every figure", async () => {
-  const { code, output } = await run("npm", ["run", "bench", "--", "--quick"], {
-    DATABASE_URL: database().url,
-    REDIS_URL: testRedisUrl,
-  });
+  const { code, output } = await run(
+    "npm",
+    ["run", "bench", "--", "--quick"],
+    { DATABASE_URL: database().url, REDIS_URL: testRedisUrl },
+    checkout.root,
+  );
   expect(code, output).toBe(0);
   const file = /results in (\S+\.json)/.exec(output)?.[1];
   expect(file, output).toBeDefined();
-  const results = JSON.parse(await readFile(path.join(projectRoot, file!), "utf8"));
-  await rm(path.join(projectRoot, file!));
+  const results = JSON.parse(await readFile(path.join(checkout.root, file!), "utf8"));
 
   const rows: { id: string; label: string; value: number }[] = results.rows;
   expect(rows.map((row) => row.id)).toEqual([

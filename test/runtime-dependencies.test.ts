@@ -26,8 +26,9 @@ it("imports at run time only packages listed as dependencies", async () => {
   const missing = new Set<string>();
   for (const file of await sourceFiles(path.join(projectRoot, "src"))) {
     const text = await readFile(file, "utf8");
-    for (const match of text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+"([^"]+)"|^import\s+"([^"]+)"|import\("([^"]+)"\)/gm)) {
-      const specifier = match[1] ?? match[2] ?? match[3]!;
+    const imports = /^import\s+(?!type\b)[^;]*?from\s+"([^"]+)"|^import\s+"([^"]+)"|import\("([^"]+)"\)|require\.resolve\("([^"]+)"\)/gm;
+    for (const match of text.matchAll(imports)) {
+      const specifier = match[1] ?? match[2] ?? match[3] ?? match[4]!;
       if (specifier.startsWith(".") || specifier.startsWith("node:") || builtins.has(specifier)) continue;
       imported.add(packageName(specifier));
       if (!dependencies.has(packageName(specifier))) missing.add(`${packageName(specifier)} (${path.relative(projectRoot, file)})`);

@@ -21,9 +21,10 @@ export async function startProcess(
   environment: Record<string, string>,
   ready: string | Request,
   timeoutMs = 60_000,
+  cwd = projectRoot,
 ): Promise<ServerProcess> {
   const child = spawn(command, args, {
-    cwd: projectRoot,
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...environment },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // its own process group, as in a terminal
@@ -49,10 +50,15 @@ export async function startProcess(
 }
 
 /** Runs a command to completion; its exit code and output. */
-export function run(command: string, args: string[], environment: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+export function run(
+  command: string,
+  args: string[],
+  environment: Record<string, string> = {},
+  cwd = projectRoot,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
-      cwd: projectRoot,
+      cwd,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...environment },
       stdio: ["ignore", "pipe", "pipe"],
     });

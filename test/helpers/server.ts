@@ -12,6 +12,8 @@ import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { testRedisUrl } from "./environment.js";
 import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
 
+export { newAccount } from "./accounts.js";
+
 /** argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test. */
 export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
 
@@ -81,12 +83,4 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       if (!options.database) await database.$disconnect();
     },
   };
-}
-
-let counter = 0;
-
-/** Registration input that no other test uses. */
-export function newAccount(prefix = "user") {
-  const id = `${prefix}${process.pid}x${++counter}x${randomBytes(3).toString("hex")}`;
-  return { email: `${id}@example.com`, username: id, password: `correct horse ${id}` };
 }
