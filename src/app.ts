@@ -73,6 +73,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     lifetimes: {
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+      refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
     },
     loginLimits: { ...defaultLoginLimits, ...dependencies.loginLimits },
     onEvent: metrics.recordAuthEvent,

@@ -6,6 +6,7 @@ import type { Clock } from "./clock.js";
 import type { Database } from "./db/prisma.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
+import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { SessionsService } from "./sessions/sessions.service.js";
 import { UsersService } from "./users/users.service.js";
 
@@ -32,6 +33,13 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, onEvent });
+  const rotation = new RefreshRotation({
+    database,
+    accessTokens,
+    clock,
+    refreshTokenTtlSeconds: lifetimes.refreshTokenTtlSeconds,
+    reuseIntervalSeconds: lifetimes.refreshReuseIntervalSeconds,
+  });
   const passwordAttempts = new PasswordAttemptLimiter(revocationStore, loginLimits, () => onEvent("login_rate_limited"));
   return {
     users,
@@ -40,6 +48,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
       database,
       users,
       lifecycle,
+      rotation,
       revocationStore,
       hasher,
       accessTokens,

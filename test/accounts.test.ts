@@ -47,6 +47,35 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
     expect(duplicate.errors![0]!.extensions!.field).toBe("email");
   });
 
+  it("folds e-mail addresses the same way everywhere: fullwidth and NFKC variants are one account", async () => {
+    const toFullwidth = (text: string) => text.replace(/[a-z0-9]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
+    const account = newAccount();
+    const [local, domain] = account.email.split("@") as [string, string];
+    // Fullwidth letters and digits; an upper-case fullwidth first letter between ideographic spaces.
+    const variants = [
+      `${toFullwidth(local)}@${domain}`,
+      `\u3000${toFullwidth(local[0]!.toUpperCase())}${local.slice(1)}@${domain.toUpperCase()}\u3000`,
+    ];
+    const registered = await server.request(mutations.register, { input: { ...account, email: variants[0] } });
+    expect(registered.errors).toBeUndefined();
+    expect(registered.data!.register.user.email).toBe(account.email);
+    for (const email of [account.email, ...variants]) {
+      const duplicate = await server.request(mutations.register, { input: { ...newAccount(), email } });
+      expect(errorCodes(duplicate)).toEqual(["EMAIL_TAKEN"]);
+      const login = await server.request(mutations.login, { input: { usernameOrEmail: email, password: account.password } });
+      expect(login.errors).toBeUndefined();
+      expect(login.data!.login.user.id).toBe(registered.data!.register.user.id);
+    }
+    const ligature = newAccount();
+    const withLigature = ligature.email.replace("@", "\uFB01@");
+    const viaLigature = await server.request(mutations.register, { input: { ...ligature, email: withLigature } });
+    expect(viaLigature.data!.register.user.email).toBe(ligature.email.replace("@", "fi@"));
+    const login = await server.request(mutations.login, {
+      input: { usernameOrEmail: ligature.email.replace("@", "FI@"), password: ligature.password },
+    });
+    expect(login.data!.login.user.id).toBe(viaLigature.data!.register.user.id);
+  });
+
   it("treats usernames differing only in case as the same: USERNAME_TAKEN", async () => {
     const account = newAccount();
     await server.request(mutations.register, { input: account });

@@ -23,7 +23,7 @@ describe("configuration", () => {
       migrateOnStart: true,
       logLevel: "info",
       loginAttemptsPerWindow: undefined,
-      jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, privateKeys: undefined },
+      jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
     });
     expect(config.dataDir.endsWith(".data")).toBe(true);
   });
@@ -36,6 +36,7 @@ describe("configuration", () => {
       DATA_DIR: "/tmp/somewhere",
       ACCESS_TOKEN_TTL: "5m",
       REFRESH_TOKEN_TTL: "7d",
+      REFRESH_REUSE_INTERVAL: "0s",
       LOG_LEVEL: "warn",
       LOGIN_ATTEMPTS_PER_WINDOW: "50",
     });
@@ -46,7 +47,7 @@ describe("configuration", () => {
       dataDir: "/tmp/somewhere",
       logLevel: "warn",
       loginAttemptsPerWindow: 50,
-      jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400 },
+      jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400, refreshReuseIntervalSeconds: 0 },
     });
   });
 

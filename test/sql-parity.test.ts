@@ -39,13 +39,13 @@ it("reads users' public fields by id exactly as Prisma does, in order, null for 
   expect(read).toStrictEqual([second, null, first, null]);
 });
 
-it("finds a login's account by e-mail or username key, with its password hash", async () => {
+it("finds a login's account by e-mail or username key, with its password hash and credentials version", async () => {
   const { email, username } = newAccount();
   const created = await database.user.create({
-    data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored" },
+    data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored", credentialsVersion: 3 },
   });
-  const { passwordHash, id, createdAt } = created;
-  const expected = { user: { id, username, email, createdAt }, passwordHash };
+  const { passwordHash, credentialsVersion, id, createdAt } = created;
+  const expected = { user: { id, username, email, createdAt }, passwordHash, credentialsVersion };
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
@@ -64,7 +64,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       systemClock,
     ),
     clock: systemClock,
-    lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 },
+    lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
     loginLimits: defaultLoginLimits,
   });
   const registered = await accounts.register(account);
@@ -82,6 +82,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     userAgent: "bench/1",
     lastUsedAt: session.createdAt,
     expiresAt: login.refreshTokenExpiresAt,
+    accessTokenExpiresAt: new Date(session.createdAt.getTime() + 60_000),
     revokedAt: null,
     revokedReason: null,
   });
@@ -92,6 +93,8 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       createdAt: session.createdAt,
       expiresAt: session.expiresAt,
       rotatedAt: null,
+      successorSalt: null,
+      rotatedBy: null,
     },
   ]);
   // The refresh token it handed out works, and carries only public columns too.

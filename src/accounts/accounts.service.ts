@@ -70,12 +70,14 @@ export class AccountsService {
     assertStrongPassword(newPassword, "newPassword");
     const passwordHash = await hasher.hash(newPassword);
     const session = lifecycle.prepare(clock.now(), client);
-    const updated = await lifecycle.end({ userId: user.id }, "password_changed", async (tx) => {
+    // Only if the password just checked is still the current one.
+    const updated = await lifecycle.changeCredentials(user.id, user.credentialsVersion, "password_changed", async (tx) => {
       const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash }, select: publicUserColumns });
       await tx.session.create({ data: { ...session.row, userId: user.id } });
       return changed;
     });
-    return lifecycle.tokensFor(updated.result, session);
+    if (!updated) throw new InvalidCredentialsError();
+    return lifecycle.tokensFor(updated, session);
   }
 
   private async assertAvailable(email: string, usernameKey: string): Promise<void> {

@@ -43,9 +43,13 @@ export class AccessTokens {
     this.algorithms = [...new Set([...keys.byKid.values()].map((key) => key.alg))];
   }
 
-  async issue(userId: string, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
+  /**
+   * `at`: the instant the session recorded for this token, so that the token expires no later than
+   * `expiryOf(at)`, which its revocation is kept for.
+   */
+  async issue(userId: string, sessionId: string, at: Date = this.clock.now()): Promise<{ token: string; expiresAt: Date }> {
     const { signing } = this.keys;
-    const issuedAt = Math.floor(this.clock.now().getTime() / 1000);
+    const issuedAt = Math.floor(at.getTime() / 1000);
     const expiresAtSeconds = issuedAt + this.settings.ttlSeconds;
     const token = await new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: "JWT" })
@@ -58,6 +62,11 @@ export class AccessTokens {
       .setExpirationTime(expiresAtSeconds)
       .sign(signing.privateKey);
     return { token, expiresAt: new Date(expiresAtSeconds * 1000) };
+  }
+
+  /** The latest instant a token issued at `at` can be valid until. */
+  expiryOf(at: Date): Date {
+    return new Date(at.getTime() + this.settings.ttlSeconds * 1000);
   }
 
   /** Checks signature, algorithm, issuer, audience and lifetime; throws InvalidAccessTokenError. */

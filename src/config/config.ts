@@ -2,12 +2,12 @@ import path from "node:path";
 import { z } from "zod";
 import { parseDurationSeconds } from "./duration.js";
 
-const duration = (fallback: string) =>
+const duration = (fallback: string, allowZero = false) =>
   z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
-      const seconds = parseDurationSeconds(text);
+      const seconds = parseDurationSeconds(text, allowZero);
       if (seconds === null) {
         ctx.addIssue({ code: "custom", message: `must be a duration like 90s, 15m, 12h or 30d (got "${text}")` });
         return z.NEVER;
@@ -45,6 +45,7 @@ const envSchema = z
     JWT_AUDIENCE: z.string().min(1).default("supergraph"),
     ACCESS_TOKEN_TTL: duration("15m"),
     REFRESH_TOKEN_TTL: duration("30d"),
+    REFRESH_REUSE_INTERVAL: duration("10s", true),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     INTROSPECTION: booleanFlag.optional(),
     MIGRATE_ON_START: booleanFlag.optional(),
@@ -77,6 +78,8 @@ export interface Config {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** How long after its rotation the same client may present a refresh token again (racing tabs); 0: never. */
+    refreshReuseIntervalSeconds: number;
   };
   logLevel: string;
   /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
@@ -117,6 +120,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+      refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     },
     logLevel: env.LOG_LEVEL,
     introspection: env.INTROSPECTION ?? !production,

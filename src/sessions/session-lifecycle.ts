@@ -3,7 +3,7 @@ import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
-import type { Prisma, Session } from "../generated/prisma/client.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import type { UserRecord } from "../users/users.service.js";
 
 export interface Viewer {
@@ -37,6 +37,8 @@ export type AuthEvent =
 export interface TokenLifetimes {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How long after its rotation a refresh token may be presented again by the same client; 0: never. */
+  refreshReuseIntervalSeconds: number;
 }
 
 /** A session about to start: its row (with its first refresh token) and the refresh token itself. */
@@ -48,8 +50,15 @@ export interface NewSession {
     createdAt: Date;
     lastUsedAt: Date;
     expiresAt: Date;
+    accessTokenExpiresAt: Date;
     refreshTokens: { create: { tokenHash: string; createdAt: Date; expiresAt: Date } };
   };
+}
+
+/** An account as read before its password was checked: the credentials that check was against. */
+export interface AccountCredentials {
+  id: string;
+  credentialsVersion: number;
 }
 
 export interface SessionLifecycleDependencies {
@@ -63,15 +72,32 @@ export interface SessionLifecycleDependencies {
 
 const userAgentMaxLength = 512;
 
-// Foreign keys are checked at the end of the statement, when the session row exists.
-const insertSessionWithRefreshToken = `WITH session AS (
-    INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)
+/**
+ * The session and its first refresh token, written only while the account's credentials are still
+ * the ones the password was checked against. FOR SHARE makes a concurrent credential change (which
+ * updates the row) and this statement wait for each other: either the change commits first and no
+ * row is written, or the session is committed first and the change, which ends every session it
+ * sees afterwards, ends it too.
+ */
+const insertSessionWithRefreshToken = `WITH account AS (
+    SELECT id FROM users WHERE id = $2 AND credentials_version = $7 FOR SHARE
+  ), session AS (
+    INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at, access_token_expires_at)
+    SELECT $1, id, $3, $4, $4, $5, $8 FROM account RETURNING id
   )
-  INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($6, $1, $4, $5)`;
+  INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session`;
 
 /**
  * How every session starts and ends, whichever operation starts or ends it (login, register,
  * password change, logout, reuse detection…).
+ *
+ * No ended session obtains a token again, whatever runs concurrently:
+ * - a session starts only while the account's `credentials_version` is the one its password was
+ *   checked against (`insert`); every credential change increments it (`changeCredentials`);
+ * - whatever extends a session (refresh) holds its row lock and checks `revoked_at` under it, and
+ *   ending it updates the same row, so the two queue;
+ * - each session records when its newest access token expires (`access_token_expires_at`, written
+ *   before that token is handed out): its revocation is remembered exactly that long.
  */
 export class SessionLifecycle {
   constructor(private readonly dependencies: SessionLifecycleDependencies) {}
@@ -80,6 +106,7 @@ export class SessionLifecycle {
   prepare(now: Date, client: ClientInfo): NewSession {
     const refresh = newRefreshToken();
     const expiresAt = this.refreshTokenExpiry(now);
+    const accessTokenExpiresAt = this.dependencies.accessTokens.expiryOf(now);
     return {
       refreshToken: refresh.token,
       row: {
@@ -88,6 +115,7 @@ export class SessionLifecycle {
         createdAt: now,
         lastUsedAt: now,
         expiresAt,
+        accessTokenExpiresAt,
         refreshTokens: { create: { tokenHash: refresh.tokenHash, createdAt: now, expiresAt } },
       },
     };
@@ -96,20 +124,31 @@ export class SessionLifecycle {
   /**
    * The session and its first refresh token in one named statement: a single round trip, atomic
    * without a transaction, planned once per connection. Logins are the hot write; Prisma's nested
-   * create took four round trips.
+   * create took four round trips. False, and nothing written, when the account's credentials
+   * changed (or it went) since `account` was read.
    */
-  async insert(userId: string, session: NewSession): Promise<void> {
+  async insert(account: AccountCredentials, session: NewSession): Promise<boolean> {
     const { row } = session;
-    await this.dependencies.database.pool.query({
+    const { rowCount } = await this.dependencies.database.pool.query({
       name: "insert-session",
       text: insertSessionWithRefreshToken,
-      values: [row.id, userId, row.userAgent, row.createdAt, row.expiresAt, row.refreshTokens.create.tokenHash],
+      values: [
+        row.id,
+        account.id,
+        row.userAgent,
+        row.createdAt,
+        row.expiresAt,
+        row.refreshTokens.create.tokenHash,
+        account.credentialsVersion,
+        row.accessTokenExpiresAt,
+      ],
     });
+    return rowCount === 1;
   }
 
   /** The pair a client receives for a session that is (or is being) stored. */
   async tokensFor(user: UserRecord, session: NewSession): Promise<AuthResult> {
-    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id);
+    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id, session.row.createdAt);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -134,39 +173,73 @@ export class SessionLifecycle {
     reason: string,
     alsoInTransaction?: (tx: Transaction) => Promise<T>,
   ): Promise<number | { ended: number; result: T }> {
-    const { database, revocationStore, clock, onEvent } = this.dependencies;
-    const now = clock.now();
-    const outcome = await database.$transaction(async (tx) => {
-      const live = await tx.session.findMany({
-        where: { ...where, revokedAt: null },
-        select: { id: true, lastUsedAt: true },
-      });
-      if (live.length > 0) {
-        await tx.session.updateMany({
-          where: { id: { in: live.map((session) => session.id) }, revokedAt: null },
-          data: { revokedAt: now, revokedReason: reason },
-        });
-      }
+    const outcome = await this.dependencies.database.$transaction(async (tx) => {
+      const ended = await this.endWithin(tx, where, reason);
       const result = alsoInTransaction ? await alsoInTransaction(tx) : undefined;
-      await revocationStore.revokeSessions(
-        live.map((session) => session.id),
-        this.longestAccessTokenLifetime(live, now),
-      );
-      return { ended: live.length, result: result as T };
+      return { ended, result: result as T };
     });
-    if (outcome.ended > 0) onEvent("sessions_ended");
+    this.reportEnded(outcome.ended);
     return alsoInTransaction ? outcome : outcome.ended;
+  }
+
+  /**
+   * A credential change (new password, reset…): the account's credentials version grows, every
+   * session ends, and `alsoInTransaction` runs (it stores the new credentials, may start the one
+   * session that survives), all in one transaction. With `expectedVersion`, only while the
+   * credentials are still those the caller checked; null (nothing written) otherwise. Logins whose
+   * password check overlapped the change cannot write their session afterwards (`insert`).
+   */
+  async changeCredentials<T>(
+    userId: string,
+    expectedVersion: number | undefined,
+    reason: string,
+    alsoInTransaction: (tx: Transaction) => Promise<T>,
+  ): Promise<T | null> {
+    const outcome = await this.dependencies.database.$transaction(async (tx) => {
+      // First, so that the row lock is held before the sessions are read.
+      const { count } = await tx.user.updateMany({
+        where: { id: userId, ...(expectedVersion === undefined ? {} : { credentialsVersion: expectedVersion }) },
+        data: { credentialsVersion: { increment: 1 } },
+      });
+      if (count === 0) return null;
+      const ended = await this.endWithin(tx, { userId }, reason);
+      return { ended, result: await alsoInTransaction(tx) };
+    });
+    if (!outcome) return null;
+    this.reportEnded(outcome.ended);
+    return outcome.result;
+  }
+
+  /**
+   * The UPDATE takes each row's lock and, under READ COMMITTED, re-reads a row a concurrent refresh
+   * just changed: the access-token expiry it returns is the newest one handed out.
+   */
+  private async endWithin(tx: Transaction, where: Prisma.SessionWhereInput, reason: string): Promise<number> {
+    const { revocationStore, clock } = this.dependencies;
+    const now = clock.now();
+    const ended = await tx.session.updateManyAndReturn({
+      where: { ...where, revokedAt: null },
+      data: { revokedAt: now, revokedReason: reason },
+      select: { id: true, accessTokenExpiresAt: true },
+    });
+    // Sessions whose access tokens have all expired need no revocation entry.
+    const withLiveTokens = ended.filter((session) => session.accessTokenExpiresAt > now);
+    if (withLiveTokens.length > 0) {
+      const newest = Math.max(...withLiveTokens.map((session) => session.accessTokenExpiresAt.getTime()));
+      await revocationStore.revokeSessions(
+        withLiveTokens.map((session) => session.id),
+        Math.ceil((newest - now.getTime()) / 1000),
+      );
+    }
+    return ended.length;
+  }
+
+  private reportEnded(count: number): void {
+    if (count > 0) this.dependencies.onEvent("sessions_ended");
   }
 
   refreshTokenExpiry(now: Date): Date {
     return new Date(now.getTime() + this.dependencies.lifetimes.refreshTokenTtlSeconds * 1000);
-  }
-
-  /** Access tokens are issued when a session starts or refreshes, which sets `lastUsedAt`. */
-  private longestAccessTokenLifetime(sessions: Pick<Session, "lastUsedAt">[], now: Date): number {
-    const newest = Math.max(...sessions.map((session) => session.lastUsedAt.getTime()));
-    const expiresAt = newest + this.dependencies.lifetimes.accessTokenTtlSeconds * 1000;
-    return Math.max(1, Math.ceil((expiresAt - now.getTime()) / 1000));
   }
 }
 

@@ -1,7 +1,6 @@
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
-import { hashRefreshToken, newRefreshToken } from "../auth/refresh-tokens.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
@@ -13,9 +12,10 @@ import {
   UnauthenticatedError,
 } from "../errors/errors.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
-import { publicUserColumns, type UsersService } from "../users/users.service.js";
+import { foldIdentifier } from "../users/identity.js";
+import type { UsersService } from "../users/users.service.js";
+import type { RefreshRotation } from "./refresh-rotation.js";
 import {
-  truncateUserAgent,
   type AuthEvent,
   type AuthResult,
   type ClientInfo,
@@ -35,6 +35,7 @@ export interface SessionsServiceDependencies {
   database: Database;
   users: UsersService;
   lifecycle: SessionLifecycle;
+  rotation: RefreshRotation;
   revocationStore: RevocationStore;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
@@ -51,7 +52,7 @@ export class SessionsService {
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
     const { users, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
-    const identifier = input.usernameOrEmail.normalize("NFKC").trim().toLowerCase();
+    const identifier = foldIdentifier(input.usernameOrEmail);
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
     }
@@ -72,7 +73,15 @@ export class SessionsService {
     }
     const session = lifecycle.prepare(clock.now(), client);
     // The access token is signed while the session is written; it is handed out only once stored.
-    const [result] = await Promise.all([lifecycle.tokensFor(account.user, session), lifecycle.insert(account.user.id, session)]);
+    const [result, stored] = await Promise.all([
+      lifecycle.tokensFor(account.user, session),
+      lifecycle.insert({ id: account.user.id, credentialsVersion: account.credentialsVersion }, session),
+    ]);
+    // The password changed while it was being checked: the one checked is no longer the password.
+    if (!stored) {
+      onEvent("login_failed");
+      throw new InvalidCredentialsError();
+    }
     onEvent("login_succeeded");
     return result;
   }
@@ -91,59 +100,30 @@ export class SessionsService {
   }
 
   /**
-   * Rotation: the presented token dies and a new pair is issued, in one transaction. A token that
-   * was already rotated is a stolen copy (or the original, after the thief used it): its whole
-   * session ends.
+   * Rotation: the presented token dies and a new pair is issued. A token that was already rotated
+   * is a stolen copy (or the original, after the thief used it): its whole session ends; unless
+   * the client that rotated it presents it again within the reuse interval (tabs refreshing at
+   * once), which gets the same successor.
    */
   async refresh(refreshToken: string, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, lifecycle, accessTokens, clock, onEvent } = this.dependencies;
-    const tokenHash = hashRefreshToken(refreshToken);
-    const now = clock.now();
-    const next = newRefreshToken();
-    const refreshTokenExpiresAt = lifecycle.refreshTokenExpiry(now);
-
-    const rotated = await database.$transaction(async (tx) => {
-      // The row lock makes concurrent presentations of one token queue here: exactly one wins.
-      const { count } = await tx.refreshToken.updateMany({
-        where: { tokenHash, rotatedAt: null, expiresAt: { gt: now }, session: { revokedAt: null } },
-        data: { rotatedAt: now },
-      });
-      if (count === 0) return null;
-      const { session } = await tx.refreshToken.findUniqueOrThrow({
-        where: { tokenHash },
-        select: { session: { select: { id: true, user: { select: publicUserColumns } } } },
-      });
-      await tx.refreshToken.create({
-        data: { tokenHash: next.tokenHash, sessionId: session.id, createdAt: now, expiresAt: refreshTokenExpiresAt },
-      });
-      const userAgent = truncateUserAgent(client.userAgent);
-      await tx.session.update({
-        where: { id: session.id },
-        data: { lastUsedAt: now, expiresAt: refreshTokenExpiresAt, ...(userAgent ? { userAgent } : {}) },
-      });
-      return session;
-    });
-
-    if (!rotated) {
-      const known = await database.refreshToken.findUnique({
-        where: { tokenHash },
-        select: { rotatedAt: true, sessionId: true },
-      });
-      if (known?.rotatedAt) {
-        await lifecycle.end({ id: known.sessionId }, "refresh_token_reused");
-        onEvent("refresh_token_reused");
-        throw new RefreshTokenReusedError();
-      }
+    const { rotation, lifecycle, accessTokens, onEvent } = this.dependencies;
+    const rotated = await rotation.rotate(refreshToken, client);
+    if (rotated.outcome === "reused") {
+      await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused");
+      onEvent("refresh_token_reused");
+      throw new RefreshTokenReusedError();
+    }
+    if (rotated.outcome === "invalid") {
       onEvent("refresh_rejected");
       throw new InvalidRefreshTokenError();
     }
     onEvent("refresh_succeeded");
-    const access = await accessTokens.issue(rotated.user.id, rotated.id);
+    const access = await accessTokens.issue(rotated.user.id, rotated.sessionId, rotated.at);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
-      refreshToken: next.token,
-      refreshTokenExpiresAt,
+      refreshToken: rotated.refreshToken,
+      refreshTokenExpiresAt: rotated.refreshTokenExpiresAt,
       user: rotated.user,
     };
   }

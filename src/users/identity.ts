@@ -4,9 +4,17 @@ const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const usernamePattern = /^[a-z0-9_][a-z0-9_.-]*$/i;
 export const usernameLength = { min: 3, max: 32 } as const;
 
-/** E-mail addresses are compared and stored trimmed and lower-cased. */
+/**
+ * The one folding of what people type to name an account (e-mail addresses, username keys, login
+ * identifiers): NFKC (fullwidth "ｆ" is "f"), trimmed, lower-cased.
+ */
+export function foldIdentifier(text: string): string {
+  return text.normalize("NFKC").trim().toLowerCase();
+}
+
+/** E-mail addresses are compared and stored folded (`foldIdentifier`), here and everywhere else. */
 export function normalizeEmail(email: string, field = "email"): string {
-  const normalized = email.trim().toLowerCase();
+  const normalized = foldIdentifier(email);
   if (normalized.length > 254 || !emailPattern.test(normalized)) {
     throw new BadUserInputError(field, "Enter a valid e-mail address.");
   }
@@ -22,7 +30,7 @@ export function normalizeUsername(username: string, field = "username"): { displ
       `A username has ${usernameLength.min}–${usernameLength.max} letters, digits, "_", "." or "-", and starts with a letter, digit or "_".`,
     );
   }
-  return { display, key: display.toLowerCase() };
+  return { display, key: foldIdentifier(display) };
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

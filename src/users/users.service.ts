@@ -19,6 +19,12 @@ const userColumns = `id, username, email, (EXTRACT(EPOCH FROM created_at) * 1000
 
 type UserRow = Omit<UserRecord, "createdAt"> & { createdAt: number };
 
+export interface LoginAccount {
+  user: UserRecord;
+  passwordHash: string;
+  credentialsVersion: number;
+}
+
 function toUserRecord(row: UserRow): UserRecord {
   return { ...row, createdAt: new Date(row.createdAt) };
 }
@@ -39,16 +45,20 @@ export class UsersService {
     return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
   }
 
-  /** The account a login names, by normalized e-mail address or username key, with its password hash. */
-  async findForLogin(identifier: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
+  /**
+   * The account a login names, by folded e-mail address or username key, with its password hash
+   * and the version of the credentials that hash belongs to.
+   */
+  async findForLogin(identifier: string): Promise<LoginAccount | null> {
     const column = identifier.includes("@") ? "email" : "username_key";
-    const { rows } = await this.database.pool.query<UserRow & { passwordHash: string }>({
+    const { rows } = await this.database.pool.query<UserRow & Omit<LoginAccount, "user">>({
       name: `login-${column}`,
-      text: `SELECT ${userColumns}, password_hash AS "passwordHash" FROM users WHERE ${column} = $1`,
+      text: `SELECT ${userColumns}, password_hash AS "passwordHash", credentials_version AS "credentialsVersion"
+        FROM users WHERE ${column} = $1`,
       values: [identifier],
     });
     if (!rows[0]) return null;
-    const { passwordHash, ...user } = rows[0];
-    return { user: toUserRecord(user), passwordHash };
+    const { passwordHash, credentialsVersion, ...user } = rows[0];
+    return { user: toUserRecord(user), passwordHash, credentialsVersion };
   }
 }

@@ -1,0 +1,134 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { newAccount } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
+
+/** The session id (`sid`) an access token names. */
+function sessionIdOf(accessToken: string): string {
+  return JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()).sid;
+}
+
+/** Runs `trial` for 0…count−1, at most `parallel` at a time. */
+async function trials<T>(count: number, parallel: number, trial: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await trial(index);
+      }
+    }),
+  );
+  return results;
+}
+
+const jitter = (maxMs: number) => sleep(Math.floor(Math.random() * maxMs));
+
+describe("changePassword racing logins with the old password", () => {
+  const server = useTestServer({ store: "redis" });
+  const trialCount = 5;
+  const loginsPerTrial = 50;
+
+  it(`leaves none of their sessions usable (${trialCount} trials × ${loginsPerTrial} logins)`, async () => {
+    let succeeded = 0;
+    let usable = 0;
+    for (let trial = 0; trial < trialCount; trial++) {
+      const account = newAccount("race");
+      const owner = (await server().request(mutations.register, { input: account })).data!.register;
+      const login = async () => {
+        await jitter(40);
+        const response = await server().request(mutations.login, {
+          input: { usernameOrEmail: account.username, password: account.password },
+        });
+        if (response.errors) expect(errorCodes(response)).toEqual(["INVALID_CREDENTIALS"]);
+        return response.data?.login as { accessToken: string; refreshToken: string } | undefined;
+      };
+      const change = async () => {
+        await jitter(20);
+        const response = await server().request(
+          sessionMutations.changePassword,
+          { currentPassword: account.password, newPassword: `${account.password} renewed` },
+          { token: owner.accessToken },
+        );
+        expect(response.errors).toBeUndefined();
+      };
+      const [, ...logins] = await Promise.all([change(), ...Array.from({ length: loginsPerTrial }, login)]);
+      for (const session of logins.filter((entry) => entry !== undefined)) {
+        succeeded++;
+        const me = await server().request(mutations.me, {}, { token: session.accessToken });
+        const refreshed = await server().request(sessionMutations.refresh, { refreshToken: session.refreshToken });
+        if (!me.errors || !refreshed.errors) usable++;
+        expect(errorCodes(me)).toEqual(["UNAUTHENTICATED"]);
+        expect(refreshed.data).toBeNull();
+      }
+    }
+    console.info(`changePassword vs logins: ${trialCount} trials × ${loginsPerTrial}, ${succeeded} logins succeeded, ${usable} usable afterwards`);
+    expect(usable).toBe(0);
+    // Some logins won the race: the race was real.
+    expect(succeeded).toBeGreaterThan(0);
+  });
+});
+
+describe("refreshSession racing an operation that ends its session", () => {
+  // Short-lived access tokens, and sessions that have aged before the race: a revocation kept
+  // for the session's last use instead of its newest token would lapse before that token expires.
+  const accessTokenTtlSeconds = 6;
+  const ageSeconds = 3;
+  const trialCount = 40;
+  const server = useTestServer({ store: "redis", config: { ACCESS_TOKEN_TTL: `${accessTokenTtlSeconds}s` } });
+
+  type Tokens = { accessToken: string; refreshToken: string; user: { id: string } };
+  const endings: Record<string, (ended: Tokens, other: Tokens, password: string) => Promise<GraphQLResponse>> = {
+    logout: (ended) => server().request(sessionMutations.logout, {}, { token: ended.accessToken }),
+    logoutAll: (_ended, other) => server().request(sessionMutations.logoutAll, {}, { token: other.accessToken }),
+    revokeSession: (ended, other) =>
+      server().request(sessionMutations.revokeSession, { id: sessionIdOf(ended.accessToken) }, { token: other.accessToken }),
+    changePassword: (_ended, other, password) =>
+      server().request(
+        sessionMutations.changePassword,
+        { currentPassword: password, newPassword: `${password} renewed` },
+        { token: other.accessToken },
+      ),
+  };
+
+  it.each(Object.keys(endings))(
+    `issues no token that works after %s returned, at any later time (${trialCount} trials)`,
+    async (ending) => {
+      const outcomes = await trials(trialCount, trialCount, async () => {
+        const account = newAccount("ending");
+        const ended = (await server().request(mutations.register, { input: account })).data!.register as Tokens;
+        const other = (
+          await server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })
+        ).data!.login as Tokens;
+        await sleep(ageSeconds * 1000);
+
+        const [refreshed, endingResponse] = await Promise.all([
+          jitter(15).then(() => server().request(sessionMutations.refresh, { refreshToken: ended.refreshToken })),
+          jitter(15).then(() => endings[ending]!(ended, other, account.password)),
+        ]);
+        expect(endingResponse.errors).toBeUndefined();
+        const issued = refreshed.data?.refreshSession as Tokens | undefined;
+        if (!issued) return { issued: false, accepted: 0 };
+
+        const accepted = async () => {
+          const me = await server().request(mutations.me, {}, { token: issued.accessToken });
+          return me.errors ? 0 : 1;
+        };
+        let count = await accepted();
+        const refreshAgain = await server().request(sessionMutations.refresh, { refreshToken: issued.refreshToken });
+        if (!refreshAgain.errors) count++;
+        // Just before the issued access token expires: its revocation must still be remembered.
+        const expiresAt = Date.parse((refreshed.data!.refreshSession as { accessTokenExpiresAt: string }).accessTokenExpiresAt);
+        await sleep(Math.max(0, expiresAt - Date.now() - 1_000));
+        count += await accepted();
+        return { issued: true, accepted: count };
+      });
+      const issued = outcomes.filter((outcome) => outcome.issued).length;
+      console.info(`refresh vs ${ending}: ${trialCount} trials, refresh issued tokens in ${issued}`);
+      expect(outcomes.reduce((sum, outcome) => sum + outcome.accepted, 0)).toBe(0);
+    },
+    120_000,
+  );
+});
