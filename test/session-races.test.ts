@@ -68,14 +68,14 @@ describe("changePassword racing logins with the old password", () => {
     expect(usable).toBe(0);
     // Some logins won the race: the race was real.
     expect(succeeded).toBeGreaterThan(0);
-  });
+  }, 120_000);
 });
 
 describe("refreshSession racing an operation that ends its session", () => {
-  // Short-lived access tokens, and sessions that have aged before the race: a revocation kept
+  // Short-lived access tokens, and sessions last used a while before the race: a revocation kept
   // for the session's last use instead of its newest token would lapse before that token expires.
-  const accessTokenTtlSeconds = 6;
-  const ageSeconds = 3;
+  const accessTokenTtlSeconds = 10;
+  const ageSeconds = 5;
   const trialCount = 40;
   const server = useTestServer({ store: "redis", config: { ACCESS_TOKEN_TTL: `${accessTokenTtlSeconds}s` } });
 
@@ -102,7 +102,9 @@ describe("refreshSession racing an operation that ends its session", () => {
         const other = (
           await server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })
         ).data!.login as Tokens;
-        await sleep(ageSeconds * 1000);
+        await server().database.$executeRaw`UPDATE sessions
+          SET created_at = created_at - make_interval(secs => ${ageSeconds}), last_used_at = last_used_at - make_interval(secs => ${ageSeconds})
+          WHERE id = ${sessionIdOf(ended.accessToken)}`;
 
         const [refreshed, endingResponse] = await Promise.all([
           jitter(15).then(() => server().request(sessionMutations.refresh, { refreshToken: ended.refreshToken })),
@@ -119,9 +121,9 @@ describe("refreshSession racing an operation that ends its session", () => {
         let count = await accepted();
         const refreshAgain = await server().request(sessionMutations.refresh, { refreshToken: issued.refreshToken });
         if (!refreshAgain.errors) count++;
-        // Just before the issued access token expires: its revocation must still be remembered.
+        // Shortly before the issued access token expires: its revocation must still be remembered.
         const expiresAt = Date.parse((refreshed.data!.refreshSession as { accessTokenExpiresAt: string }).accessTokenExpiresAt);
-        await sleep(Math.max(0, expiresAt - Date.now() - 1_000));
+        await sleep(Math.max(0, expiresAt - Date.now() - 2_000));
         count += await accepted();
         return { issued: true, accepted: count };
       });
