@@ -11,16 +11,18 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { AccessTokens } from "./auth/access-tokens.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { onQuery, type Database } from "./db/prisma.js";
-import { createErrorFormatter } from "./errors/format-error.js";
+import { createErrorFormatter, isDatabaseUnavailable } from "./errors/format-error.js";
 import { createContext, type Context } from "./graphql/context.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import { checkReadiness } from "./http/health.js";
 import type { Logger } from "./observability/logger.js";
+import { assertSecretsReadable } from "./mfa/reencryption.js";
 import { Metrics } from "./observability/metrics.js";
 import { defaultLoginLimits, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { createServices, type Services } from "./services.js";
@@ -30,6 +32,7 @@ export interface AppDependencies {
   database: Database;
   revocationStore: RevocationStore;
   signingKeys: SigningKeys;
+  encryptionKeys: EncryptionKeys;
   hasher: PasswordHasher;
   logger: Logger;
   clock?: Clock;
@@ -55,7 +58,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 
 /** The subgraph and its operational routes on one HTTP server; stores are passed in, not opened here. */
 export async function createApp(dependencies: AppDependencies): Promise<App> {
-  const { config, database, revocationStore, signingKeys, hasher, logger } = dependencies;
+  const { config, database, revocationStore, signingKeys, encryptionKeys, hasher, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const metrics = new Metrics();
   onQuery(database, () => metrics.databaseQueries.inc());
@@ -69,6 +72,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     revocationStore,
     hasher,
     accessTokens,
+    encryptionKeys,
     clock,
     lifetimes: {
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
@@ -76,10 +80,19 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
     },
     loginLimits: { ...defaultLoginLimits, ...dependencies.loginLimits },
+    totpIssuer: config.totpIssuer,
     onEvent: metrics.recordAuthEvent,
   });
   // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
-  await hasher.dummyHash();
+  await Promise.all([
+    hasher.dummyHash(),
+    // Keys that cannot open every stored secret would lock accounts out: refuse them now. A database
+    // that cannot be reached yet does not stop the start (readiness reports it).
+    assertSecretsReadable(database, encryptionKeys).catch((error: unknown) => {
+      if (!isDatabaseUnavailable(error)) throw error;
+      logger.warn("could not check that ENCRYPTION_KEYS opens every stored secret: the database is unreachable");
+    }),
+  ]);
 
   const httpServer = createServer();
   const production = config.env === "production";

@@ -3,6 +3,7 @@ import { createArgon2Hasher, type PasswordHasher } from "./auth/password-hasher.
 import { MemoryRevocationStore } from "./auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "./auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
@@ -62,21 +63,29 @@ export async function startServer(config: Config, logger: Logger, options: { has
       ? await parseSigningKeys(config.jwt.privateKeys)
       : await loadOrCreateDevelopmentKeys(config.dataDir);
 
+    const encryptionKeys = config.encryptionKeys
+      ? EncryptionKeys.parse(config.encryptionKeys)
+      : await loadOrCreateDevelopmentEncryptionKeys(config.dataDir);
+
     const app = await createApp({
       config,
       database,
       revocationStore,
       signingKeys,
+      encryptionKeys,
       hasher: options.hasher ?? createArgon2Hasher(),
       logger,
       loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
     cleanups.push(() => app.close());
     const purge = () =>
-      app.services.sessions.purgeEndedSessions(endedSessionRetentionSeconds).then(
-        (count) => count > 0 && logger.info({ count }, "purged ended sessions"),
-        (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
-      );
+      Promise.all([
+        app.services.sessions.purgeEndedSessions(endedSessionRetentionSeconds).then(
+          (count) => count > 0 && logger.info({ count }, "purged ended sessions"),
+          (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
+        ),
+        app.services.mfaLogin.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
+      ]);
     const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
     cleanups.push(async () => clearInterval(purgeTimer));
     const { url, port } = await app.listen();
@@ -87,6 +96,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
         database: embedded ? `embedded PostgreSQL (data in ${embedded.dataDir})` : `PostgreSQL at ${describeUrl(databaseUrl)}`,
         revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
+        encryptionKeys: encryptionKeys.keyIds,
       },
       "users subgraph ready",
     );

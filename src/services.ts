@@ -1,9 +1,14 @@
 import type { AccessTokens } from "./auth/access-tokens.js";
+import { CurrentPassword } from "./auth/current-password.js";
+import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
 import { AccountsService } from "./accounts/accounts.service.js";
 import type { Clock } from "./clock.js";
 import type { Database } from "./db/prisma.js";
+import { MfaLogin } from "./mfa/mfa-login.js";
+import { MfaService } from "./mfa/mfa.service.js";
+import { SecondFactor } from "./mfa/second-factor.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
@@ -14,6 +19,8 @@ export interface Services {
   users: UsersService;
   accounts: AccountsService;
   sessions: SessionsService;
+  mfa: MfaService;
+  mfaLogin: MfaLogin;
 }
 
 export interface ServicesDependencies {
@@ -21,15 +28,18 @@ export interface ServicesDependencies {
   revocationStore: RevocationStore;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
+  encryptionKeys: EncryptionKeys;
   clock: Clock;
   lifetimes: TokenLifetimes;
   loginLimits: PasswordAttemptLimits;
+  /** The name authenticator apps show beside an account. */
+  totpIssuer: string;
   onEvent?: (event: AuthEvent) => void;
 }
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, revocationStore, hasher, accessTokens, clock, lifetimes, loginLimits } = dependencies;
+  const { database, revocationStore, hasher, accessTokens, encryptionKeys, clock, lifetimes, loginLimits, totpIssuer } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, onEvent });
@@ -41,20 +51,35 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reuseIntervalSeconds: lifetimes.refreshReuseIntervalSeconds,
   });
   const passwordAttempts = new PasswordAttemptLimiter(revocationStore, loginLimits, () => onEvent("login_rate_limited"));
+  const currentPassword = new CurrentPassword({ database, hasher, passwordAttempts });
+  const secondFactor = new SecondFactor({ encryptionKeys, revocationStore });
+  const mfaLogin: MfaLogin = new MfaLogin({
+    database,
+    users,
+    secondFactor,
+    clock,
+    // A login completed with a second factor starts its session as every login does.
+    startSession: (account, client) => sessions.startSession(account, client),
+    onEvent,
+  });
+  const sessions: SessionsService = new SessionsService({
+    database,
+    users,
+    lifecycle,
+    rotation,
+    revocationStore,
+    hasher,
+    accessTokens,
+    passwordAttempts,
+    mfaLogin,
+    clock,
+    onEvent,
+  });
   return {
     users,
-    accounts: new AccountsService({ database, lifecycle, hasher, passwordAttempts, clock, onEvent }),
-    sessions: new SessionsService({
-      database,
-      users,
-      lifecycle,
-      rotation,
-      revocationStore,
-      hasher,
-      accessTokens,
-      passwordAttempts,
-      clock,
-      onEvent,
-    }),
+    accounts: new AccountsService({ database, lifecycle, hasher, currentPassword, clock, onEvent }),
+    sessions,
+    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, clock, totpIssuer, onEvent }),
+    mfaLogin,
   };
 }

@@ -66,7 +66,13 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       sessions: "[Session!]!",
       reviews: "[Review!]!",
     });
-    expect(fieldsOf(api, "User")).toEqual({ id: "ID!", username: "String!", email: "String", createdAt: "DateTime!" });
+    expect(fieldsOf(api, "User")).toEqual({
+      id: "ID!",
+      username: "String!",
+      email: "String",
+      totpEnabled: "Boolean",
+      createdAt: "DateTime!",
+    });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });
     expect(Object.keys(fieldsOf(api, "Mutation"))).toEqual(
       expect.arrayContaining(["register", "login", "refreshSession", "logout", "logoutAll", "revokeSession", "changePassword"]),

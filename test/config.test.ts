@@ -53,8 +53,8 @@ describe("configuration", () => {
 
   it("in production, lists every missing required setting at once", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
-    expect(problems).toHaveLength(3);
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS"]) {
+    expect(problems).toHaveLength(4);
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS"]) {
       expect(problems.some((problem) => problem.startsWith(`${name} `))).toBe(true);
     }
     const config = loadConfig({
@@ -62,6 +62,7 @@ describe("configuration", () => {
       DATABASE_URL: "postgres://db/users",
       REDIS_URL: "redis://cache",
       JWT_PRIVATE_KEYS: '{"keys":[]}',
+      ENCRYPTION_KEYS: "k1:key",
     });
     expect(config.introspection).toBe(false);
     expect(config.migrateOnStart).toBe(false);

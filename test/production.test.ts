@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
@@ -23,6 +24,7 @@ describe("in production", () => {
         DATABASE_URL: database().url,
         REDIS_URL: testRedisUrl,
         JWT_PRIVATE_KEYS: await exportPrivateJwks([key]),
+        ENCRYPTION_KEYS: EncryptionKeys.generate(),
       },
     });
   });

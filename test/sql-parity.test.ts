@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AccessTokens } from "../src/auth/access-tokens.js";
+import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
@@ -45,7 +46,7 @@ it("finds a login's account by e-mail or username key, with its password hash an
     data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored", credentialsVersion: 3 },
   });
   const { passwordHash, credentialsVersion, id, createdAt } = created;
-  const expected = { user: { id, username, email, createdAt }, passwordHash, credentialsVersion };
+  const expected = { user: { id, username, email, createdAt }, passwordHash, credentialsVersion, mfaEnabled: false };
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
@@ -63,9 +64,11 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       { issuer: "users-subgraph", audience: "supergraph", ttlSeconds: 60 },
       systemClock,
     ),
+    encryptionKeys: EncryptionKeys.parse(EncryptionKeys.generate()),
     clock: systemClock,
     lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
     loginLimits: defaultLoginLimits,
+    totpIssuer: "users-subgraph",
   });
   const registered = await accounts.register(account);
   const login = await sessions.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });

@@ -1,10 +1,10 @@
+import type { CurrentPassword } from "../auth/current-password.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
-import { assertStrongPassword, codePointLength, passwordLength } from "../auth/password-policy.js";
+import { assertStrongPassword } from "../auth/password-policy.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
-import { EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
-import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
@@ -13,7 +13,7 @@ export interface AccountsServiceDependencies {
   database: Database;
   lifecycle: SessionLifecycle;
   hasher: PasswordHasher;
-  passwordAttempts: PasswordAttemptLimiter;
+  currentPassword: CurrentPassword;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -59,14 +59,8 @@ export class AccountsService {
    * only session left.
    */
   async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, hasher, lifecycle, passwordAttempts, clock } = this.dependencies;
-    const user = await database.user.findUnique({ where: { id: viewer.userId } });
-    if (!user) throw new UnauthenticatedError();
-    // A stolen access token must not become an unlimited password-guessing oracle.
-    await passwordAttempts.attempt(`password-change:${user.id}`, client.ip);
-    const verified =
-      codePointLength(currentPassword) <= passwordLength.max && (await hasher.verify(user.passwordHash, currentPassword));
-    if (!verified) throw new InvalidCredentialsError();
+    const { hasher, lifecycle, clock } = this.dependencies;
+    const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
     assertStrongPassword(newPassword, "newPassword");
     const passwordHash = await hasher.hash(newPassword);
     const session = lifecycle.prepare(clock.now(), client);

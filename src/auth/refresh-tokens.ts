@@ -1,14 +1,8 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import { hashOpaqueToken } from "./opaque-tokens.js";
 
-/** 256 random bits; only their SHA-256 is stored, so a database leak yields no usable token. */
-export function newRefreshToken(): { token: string; tokenHash: string } {
-  const token = randomBytes(32).toString("base64url");
-  return { token, tokenHash: hashRefreshToken(token) };
-}
-
-export function hashRefreshToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
+/** Refresh tokens are opaque tokens: 256 random bits, stored only as their SHA-256. */
+export { hashOpaqueToken as hashRefreshToken, newOpaqueToken as newRefreshToken } from "./opaque-tokens.js";
 
 export function newSessionId(): string {
   return randomBytes(16).toString("base64url");
@@ -22,7 +16,7 @@ export function newSessionId(): string {
  */
 export function successorToken(token: string, salt: string): { token: string; tokenHash: string } {
   const successor = createHmac("sha256", token).update(salt).digest("base64url");
-  return { token: successor, tokenHash: hashRefreshToken(successor) };
+  return { token: successor, tokenHash: hashOpaqueToken(successor) };
 }
 
 export function newSuccessorSalt(): string {

@@ -41,6 +41,8 @@ const envSchema = z
     REDIS_KEY_PREFIX: z.string().default("users:"),
     DATA_DIR: z.string().min(1).default(".data"),
     JWT_PRIVATE_KEYS: z.string().trim().min(1).optional(),
+    ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
+    TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
     JWT_AUDIENCE: z.string().min(1).default("supergraph"),
     ACCESS_TOKEN_TTL: duration("15m"),
@@ -53,7 +55,7 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS"] as const) {
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS"] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
   });
@@ -81,6 +83,10 @@ export interface Config {
     /** How long after its rotation the same client may present a refresh token again (racing tabs); 0: never. */
     refreshReuseIntervalSeconds: number;
   };
+  /** Absent: a key generated once and kept under `dataDir`. */
+  encryptionKeys?: string;
+  /** The name authenticator apps show beside an account's codes. */
+  totpIssuer: string;
   logLevel: string;
   /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
   introspection: boolean;
@@ -122,6 +128,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
       refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     },
+    encryptionKeys: env.ENCRYPTION_KEYS,
+    totpIssuer: env.TOTP_ISSUER,
     logLevel: env.LOG_LEVEL,
     introspection: env.INTROSPECTION ?? !production,
     migrateOnStart: env.MIGRATE_ON_START ?? !production,

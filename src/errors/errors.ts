@@ -67,6 +67,25 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** The password was right; `extensions.mfaToken` completes the login with a second factor. */
+export class MfaRequiredError extends AppError {
+  constructor(mfaToken: string) {
+    super("MFA_REQUIRED", errorCodes.MFA_REQUIRED, { mfaToken });
+  }
+}
+
+export class InvalidMfaCodeError extends AppError {
+  constructor() {
+    super("INVALID_MFA_CODE", errorCodes.INVALID_MFA_CODE, { field: "code" });
+  }
+}
+
+export class InvalidMfaTokenError extends AppError {
+  constructor() {
+    super("INVALID_MFA_TOKEN", errorCodes.INVALID_MFA_TOKEN, { field: "mfaToken" });
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {
     super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });

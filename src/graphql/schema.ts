@@ -4,6 +4,7 @@ import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
 import { AccountsResolver } from "../accounts/accounts.resolver.js";
+import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
 import { UserResolver } from "../users/user.resolver.js";
@@ -17,7 +18,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver],
+      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver],
       validate: false,
       emitSchemaFile: false,
     });

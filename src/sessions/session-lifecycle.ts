@@ -29,6 +29,10 @@ export type AuthEvent =
   | "login_succeeded"
   | "login_failed"
   | "login_rate_limited"
+  | "login_mfa_required"
+  | "mfa_code_rejected"
+  | "mfa_enabled"
+  | "mfa_disabled"
   | "refresh_succeeded"
   | "refresh_rejected"
   | "refresh_token_reused"
@@ -174,9 +178,10 @@ export class SessionLifecycle {
     alsoInTransaction?: (tx: Transaction) => Promise<T>,
   ): Promise<number | { ended: number; result: T }> {
     const outcome = await this.dependencies.database.$transaction(async (tx) => {
-      const ended = await this.endWithin(tx, where, reason);
+      const ending = await this.endWithin(tx, where, reason);
       const result = alsoInTransaction ? await alsoInTransaction(tx) : undefined;
-      return { ended, result: result as T };
+      await ending.revoke();
+      return { ended: ending.ended, result: result as T };
     });
     this.reportEnded(outcome.ended);
     return alsoInTransaction ? outcome : outcome.ended;
@@ -187,13 +192,15 @@ export class SessionLifecycle {
    * session ends, and `alsoInTransaction` runs (it stores the new credentials, may start the one
    * session that survives), all in one transaction. With `expectedVersion`, only while the
    * credentials are still those the caller checked; null (nothing written) otherwise. Logins whose
-   * password check overlapped the change cannot write their session afterwards (`insert`).
+   * password check overlapped the change cannot write their session afterwards (`insert`). With
+   * `keepSessionId`, the session that makes the change goes on (turning MFA on or off).
    */
   async changeCredentials<T>(
     userId: string,
     expectedVersion: number | undefined,
     reason: string,
     alsoInTransaction: (tx: Transaction) => Promise<T>,
+    keepSessionId?: string,
   ): Promise<T | null> {
     const outcome = await this.dependencies.database.$transaction(async (tx) => {
       // First, so that the row lock is held before the sessions are read.
@@ -202,8 +209,11 @@ export class SessionLifecycle {
         data: { credentialsVersion: { increment: 1 } },
       });
       if (count === 0) return null;
-      const ended = await this.endWithin(tx, { userId }, reason);
-      return { ended, result: await alsoInTransaction(tx) };
+      const sessions = keepSessionId === undefined ? { userId } : { userId, id: { not: keepSessionId } };
+      const ending = await this.endWithin(tx, sessions, reason);
+      const result = await alsoInTransaction(tx);
+      await ending.revoke();
+      return { ended: ending.ended, result };
     });
     if (!outcome) return null;
     this.reportEnded(outcome.ended);
@@ -212,9 +222,15 @@ export class SessionLifecycle {
 
   /**
    * The UPDATE takes each row's lock and, under READ COMMITTED, re-reads a row a concurrent refresh
-   * just changed: the access-token expiry it returns is the newest one handed out.
+   * just changed: the access-token expiry it returns is the newest one handed out. The revocation
+   * store, which no rollback reaches, is told by `revoke`: the transaction's last step, so that a
+   * step that fails after the ending leaves no revocation behind sessions that go on.
    */
-  private async endWithin(tx: Transaction, where: Prisma.SessionWhereInput, reason: string): Promise<number> {
+  private async endWithin(
+    tx: Transaction,
+    where: Prisma.SessionWhereInput,
+    reason: string,
+  ): Promise<{ ended: number; revoke: () => Promise<void> }> {
     const { revocationStore, clock } = this.dependencies;
     const now = clock.now();
     const ended = await tx.session.updateManyAndReturn({
@@ -224,14 +240,15 @@ export class SessionLifecycle {
     });
     // Sessions whose access tokens have all expired need no revocation entry.
     const withLiveTokens = ended.filter((session) => session.accessTokenExpiresAt > now);
-    if (withLiveTokens.length > 0) {
+    const revoke = async () => {
+      if (withLiveTokens.length === 0) return;
       const newest = Math.max(...withLiveTokens.map((session) => session.accessTokenExpiresAt.getTime()));
       await revocationStore.revokeSessions(
         withLiveTokens.map((session) => session.id),
         Math.ceil((newest - now.getTime()) / 1000),
       );
-    }
-    return ended.length;
+    };
+    return { ended: ended.length, revoke };
   }
 
   private reportEnded(count: number): void {

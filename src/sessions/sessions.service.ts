@@ -8,12 +8,14 @@ import {
   BadUserInputError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
+  MfaRequiredError,
   RefreshTokenReusedError,
   UnauthenticatedError,
 } from "../errors/errors.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import type { MfaLogin } from "../mfa/mfa-login.js";
 import { foldIdentifier } from "../users/identity.js";
-import type { UsersService } from "../users/users.service.js";
+import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import {
   type AuthEvent,
@@ -40,6 +42,8 @@ export interface SessionsServiceDependencies {
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   passwordAttempts: PasswordAttemptLimiter;
+  /** Issues the mfaToken of a login whose account has a second factor. */
+  mfaLogin: Pick<MfaLogin, "challenge">;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -51,7 +55,7 @@ export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
+    const { users, hasher, passwordAttempts, mfaLogin, onEvent } = this.dependencies;
     const identifier = foldIdentifier(input.usernameOrEmail);
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
@@ -71,6 +75,19 @@ export class SessionsService {
       onEvent("login_failed");
       throw new InvalidCredentialsError();
     }
+    if (account.mfaEnabled) {
+      onEvent("login_mfa_required");
+      throw new MfaRequiredError(await mfaLogin.challenge({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
+    }
+    return this.startSession(account, client);
+  }
+
+  /**
+   * A session for an account that just proved who it is (a login, or a login completed with a
+   * second factor), written only while its credentials are still those that were checked.
+   */
+  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo): Promise<AuthResult> {
+    const { lifecycle, clock, onEvent } = this.dependencies;
     const session = lifecycle.prepare(clock.now(), client);
     // The access token is signed while the session is written; it is handed out only once stored.
     const [result, stored] = await Promise.all([

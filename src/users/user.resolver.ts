@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
 import { ForbiddenError } from "../errors/errors.js";
 import type { Context } from "../graphql/context.js";
+import { isOwner } from "./owner.js";
 import { User } from "./user.type.js";
 import type { UserRecord } from "./users.service.js";
 
@@ -22,9 +23,7 @@ export class UserResolver {
     description: "Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
   })
   async email(@Root() user: UserRecord, @Ctx() context: Context): Promise<string> {
-    if (context.tokensIssuedTo.has(user.id)) return user.email;
-    const viewer = await context.viewer();
-    if (viewer?.userId !== user.id) throw new ForbiddenError("Only the account owner can see this e-mail address.");
+    if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this e-mail address.");
     return user.email;
   }
 }

@@ -23,6 +23,7 @@ export interface LoginAccount {
   user: UserRecord;
   passwordHash: string;
   credentialsVersion: number;
+  mfaEnabled: boolean;
 }
 
 function toUserRecord(row: UserRow): UserRecord {
@@ -46,19 +47,20 @@ export class UsersService {
   }
 
   /**
-   * The account a login names, by folded e-mail address or username key, with its password hash
-   * and the version of the credentials that hash belongs to.
+   * The account a login names, by folded e-mail address or username key, with its password hash,
+   * the version of the credentials that hash belongs to, and whether a second factor is on.
    */
   async findForLogin(identifier: string): Promise<LoginAccount | null> {
     const column = identifier.includes("@") ? "email" : "username_key";
     const { rows } = await this.database.pool.query<UserRow & Omit<LoginAccount, "user">>({
       name: `login-${column}`,
-      text: `SELECT ${userColumns}, password_hash AS "passwordHash", credentials_version AS "credentialsVersion"
+      text: `SELECT ${userColumns}, password_hash AS "passwordHash", credentials_version AS "credentialsVersion",
+          EXISTS (SELECT 1 FROM totp_factors WHERE user_id = users.id AND enabled_at IS NOT NULL) AS "mfaEnabled"
         FROM users WHERE ${column} = $1`,
       values: [identifier],
     });
     if (!rows[0]) return null;
-    const { passwordHash, credentialsVersion, ...user } = rows[0];
-    return { user: toUserRecord(user), passwordHash, credentialsVersion };
+    const { passwordHash, credentialsVersion, mfaEnabled, ...user } = rows[0];
+    return { user: toUserRecord(user), passwordHash, credentialsVersion, mfaEnabled };
   }
 }

@@ -4,6 +4,7 @@ import { createArgon2Hasher } from "../../src/auth/password-hasher.js";
 import { MemoryRevocationStore } from "../../src/auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "../../src/auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "../../src/auth/revocation/revocation-store.js";
+import { EncryptionKeys } from "../../src/auth/encryption-keys.js";
 import { generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
 import type { Clock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
@@ -13,6 +14,9 @@ import { testRedisUrl } from "./environment.js";
 import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
 
 export { newAccount } from "./accounts.js";
+
+/** One key for every test server that is not about keys, so servers of one file share secrets. */
+export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("test"));
 
 /** argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test. */
 export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
@@ -32,6 +36,7 @@ export interface TestServerOptions {
   store?: "memory" | "redis" | RevocationStore;
   clock?: Clock;
   signingKeys?: SigningKeys;
+  encryptionKeys?: EncryptionKeys;
   config?: NodeJS.ProcessEnv;
   logger?: Logger;
   database?: Database;
@@ -56,15 +61,23 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const revocationStore =
     typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
+  const closeStores = async () => {
+    if (typeof options.store !== "object") await revocationStore.close();
+    if (!options.database) await database.$disconnect();
+  };
   const app = await createApp({
     config,
     database,
     revocationStore,
     signingKeys,
+    encryptionKeys: options.encryptionKeys ?? testEncryptionKeys,
     hasher: fastHasher,
     logger: options.logger ?? createLogger("silent"),
     clock: options.clock,
     loginLimits: options.loginLimits ?? { loginAttemptsPerWindow: 1000 },
+  }).catch(async (error: unknown) => {
+    await closeStores();
+    throw error;
   });
   const { port } = await app.listen(0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -79,8 +92,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     request: (query, variables, requestOptions) => graphql(url, query, variables, requestOptions),
     close: async () => {
       await app.close();
-      if (typeof options.store !== "object") await revocationStore.close();
-      if (!options.database) await database.$disconnect();
+      await closeStores();
     },
   };
 }
