@@ -20,6 +20,8 @@ import { createErrorFormatter, isDatabaseUnavailable } from "./errors/format-err
 import { createContext, type Context } from "./graphql/context.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
+import type { MailTransport } from "./mail/mail-transport.js";
+import { Mailer } from "./mail/mailer.js";
 import { checkReadiness } from "./http/health.js";
 import type { Logger } from "./observability/logger.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
@@ -34,6 +36,7 @@ export interface AppDependencies {
   signingKeys: SigningKeys;
   encryptionKeys: EncryptionKeys;
   hasher: PasswordHasher;
+  mailTransport: MailTransport;
   logger: Logger;
   clock?: Clock;
   /** Overrides of the login rate limits (tests raise them). */
@@ -73,6 +76,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     hasher,
     accessTokens,
     encryptionKeys,
+    mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
     clock,
     lifetimes: {
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
@@ -81,6 +85,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     },
     loginLimits: { ...defaultLoginLimits, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
+    accountLinks: config.accountLinks,
+    logger,
     onEvent: metrics.recordAuthEvent,
   });
   // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
@@ -173,6 +179,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       }),
     close: async () => {
       await apollo.stop(); // drains the HTTP server
+      await services.passwordReset.settled();
     },
   };
 }

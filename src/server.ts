@@ -9,6 +9,7 @@ import type { Config } from "./config/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
 import { applyMigrations } from "./db/migrate.js";
 import { createDatabase, type Database } from "./db/prisma.js";
+import { createMailTransport } from "./mail/mail-transport.js";
 import type { Logger } from "./observability/logger.js";
 
 /** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
@@ -66,6 +67,8 @@ export async function startServer(config: Config, logger: Logger, options: { has
     const encryptionKeys = config.encryptionKeys
       ? EncryptionKeys.parse(config.encryptionKeys)
       : await loadOrCreateDevelopmentEncryptionKeys(config.dataDir);
+    const mailTransport = createMailTransport(config, logger);
+    cleanups.push(() => mailTransport.close());
 
     const app = await createApp({
       config,
@@ -74,6 +77,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
       signingKeys,
       encryptionKeys,
       hasher: options.hasher ?? createArgon2Hasher(),
+      mailTransport,
       logger,
       loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
@@ -85,6 +89,10 @@ export async function startServer(config: Config, logger: Logger, options: { has
           (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
         ),
         app.services.mfaLogin.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
+        app.services.tokens.purgeExpired(database).then(
+          (count) => count > 0 && logger.info({ count }, "purged expired account links"),
+          (error: unknown) => logger.warn({ err: error }, "could not purge expired account links"),
+        ),
       ]);
     const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
     cleanups.push(async () => clearInterval(purgeTimer));
@@ -97,6 +105,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
         revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,
+        mail: mailTransport.description,
       },
       "users subgraph ready",
     );

@@ -3,12 +3,21 @@ import { CurrentPassword } from "./auth/current-password.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import { AccountLinks } from "./accounts/account-links.js";
 import { AccountsService } from "./accounts/accounts.service.js";
+import { PasswordResetService } from "./accounts/password-reset.service.js";
+import { ProfileService } from "./accounts/profile.service.js";
+import { SingleUseTokens } from "./accounts/single-use-tokens.js";
+import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
+import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
+import type { Mailer } from "./mail/mailer.js";
+import type { Logger } from "./observability/logger.js";
+import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
@@ -21,6 +30,10 @@ export interface Services {
   sessions: SessionsService;
   mfa: MfaService;
   mfaLogin: MfaLogin;
+  verification: VerificationService;
+  passwordReset: PasswordResetService;
+  profile: ProfileService;
+  tokens: SingleUseTokens;
 }
 
 export interface ServicesDependencies {
@@ -34,12 +47,16 @@ export interface ServicesDependencies {
   loginLimits: PasswordAttemptLimits;
   /** The name authenticator apps show beside an account. */
   totpIssuer: string;
+  mailer: Mailer;
+  accountLinks: Config["accountLinks"];
+  logger: Logger;
   onEvent?: (event: AuthEvent) => void;
 }
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, revocationStore, hasher, accessTokens, encryptionKeys, clock, lifetimes, loginLimits, totpIssuer } = dependencies;
+  const { database, revocationStore, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits, totpIssuer, accountLinks, logger } =
+    dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, onEvent });
@@ -72,14 +89,26 @@ export function createServices(dependencies: ServicesDependencies): Services {
     accessTokens,
     passwordAttempts,
     mfaLogin,
+    requireEmailVerification: accountLinks.requireEmailVerification,
     clock,
     onEvent,
   });
+  const mailRequests = new MailRequestLimiter(revocationStore, accountLinks.mailRequestsPerHour);
+  const tokens = new SingleUseTokens(clock, {
+    verify_email: accountLinks.emailVerificationTtlSeconds,
+    change_email: accountLinks.emailVerificationTtlSeconds,
+    reset_password: accountLinks.passwordResetTtlSeconds,
+  });
+  const links = new AccountLinks(database, tokens, mailer);
   return {
     users,
-    accounts: new AccountsService({ database, lifecycle, hasher, currentPassword, clock, onEvent }),
+    tokens,
+    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, clock, onEvent }),
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, clock, totpIssuer, onEvent }),
     mfaLogin,
+    verification: new VerificationService({ database, links, tokens, mailRequests, clock }),
+    passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, clock, logger }),
+    profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests }),
   };
 }

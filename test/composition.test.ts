@@ -71,6 +71,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       username: "String!",
       email: "String",
       totpEnabled: "Boolean",
+      emailVerified: "Boolean",
       createdAt: "DateTime!",
     });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });

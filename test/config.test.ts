@@ -24,6 +24,13 @@ describe("configuration", () => {
       logLevel: "info",
       loginAttemptsPerWindow: undefined,
       jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
+      mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
+      accountLinks: {
+        requireEmailVerification: false,
+        emailVerificationTtlSeconds: 86400,
+        passwordResetTtlSeconds: 3600,
+        mailRequestsPerHour: 5,
+      },
     });
     expect(config.dataDir.endsWith(".data")).toBe(true);
   });
@@ -39,8 +46,23 @@ describe("configuration", () => {
       REFRESH_REUSE_INTERVAL: "0s",
       LOG_LEVEL: "warn",
       LOGIN_ATTEMPTS_PER_WINDOW: "50",
+      SMTP_URL: "smtp://relay:587",
+      SMTP_TIMEOUT: "30s",
+      MAIL_FROM: "no-reply@example.com",
+      APP_URL: "http://localhost:5173",
+      REQUIRE_EMAIL_VERIFICATION: "true",
+      EMAIL_VERIFICATION_TTL: "2d",
+      PASSWORD_RESET_TTL: "30m",
+      MAIL_REQUESTS_PER_HOUR: "20",
     });
     expect(config).toMatchObject({
+      mail: { smtpUrl: "smtp://relay:587", smtpTimeoutSeconds: 30, from: "no-reply@example.com", appUrl: "http://localhost:5173" },
+      accountLinks: {
+        requireEmailVerification: true,
+        emailVerificationTtlSeconds: 2 * 86400,
+        passwordResetTtlSeconds: 1800,
+        mailRequestsPerHour: 20,
+      },
       port: 5000,
       databaseUrl: "postgresql://u:p@db:5432/users",
       redisUrl: "redis://cache:6379",
@@ -53,8 +75,8 @@ describe("configuration", () => {
 
   it("in production, lists every missing required setting at once", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
-    expect(problems).toHaveLength(4);
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS"]) {
+    expect(problems).toHaveLength(7);
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"]) {
       expect(problems.some((problem) => problem.startsWith(`${name} `))).toBe(true);
     }
     const config = loadConfig({
@@ -63,6 +85,15 @@ describe("configuration", () => {
       REDIS_URL: "redis://cache",
       JWT_PRIVATE_KEYS: '{"keys":[]}',
       ENCRYPTION_KEYS: "k1:key",
+      SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
+      MAIL_FROM: "Example <no-reply@example.com>",
+      APP_URL: "https://app.example.com/",
+    });
+    expect(config.mail).toEqual({
+      smtpUrl: "smtps://mailer:secret@smtp.example.com:465",
+      smtpTimeoutSeconds: 10,
+      from: "Example <no-reply@example.com>",
+      appUrl: "https://app.example.com",
     });
     expect(config.introspection).toBe(false);
     expect(config.migrateOnStart).toBe(false);
@@ -75,8 +106,12 @@ describe("configuration", () => {
       DATABASE_URL: "mysql://x",
       LOG_LEVEL: "loud",
       LOGIN_ATTEMPTS_PER_WINDOW: "0",
+      SMTP_URL: "http://not-smtp",
+      MAIL_FROM: "nobody",
+      APP_URL: "app.example.com",
     });
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(8);
+    for (const name of ["SMTP_URL", "MAIL_FROM", "APP_URL"]) expect(problems.join("\n")).toContain(name);
     expect(problems.join("\n")).toMatch(/PORT/);
     expect(problems.join("\n")).toMatch(/ACCESS_TOKEN_TTL/);
     expect(problems.join("\n")).toMatch(/DATABASE_URL/);

@@ -25,6 +25,10 @@ describe("in production", () => {
         REDIS_URL: testRedisUrl,
         JWT_PRIVATE_KEYS: await exportPrivateJwks([key]),
         ENCRYPTION_KEYS: EncryptionKeys.generate(),
+        // Never contacted: no test here sends mail.
+        SMTP_URL: "smtp://127.0.0.1:1",
+        MAIL_FROM: "no-reply@example.com",
+        APP_URL: "https://app.example.com",
       },
     });
   });

@@ -8,32 +8,50 @@ import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
 import { defaultLoginLimits } from "../src/rate-limit/password-attempts.js";
+import { Mailer } from "../src/mail/mailer.js";
+import { createLogger } from "../src/observability/logger.js";
 import { createServices } from "../src/services.js";
 import { UsersService } from "../src/users/users.service.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { fastHasher, newAccount } from "./helpers/server.js";
+import { TemporaryFileTransport } from "./helpers/mail.js";
+import { fastHasher, newAccount, testConfig } from "./helpers/server.js";
 
 let testDatabase: TestDatabase;
 let database: Database;
+let mailTransport: TemporaryFileTransport;
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   database = createDatabase(testDatabase.url, { poolSize: 2 });
+  mailTransport = await TemporaryFileTransport.create();
 });
 afterAll(async () => {
   await database.$disconnect();
   await testDatabase.drop();
+  await mailTransport.remove();
 });
 
 // The hot reads and writes bypass Prisma: they must keep reading and writing exactly what Prisma would.
 it("reads users' public fields by id exactly as Prisma does, in order, null for unknown and malformed ids", async () => {
+  // One verified, one not: both forms of the verification instant.
   const created = await Promise.all(
-    [newAccount(), newAccount()].map(({ email, username }) =>
-      database.user.create({ data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored" } }),
+    [newAccount(), newAccount()].map(({ email, username }, index) =>
+      database.user.create({
+        data: {
+          email,
+          username,
+          usernameKey: username.toLowerCase(),
+          passwordHash: "$argon2id$stored",
+          emailVerifiedAt: index === 0 ? new Date("2026-01-02T03:04:05.678Z") : null,
+        },
+      }),
     ),
   );
   const [first, second] = await Promise.all(
     created.map((user) =>
-      database.user.findUniqueOrThrow({ where: { id: user.id }, select: { id: true, username: true, email: true, createdAt: true } }),
+      database.user.findUniqueOrThrow({
+        where: { id: user.id },
+        select: { id: true, username: true, email: true, emailVerifiedAt: true, createdAt: true },
+      }),
     ),
   );
   const read = await new UsersService(database).findByIds([second!.id, randomUUID(), first!.id.toUpperCase(), "not-a-uuid"]);
@@ -45,8 +63,8 @@ it("finds a login's account by e-mail or username key, with its password hash an
   const created = await database.user.create({
     data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored", credentialsVersion: 3 },
   });
-  const { passwordHash, credentialsVersion, id, createdAt } = created;
-  const expected = { user: { id, username, email, createdAt }, passwordHash, credentialsVersion, mfaEnabled: false };
+  const { passwordHash, credentialsVersion, id, emailVerifiedAt, createdAt } = created;
+  const expected = { user: { id, username, email, emailVerifiedAt, createdAt }, passwordHash, credentialsVersion, mfaEnabled: false };
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
@@ -69,12 +87,15 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
     loginLimits: defaultLoginLimits,
     totpIssuer: "users-subgraph",
+    mailer: new Mailer(mailTransport, { from: "test <test@example.com>", appUrl: "http://app.test" }),
+    accountLinks: testConfig().accountLinks,
+    logger: createLogger("silent"),
   });
   const registered = await accounts.register(account);
   const login = await sessions.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
   // Only the public columns leave the service, whichever path read them.
   for (const { user } of [registered, login]) {
-    expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "id", "username"]);
+    expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "emailVerifiedAt", "id", "username"]);
   }
 
   const session = await database.session.findFirstOrThrow({
@@ -103,5 +124,5 @@ it("stores a login's session and first refresh token as Prisma would", async () 
   // The refresh token it handed out works, and carries only public columns too.
   const refreshed = await sessions.refresh(login.refreshToken);
   expect(refreshed.user.id).toBe(login.user.id);
-  expect(Object.keys(refreshed.user).sort()).toEqual(["createdAt", "email", "id", "username"]);
+  expect(Object.keys(refreshed.user).sort()).toEqual(["createdAt", "email", "emailVerifiedAt", "id", "username"]);
 });

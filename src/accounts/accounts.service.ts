@@ -8,10 +8,12 @@ import { Prisma } from "../generated/prisma/client.js";
 import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
+import type { AccountLinks } from "./account-links.js";
 
 export interface AccountsServiceDependencies {
   database: Database;
   lifecycle: SessionLifecycle;
+  links: AccountLinks;
   hasher: PasswordHasher;
   currentPassword: CurrentPassword;
   clock: Clock;
@@ -22,8 +24,12 @@ export interface AccountsServiceDependencies {
 export class AccountsService {
   constructor(private readonly dependencies: AccountsServiceDependencies) {}
 
+  /**
+   * Creates the account with its first session and mails the verification link, in one
+   * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
+   */
   async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, hasher, lifecycle, clock, onEvent } = this.dependencies;
+    const { database, links, hasher, lifecycle, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
     assertStrongPassword(input.password);
@@ -32,16 +38,20 @@ export class AccountsService {
     const now = clock.now();
     const session = lifecycle.prepare(now, client);
     try {
-      const user = await database.user.create({
-        data: {
-          email,
-          username: username.display,
-          usernameKey: username.key,
-          passwordHash,
-          createdAt: now,
-          sessions: { create: session.row },
-        },
-        select: publicUserColumns,
+      const user = await links.transaction(async (tx) => {
+        const created = await tx.user.create({
+          data: {
+            email,
+            username: username.display,
+            usernameKey: username.key,
+            passwordHash,
+            createdAt: now,
+            sessions: { create: session.row },
+          },
+          select: publicUserColumns,
+        });
+        await links.send(tx, created, "verify_email", email);
+        return created;
       });
       onEvent("register");
       return await lifecycle.tokensFor(user, session);

@@ -52,10 +52,18 @@ const envSchema = z
     INTROSPECTION: booleanFlag.optional(),
     MIGRATE_ON_START: booleanFlag.optional(),
     LOGIN_ATTEMPTS_PER_WINDOW: z.coerce.number().int().min(1).optional(),
+    SMTP_URL: url(["smtp:", "smtps:"]),
+    SMTP_TIMEOUT: duration("10s"),
+    MAIL_FROM: z.string().trim().regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>").optional(),
+    APP_URL: url(["http:", "https:"]),
+    REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
+    EMAIL_VERIFICATION_TTL: duration("24h"),
+    PASSWORD_RESET_TTL: duration("1h"),
+    MAIL_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).default(5),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS"] as const) {
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
   });
@@ -93,6 +101,22 @@ export interface Config {
   migrateOnStart: boolean;
   /** Login attempts per account name in one window (ten times as many per client address); absent: the service's default. */
   loginAttemptsPerWindow?: number;
+  mail: {
+    /** Absent (development only): every message is written as an `.eml` file under `dataDir/mail/`. */
+    smtpUrl?: string;
+    /** Longest wait on the mail server for one step (connect, greeting, each command). */
+    smtpTimeoutSeconds: number;
+    from: string;
+    /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
+    appUrl: string;
+  };
+  accountLinks: {
+    requireEmailVerification: boolean;
+    emailVerificationTtlSeconds: number;
+    passwordResetTtlSeconds: number;
+    /** Mails one address or account may ask for per hour (ten times as many per client address). */
+    mailRequestsPerHour: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -134,5 +158,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     introspection: env.INTROSPECTION ?? !production,
     migrateOnStart: env.MIGRATE_ON_START ?? !production,
     loginAttemptsPerWindow: env.LOGIN_ATTEMPTS_PER_WINDOW,
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      smtpTimeoutSeconds: env.SMTP_TIMEOUT,
+      from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
+      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+    },
+    accountLinks: {
+      requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
+      emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
+      passwordResetTtlSeconds: env.PASSWORD_RESET_TTL,
+      mailRequestsPerHour: env.MAIL_REQUESTS_PER_HOUR,
+    },
   };
 }

@@ -12,6 +12,8 @@ export const errorCodes = {
   MFA_REQUIRED: "The password is right; complete the login with a code from your authenticator app or a recovery code.",
   INVALID_MFA_CODE: "The code is not valid.",
   INVALID_MFA_TOKEN: "This login has expired or was already completed. Log in again.",
+  INVALID_TOKEN: "This link is invalid or has expired. Ask for a new one.",
+  EMAIL_NOT_VERIFIED: "Confirm your e-mail address first: follow the link in the mail we sent.",
   RATE_LIMITED: "Too many attempts. Try again later.",
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Try again later.",
   INTERNAL_SERVER_ERROR: "Internal server error.",

@@ -26,14 +26,14 @@ export class WeakPasswordError extends AppError {
 }
 
 export class EmailTakenError extends AppError {
-  constructor() {
-    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field: "email" });
+  constructor(field = "email") {
+    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field });
   }
 }
 
 export class UsernameTakenError extends AppError {
-  constructor() {
-    super("USERNAME_TAKEN", errorCodes.USERNAME_TAKEN, { field: "username" });
+  constructor(field = "username") {
+    super("USERNAME_TAKEN", errorCodes.USERNAME_TAKEN, { field });
   }
 }
 
@@ -86,6 +86,18 @@ export class InvalidMfaTokenError extends AppError {
   }
 }
 
+export class InvalidTokenError extends AppError {
+  constructor() {
+    super("INVALID_TOKEN", errorCodes.INVALID_TOKEN, { field: "token" });
+  }
+}
+
+export class EmailNotVerifiedError extends AppError {
+  constructor() {
+    super("EMAIL_NOT_VERIFIED");
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {
     super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });
@@ -93,7 +105,7 @@ export class RateLimitedError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(readonly dependency: "postgres" | "revocation-store", cause?: unknown) {
+  constructor(readonly dependency: "postgres" | "revocation-store" | "mail", cause?: unknown) {
     super("SERVICE_UNAVAILABLE");
     this.cause = cause;
   }

@@ -3,6 +3,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
+import { AccountLifecycleResolver } from "../accounts/account-lifecycle.resolver.js";
 import { AccountsResolver } from "../accounts/accounts.resolver.js";
 import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
@@ -18,7 +19,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver],
+      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver],
       validate: false,
       emitSchemaFile: false,
     });

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import {
   BadUserInputError,
+  EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
   MfaRequiredError,
@@ -44,6 +45,8 @@ export interface SessionsServiceDependencies {
   passwordAttempts: PasswordAttemptLimiter;
   /** Issues the mfaToken of a login whose account has a second factor. */
   mfaLogin: Pick<MfaLogin, "challenge">;
+  /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
+  requireEmailVerification: boolean;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -74,6 +77,11 @@ export class SessionsService {
     if (!account || !verified) {
       onEvent("login_failed");
       throw new InvalidCredentialsError();
+    }
+    // Only after the password: to anyone else, an unverified account looks like any other.
+    if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
+      onEvent("login_failed");
+      throw new EmailNotVerifiedError();
     }
     if (account.mfaEnabled) {
       onEvent("login_mfa_required");

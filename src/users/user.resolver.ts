@@ -26,4 +26,15 @@ export class UserResolver {
     if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this e-mail address.");
     return user.email;
   }
+
+  @FieldResolver(() => Boolean, {
+    nullable: true,
+    description: "Whether the owner has followed a link mailed to `email`. Only the owner sees it; anyone else gets null and FORBIDDEN.",
+  })
+  async emailVerified(@Root() user: UserRecord, @Ctx() context: Context): Promise<boolean> {
+    if (!(await isOwner(context, user.id))) {
+      throw new ForbiddenError("Only the account owner can see whether this e-mail address is verified.");
+    }
+    return user.emailVerifiedAt !== null;
+  }
 }

@@ -10,7 +10,7 @@ export class User {
   @Field(() => String)
   username!: string;
 
-  // `email` is resolved by UserResolver: only its owner may read it.
+  // `email` and `emailVerified` are resolved by UserResolver: only the owner may read them.
 
   @Field(() => DateTimeScalar)
   createdAt!: Date;

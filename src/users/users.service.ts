@@ -3,10 +3,10 @@ import type { User } from "../generated/prisma/client.js";
 import { isUserId } from "./identity.js";
 
 /** What the GraphQL `User` shows; never the password hash. */
-export type UserRecord = Pick<User, "id" | "username" | "email" | "createdAt">;
+export type UserRecord = Pick<User, "id" | "username" | "email" | "emailVerifiedAt" | "createdAt">;
 
 /** The same columns for Prisma's `select`, so no query hands the password hash beyond this service. */
-export const publicUserColumns = { id: true, username: true, email: true, createdAt: true } as const;
+export const publicUserColumns = { id: true, username: true, email: true, emailVerifiedAt: true, createdAt: true } as const;
 
 /**
  * Every authenticated request, entity reference and login reads users, so these reads go straight
@@ -15,9 +15,10 @@ export const publicUserColumns = { id: true, username: true, email: true, create
  * `User` fields (a test compares the two); the instant as epoch milliseconds, much cheaper to turn
  * into a Date than PostgreSQL's text form.
  */
-const userColumns = `id, username, email, (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"`;
+const userColumns = `id, username, email, (EXTRACT(EPOCH FROM email_verified_at) * 1000)::float8 AS "emailVerifiedAt",
+  (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"`;
 
-type UserRow = Omit<UserRecord, "createdAt"> & { createdAt: number };
+type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt"> & { emailVerifiedAt: number | null; createdAt: number };
 
 export interface LoginAccount {
   user: UserRecord;
@@ -27,7 +28,11 @@ export interface LoginAccount {
 }
 
 function toUserRecord(row: UserRow): UserRecord {
-  return { ...row, createdAt: new Date(row.createdAt) };
+  return {
+    ...row,
+    emailVerifiedAt: row.emailVerifiedAt === null ? null : new Date(row.emailVerifiedAt),
+    createdAt: new Date(row.createdAt),
+  };
 }
 
 export class UsersService {

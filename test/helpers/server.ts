@@ -10,8 +10,10 @@ import type { Clock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { createDatabase, type Database } from "../../src/db/prisma.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { createMailTransport, type MailTransport } from "../../src/mail/mail-transport.js";
 import { testRedisUrl } from "./environment.js";
 import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
+import { TemporaryFileTransport } from "./mail.js";
 
 export { newAccount } from "./accounts.js";
 
@@ -41,6 +43,8 @@ export interface TestServerOptions {
   logger?: Logger;
   database?: Database;
   loginLimits?: AppDependencies["loginLimits"];
+  /** Default: SMTP to `config.SMTP_URL` when given, else `.eml` files in a directory of the server's own. */
+  mailTransport?: MailTransport;
 }
 
 export interface TestServer {
@@ -50,6 +54,7 @@ export interface TestServer {
   database: Database;
   revocationStore: RevocationStore;
   signingKeys: SigningKeys;
+  mailTransport: MailTransport;
   request(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse>;
   close(): Promise<void>;
 }
@@ -61,9 +66,15 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const revocationStore =
     typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
+  const mailTransport =
+    options.mailTransport ?? (config.mail.smtpUrl ? createMailTransport(config, createLogger("silent")) : await TemporaryFileTransport.create());
   const closeStores = async () => {
     if (typeof options.store !== "object") await revocationStore.close();
     if (!options.database) await database.$disconnect();
+    if (!options.mailTransport) {
+      await mailTransport.close();
+      if (mailTransport instanceof TemporaryFileTransport) await mailTransport.remove();
+    }
   };
   const app = await createApp({
     config,
@@ -72,6 +83,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     signingKeys,
     encryptionKeys: options.encryptionKeys ?? testEncryptionKeys,
     hasher: fastHasher,
+    mailTransport,
     logger: options.logger ?? createLogger("silent"),
     clock: options.clock,
     loginLimits: options.loginLimits ?? { loginAttemptsPerWindow: 1000 },
@@ -89,6 +101,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     database,
     revocationStore,
     signingKeys,
+    mailTransport,
     request: (query, variables, requestOptions) => graphql(url, query, variables, requestOptions),
     close: async () => {
       await app.close();

@@ -1,0 +1,93 @@
+import type { PasswordHasher } from "../auth/password-hasher.js";
+import { assertStrongPassword } from "../auth/password-policy.js";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/prisma.js";
+import { InvalidTokenError } from "../errors/errors.js";
+import type { Mailer } from "../mail/mailer.js";
+import { templates } from "../mail/templates.js";
+import type { Logger } from "../observability/logger.js";
+import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
+import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import { normalizeEmail } from "../users/identity.js";
+import type { AccountLinks } from "./account-links.js";
+import type { SingleUseTokens } from "./single-use-tokens.js";
+
+export interface PasswordResetServiceDependencies {
+  database: Database;
+  links: AccountLinks;
+  tokens: SingleUseTokens;
+  lifecycle: SessionLifecycle;
+  hasher: PasswordHasher;
+  mailRequests: MailRequestLimiter;
+  mailer: Mailer;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** "Forgot your password": a link mailed to the account's address, and the new password it sets. */
+export class PasswordResetService {
+  /** Deliveries still under way: the answer does not wait for them (see `requestPasswordReset`). */
+  private readonly deliveries = new Set<Promise<void>>();
+
+  constructor(private readonly dependencies: PasswordResetServiceDependencies) {}
+
+  /**
+   * Always true. The answer comes before any mail is sent, after the same work (limits, one
+   * lookup) whether the address is known or not, so neither its timing nor a delivery failure
+   * tells who has an account. A failed delivery leaves no token, and is logged.
+   */
+  async requestPasswordReset(email: string, client: ClientInfo): Promise<boolean> {
+    const { database, links, mailRequests, logger } = this.dependencies;
+    const address = normalizeEmail(email);
+    await mailRequests.attempt(`address:${address}`, client.ip);
+    const user = await database.user.findUnique({ where: { email: address }, select: { id: true, username: true, email: true } });
+    if (user) {
+      const delivery = links
+        .transaction((tx) => links.send(tx, user, "reset_password", user.email))
+        .catch((error: unknown) => logger.error({ err: error }, "password reset mail not delivered; no link was issued"))
+        .finally(() => this.deliveries.delete(delivery));
+      this.deliveries.add(delivery);
+    }
+    return true;
+  }
+
+  /**
+   * Sets the password a reset link was mailed for, marks the address verified (the link proved it),
+   * ends every session of the account, then tells the owner by mail.
+   */
+  async resetPassword(token: string, newPassword: string, viewer: Viewer | null): Promise<boolean> {
+    const { database, tokens, lifecycle, hasher, clock } = this.dependencies;
+    assertStrongPassword(newPassword, "newPassword");
+    // A wrong token must not cost a password hash.
+    const grant = await tokens.inspect(database, token, ["reset_password"], viewer?.userId);
+    const passwordHash = await hasher.hash(newPassword);
+    const { result: user } = await lifecycle.end({ userId: grant.userId }, "password_reset", async (tx) => {
+      await tokens.redeem(tx, token, ["reset_password"], grant.userId);
+      const { count } = await tx.user.updateMany({
+        where: { id: grant.userId, email: grant.email },
+        data: { passwordHash, emailVerifiedAt: clock.now() },
+      });
+      // The account's address changed since the link was sent to the earlier one.
+      if (count === 0) throw new InvalidTokenError();
+      return tx.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { username: true, email: true } });
+    });
+    await this.notify(user);
+    return true;
+  }
+
+  /** Resolves once every delivery started so far has finished (shutdown waits for them). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.deliveries]);
+  }
+
+  /**
+   * The reset has happened and cannot be taken back by a mail server's failure: the notice is sent
+   * after it, and a failure to send it is logged.
+   */
+  private async notify(user: { username: string; email: string }): Promise<void> {
+    const { mailer, logger } = this.dependencies;
+    await mailer
+      .send(user.email, templates.passwordWasReset({ username: user.username }))
+      .catch((error: unknown) => logger.error({ err: error }, "password reset notice not delivered"));
+  }
+}

@@ -1,0 +1,72 @@
+import type { Database } from "../db/prisma.js";
+import { BadUserInputError, EmailTakenError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import { Prisma } from "../generated/prisma/client.js";
+import { templates } from "../mail/templates.js";
+import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
+import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import { normalizeEmail, normalizeUsername } from "../users/identity.js";
+import { publicUserColumns, type UserRecord } from "../users/users.service.js";
+import type { AccountLinks } from "./account-links.js";
+import type { CurrentPassword } from "../auth/current-password.js";
+
+export interface ProfileServiceDependencies {
+  database: Database;
+  links: AccountLinks;
+  lifecycle: SessionLifecycle;
+  currentPassword: CurrentPassword;
+  mailRequests: MailRequestLimiter;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}
+
+/** What the owner changes about the account: its name, its address, its existence. */
+export class ProfileService {
+  constructor(private readonly dependencies: ProfileServiceDependencies) {}
+
+  async changeUsername(viewer: Viewer, newUsername: string): Promise<UserRecord> {
+    const username = normalizeUsername(newUsername, "newUsername");
+    try {
+      const { count } = await this.dependencies.database.user.updateMany({
+        where: { id: viewer.userId },
+        data: { username: username.display, usernameKey: username.key },
+      });
+      if (count === 0) throw new UnauthenticatedError();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UsernameTakenError("newUsername");
+      throw error;
+    }
+    return this.dependencies.database.user.findUniqueOrThrow({ where: { id: viewer.userId }, select: publicUserColumns });
+  }
+
+  /**
+   * Mails a confirmation link to the new address and a notice to the current one; the address
+   * changes only when the link is followed (`verifyEmail`). Both mails go out in the transaction
+   * that stores the link's token, so a failed delivery leaves no working link.
+   */
+  async changeEmail(viewer: Viewer, newEmail: string, currentPassword: string, client: ClientInfo): Promise<boolean> {
+    const { database, links, mailRequests } = this.dependencies;
+    const address = normalizeEmail(newEmail, "newEmail");
+    const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
+    if (address === user.email) throw new BadUserInputError("newEmail", "This is already the account's e-mail address.");
+    if (await database.user.findUnique({ where: { email: address }, select: { id: true } })) throw new EmailTakenError("newEmail");
+    await mailRequests.attempt(`account:${user.id}`, client.ip);
+    await links.transaction(async (tx) => {
+      await links.send(tx, user, "change_email", address);
+      await links.mailer.send(user.email, templates.emailChangeRequested({ username: user.username, newEmail: address }));
+    });
+    return true;
+  }
+
+  /**
+   * Deletes the account and, by cascade, everything that names it (sessions, refresh tokens,
+   * pending links) in the transaction that ends its sessions: its access tokens stop working at
+   * once, and its address and username are free again.
+   */
+  async deleteAccount(viewer: Viewer, currentPassword: string, client: ClientInfo): Promise<boolean> {
+    const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
+    await this.dependencies.lifecycle.end({ userId: user.id }, "account_deleted", (tx) => tx.user.delete({ where: { id: user.id } }));
+    return true;
+  }
+}

@@ -1,0 +1,59 @@
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/prisma.js";
+import { EmailTakenError, InvalidTokenError, UnauthenticatedError } from "../errors/errors.js";
+import { Prisma } from "../generated/prisma/client.js";
+import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
+import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
+import type { AccountLinks } from "./account-links.js";
+import type { SingleUseTokens } from "./single-use-tokens.js";
+
+export interface VerificationServiceDependencies {
+  database: Database;
+  links: AccountLinks;
+  tokens: SingleUseTokens;
+  mailRequests: MailRequestLimiter;
+  clock: Clock;
+}
+
+/** Proving an address: the verification link after registration (or on request), and the link that confirms a new address. */
+export class VerificationService {
+  constructor(private readonly dependencies: VerificationServiceDependencies) {}
+
+  /** Sends a new verification link to the viewer's address; true also when it is verified already (nothing to send). */
+  async requestEmailVerification(viewer: Viewer, client: ClientInfo): Promise<boolean> {
+    const { database, links, mailRequests } = this.dependencies;
+    await mailRequests.attempt(`account:${viewer.userId}`, client.ip);
+    const user = await database.user.findUnique({ where: { id: viewer.userId } });
+    if (!user) throw new UnauthenticatedError();
+    if (user.emailVerifiedAt) return true;
+    await links.transaction((tx) => links.send(tx, user, "verify_email", user.email));
+    return true;
+  }
+
+  /**
+   * Follows a verification or e-mail-change link. A verification link proves the address it was
+   * sent to, as long as that is still the account's; an e-mail-change link makes its address the
+   * account's (EMAIL_TAKEN if someone registered it meanwhile) and drops every other pending link.
+   */
+  async verifyEmail(token: string, viewer: Viewer | null): Promise<boolean> {
+    const { database, tokens, clock } = this.dependencies;
+    try {
+      await database.$transaction(async (tx) => {
+        const grant = await tokens.redeem(tx, token, ["verify_email", "change_email"], viewer?.userId);
+        const now = clock.now();
+        if (grant.purpose === "verify_email") {
+          const { count } = await tx.user.updateMany({ where: { id: grant.userId, email: grant.email }, data: { emailVerifiedAt: now } });
+          if (count === 0) throw new InvalidTokenError();
+          return;
+        }
+        await tx.user.update({ where: { id: grant.userId }, data: { email: grant.email, emailVerifiedAt: now } });
+        // Links mailed to the earlier address must not act on the account any more.
+        await tx.accountToken.deleteMany({ where: { userId: grant.userId } });
+      });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") throw new EmailTakenError();
+      throw error;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,36 @@
+import { ServiceUnavailableError } from "../errors/errors.js";
+import type { MailTransport } from "./mail-transport.js";
+import type { MailContent } from "./templates.js";
+
+export interface MailerSettings {
+  from: string;
+  /** The app's address, no trailing slash: links go to its pages. */
+  appUrl: string;
+}
+
+/** The app pages that receive account links, with the token as `?token=`. */
+export type LinkPage = "verify-email" | "reset-password";
+
+/** Sends account mail; a message the transport does not accept is SERVICE_UNAVAILABLE. */
+export class Mailer {
+  constructor(
+    private readonly transport: MailTransport,
+    private readonly settings: MailerSettings,
+  ) {}
+
+  get sendLimitMs(): number {
+    return this.transport.sendLimitMs;
+  }
+
+  link(page: LinkPage, token: string): string {
+    return `${this.settings.appUrl}/${page}?token=${encodeURIComponent(token)}`;
+  }
+
+  async send(to: string, content: MailContent): Promise<void> {
+    try {
+      await this.transport.send({ from: this.settings.from, to, ...content });
+    } catch (error) {
+      throw new ServiceUnavailableError("mail", error);
+    }
+  }
+}

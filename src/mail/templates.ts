@@ -1,0 +1,99 @@
+/** What every account mail is made of; `Mailer` adds sender and recipient. */
+export interface MailContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface Layout {
+  subject: string;
+  greeting: string;
+  paragraphs: string[];
+  action?: { label: string; url: string };
+  footer: string;
+}
+
+const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => escapes[character]!);
+}
+
+/** One layout for every mail: the plain-text and HTML bodies say the same. */
+function compose({ subject, greeting, paragraphs, action, footer }: Layout): MailContent {
+  const text = [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), footer].join("\n\n") + "\n";
+  const button = action
+    ? `<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 18px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
+<p style="font-size:12px;color:#555">Or open this address: <a href="${escapeHtml(action.url)}">${escapeHtml(action.url)}</a></p>`
+    : "";
+  const html = `<!doctype html>
+<html><body style="font-family:sans-serif;line-height:1.5;color:#111">
+<p>${escapeHtml(greeting)}</p>
+${paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`).join("\n")}
+${button}
+<p style="font-size:12px;color:#555">${escapeHtml(footer)}</p>
+</body></html>
+`;
+  return { subject, text, html };
+}
+
+/** "24 hours", "1 hour", "30 minutes". */
+export function describeDuration(seconds: number): string {
+  const [count, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.ceil(seconds / 60), "minute"];
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+const notYou = "If you did not ask for this, ignore this mail: nothing changes.";
+
+export const templates = {
+  verifyEmail: (input: { username: string; link: string; validForSeconds: number }) =>
+    compose({
+      subject: "Confirm your e-mail address",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [`Confirm that this is your e-mail address. The link works once, for ${describeDuration(input.validForSeconds)}.`],
+      action: { label: "Confirm e-mail address", url: input.link },
+      footer: notYou,
+    }),
+
+  confirmNewEmail: (input: { username: string; link: string; validForSeconds: number }) =>
+    compose({
+      subject: "Confirm your new e-mail address",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `You asked to use this address for your account. It takes effect when you confirm; the link works once, for ${describeDuration(input.validForSeconds)}.`,
+      ],
+      action: { label: "Confirm new e-mail address", url: input.link },
+      footer: notYou,
+    }),
+
+  emailChangeRequested: (input: { username: string; newEmail: string }) =>
+    compose({
+      subject: "Your e-mail address is about to change",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `Someone signed in to your account asked to change its e-mail address to ${input.newEmail}. It changes only once the link sent to that address is followed.`,
+        "If this was not you, change your password now: that also signs out every device.",
+      ],
+      footer: "This notice goes to the address the account has now.",
+    }),
+
+  resetPassword: (input: { username: string; link: string; validForSeconds: number }) =>
+    compose({
+      subject: "Reset your password",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [`Choose a new password with this link. It works once, for ${describeDuration(input.validForSeconds)}.`],
+      action: { label: "Choose a new password", url: input.link },
+      footer: `${notYou} Your password stays as it is.`,
+    }),
+
+  passwordWasReset: (input: { username: string }) =>
+    compose({
+      subject: "Your password was changed",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        "The password of your account was just reset with a link sent to this address, and every device was signed out.",
+        "If this was not you, reset it again right away and check the security of this mailbox.",
+      ],
+      footer: "This notice is sent after every password reset.",
+    }),
+};

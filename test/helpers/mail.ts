@@ -1,0 +1,134 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import { FileTransport } from "../../src/mail/file-transport.js";
+import { createLogger } from "../../src/observability/logger.js";
+
+/** A received message, parsed as a mail client would. */
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  parsed: ParsedMail;
+}
+
+function addresses(field: ParsedMail["to"]): string[] {
+  const list = Array.isArray(field) ? field : field ? [field] : [];
+  return list.flatMap((entry) => entry.value.map((address) => address.address ?? ""));
+}
+
+export async function parseMail(source: Buffer | string): Promise<ReceivedMail> {
+  const parsed = await simpleParser(source);
+  return {
+    from: parsed.from?.text ?? "",
+    to: addresses(parsed.to),
+    subject: parsed.subject ?? "",
+    text: parsed.text ?? "",
+    html: typeof parsed.html === "string" ? parsed.html : "",
+    parsed,
+  };
+}
+
+/** The token of the link to `page` (`verify-email`, `reset-password`) in a mail's text. */
+export function linkToken(mail: ReceivedMail, page: string): string {
+  const match = new RegExp(`/${page}\\?token=([A-Za-z0-9_%-]+)`).exec(mail.text);
+  if (!match) throw new Error(`no ${page} link in mail "${mail.subject}":\n${mail.text}`);
+  return decodeURIComponent(match[1]!);
+}
+
+/** The file transport in a directory of its own, removed after the test. */
+export class TemporaryFileTransport extends FileTransport {
+  static async create(): Promise<TemporaryFileTransport> {
+    return new TemporaryFileTransport(await mkdtemp(path.join(tmpdir(), "users-mail-")), createLogger("silent"));
+  }
+
+  /** Every message written so far, oldest first. */
+  async messages(): Promise<ReceivedMail[]> {
+    const files = (await readdir(this.directory).catch(() => [] as string[])).filter((file) => file.endsWith(".eml")).sort();
+    return Promise.all(files.map(async (file) => parseMail(await readFile(path.join(this.directory, file)))));
+  }
+
+  remove(): Promise<void> {
+    return rm(this.directory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A real SMTP server in the test process: every message it accepts is parsed into `received`.
+ * `refuse` makes it answer every message with a permanent error, as a broken relay would.
+ */
+export class TestMailServer {
+  readonly received: ReceivedMail[] = [];
+  refuse = false;
+  private readonly server: SMTPServer;
+
+  private constructor(
+    private readonly credentials?: { user: string; pass: string },
+  ) {
+    this.server = new SMTPServer({
+      disabledCommands: credentials ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
+      authOptional: !credentials,
+      allowInsecureAuth: true,
+      logger: false,
+      disableReverseLookup: true,
+      onAuth: (auth, _session, callback) => {
+        if (auth.username === credentials?.user && auth.password === credentials?.pass) callback(null, { user: auth.username });
+        else callback(new Error("Invalid username or password"));
+      },
+      onData: (stream, _session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => {
+          if (this.refuse) {
+            callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
+            return;
+          }
+          parseMail(Buffer.concat(chunks)).then((mail) => {
+            this.received.push(mail);
+            callback();
+          }, callback);
+        });
+      },
+    });
+  }
+
+  static async start(credentials?: { user: string; pass: string }): Promise<TestMailServer> {
+    const mail = new TestMailServer(credentials);
+    await new Promise<void>((resolve) => mail.server.listen(0, "127.0.0.1", resolve));
+    return mail;
+  }
+
+  get port(): number {
+    return (this.server.server.address() as AddressInfo).port;
+  }
+
+  /** `SMTP_URL` for this server (with the credentials it requires, if any). */
+  get url(): string {
+    const auth = this.credentials ? `${encodeURIComponent(this.credentials.user)}:${encodeURIComponent(this.credentials.pass)}@` : "";
+    return `smtp://${auth}127.0.0.1:${this.port}`;
+  }
+
+  /** Messages to `address` so far. */
+  to(address: string): ReceivedMail[] {
+    return this.received.filter((mail) => mail.to.includes(address));
+  }
+
+  /** The `count`-th message to `address` (1: the first), waiting for it to arrive. */
+  async waitFor(address: string, count = 1, timeoutMs = 10_000): Promise<ReceivedMail> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.to(address).length < count) {
+      if (Date.now() > deadline) throw new Error(`no mail #${count} to ${address} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.to(address)[count - 1]!;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
