@@ -61,7 +61,8 @@ export class PasswordResetService {
     // A wrong token must not cost a password hash.
     const grant = await tokens.inspect(database, token, ["reset_password"], viewer?.userId);
     const passwordHash = await hasher.hash(newPassword);
-    const { result: user } = await lifecycle.end({ userId: grant.userId }, "password_reset", async (tx) => {
+    // Whatever the account's credentials were: the link, not a password, proves the owner.
+    const user = await lifecycle.changeCredentials(grant.userId, undefined, "password_reset", async (tx) => {
       await tokens.redeem(tx, token, ["reset_password"], grant.userId);
       const { count } = await tx.user.updateMany({
         where: { id: grant.userId, email: grant.email },
@@ -71,6 +72,8 @@ export class PasswordResetService {
       if (count === 0) throw new InvalidTokenError();
       return tx.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { username: true, email: true } });
     });
+    // The account was deleted since the link was inspected.
+    if (!user) throw new InvalidTokenError();
     await this.notify(user);
     return true;
   }

@@ -1,5 +1,5 @@
 import type { Database } from "../db/prisma.js";
-import { BadUserInputError, EmailTakenError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import { BadUserInputError, EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { templates } from "../mail/templates.js";
 import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
@@ -66,7 +66,12 @@ export class ProfileService {
    */
   async deleteAccount(viewer: Viewer, currentPassword: string, client: ClientInfo): Promise<boolean> {
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
-    await this.dependencies.lifecycle.end({ userId: user.id }, "account_deleted", (tx) => tx.user.delete({ where: { id: user.id } }));
+    // As a credential change: logins that checked the password meanwhile cannot start a session.
+    const deleted = await this.dependencies.lifecycle.changeCredentials(user.id, user.credentialsVersion, "account_deleted", (tx) =>
+      tx.user.delete({ where: { id: user.id } }),
+    );
+    // The password changed since it was checked here.
+    if (!deleted) throw new InvalidCredentialsError();
     return true;
   }
 }

@@ -32,6 +32,7 @@ interface PresentedToken {
   userId: string;
   username: string;
   email: string;
+  emailVerifiedAt: Date | null;
   createdAt: Date;
 }
 
@@ -46,7 +47,7 @@ function lockPresented(tx: Transaction, tokenHash: string): Promise<PresentedTok
     SELECT rt.session_id AS "sessionId", rt.expires_at AS "expiresAt", rt.rotated_at AS "rotatedAt",
       rt.successor_salt AS "successorSalt", rt.rotated_by AS "rotatedBy",
       s.revoked_at AS "sessionRevokedAt", s.expires_at AS "sessionExpiresAt",
-      u.id::text AS "userId", u.username, u.email, u.created_at AS "createdAt"
+      u.id::text AS "userId", u.username, u.email, u.email_verified_at AS "emailVerifiedAt", u.created_at AS "createdAt"
     FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
     WHERE rt.token_hash = ${tokenHash}
     FOR NO KEY UPDATE OF s, rt`;
@@ -142,11 +143,11 @@ export class RefreshRotation {
 }
 
 function issued(presented: PresentedToken, refreshToken: string, refreshTokenExpiresAt: Date, at: Date): Rotation {
-  const { userId, username, email, createdAt } = presented;
+  const { userId, username, email, emailVerifiedAt, createdAt } = presented;
   return {
     outcome: "issued",
     sessionId: presented.sessionId,
-    user: { id: userId, username, email, createdAt },
+    user: { id: userId, username, email, emailVerifiedAt, createdAt },
     refreshToken,
     refreshTokenExpiresAt,
     at,
