@@ -105,7 +105,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     tokens,
     accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, clock, onEvent }),
     sessions,
-    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, clock, totpIssuer, onEvent }),
+    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
     verification: new VerificationService({ database, links, tokens, mailRequests, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, clock, logger }),

@@ -4,6 +4,7 @@ import { codeAttemptsPerChallenge, mfaChallengeLifetimeSeconds } from "../src/mf
 import { codeAttemptsPerWindow } from "../src/mfa/second-factor.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
+import { TemporaryFileTransport } from "./helpers/mail.js";
 import { authenticatorCode, expectCodes, mfaClient, mfaDocuments } from "./helpers/mfa.js";
 import { testEncryptionKeys } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
@@ -21,6 +22,12 @@ async function query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
   } finally {
     await connection.end();
   }
+}
+
+/** Subjects of the mails the server has sent to `address`, oldest first. */
+async function mailSubjects(address: string): Promise<string[]> {
+  const messages = await (server().mailTransport as TemporaryFileTransport).messages();
+  return messages.filter((mail) => mail.to.includes(address)).map((mail) => mail.subject);
 }
 
 describe("enrolment", () => {
@@ -57,6 +64,7 @@ describe("enrolment", () => {
     for (const code of codes) expect(code).toMatch(/^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
 
     expect((await request(mfaDocuments.totpEnabled, {}, accessToken)).data!.me.totpEnabled).toBe(true);
+    expect(await mailSubjects(account.email)).toContain("Two-factor authentication is on");
     // The other session ended; the one that turned MFA on goes on.
     expectCodes(await request(mutations.me, {}, other.accessToken), ["UNAUTHENTICATED"]);
     expectCodes(await request(sessionMutations.refresh, { refreshToken: other.refreshToken }), ["INVALID_REFRESH_TOKEN"]);
@@ -282,10 +290,12 @@ describe("recovery codes and turning MFA off", () => {
     // Refused attempts changed nothing.
     expect((await request(mutations.me, {}, other.accessToken)).errors).toBeUndefined();
     expect((await request(mfaDocuments.totpEnabled, {}, accessToken)).data!.me.totpEnabled).toBe(true);
+    expect(await mailSubjects(account.email)).not.toContain("Two-factor authentication is off");
 
     const disabled = await request(mfaDocuments.disable, { currentPassword: account.password, code: await authenticatorCode(secret, clock) }, accessToken);
     expect(disabled.errors).toBeUndefined();
     expect(disabled.data!.disableTotp).toBe(true);
+    expect(await mailSubjects(account.email)).toContain("Two-factor authentication is off");
 
     expectCodes(await request(mutations.me, {}, other.accessToken), ["UNAUTHENTICATED"]);
     expect((await request(mutations.me, {}, accessToken)).errors).toBeUndefined();

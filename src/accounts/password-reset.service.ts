@@ -89,8 +89,6 @@ export class PasswordResetService {
    */
   private async notify(user: { username: string; email: string }): Promise<void> {
     const { mailer, logger } = this.dependencies;
-    await mailer
-      .send(user.email, templates.passwordWasReset({ username: user.username }))
-      .catch((error: unknown) => logger.error({ err: error }, "password reset notice not delivered"));
+    await mailer.notify(user.email, templates.passwordWasReset({ username: user.username }), logger);
   }
 }

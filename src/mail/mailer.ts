@@ -1,4 +1,5 @@
 import { ServiceUnavailableError } from "../errors/errors.js";
+import type { Logger } from "../observability/logger.js";
 import type { MailTransport } from "./mail-transport.js";
 import type { MailContent } from "./templates.js";
 
@@ -24,6 +25,14 @@ export class Mailer {
 
   link(page: LinkPage, token: string): string {
     return `${this.settings.appUrl}/${page}?token=${encodeURIComponent(token)}`;
+  }
+
+  /**
+   * A notice of something that has already happened (a password reset, MFA turned on or off): a
+   * failed delivery cannot undo it, so it is logged, not thrown.
+   */
+  async notify(to: string, content: MailContent, logger: Logger): Promise<void> {
+    await this.send(to, content).catch((error: unknown) => logger.error({ err: error, subject: content.subject }, "notice not delivered"));
   }
 
   async send(to: string, content: MailContent): Promise<void> {

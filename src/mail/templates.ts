@@ -86,6 +86,28 @@ export const templates = {
       footer: `${notYou} Your password stays as it is.`,
     }),
 
+  mfaEnabled: (input: { username: string }) =>
+    compose({
+      subject: "Two-factor authentication is on",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        "Two-factor authentication was just turned on for your account: signing in now also takes a code from your authenticator app, or one of your recovery codes. Every other device was signed out.",
+        "If this was not you, reset your password right away.",
+      ],
+      footer: "This notice is sent whenever two-factor authentication is turned on or off.",
+    }),
+
+  mfaDisabled: (input: { username: string }) =>
+    compose({
+      subject: "Two-factor authentication is off",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        "Two-factor authentication was just turned off for your account: signing in now takes only your password. Every other device was signed out.",
+        "If this was not you, reset your password right away and turn two-factor authentication back on.",
+      ],
+      footer: "This notice is sent whenever two-factor authentication is turned on or off.",
+    }),
+
   passwordWasReset: (input: { username: string }) =>
     compose({
       subject: "Your password was changed",

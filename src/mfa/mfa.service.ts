@@ -2,6 +2,9 @@ import type { CurrentPassword } from "../auth/current-password.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { ForbiddenError, InvalidCredentialsError, InvalidMfaCodeError, UnauthenticatedError } from "../errors/errors.js";
+import type { Mailer } from "../mail/mailer.js";
+import { templates } from "../mail/templates.js";
+import type { Logger } from "../observability/logger.js";
 import type { AuthEvent, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { newRecoveryCodes } from "./recovery-codes.js";
 import type { SecondFactor } from "./second-factor.js";
@@ -12,6 +15,9 @@ export interface MfaServiceDependencies {
   lifecycle: SessionLifecycle;
   currentPassword: CurrentPassword;
   secondFactor: SecondFactor;
+  /** Tells the owner when MFA goes on or off. */
+  mailer: Mailer;
+  logger: Logger;
   clock: Clock;
   /** The name authenticator apps show beside the account. */
   totpIssuer: string;
@@ -55,7 +61,7 @@ export class MfaService {
    * account's other sessions. The recovery codes are returned once and stored only hashed.
    */
   async confirmTotp(viewer: Viewer, code: string): Promise<string[]> {
-    const { database, lifecycle, secondFactor, clock, onEvent } = this.dependencies;
+    const { database, lifecycle, secondFactor, mailer, logger, clock, onEvent } = this.dependencies;
     const { userId } = viewer;
     await secondFactor.throttle(userId);
     const now = clock.now();
@@ -77,12 +83,13 @@ export class MfaService {
         // Confirmed or replaced by another request meanwhile.
         if (count === 0) throw new InvalidMfaCodeError();
         await replaceRecoveryCodes(tx, userId, recovery.hashes, now);
-        return true;
+        return tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
       },
       viewer.sessionId,
     );
     if (!enabled) throw new UnauthenticatedError();
     onEvent("mfa_enabled");
+    await mailer.notify(enabled.email, templates.mfaEnabled({ username: enabled.username }), logger);
     return recovery.codes;
   }
 
@@ -101,7 +108,7 @@ export class MfaService {
 
   /** Turns the second factor off: the password and a current code, both. Ends the account's other sessions. */
   async disableTotp(viewer: Viewer, currentPassword: string, code: string, client: ClientInfo): Promise<boolean> {
-    const { lifecycle, secondFactor, clock, onEvent } = this.dependencies;
+    const { lifecycle, secondFactor, mailer, logger, clock, onEvent } = this.dependencies;
     const { userId } = viewer;
     const user = await this.dependencies.currentPassword.verify(userId, currentPassword, client);
     await secondFactor.throttle(userId);
@@ -122,6 +129,7 @@ export class MfaService {
     );
     if (!disabled) throw new InvalidCredentialsError();
     onEvent("mfa_disabled");
+    await mailer.notify(user.email, templates.mfaDisabled({ username: user.username }), logger);
     return true;
   }
 }
