@@ -1,3 +1,4 @@
+import { grantAdmin } from "./admin/bootstrap.js";
 import { createApp, type App } from "./app.js";
 import { createArgon2Hasher, type PasswordHasher } from "./auth/password-hasher.js";
 import { MemoryRevocationStore } from "./auth/revocation/memory-revocation-store.js";
@@ -82,6 +83,11 @@ export async function startServer(config: Config, logger: Logger, options: { has
       loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
     cleanups.push(() => app.close());
+    for (const email of config.adminEmails) {
+      const outcome = await grantAdmin(database, app.services.audit, email, "ADMIN_EMAILS");
+      if (outcome === "no such account") logger.warn({ email }, "ADMIN_EMAILS names no account (yet): nothing granted");
+      else logger.info({ email, outcome }, "ADMIN_EMAILS applied");
+    }
     const purge = () =>
       Promise.all([
         app.services.sessions.purgeEndedSessions(endedSessionRetentionSeconds).then(
@@ -92,6 +98,10 @@ export async function startServer(config: Config, logger: Logger, options: { has
         app.services.tokens.purgeExpired(database).then(
           (count) => count > 0 && logger.info({ count }, "purged expired account links"),
           (error: unknown) => logger.warn({ err: error }, "could not purge expired account links"),
+        ),
+        app.services.audit.purgeOlderThan(config.securityEventRetentionSeconds).then(
+          (count) => count > 0 && logger.info({ count }, "purged security events past their retention"),
+          (error: unknown) => logger.warn({ err: error }, "could not purge security events"),
         ),
       ]);
     const purgeTimer = setInterval(purge, purgeIntervalMs).unref();

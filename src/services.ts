@@ -1,3 +1,5 @@
+import { AdminService } from "./admin/admin.service.js";
+import { SecurityEvents } from "./audit/security-events.js";
 import type { AccessTokens } from "./auth/access-tokens.js";
 import { CurrentPassword } from "./auth/current-password.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
@@ -34,6 +36,8 @@ export interface Services {
   passwordReset: PasswordResetService;
   profile: ProfileService;
   tokens: SingleUseTokens;
+  admin: AdminService;
+  audit: SecurityEvents;
 }
 
 export interface ServicesDependencies {
@@ -59,7 +63,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
     dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
-  const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, onEvent });
+  const audit = new SecurityEvents(database, clock);
+  const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, audit, onEvent });
   const rotation = new RefreshRotation({
     database,
     accessTokens,
@@ -90,6 +95,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     passwordAttempts,
     mfaLogin,
     requireEmailVerification: accountLinks.requireEmailVerification,
+    audit,
     clock,
     onEvent,
   });
@@ -110,5 +116,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     verification: new VerificationService({ database, links, tokens, mailRequests, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, clock, logger }),
     profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests }),
+    admin: new AdminService({ database, lifecycle, audit, clock }),
+    audit,
   };
 }

@@ -14,7 +14,7 @@ describe("access tokens verified before", () => {
     const clock = new ManualClock(new Date("2026-01-01T00:00:00.500Z"));
     const tokens = new AccessTokens(toSigningKeys([await generateSigningKey()]), settings, clock);
     const sessionId = randomUUID();
-    const { token } = await tokens.issue(randomUUID(), sessionId);
+    const { token } = await tokens.issue(randomUUID(), sessionId, ["user"]);
     expect((await tokens.verify(token)).sessionId).toBe(sessionId);
     clock.advance(59);
     expect((await tokens.verify(token)).sessionId).toBe(sessionId);
@@ -24,10 +24,10 @@ describe("access tokens verified before", () => {
 
   it("do not vouch for the same claims under another signature", async () => {
     const tokens = new AccessTokens(toSigningKeys([await generateSigningKey()]), settings, new ManualClock());
-    const { token } = await tokens.issue(randomUUID(), randomUUID());
+    const { token } = await tokens.issue(randomUUID(), randomUUID(), ["user"]);
     await tokens.verify(token);
     const [header, payload] = token.split(".");
-    const { token: other } = await tokens.issue(randomUUID(), randomUUID());
+    const { token: other } = await tokens.issue(randomUUID(), randomUUID(), ["user"]);
     await expect(tokens.verify(`${header}.${payload}.${other.split(".")[2]}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
   });
 });

@@ -64,6 +64,9 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       me: "User",
       user: "User",
       sessions: "[Session!]!",
+      users: "UserConnection!",
+      securityEvents: "SecurityEventConnection!",
+      userSecurityEvents: "SecurityEventConnection!",
       reviews: "[Review!]!",
     });
     expect(fieldsOf(api, "User")).toEqual({
@@ -73,6 +76,8 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       totpEnabled: "Boolean",
       emailVerified: "Boolean",
       createdAt: "DateTime!",
+      roles: "[String!]",
+      lockedAt: "DateTime",
     });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });
     expect(Object.keys(fieldsOf(api, "Mutation"))).toEqual(

@@ -11,7 +11,7 @@ import { defaultLoginLimits } from "../src/rate-limit/password-attempts.js";
 import { Mailer } from "../src/mail/mailer.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createServices } from "../src/services.js";
-import { UsersService } from "../src/users/users.service.js";
+import { publicUserColumns, UsersService } from "../src/users/users.service.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { TemporaryFileTransport } from "./helpers/mail.js";
 import { fastHasher, newAccount, testConfig } from "./helpers/server.js";
@@ -48,10 +48,7 @@ it("reads users' public fields by id exactly as Prisma does, in order, null for 
   );
   const [first, second] = await Promise.all(
     created.map((user) =>
-      database.user.findUniqueOrThrow({
-        where: { id: user.id },
-        select: { id: true, username: true, email: true, emailVerifiedAt: true, createdAt: true },
-      }),
+      database.user.findUniqueOrThrow({ where: { id: user.id }, select: publicUserColumns }),
     ),
   );
   const read = await new UsersService(database).findByIds([second!.id, randomUUID(), first!.id.toUpperCase(), "not-a-uuid"]);
@@ -61,10 +58,18 @@ it("reads users' public fields by id exactly as Prisma does, in order, null for 
 it("finds a login's account by e-mail or username key, with its password hash and credentials version", async () => {
   const { email, username } = newAccount();
   const created = await database.user.create({
-    data: { email, username, usernameKey: username.toLowerCase(), passwordHash: "$argon2id$stored", credentialsVersion: 3 },
+    data: {
+      email,
+      username,
+      usernameKey: username.toLowerCase(),
+      passwordHash: "$argon2id$stored",
+      credentialsVersion: 3,
+      roles: ["admin", "support"],
+      lockedAt: new Date(),
+    },
   });
-  const { passwordHash, credentialsVersion, id, emailVerifiedAt, createdAt } = created;
-  const expected = { user: { id, username, email, emailVerifiedAt, createdAt }, passwordHash, credentialsVersion, mfaEnabled: false };
+  const { passwordHash, credentialsVersion, id, emailVerifiedAt, createdAt, roles, lockedAt } = created;
+  const expected = { user: { id, username, email, emailVerifiedAt, createdAt, roles, lockedAt }, passwordHash, credentialsVersion, mfaEnabled: false };
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
@@ -92,11 +97,11 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     logger: createLogger("silent"),
   });
   const registered = await accounts.register(account);
-  const login = await sessions.login({ usernameOrEmail: account.username, password: account.password }, { userAgent: "bench/1" });
+  const client = { userAgent: "bench/1", ip: "192.0.2.7" };
+  const login = await sessions.login({ usernameOrEmail: account.username, password: account.password }, client);
   // Only the public columns leave the service, whichever path read them.
-  for (const { user } of [registered, login]) {
-    expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "emailVerifiedAt", "id", "username"]);
-  }
+  const publicKeys = ["createdAt", "email", "emailVerifiedAt", "id", "lockedAt", "roles", "username"];
+  for (const { user } of [registered, login]) expect(Object.keys(user).sort()).toEqual(publicKeys);
 
   const session = await database.session.findFirstOrThrow({
     where: { userId: login.user.id, refreshTokens: { some: { tokenHash: hashRefreshToken(login.refreshToken) } } },
@@ -121,8 +126,20 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       rotatedBy: null,
     },
   ]);
+  // …with the login's event as SecurityEvents.record writes one.
+  const event = await database.securityEvent.findFirstOrThrow({ where: { userId: login.user.id, kind: "login_succeeded" } });
+  expect(event).toEqual({
+    id: expect.any(BigInt),
+    at: session.createdAt,
+    kind: "login_succeeded",
+    userId: login.user.id,
+    actorId: login.user.id,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    details: null,
+  });
   // The refresh token it handed out works, and carries only public columns too.
   const refreshed = await sessions.refresh(login.refreshToken);
   expect(refreshed.user.id).toBe(login.user.id);
-  expect(Object.keys(refreshed.user).sort()).toEqual(["createdAt", "email", "emailVerifiedAt", "id", "username"]);
+  expect(Object.keys(refreshed.user).sort()).toEqual(publicKeys);
 });

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import { impliedRole } from "../admin/roles.js";
 import type { Clock } from "../clock.js";
 import type { SigningKeys } from "./signing-keys.js";
 
 export interface AccessTokenClaims {
   userId: string;
   sessionId: string;
+  /** The account's roles when the token was issued, `user` included. */
+  roles: string[];
   tokenId: string;
   expiresAt: Date;
 }
@@ -25,7 +28,10 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Enough for every client active within one token lifetime on a busy instance; a few MB at most. */
 const verifiedTokenCacheSize = 10_000;
 
-/** Short-lived JWTs naming the user (`sub`) and the session (`sid`) that revocation can end. */
+/**
+ * Short-lived JWTs naming the user (`sub`), the session (`sid`) that revocation can end, and the
+ * account's `roles`, so that the router and other subgraphs can authorize from the token alone.
+ */
 export class AccessTokens {
   private readonly algorithms: string[];
   /**
@@ -44,14 +50,19 @@ export class AccessTokens {
   }
 
   /**
-   * `at`: the instant the session recorded for this token, so that the token expires no later than
-   * `expiryOf(at)`, which its revocation is kept for.
+   * `roles`: every role of the account, `user` included. `at`: the instant the session recorded for
+   * this token, so that the token expires no later than `expiryOf(at)`, which its revocation is kept for.
    */
-  async issue(userId: string, sessionId: string, at: Date = this.clock.now()): Promise<{ token: string; expiresAt: Date }> {
+  async issue(
+    userId: string,
+    sessionId: string,
+    roles: readonly string[],
+    at: Date = this.clock.now(),
+  ): Promise<{ token: string; expiresAt: Date }> {
     const { signing } = this.keys;
     const issuedAt = Math.floor(at.getTime() / 1000);
     const expiresAtSeconds = issuedAt + this.settings.ttlSeconds;
-    const token = await new SignJWT({ sid: sessionId })
+    const token = await new SignJWT({ sid: sessionId, roles: [...roles] })
       .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: "JWT" })
       .setSubject(userId)
       .setJti(randomUUID())
@@ -93,11 +104,19 @@ export class AccessTokens {
         currentDate: this.clock.now(),
         requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       });
-      const { sub, sid, jti, exp } = payload;
-      if (typeof sub !== "string" || !uuid.test(sub) || typeof sid !== "string" || typeof jti !== "string") {
+      // Tokens signed before roles were added carry none: the implied role only.
+      const { sub, sid, jti, exp, roles = [impliedRole] } = payload;
+      if (
+        typeof sub !== "string" ||
+        !uuid.test(sub) ||
+        typeof sid !== "string" ||
+        typeof jti !== "string" ||
+        !Array.isArray(roles) ||
+        !roles.every((role) => typeof role === "string")
+      ) {
         throw new InvalidAccessTokenError("malformed claims");
       }
-      return { userId: sub, sessionId: sid, tokenId: jti, expiresAt: new Date((exp as number) * 1000) };
+      return { userId: sub, sessionId: sid, roles, tokenId: jti, expiresAt: new Date((exp as number) * 1000) };
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) throw error;
       if (error instanceof joseErrors.JOSEError || error instanceof TypeError) {

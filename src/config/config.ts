@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseDurationSeconds } from "./duration.js";
 
 const duration = (fallback: string, allowZero = false) =>
@@ -28,6 +29,20 @@ const url = (protocols: string[]) =>
       }
     }, `must be a ${protocols.map((p) => `${p}//`).join(" or ")} URL`)
     .optional();
+
+/** A comma-separated list of e-mail addresses, each a valid one, lower-cased. */
+const emailList = z
+  .string()
+  .default("")
+  .transform((text, ctx) => {
+    const emails = text.split(",").map(foldIdentifier).filter((email) => email.length > 0);
+    const invalid = emails.filter((email) => !isEmailAddress(email));
+    if (invalid.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must be comma-separated e-mail addresses (not: ${invalid.join(", ")})` });
+      return z.NEVER;
+    }
+    return [...new Set(emails)];
+  });
 
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
@@ -60,6 +75,8 @@ const envSchema = z
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
     MAIL_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+    ADMIN_EMAILS: emailList,
+    SECURITY_EVENT_RETENTION: duration("365d"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -117,6 +134,10 @@ export interface Config {
     /** Mails one address or account may ask for per hour (ten times as many per client address). */
     mailRequestsPerHour: number;
   };
+  /** Accounts made admins at start (those that exist). */
+  adminEmails: string[];
+  /** How long security events are kept. */
+  securityEventRetentionSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -170,5 +191,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordResetTtlSeconds: env.PASSWORD_RESET_TTL,
       mailRequestsPerHour: env.MAIL_REQUESTS_PER_HOUR,
     },
+    adminEmails: env.ADMIN_EMAILS,
+    securityEventRetentionSeconds: env.SECURITY_EVENT_RETENTION,
   };
 }

@@ -77,6 +77,20 @@ async function claimCluster(dataDir: string, clusterDir: string, logger: Logger)
   return ownerFile;
 }
 
+/**
+ * The URL of the embedded PostgreSQL a running server keeps under `dataDir`, or null when none is
+ * running: command-line tools use it rather than start (and stop) a second one on the same data.
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string): Promise<string | null> {
+  // postmaster.pid: the server's pid on its first line, its port on the fourth.
+  const lines = (await readFile(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").catch(() => "")).split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return null;
+  const password = (await readFile(path.join(dataDir, "postgres-password"), "utf8")).trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${databaseName}`;
+}
+
 async function readOrCreatePassword(file: string): Promise<string> {
   const existing = await readFile(file, "utf8").catch(() => null);
   if (existing) return existing.trim();

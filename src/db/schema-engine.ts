@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
+import type pg from "pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 
@@ -57,6 +58,24 @@ function poolConfig(databaseUrl: string) {
   };
 }
 
+type Adapter = Awaited<ReturnType<PrismaPg["connect"]>>;
+
+/**
+ * adapter-pg runs a migration script by splitting it at every ";", which cuts a function body
+ * (`$$ … ; … $$`) apart. PostgreSQL takes the whole script in one simple query, in one implicit
+ * transaction, as Prisma's native engine sends it.
+ */
+function runScriptsWhole(adapter: Adapter): void {
+  const { client, onError } = adapter as unknown as { client: pg.Pool; onError(error: unknown): never };
+  adapter.executeScript = async (script: string) => {
+    try {
+      await client.query(script);
+    } catch (error) {
+      onError.call(adapter, error);
+    }
+  };
+}
+
 /** Runs `work` with a schema engine connected to `databaseUrl`, then frees it. */
 export async function withSchemaEngine<T>(
   databaseUrl: string,
@@ -72,6 +91,7 @@ export async function withSchemaEngine<T>(
   factory.connect = async () => {
     const adapter = await connect();
     opened.push(adapter);
+    runScriptsWhole(adapter);
     return adapter;
   };
   const engine = await SchemaEngine.new({ datamodels }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));

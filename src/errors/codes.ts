@@ -14,6 +14,8 @@ export const errorCodes = {
   INVALID_MFA_TOKEN: "This login has expired or was already completed. Log in again.",
   INVALID_TOKEN: "This link is invalid or has expired. Ask for a new one.",
   EMAIL_NOT_VERIFIED: "Confirm your e-mail address first: follow the link in the mail we sent.",
+  ACCOUNT_LOCKED: "This account is locked. Contact support to unlock it.",
+  LAST_ADMIN: "The last admin cannot be locked or lose the admin role.",
   RATE_LIMITED: "Too many attempts. Try again later.",
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Try again later.",
   INTERNAL_SERVER_ERROR: "Internal server error.",

@@ -98,6 +98,18 @@ export class EmailNotVerifiedError extends AppError {
   }
 }
 
+export class AccountLockedError extends AppError {
+  constructor() {
+    super("ACCOUNT_LOCKED");
+  }
+}
+
+export class LastAdminError extends AppError {
+  constructor() {
+    super("LAST_ADMIN");
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {
     super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });

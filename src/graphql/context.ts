@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type DataLoader from "dataloader";
-import { UnauthenticatedError } from "../errors/errors.js";
+import { isAdmin } from "../admin/roles.js";
+import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
 import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
@@ -16,6 +17,8 @@ export interface Context {
   viewer(): Promise<Viewer | null>;
   /** The viewer, or UNAUTHENTICATED with the reason the token was refused. */
   requireViewer(): Promise<Viewer>;
+  /** A viewer whose token carries the `admin` role, else FORBIDDEN (UNAUTHENTICATED without a token). */
+  requireAdmin(): Promise<Viewer>;
 }
 
 function bearerToken(header: string | undefined): string | null | undefined {
@@ -50,6 +53,11 @@ export function createContext(services: Services, request: IncomingMessage): Con
         if (error instanceof UnauthenticatedError) return null;
         throw error;
       }
+    },
+    requireAdmin: async () => {
+      const admin = await authenticate();
+      if (!isAdmin(admin.roles)) throw new ForbiddenError("Only admins can do this.");
+      return admin;
     },
   };
 }

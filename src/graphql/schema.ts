@@ -5,6 +5,8 @@ import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
 import { AccountLifecycleResolver } from "../accounts/account-lifecycle.resolver.js";
 import { AccountsResolver } from "../accounts/accounts.resolver.js";
+import { AdminResolver } from "../admin/admin.resolver.js";
+import { SecurityEventsResolver } from "../audit/security-events.resolver.js";
 import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
@@ -19,7 +21,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver],
+      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver],
       validate: false,
       emitSchemaFile: false,
     });

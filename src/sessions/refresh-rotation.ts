@@ -34,6 +34,8 @@ interface PresentedToken {
   email: string;
   emailVerifiedAt: Date | null;
   createdAt: Date;
+  roles: string[];
+  lockedAt: Date | null;
 }
 
 /**
@@ -47,7 +49,8 @@ function lockPresented(tx: Transaction, tokenHash: string): Promise<PresentedTok
     SELECT rt.session_id AS "sessionId", rt.expires_at AS "expiresAt", rt.rotated_at AS "rotatedAt",
       rt.successor_salt AS "successorSalt", rt.rotated_by AS "rotatedBy",
       s.revoked_at AS "sessionRevokedAt", s.expires_at AS "sessionExpiresAt",
-      u.id::text AS "userId", u.username, u.email, u.email_verified_at AS "emailVerifiedAt", u.created_at AS "createdAt"
+      u.id::text AS "userId", u.username, u.email, u.email_verified_at AS "emailVerifiedAt", u.created_at AS "createdAt",
+      u.roles, u.locked_at AS "lockedAt"
     FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
     WHERE rt.token_hash = ${tokenHash}
     FOR NO KEY UPDATE OF s, rt`;
@@ -71,7 +74,8 @@ export class RefreshRotation {
     return database.$transaction(async (tx) => {
       const [presented] = await lockPresented(tx, hashRefreshToken(refreshToken));
       if (!presented) return { outcome: "invalid" };
-      const sessionLive = presented.sessionRevokedAt === null && presented.sessionExpiresAt > now;
+      // A lock ends the sessions too; checked here as well, so that no locked account ever refreshes.
+      const sessionLive = presented.sessionRevokedAt === null && presented.sessionExpiresAt > now && presented.lockedAt === null;
       if (presented.rotatedAt !== null) {
         const retried = sessionLive && this.isRetry(presented, client, now) ? await this.retry(tx, refreshToken, presented, client, now) : null;
         return retried ?? { outcome: "reused", sessionId: presented.sessionId };
@@ -143,11 +147,11 @@ export class RefreshRotation {
 }
 
 function issued(presented: PresentedToken, refreshToken: string, refreshTokenExpiresAt: Date, at: Date): Rotation {
-  const { userId, username, email, emailVerifiedAt, createdAt } = presented;
+  const { userId, username, email, emailVerifiedAt, createdAt, roles, lockedAt } = presented;
   return {
     outcome: "issued",
     sessionId: presented.sessionId,
-    user: { id: userId, username, email, emailVerifiedAt, createdAt },
+    user: { id: userId, username, email, emailVerifiedAt, createdAt, roles, lockedAt },
     refreshToken,
     refreshTokenExpiresAt,
     at,

@@ -1,3 +1,5 @@
+import { effectiveRoles } from "../admin/roles.js";
+import type { SecurityEventKind, SecurityEvents } from "../audit/security-events.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
@@ -9,6 +11,8 @@ import type { UserRecord } from "../users/users.service.js";
 export interface Viewer {
   userId: string;
   sessionId: string;
+  /** From the access token: the account's roles when it was issued (removing a role ends the sessions). */
+  roles: string[];
 }
 
 export interface AuthResult {
@@ -71,25 +75,37 @@ export interface SessionLifecycleDependencies {
   accessTokens: AccessTokens;
   clock: Clock;
   lifetimes: TokenLifetimes;
+  audit: SecurityEvents;
   onEvent: (event: AuthEvent) => void;
 }
 
 const userAgentMaxLength = 512;
 
 /**
- * The session and its first refresh token, written only while the account's credentials are still
- * the ones the password was checked against. FOR SHARE makes a concurrent credential change (which
- * updates the row) and this statement wait for each other: either the change commits first and no
- * row is written, or the session is committed first and the change, which ends every session it
- * sees afterwards, ends it too.
+ * The session, its first refresh token and the login's security event, written only while the
+ * account's credentials are still the ones the password was checked against and it is not locked.
+ * FOR SHARE makes a concurrent credential change, lock or role change (each updates the row first)
+ * and this statement wait for each other: either the change commits first and this sees it (no row
+ * written, or the roles it committed), or the session is committed first and the change, which ends
+ * every session it sees afterwards, ends it too.
  */
 const insertSessionWithRefreshToken = `WITH account AS (
-    SELECT id FROM users WHERE id = $2 AND credentials_version = $7 FOR SHARE
+    SELECT id, roles, locked_at IS NOT NULL AS locked FROM users WHERE id = $2 AND credentials_version = $7 FOR SHARE
   ), session AS (
     INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at, access_token_expires_at)
-    SELECT $1, id, $3, $4, $4, $5, $8 FROM account RETURNING id
+    SELECT $1, id, $3, $4, $4, $5, $8 FROM account WHERE NOT locked RETURNING id
+  ), refresh_token AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session
+  ), event AS (
+    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent) SELECT $4, $9, $2, $2, $10, $11 FROM session
   )
-  INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session`;
+  SELECT roles, locked FROM account`;
+
+/** What `insert` found: the account's roles and lock as they are when the session is stored. */
+export interface StoredSession {
+  roles: string[];
+  locked: boolean;
+}
 
 /**
  * How every session starts and ends, whichever operation starts or ends it (login, register,
@@ -126,14 +142,21 @@ export class SessionLifecycle {
   }
 
   /**
-   * The session and its first refresh token in one named statement: a single round trip, atomic
-   * without a transaction, planned once per connection. Logins are the hot write; Prisma's nested
-   * create took four round trips. False, and nothing written, when the account's credentials
-   * changed (or it went) since `account` was read.
+   * The session, its first refresh token and the security event of the login (`kind`, the account
+   * itself acting) in one named statement: a single round trip, atomic without a transaction,
+   * planned once per connection. Logins are the hot write; Prisma's nested create took four round
+   * trips. Null, and nothing written, when the account's credentials changed (or it went) since
+   * `account` was read; `locked`, and nothing written, when it is locked.
    */
-  async insert(account: AccountCredentials, session: NewSession): Promise<boolean> {
+  async insert(
+    account: AccountCredentials,
+    session: NewSession,
+    client: ClientInfo,
+    kind: SecurityEventKind = "login_succeeded",
+  ): Promise<StoredSession | null> {
     const { row } = session;
-    const { rowCount } = await this.dependencies.database.pool.query({
+    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client });
+    const { rows } = await this.dependencies.database.pool.query<StoredSession>({
       name: "insert-session",
       text: insertSessionWithRefreshToken,
       values: [
@@ -145,14 +168,17 @@ export class SessionLifecycle {
         row.refreshTokens.create.tokenHash,
         account.credentialsVersion,
         row.accessTokenExpiresAt,
+        event.kind,
+        event.ip,
+        event.userAgent,
       ],
     });
-    return rowCount === 1;
+    return rows[0] ?? null;
   }
 
   /** The pair a client receives for a session that is (or is being) stored. */
   async tokensFor(user: UserRecord, session: NewSession): Promise<AuthResult> {
-    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id, session.row.createdAt);
+    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id, effectiveRoles(user.roles), session.row.createdAt);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -170,16 +196,16 @@ export class SessionLifecycle {
   async end<T>(
     where: Prisma.SessionWhereInput,
     reason: string,
-    alsoInTransaction: (tx: Transaction) => Promise<T>,
+    alsoInTransaction: (tx: Transaction, ended: number) => Promise<T>,
   ): Promise<{ ended: number; result: T }>;
   async end<T>(
     where: Prisma.SessionWhereInput,
     reason: string,
-    alsoInTransaction?: (tx: Transaction) => Promise<T>,
+    alsoInTransaction?: (tx: Transaction, ended: number) => Promise<T>,
   ): Promise<number | { ended: number; result: T }> {
     const outcome = await this.dependencies.database.$transaction(async (tx) => {
       const ending = await this.endWithin(tx, where, reason);
-      const result = alsoInTransaction ? await alsoInTransaction(tx) : undefined;
+      const result = alsoInTransaction ? await alsoInTransaction(tx, ending.ended) : undefined;
       await ending.revoke();
       return { ended: ending.ended, result: result as T };
     });
@@ -221,12 +247,15 @@ export class SessionLifecycle {
   }
 
   /**
+   * `end` inside the caller's transaction, for changes that hold the account's row first (a lock,
+   * a role removal: no login then starts a session this would miss); the caller calls `revoke` last.
+   *
    * The UPDATE takes each row's lock and, under READ COMMITTED, re-reads a row a concurrent refresh
    * just changed: the access-token expiry it returns is the newest one handed out. The revocation
    * store, which no rollback reaches, is told by `revoke`: the transaction's last step, so that a
    * step that fails after the ending leaves no revocation behind sessions that go on.
    */
-  private async endWithin(
+  async endWithin(
     tx: Transaction,
     where: Prisma.SessionWhereInput,
     reason: string,

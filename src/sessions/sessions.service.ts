@@ -1,3 +1,5 @@
+import { effectiveRoles } from "../admin/roles.js";
+import type { SecurityEvents } from "../audit/security-events.js";
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
@@ -5,6 +7,7 @@ import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import {
+  AccountLockedError,
   BadUserInputError,
   EmailNotVerifiedError,
   InvalidCredentialsError,
@@ -47,6 +50,7 @@ export interface SessionsServiceDependencies {
   mfaLogin: Pick<MfaLogin, "challenge">;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
+  audit: SecurityEvents;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -74,14 +78,12 @@ export class SessionsService {
       account && passwordFits
         ? await hasher.verify(account.passwordHash, input.password)
         : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
-    if (!account || !verified) {
-      onEvent("login_failed");
-      throw new InvalidCredentialsError();
-    }
+    if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
+    // A locked account says so only to the right password, so guessers learn nothing.
+    if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
     // Only after the password: to anyone else, an unverified account looks like any other.
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
-      onEvent("login_failed");
-      throw new EmailNotVerifiedError();
+      throw await this.failedLogin(account.user.id, client, new EmailNotVerifiedError());
     }
     if (account.mfaEnabled) {
       onEvent("login_mfa_required");
@@ -96,19 +98,38 @@ export class SessionsService {
    */
   async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
+    const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
     // The access token is signed while the session is written; it is handed out only once stored.
     const [result, stored] = await Promise.all([
       lifecycle.tokensFor(account.user, session),
-      lifecycle.insert({ id: account.user.id, credentialsVersion: account.credentialsVersion }, session),
+      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client),
     ]);
     // The password changed while it was being checked: the one checked is no longer the password.
-    if (!stored) {
-      onEvent("login_failed");
-      throw new InvalidCredentialsError();
-    }
+    if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError());
+    // Locked meanwhile: nothing was written.
+    if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
     onEvent("login_succeeded");
+    // Roles changed meanwhile: the token carries the stored ones.
+    if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
     return result;
+  }
+
+  /** Counts and records a refused login (of an existing account: a name of none is about no one), and hands the error back. */
+  private async failedLogin<E extends InvalidCredentialsError | AccountLockedError | EmailNotVerifiedError>(
+    userId: string | undefined,
+    client: ClientInfo,
+    error: E,
+  ): Promise<E> {
+    const { database, audit, onEvent } = this.dependencies;
+    onEvent("login_failed");
+    if (userId) {
+      // The right password refused for another reason: say which (the client was told too).
+      const reason = error instanceof AccountLockedError ? "locked" : error instanceof EmailNotVerifiedError ? "email_not_verified" : undefined;
+      const details = reason ? { reason } : undefined;
+      await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details });
+    }
+    return error;
   }
 
   /** The viewer named by a bearer token: valid signature and lifetime, and its session not ended. */
@@ -121,7 +142,7 @@ export class SessionsService {
       throw error;
     }
     if (await this.dependencies.revocationStore.isSessionRevoked(claims.sessionId)) throw new UnauthenticatedError();
-    return { userId: claims.userId, sessionId: claims.sessionId };
+    return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles };
   }
 
   /**
@@ -143,7 +164,7 @@ export class SessionsService {
       throw new InvalidRefreshTokenError();
     }
     onEvent("refresh_succeeded");
-    const access = await accessTokens.issue(rotated.user.id, rotated.sessionId, rotated.at);
+    const access = await accessTokens.issue(rotated.user.id, rotated.sessionId, effectiveRoles(rotated.user.roles), rotated.at);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -12,10 +12,15 @@ export function foldIdentifier(text: string): string {
   return text.normalize("NFKC").trim().toLowerCase();
 }
 
+/** Whether a folded text (`foldIdentifier`) is an e-mail address an account may have. */
+export function isEmailAddress(folded: string): boolean {
+  return folded.length <= 254 && emailPattern.test(folded);
+}
+
 /** E-mail addresses are compared and stored folded (`foldIdentifier`), here and everywhere else. */
 export function normalizeEmail(email: string, field = "email"): string {
   const normalized = foldIdentifier(email);
-  if (normalized.length > 254 || !emailPattern.test(normalized)) {
+  if (!isEmailAddress(normalized)) {
     throw new BadUserInputError(field, "Enter a valid e-mail address.");
   }
   return normalized;
@@ -38,4 +43,10 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** User ids are UUIDs; anything else names no user (and must not reach PostgreSQL's uuid cast). */
 export function isUserId(id: string): boolean {
   return uuidPattern.test(id);
+}
+
+/** A user id from client input, lower-cased; BAD_USER_INPUT on `field` when it is not one. */
+export function parseUserId(id: string, field: string): string {
+  if (!isUserId(id)) throw new BadUserInputError(field, "This is not a user id.");
+  return id.toLowerCase();
 }

@@ -1,7 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { effectiveRoles } from "../admin/roles.js";
 import { ForbiddenError } from "../errors/errors.js";
+import { DateTimeScalar } from "../graphql/date-time.scalar.js";
 import type { Context } from "../graphql/context.js";
-import { isOwner } from "./owner.js";
+import { isOwner, isOwnerOrAdmin } from "./owner.js";
 import { User } from "./user.type.js";
 import type { UserRecord } from "./users.service.js";
 
@@ -20,10 +22,10 @@ export class UserResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: "Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
+    description: "Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
   async email(@Root() user: UserRecord, @Ctx() context: Context): Promise<string> {
-    if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this e-mail address.");
+    await assertMayReadPrivateFields(user, context);
     return user.email;
   }
 
@@ -37,4 +39,26 @@ export class UserResolver {
     }
     return user.emailVerifiedAt !== null;
   }
+
+  @FieldResolver(() => [String], {
+    nullable: true,
+    description: "`user`, then every other role (`admin`…). Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
+  })
+  async roles(@Root() user: UserRecord, @Ctx() context: Context): Promise<string[]> {
+    await assertMayReadPrivateFields(user, context);
+    return effectiveRoles(user.roles);
+  }
+
+  @FieldResolver(() => DateTimeScalar, {
+    nullable: true,
+    description: "When an admin locked the account; null when it is not locked. Only the account's owner and admins see it.",
+  })
+  async lockedAt(@Root() user: UserRecord, @Ctx() context: Context): Promise<Date | null> {
+    await assertMayReadPrivateFields(user, context);
+    return user.lockedAt;
+  }
+}
+
+async function assertMayReadPrivateFields(user: UserRecord, context: Context): Promise<void> {
+  if (!(await isOwnerOrAdmin(context, user.id))) throw new ForbiddenError("Only the account owner and admins can see this field.");
 }

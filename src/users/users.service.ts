@@ -2,11 +2,19 @@ import type { Database } from "../db/prisma.js";
 import type { User } from "../generated/prisma/client.js";
 import { isUserId } from "./identity.js";
 
-/** What the GraphQL `User` shows; never the password hash. */
-export type UserRecord = Pick<User, "id" | "username" | "email" | "emailVerifiedAt" | "createdAt">;
+/** What the GraphQL `User` shows (`roles` as stored, without the implied one); never the password hash. */
+export type UserRecord = Pick<User, "id" | "username" | "email" | "emailVerifiedAt" | "createdAt" | "roles" | "lockedAt">;
 
 /** The same columns for Prisma's `select`, so no query hands the password hash beyond this service. */
-export const publicUserColumns = { id: true, username: true, email: true, emailVerifiedAt: true, createdAt: true } as const;
+export const publicUserColumns = {
+  id: true,
+  username: true,
+  email: true,
+  emailVerifiedAt: true,
+  createdAt: true,
+  roles: true,
+  lockedAt: true,
+} as const;
 
 /**
  * Every authenticated request, entity reference and login reads users, so these reads go straight
@@ -16,9 +24,13 @@ export const publicUserColumns = { id: true, username: true, email: true, emailV
  * into a Date than PostgreSQL's text form.
  */
 const userColumns = `id, username, email, (EXTRACT(EPOCH FROM email_verified_at) * 1000)::float8 AS "emailVerifiedAt",
-  (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt"`;
+  (EXTRACT(EPOCH FROM created_at) * 1000)::float8 AS "createdAt", roles, (EXTRACT(EPOCH FROM locked_at) * 1000)::float8 AS "lockedAt"`;
 
-type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt"> & { emailVerifiedAt: number | null; createdAt: number };
+type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt" | "lockedAt"> & {
+  emailVerifiedAt: number | null;
+  createdAt: number;
+  lockedAt: number | null;
+};
 
 export interface LoginAccount {
   user: UserRecord;
@@ -32,6 +44,7 @@ function toUserRecord(row: UserRow): UserRecord {
     ...row,
     emailVerifiedAt: row.emailVerifiedAt === null ? null : new Date(row.emailVerifiedAt),
     createdAt: new Date(row.createdAt),
+    lockedAt: row.lockedAt === null ? null : new Date(row.lockedAt),
   };
 }
 

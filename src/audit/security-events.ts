@@ -1,0 +1,121 @@
+import type { Clock } from "../clock.js";
+import type { Database, Transaction } from "../db/prisma.js";
+import type { Prisma } from "../generated/prisma/client.js";
+import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
+import { truncateUserAgent, type ClientInfo } from "../sessions/session-lifecycle.js";
+
+/** What happened. Clients read these strings: add kinds freely, never rename one. */
+export type SecurityEventKind =
+  | "registered"
+  | "login_succeeded"
+  /** A wrong password for an existing account, or the right one for a locked account. */
+  | "login_failed"
+  /** The attempt that first exceeded a login limit for the account in its window. */
+  | "login_rate_limited"
+  | "password_changed"
+  | "password_reset"
+  | "email_changed"
+  | "email_verified"
+  /** One or more sessions ended by logout, logoutAll, revokeSession or revokeUserSessions (details: reason, count). */
+  | "session_ended"
+  | "refresh_token_reused"
+  | "roles_changed"
+  | "locked"
+  | "unlocked"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "deleted";
+
+export interface SecurityEventInput {
+  kind: SecurityEventKind;
+  /** The account the event is about; null only when there is none. */
+  userId: string | null;
+  /** The authenticated account that acted (the user, an admin); null when none was. */
+  actorId: string | null;
+  /** Where the request came from; absent for the command line and start-up. */
+  client?: ClientInfo;
+  /** What else explains the event (a lock reason, roles added and removed): never a secret. */
+  details?: Prisma.InputJsonObject;
+}
+
+export interface SecurityEventRecord {
+  id: string;
+  kind: string;
+  at: Date;
+  actorId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Anything that can write: a transaction (the usual case) or the database itself. */
+type Writer = Pick<Transaction, "securityEvent">;
+
+const cursorTag = "event";
+const isEventId = (value: string) => /^[1-9][0-9]{0,18}$/.test(value);
+const maxIpLength = 64;
+
+/**
+ * The security audit log: an append-only `security_events` table (a trigger refuses updates and
+ * deletes outside `purgeOlderThan`).
+ *
+ * Record an event with `record(tx, event)` INSIDE the transaction that performs the action, so
+ * that both commit or neither does (a failed write fails the action):
+ *
+ *   await database.$transaction(async (tx) => {
+ *     await tx.user.update(…);
+ *     await audit.record(tx, { kind: "password_reset", userId, actorId: null, client });
+ *   });
+ *
+ * One action, one event: an action that ends sessions as a consequence (a password change, a
+ * lock) records its own kind only, and an action that changed nothing records nothing.
+ */
+export class SecurityEvents {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(writer: Writer, event: SecurityEventInput): Promise<void> {
+    await writer.securityEvent.create({ data: this.row(event) });
+  }
+
+  /** The columns of an event as stored; for statements that write an event alongside other rows. */
+  row(event: SecurityEventInput) {
+    return {
+      at: this.clock.now(),
+      kind: event.kind,
+      userId: event.userId,
+      actorId: event.actorId,
+      ip: event.client?.ip?.slice(0, maxIpLength) ?? null,
+      userAgent: truncateUserAgent(event.client?.userAgent),
+      details: event.details,
+    };
+  }
+
+  /** An account's events, newest first, in pages: one SQL statement per page. */
+  async forUser(userId: string, first: number | null, after?: string | null): Promise<Connection<SecurityEventRecord>> {
+    const limit = pageLimit(first);
+    const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isEventId));
+    const rows = await this.database.securityEvent.findMany({
+      where: { userId, ...(before === undefined ? {} : { id: { lt: before } }) },
+      orderBy: { id: "desc" },
+      take: limit + 1,
+      select: { id: true, kind: true, at: true, actorId: true, ip: true, userAgent: true },
+    });
+    return toConnection(
+      rows.map((row) => ({ ...row, id: row.id.toString() })),
+      limit,
+      (event) => encodeCursor(cursorTag, event.id),
+    );
+  }
+
+  /** Deletes events older than the retention; the only deletion the table accepts. */
+  async purgeOlderThan(retentionSeconds: number): Promise<number> {
+    const before = new Date(this.clock.now().getTime() - retentionSeconds * 1000);
+    const [, { count }] = await this.database.$transaction([
+      this.database.$executeRaw`SELECT set_config('users.purging_security_events', 'on', true)`,
+      this.database.securityEvent.deleteMany({ where: { at: { lt: before } } }),
+    ]);
+    return count;
+  }
+}

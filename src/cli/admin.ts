@@ -1,0 +1,63 @@
+// Account administration from the command line, without SQL and before any admin exists:
+//   node dist/cli/admin.js grant-admin <email>      (in a checkout: npm run admin -- grant-admin <email>)
+// It uses the database the server would (DATABASE_URL, else the embedded one under DATA_DIR, the
+// running server's if there is one) and applies pending migrations first where the server would.
+import { grantAdmin } from "../admin/bootstrap.js";
+import { SecurityEvents } from "../audit/security-events.js";
+import { systemClock } from "../clock.js";
+import { ConfigError, loadConfig } from "../config/config.js";
+import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from "../db/embedded-postgres.js";
+import { applyMigrations } from "../db/migrate.js";
+import { createDatabase } from "../db/prisma.js";
+import { AppError } from "../errors/errors.js";
+import { createLogger } from "../observability/logger.js";
+import { foldIdentifier, isEmailAddress } from "../users/identity.js";
+
+const usage = "usage: admin grant-admin <email>   makes the account with this e-mail address an admin";
+
+const [command, email, ...extra] = process.argv.slice(2);
+if (command !== "grant-admin" || !email || extra.length > 0) {
+  console.error(usage);
+  process.exit(2);
+}
+if (!isEmailAddress(foldIdentifier(email))) {
+  console.error(`Not an e-mail address: ${email}`);
+  process.exit(2);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config.logLevel === "silent" ? "silent" : "warn");
+let stopEmbedded: (() => Promise<void>) | undefined;
+let databaseUrl = config.databaseUrl ?? (await runningEmbeddedPostgresUrl(config.dataDir));
+if (!databaseUrl) {
+  const embedded = await startEmbeddedPostgres(config.dataDir, logger);
+  stopEmbedded = () => embedded.stop();
+  databaseUrl = embedded.url;
+}
+const database = createDatabase(databaseUrl, { poolSize: 1 });
+let status = 0;
+try {
+  if (config.migrateOnStart) await applyMigrations(databaseUrl);
+  const outcome = await grantAdmin(database, new SecurityEvents(database, systemClock), email, "cli");
+  if (outcome === "no such account") {
+    console.error(`No account has the e-mail address ${email}: register it first, then run this again.`);
+    status = 1;
+  } else {
+    console.log(outcome === "granted" ? `${email} is now an admin.` : `${email} is already an admin.`);
+  }
+} catch (error) {
+  console.error(error instanceof AppError ? error.message : `Could not grant admin: ${(error as Error).message}`);
+  status = 1;
+} finally {
+  await database.$disconnect();
+  await stopEmbedded?.();
+}
+process.exit(status);

@@ -1,0 +1,49 @@
+import { BadUserInputError } from "../errors/errors.js";
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+}
+
+export const pageSize = { default: 50, max: 100 } as const;
+
+/** How many rows a page asks for: `first` within 1–100 (null: the default), else BAD_USER_INPUT on `first`. */
+export function pageLimit(first: number | null | undefined): number {
+  if (first == null) return pageSize.default;
+  if (!Number.isInteger(first) || first < 1 || first > pageSize.max) {
+    throw new BadUserInputError("first", `first must be between 1 and ${pageSize.max}.`);
+  }
+  return first;
+}
+
+/**
+ * Cursors are opaque to clients: the position's value, tagged with what it is a position in so a
+ * cursor of one list is refused by another.
+ */
+export function encodeCursor(tag: string, value: string): string {
+  return Buffer.from(`${tag}:${value}`, "utf8").toString("base64url");
+}
+
+/** The value of a cursor made by `encodeCursor(tag, …)`; BAD_USER_INPUT on `after` for anything else. */
+export function decodeCursor(tag: string, cursor: string, valid: (value: string) => boolean): string {
+  const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const value = text.startsWith(`${tag}:`) ? text.slice(tag.length + 1) : undefined;
+  if (value === undefined || !valid(value)) throw new BadUserInputError("after", "This cursor is not one this list gave out.");
+  return value;
+}
+
+/** A page from `limit + 1` rows read in order: the extra row only says that there is a next page. */
+export function toConnection<T>(rows: T[], limit: number, cursorOf: (row: T) => string): Connection<T> {
+  const edges = rows.slice(0, limit).map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+}
