@@ -29,7 +29,7 @@ const logger = createLogger(
 const transports: Record<string, () => Promise<Subject>> = {
   // With credentials in the URL, as SMTP_URL carries them: the server refuses mail without them.
   smtp: async () => {
-    const server = await TestMailServer.start({ user: "mailer@example.com", pass: "p@ss word" });
+    const server = await TestMailServer.start({ credentials: { user: "mailer@example.com", pass: "p@ss word" } });
     const transport = new SmtpTransport({ url: server.url, timeoutSeconds: 5 });
     return {
       transport,
@@ -107,7 +107,7 @@ describe("the SMTP transport", () => {
   });
 
   it("fails when the server wants credentials the URL lacks", async () => {
-    const server = await TestMailServer.start({ user: "u", pass: "p" });
+    const server = await TestMailServer.start({ credentials: { user: "u", pass: "p" } });
     const transport = new SmtpTransport({ url: `smtp://127.0.0.1:${server.port}`, timeoutSeconds: 2 });
     const mail = { from: "a@example.com", to: "b@example.com", subject: "s", text: "t", html: "<p>t</p>" };
     await expect(transport.send(mail)).rejects.toThrow();

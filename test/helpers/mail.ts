@@ -60,10 +60,12 @@ export class TemporaryFileTransport extends FileTransport {
 
 /**
  * A real SMTP server in the test process: every message it accepts is parsed into `received`.
- * `refuse` makes it answer every message with a permanent error, as a broken relay would.
+ * `refuse` makes it answer every message with a permanent error, as a broken relay would, after
+ * reading it (into `refused`).
  */
 export class TestMailServer {
   readonly received: ReceivedMail[] = [];
+  readonly refused: ReceivedMail[] = [];
   refuse = false;
   private readonly server: SMTPServer;
 
@@ -84,22 +86,28 @@ export class TestMailServer {
         const chunks: Buffer[] = [];
         stream.on("data", (chunk: Buffer) => chunks.push(chunk));
         stream.on("end", () => {
-          if (this.refuse) {
-            callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
-            return;
-          }
+          const refuse = this.refuse;
           parseMail(Buffer.concat(chunks)).then((mail) => {
-            this.received.push(mail);
-            callback();
+            if (refuse) {
+              this.refused.push(mail);
+              callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
+            } else {
+              this.received.push(mail);
+              callback();
+            }
           }, callback);
         });
       },
     });
   }
 
-  static async start(credentials?: { user: string; pass: string }): Promise<TestMailServer> {
-    const mail = new TestMailServer(credentials);
-    await new Promise<void>((resolve) => mail.server.listen(0, "127.0.0.1", resolve));
+  /** On a free port, or on `port` (to come back where a stopped one was). */
+  static async start(options: { credentials?: { user: string; pass: string }; port?: number } = {}): Promise<TestMailServer> {
+    const mail = new TestMailServer(options.credentials);
+    await new Promise<void>((resolve, reject) => {
+      mail.server.once("error", reject);
+      mail.server.listen(options.port ?? 0, "127.0.0.1", resolve);
+    });
     return mail;
   }
 
