@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { linkToken, TestMailServer } from "./helpers/mail.js";
+import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -12,15 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => mail?.close());
 
-// The server reads SMTP_URL when it starts, after the mail server above.
 const server = useTestServer({
-  config: {
-    get SMTP_URL() {
-      return mail.url;
-    },
-    APP_URL: appUrl,
-    MAIL_FROM: "Example App <accounts@example.com>",
-  },
+  config: withMailServer(() => mail, { APP_URL: appUrl, MAIL_FROM: "Example App <accounts@example.com>" }),
 });
 
 async function register() {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/observability/logger.js";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
-import { linkToken, TestMailServer } from "./helpers/mail.js";
+import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -28,13 +28,7 @@ afterAll(() => mail?.close());
 
 const server = useTestServer({
   logger,
-  config: {
-    get SMTP_URL() {
-      return mail.url;
-    },
-    SMTP_TIMEOUT: "2s",
-    MAIL_REQUESTS_PER_HOUR: "100",
-  },
+  config: withMailServer(() => mail, { SMTP_TIMEOUT: "2s", MAIL_REQUESTS_PER_HOUR: "100" }),
 });
 
 async function register() {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
-import { linkToken, TestMailServer } from "./helpers/mail.js";
+import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -15,12 +15,7 @@ afterAll(() => mail?.close());
 const clock = new ManualClock();
 const server = useTestServer({
   clock,
-  config: {
-    get SMTP_URL() {
-      return mail.url;
-    },
-    MAIL_REQUESTS_PER_HOUR: "100",
-  },
+  config: withMailServer(() => mail, { MAIL_REQUESTS_PER_HOUR: "100" }),
 });
 
 async function register() {

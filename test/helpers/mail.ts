@@ -140,3 +140,11 @@ export class TestMailServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * Settings whose `SMTP_URL` names the mail server `current()` returns, read only when a server
+ * starts (after the mail server has), so a file can declare both at the top.
+ */
+export function withMailServer(current: () => TestMailServer, settings: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return Object.defineProperty({ ...settings }, "SMTP_URL", { get: () => current().url, enumerable: true });
+}
