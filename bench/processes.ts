@@ -76,6 +76,7 @@ export async function startSubgraph(buildDir: string): Promise<Served> {
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
       LOGIN_ATTEMPTS_PER_WINDOW: "1000000",
+      MAIL_REQUESTS_PER_HOUR: "1000000",
     },
     (baseUrl) => `${baseUrl}/health/ready`,
     dataDir,

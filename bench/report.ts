@@ -2,8 +2,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export interface Goal {
-  comparison: "≥" | "≤" | "=";
+  /** "≈": within `tolerance` of `target`, either side. */
+  comparison: "≥" | "≤" | "=" | "≈";
   target: number;
+  tolerance?: number;
 }
 
 export interface Figure {
@@ -19,10 +21,15 @@ export interface Row extends Figure {
   holds: boolean;
 }
 
-function holds(value: number, { comparison, target }: Goal): boolean {
+function holds(value: number, { comparison, target, tolerance = 0 }: Goal): boolean {
   if (comparison === "≥") return value >= target;
   if (comparison === "≤") return value <= target;
+  if (comparison === "≈") return Math.abs(value - target) <= tolerance;
   return value === target;
+}
+
+function formatGoal({ comparison, target, tolerance }: Goal): string {
+  return comparison === "≈" ? `${target} ± ${tolerance ?? 0}` : `${comparison} ${target}`;
 }
 
 export function toRows(figures: Figure[]): Row[] {
@@ -40,7 +47,7 @@ export function formatTable(rows: Row[]): string {
     ...rows.map((row) => [
       row.label,
       formatValue(row.value),
-      `${row.goal.comparison} ${row.goal.target}`,
+      formatGoal(row.goal),
       row.holds ? "yes" : "**no**",
       row.basis,
     ]),

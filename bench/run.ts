@@ -17,6 +17,8 @@ const quick = process.argv.includes("--quick");
 const plan = quick
   ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5 }
   : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40 };
+/** requestPasswordReset pairs (one known address, one unknown) timed one after the other. */
+const resetPairs = quick ? 20 : 400;
 
 const seededUsers = 100;
 const rssAfterRequests = 10_000;
@@ -39,6 +41,7 @@ type Driver = (options: Omit<LoadOptions, "url">) => Promise<LoadResult>;
 
 interface Seeded {
   id: string;
+  email: string;
   usernameOrEmail: string;
   password: string;
   accessToken: string;
@@ -55,7 +58,7 @@ async function seed(url: string, count: number): Promise<Seeded[]> {
         const response = await graphql(url, mutations.register, { input: account });
         if (response.errors) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
         const { user, accessToken } = response.data!.register;
-        seeded.push({ id: user.id, usernameOrEmail: account.username, password: account.password, accessToken });
+        seeded.push({ id: user.id, email: account.email, usernameOrEmail: account.username, password: account.password, accessToken });
       }),
     );
   }
@@ -90,6 +93,35 @@ async function hashMilliseconds(samples: number): Promise<number[]> {
     durations.push(performance.now() - started);
   }
   return durations.sort((a, b) => a - b);
+}
+
+const requestPasswordReset = `mutation($email: String!) { requestPasswordReset(email: $email) }`;
+
+/**
+ * requestPasswordReset latencies for known and unknown addresses, alternating on one client so
+ * both see the same machine. A pause after each request lets a known address's mail (sent after
+ * the answer) finish, so it does not slow the next request down: the figure is what one probe sees.
+ */
+async function resetRequestMilliseconds(url: string, knownEmails: string[]): Promise<{ known: number[]; unknown: number[] }> {
+  const known: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < resetPairs; i++) {
+    const pair: [string, number[]][] = [
+      [knownEmails[i % knownEmails.length]!, known],
+      [`nobody-${i}-${process.pid}@bench.example.com`, unknown],
+    ];
+    // Alternate which goes first, so neither always follows the other.
+    for (const [email, durations] of i % 2 === 0 ? pair : pair.reverse()) {
+      const started = performance.now();
+      const response = await graphql(url, requestPasswordReset, { email });
+      durations.push(performance.now() - started);
+      if (response.errors || response.data?.requestPasswordReset !== true) {
+        throw new Error(`requestPasswordReset failed: ${JSON.stringify(response.errors)}`);
+      }
+      await sleep(10);
+    }
+  }
+  return { known: known.sort((a, b) => a - b), unknown: unknown.sort((a, b) => a - b) };
 }
 
 async function main(): Promise<void> {
@@ -183,6 +215,10 @@ async function main(): Promise<void> {
     }
     const tail = tailRounds.sort((a, b) => a.ratio - b.ratio)[Math.floor(tailRounds.length / 2)]!;
 
+    log("requestPasswordReset: unknown addresses against known ones");
+    const resets = await resetRequestMilliseconds(subgraph.url, users.map((user) => user.email));
+    subgraphRequests += resets.known.length + resets.unknown.length;
+
     const rssAtEnd = await residentMegabytes(subgraph.process.child.pid!);
 
     const loginP50 = percentile(logins.latenciesMs, 50);
@@ -223,6 +259,13 @@ async function main(): Promise<void> {
         value: round(tail.ratio),
         goal: { comparison: "≤", target: 3 },
         basis: `${ms(tail.inStorm)} / ${ms(tail.idle)}, ${Math.round(tail.loginsPerSecond)} logins/s`,
+      },
+      {
+        id: "passwordResetTimingRatio",
+        label: "requestPasswordReset unknown ÷ known, p50",
+        value: round(percentile(resets.unknown, 50) / percentile(resets.known, 50)),
+        goal: { comparison: "≈", target: 1, tolerance: 0.1 },
+        basis: `${ms(percentile(resets.unknown, 50))} / ${ms(percentile(resets.known, 50))}, ${resetPairs} of each`,
       },
       {
         id: "zeroConfigStartSeconds",

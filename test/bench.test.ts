@@ -35,6 +35,7 @@ it("npm run bench -- --quick produces every figure", async () => {
     "entitiesLatencyRatio",
     "loginHashRatio",
     "meStormTailRatio",
+    "passwordResetTimingRatio",
     "zeroConfigStartSeconds",
     "rssMegabytes",
   ]);

@@ -1,21 +1,11 @@
-import { Writable } from "node:stream";
 import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
 import { createErrorFormatter } from "../src/errors/format-error.js";
 import { InvalidCredentialsError } from "../src/errors/errors.js";
-import { createLogger } from "../src/observability/logger.js";
+import { capturedLogger } from "./helpers/log.js";
 
 function formatterWithLog() {
-  const lines: string[] = [];
-  const logger = createLogger(
-    "info",
-    new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
+  const { logger, lines } = capturedLogger();
   const codes: string[] = [];
   return { format: createErrorFormatter(logger, (code) => codes.push(code)), lines, codes };
 }

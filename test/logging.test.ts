@@ -1,23 +1,16 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createLogger } from "../src/observability/logger.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { mutations } from "./helpers/graphql.js";
+import { capturedLogger } from "./helpers/log.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
-const lines: string[] = [];
-const capture = new Writable({
-  write(chunk, _encoding, done) {
-    lines.push(chunk.toString());
-    done();
-  },
-});
+const { logger, lines } = capturedLogger("trace");
 
 let database: TestDatabase;
 let server: TestServer;
 beforeAll(async () => {
   database = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: database.url, logger: createLogger("trace", capture) });
+  server = await startTestServer({ databaseUrl: database.url, logger });
 });
 afterAll(async () => {
   await server.close();

@@ -1,22 +1,12 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../src/observability/logger.js";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
+import { capturedLogger } from "./helpers/log.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
-const logLines: string[] = [];
-const logger = createLogger(
-  "info",
-  new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = capturedLogger();
 
 let mail: TestMailServer;
 let mailPort: number;

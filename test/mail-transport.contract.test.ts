@@ -1,10 +1,9 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileTransport } from "../src/mail/file-transport.js";
 import type { MailTransport } from "../src/mail/mail-transport.js";
 import { SmtpTransport } from "../src/mail/smtp-transport.js";
 import { templates } from "../src/mail/templates.js";
-import { createLogger } from "../src/observability/logger.js";
+import { capturedLogger } from "./helpers/log.js";
 import { freePort } from "./helpers/process.js";
 import { parseMail, TemporaryFileTransport, TestMailServer, type ReceivedMail } from "./helpers/mail.js";
 
@@ -15,16 +14,7 @@ interface Subject {
   close(): Promise<void>;
 }
 
-const logLines: string[] = [];
-const logger = createLogger(
-  "info",
-  new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = capturedLogger();
 
 const transports: Record<string, () => Promise<Subject>> = {
   // With credentials in the URL, as SMTP_URL carries them: the server refuses mail without them.

@@ -21,7 +21,7 @@ export class AccountLifecycleResolver {
     description: "Mails a reset link to the address if an account has it. Always true, whether or not one does.",
   })
   requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.passwordReset.requestPasswordReset(email, context.client);
+    return context.services.passwordReset.requestPasswordReset(email, context.client, context.afterResponse);
   }
 
   @Mutation(() => Boolean, {

@@ -32,21 +32,29 @@ export class PasswordResetService {
   constructor(private readonly dependencies: PasswordResetServiceDependencies) {}
 
   /**
-   * Always true. The answer comes before any mail is sent, after the same work (limits, one
-   * lookup) whether the address is known or not, so neither its timing nor a delivery failure
-   * tells who has an account. A failed delivery leaves no token, and is logged.
+   * Always true. The answer comes before any mail is sent (`afterAnswer` starts the delivery once
+   * it is written), after the same work (limits, one lookup) whether the address is known or not,
+   * so neither its timing nor a delivery failure tells who has an account. A failed delivery
+   * leaves no token, and is logged.
    */
-  async requestPasswordReset(email: string, client: ClientInfo): Promise<boolean> {
+  async requestPasswordReset(
+    email: string,
+    client: ClientInfo,
+    afterAnswer: (task: () => void) => void = (task) => setImmediate(task),
+  ): Promise<boolean> {
     const { database, links, mailRequests, logger } = this.dependencies;
     const address = normalizeEmail(email);
     await mailRequests.attempt(`address:${address}`, client.ip);
     const user = await database.user.findUnique({ where: { email: address }, select: { id: true, username: true, email: true } });
     if (user) {
-      const delivery = links
-        .transaction((tx) => links.send(tx, user, "reset_password", user.email))
-        .catch((error: unknown) => logger.error({ err: error }, "password reset mail not delivered; no link was issued"))
-        .finally(() => this.deliveries.delete(delivery));
-      this.deliveries.add(delivery);
+      // Even the start of the delivery (composing the mail) would lengthen a known address's answer.
+      afterAnswer(() => {
+        const delivery = links
+          .transaction((tx) => links.send(tx, user, "reset_password", user.email))
+          .catch((error: unknown) => logger.error({ err: error }, "password reset mail not delivered; no link was issued"))
+          .finally(() => this.deliveries.delete(delivery));
+        this.deliveries.add(delivery);
+      });
     }
     return true;
   }

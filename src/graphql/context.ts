@@ -19,6 +19,10 @@ export interface Context {
   requireViewer(): Promise<Viewer>;
   /** A viewer whose token carries the `admin` role, else FORBIDDEN (UNAUTHENTICATED without a token). */
   requireAdmin(): Promise<Viewer>;
+  /** Work to start once the answer is written, so that it cannot change how long the answer took. */
+  afterResponse(task: () => void): void;
+  /** Starts the work `afterResponse` queued; the HTTP handler calls it once the answer is written. */
+  responded(): void;
 }
 
 function bearerToken(header: string | undefined): string | null | undefined {
@@ -39,6 +43,7 @@ export function createContext(services: Services, request: IncomingMessage): Con
     authentication ??= token ? services.sessions.authenticate(token) : Promise.reject(new UnauthenticatedError());
     return authentication;
   };
+  const afterResponse: (() => void)[] = [];
   return {
     services,
     client: clientInfo(request),
@@ -58,6 +63,10 @@ export function createContext(services: Services, request: IncomingMessage): Con
       const admin = await authenticate();
       if (!isAdmin(admin.roles)) throw new ForbiddenError("Only admins can do this.");
       return admin;
+    },
+    afterResponse: (task) => afterResponse.push(task),
+    responded: () => {
+      for (const task of afterResponse.splice(0)) task();
     },
   };
 }

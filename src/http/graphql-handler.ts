@@ -58,9 +58,10 @@ export function createGraphQLHandler(
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
     }
+    let context: Context | undefined;
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method?.toUpperCase() ?? "GET", headers, search, body },
-      context: async () => contextFor(request),
+      context: async () => (context = contextFor(request)),
     });
     response.statusCode = result.status ?? 200;
     // Answers carry personal data (an e-mail address, tokens): no cache may keep them.
@@ -68,9 +69,10 @@ export function createGraphQLHandler(
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === "complete") {
       response.end(result.body.string);
-      return;
+    } else {
+      for await (const chunk of result.body.asyncIterator) response.write(chunk);
+      response.end();
     }
-    for await (const chunk of result.body.asyncIterator) response.write(chunk);
-    response.end();
+    context?.responded();
   };
 }
