@@ -18,6 +18,8 @@ import type { Config } from "./config/config.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { createErrorFormatter, isDatabaseUnavailable } from "./errors/format-error.js";
 import { createContext, type Context } from "./graphql/context.js";
+import { rejectNulCharacters } from "./graphql/nul-characters.js";
+import { operationLimits } from "./graphql/operation-limits.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import type { MailTransport } from "./mail/mail-transport.js";
@@ -102,15 +104,21 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
 
   const httpServer = createServer();
   const production = config.env === "production";
+  const limits = operationLimits(config.limits);
   const apollo = new ApolloServer<Context>({
     schema: await buildUsersSubgraphSchema(),
     introspection: config.introspection,
+    // Without introspection, "Did you mean …?" would reveal the schema field by field.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
     includeStacktraceInErrorResponses: false,
     // The process orders its own shutdown (HTTP drain, stores, then the database).
     stopOnTerminationSignals: false,
     formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      rejectNulCharacters,
       // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
       // concluded "no-store"; the GraphQL handler sends that header itself.
       ApolloServerPluginCacheControlDisabled(),

@@ -43,6 +43,7 @@ const emailList = z
     }
     return [...new Set(emails)];
   });
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
@@ -77,6 +78,12 @@ const envSchema = z
     MAIL_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).default(5),
     ADMIN_EMAILS: emailList,
     SECURITY_EVENT_RETENTION: duration("365d"),
+    MAX_TOKENS: positiveInt(1000),
+    MAX_DEPTH: positiveInt(6),
+    MAX_ALIASES: positiveInt(15),
+    MAX_DIRECTIVES: positiveInt(50),
+    MAX_COST: positiveInt(5000),
+    MAX_PASSWORD_OPERATIONS: positiveInt(1),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -138,6 +145,19 @@ export interface Config {
   adminEmails: string[];
   /** How long security events are kept. */
   securityEventRetentionSeconds: number;
+  /** What one operation may contain, checked before it runs. */
+  limits: OperationLimits;
+}
+
+export interface OperationLimits {
+  /** Lexical tokens of the document; parsing stops past it. */
+  tokens: number;
+  depth: number;
+  aliases: number;
+  directives: number;
+  cost: number;
+  /** Fields that hash or verify a password (register, login…) in one operation. */
+  passwordOperations: number;
 }
 
 export class ConfigError extends Error {
@@ -193,5 +213,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     adminEmails: env.ADMIN_EMAILS,
     securityEventRetentionSeconds: env.SECURITY_EVENT_RETENTION,
+    limits: {
+      tokens: env.MAX_TOKENS,
+      depth: env.MAX_DEPTH,
+      aliases: env.MAX_ALIASES,
+      directives: env.MAX_DIRECTIVES,
+      cost: env.MAX_COST,
+      passwordOperations: env.MAX_PASSWORD_OPERATIONS,
+    },
   };
 }

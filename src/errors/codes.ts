@@ -18,7 +18,15 @@ export const errorCodes = {
   LAST_ADMIN: "The last admin cannot be locked or lose the admin role.",
   RATE_LIMITED: "Too many attempts. Try again later.",
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Try again later.",
+  TOKEN_LIMIT_EXCEEDED: "The operation has too many tokens.",
+  DEPTH_LIMIT_EXCEEDED: "The operation is nested too deeply.",
+  ALIAS_LIMIT_EXCEEDED: "The operation has too many aliases.",
+  DIRECTIVE_LIMIT_EXCEEDED: "The operation has too many directives.",
+  COST_LIMIT_EXCEEDED: "The operation would cost too much to run.",
+  PASSWORD_OPERATION_LIMIT_EXCEEDED: "The operation checks or sets too many passwords at once.",
   INTERNAL_SERVER_ERROR: "Internal server error.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
+
+export type OperationLimitCode = Extract<ErrorCode, `${string}_LIMIT_EXCEEDED`>;

@@ -1,5 +1,5 @@
 import { GraphQLError } from "graphql";
-import { errorCodes, type ErrorCode } from "./codes.js";
+import { errorCodes, type ErrorCode, type OperationLimitCode } from "./codes.js";
 
 /** An error a client is meant to see: its code is stable, its message safe. */
 export class AppError extends GraphQLError {
@@ -113,6 +113,13 @@ export class LastAdminError extends AppError {
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {
     super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });
+  }
+}
+
+/** An operation refused before execution because it exceeds one of the configured limits. */
+export class OperationLimitError extends AppError {
+  constructor(code: OperationLimitCode, message: string) {
+    super(code, message);
   }
 }
 

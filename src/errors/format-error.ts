@@ -1,8 +1,10 @@
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError } from "graphql";
-import { Prisma } from "../generated/prisma/client.js";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { tokenLimitMessage } from "../graphql/operation-limits.js";
 import type { Logger } from "../observability/logger.js";
 import { errorCodes } from "./codes.js";
+import { isDatabaseUnavailable } from "./database-unavailable.js";
+import { coercionPath, withoutEchoedValues } from "./echoed-values.js";
 import { AppError, ServiceUnavailableError } from "./errors.js";
 
 // Codes Apollo Server itself assigns to requests that are wrong, not to bugs.
@@ -16,34 +18,29 @@ const requestErrorCodes = new Set([
   "PERSISTED_QUERY_NOT_SUPPORTED",
 ]);
 
-const databaseUnreachableCodes = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
-const networkErrorCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"]);
+// Codes whose graphql-js messages may quote the client's input.
+const echoingCodes = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]);
 
-/** Whether PostgreSQL could not be reached (as opposed to a query that is wrong). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof Prisma.PrismaClientInitializationError) return true;
-  if (error instanceof Prisma.PrismaClientKnownRequestError && databaseUnreachableCodes.has(error.code)) return true;
-  if (error instanceof Prisma.PrismaClientRustPanicError) return false;
-  for (let cause: unknown = error, depth = 0; cause && depth < 5; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && networkErrorCodes.has(code)) return true;
-    const message = (cause as { message?: unknown }).message;
-    if (typeof message === "string" && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message)) {
-      return true;
-    }
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
+function coercionErrorField(message: string): string | undefined {
+  const path = coercionPath(message);
+  if (path) return path.replace(/\[\d+\]/g, "").split(".").pop();
+  return /Field "(\w+)" of required type/.exec(message)?.[1] ?? /Field "(\w+)" is not defined/.exec(message)?.[1];
 }
 
-/**
- * The input field a variable-coercion error is about, from graphql-js's messages:
- * `… at "input.email"; …` or `Field "password" of required type "String!" was not provided.`
- */
-function coercionErrorField(message: string): string | undefined {
-  const at = /\bat "([^"]+)"/.exec(message);
-  if (at) return at[1]!.split(".").pop();
-  return /Field "([^"]+)" of required type/.exec(message)?.[1] ?? /Field "([^"]+)" is not defined/.exec(message)?.[1];
+/** Our own coded error, also when Apollo wrapped it (a validation rule's report, say). */
+function appErrorIn(error: unknown): AppError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current instanceof AppError) return current;
+    current = current instanceof GraphQLError ? current.originalError : undefined;
+  }
+  return undefined;
+}
+
+/** Apollo's own refusals that carry a 4xx status but no code (persisted-query version or hash mismatch). */
+function isUncodedClientError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
 }
 
 /**
@@ -55,18 +52,25 @@ export function createErrorFormatter(logger: Logger, onCode: (code: string) => v
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    const appError = appErrorIn(original);
     let result: GraphQLFormattedError;
-    if (original instanceof AppError) {
-      if (original instanceof ServiceUnavailableError) {
-        logger.error({ dependency: original.dependency, err: original.cause }, "dependency unavailable");
+    if (appError) {
+      if (appError instanceof ServiceUnavailableError) {
+        logger.error({ dependency: appError.dependency, err: appError.cause }, "dependency unavailable");
       }
-      result = { ...formatted, extensions };
+      const { http: _http, ...own } = appError.extensions;
+      result = { ...formatted, message: appError.message, extensions: { ...extensions, ...own } };
     } else if (isDatabaseUnavailable(original)) {
       logger.error({ dependency: "postgres", err: original }, "dependency unavailable");
       result = { ...formatted, message: errorCodes.SERVICE_UNAVAILABLE, extensions: { code: "SERVICE_UNAVAILABLE" } };
+    } else if (extensions.code === "GRAPHQL_PARSE_FAILED" && tokenLimitMessage.test(formatted.message)) {
+      result = { ...formatted, message: errorCodes.TOKEN_LIMIT_EXCEEDED, extensions: { code: "TOKEN_LIMIT_EXCEEDED" } };
     } else if (typeof extensions.code === "string" && requestErrorCodes.has(extensions.code)) {
+      const message = echoingCodes.has(extensions.code) ? withoutEchoedValues(formatted.message) : formatted.message;
       const field = extensions.code === "BAD_USER_INPUT" ? coercionErrorField(formatted.message) : undefined;
-      result = { ...formatted, extensions: field && extensions.field === undefined ? { ...extensions, field } : extensions };
+      result = { ...formatted, message, extensions: field && extensions.field === undefined ? { ...extensions, field } : extensions };
+    } else if (isUncodedClientError(original)) {
+      result = { ...formatted, extensions: { code: "BAD_REQUEST" } };
     } else {
       logger.error({ err: original, path: formatted.path }, "unexpected error");
       result = {

@@ -11,6 +11,7 @@ import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
 import { UserResolver } from "../users/user.resolver.js";
+import { guardEntityRepresentations } from "./entities.js";
 
 /** Federation 2 directives the schema uses; `schema/users.graphql` imports exactly these. */
 const federationLink = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
@@ -27,10 +28,12 @@ export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
     });
     const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
     resolvers.User = { ...resolvers.User, __resolveReference: resolveUserReference };
-    return buildSubgraphSchema({
-      typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`),
-      resolvers: resolvers as never,
-    });
+    return guardEntityRepresentations(
+      buildSubgraphSchema({
+        typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`),
+        resolvers: resolvers as never,
+      }),
+    );
   })();
   return built;
 }

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
+import { testRedisUrl } from "./helpers/environment.js";
+import { errorCodes, mutations } from "./helpers/graphql.js";
+import { newAccount } from "./helpers/server.js";
+import { useTestServer } from "./helpers/test-server.js";
+
+const aliases = (count: number, field: string) =>
+  Array.from({ length: count }, (_, index) => `a${index.toString(36)}: ${field}`).join(" ");
+const login = "login(input: $i) { accessToken }";
+const loginInput = (account: { username: string; password: string }) => ({ i: { usernameOrEmail: account.username, password: account.password } });
+
+describe("with limits set low", () => {
+  const server = useTestServer({
+    config: { MAX_TOKENS: "60", MAX_DEPTH: "3", MAX_ALIASES: "2", MAX_DIRECTIVES: "2", MAX_COST: "10", MAX_PASSWORD_OPERATIONS: "2" },
+  });
+
+  // Each pair: the most the limit allows, then one more.
+  it.each([
+    ["tokens", `{ ${"__typename ".repeat(58)}}`, `{ ${"__typename ".repeat(59)}}`, "TOKEN_LIMIT_EXCEEDED"],
+    ["depth", "{ me { id } }", "{ a { b { c { d } } } }", "DEPTH_LIMIT_EXCEEDED"],
+    ["aliases", `{ ${aliases(2, "me { id }")} }`, `{ ${aliases(3, "me { id }")} }`, "ALIAS_LIMIT_EXCEEDED"],
+    ["directives", "{ __typename @skip(if: false) @include(if: true) }", "{ __typename @skip(if: false) @include(if: true) a: __typename @skip(if: false) }", "DIRECTIVE_LIMIT_EXCEEDED"],
+    ["cost", "{ me { id username } }", "{ me { id username createdAt } sessions { id createdAt lastUsedAt userAgent current } }", "COST_LIMIT_EXCEEDED"],
+  ])("%s: allows the limit, refuses one more before anything runs, with its own code", async (_limit, allowed, refused, code) => {
+    const within = await server().request(allowed);
+    expect(errorCodes(within)).not.toContain(code);
+    expect(errorCodes(within)).not.toContain("GRAPHQL_VALIDATION_FAILED");
+
+    const over = await server().request(refused);
+    expect(over.status).toBe(400);
+    expect(over.data).toBeUndefined();
+    expect(errorCodes(over)).toContain(code);
+    expect(JSON.stringify(over)).not.toMatch(/INTERNAL_SERVER_ERROR|stack/i);
+  });
+
+  it("counts password operations through aliases and fragments", async () => {
+    const account = newAccount();
+    await server().app.services.accounts.register(account);
+    const two = await server().request(`mutation($i: LoginInput!) { ${aliases(2, login)} }`, loginInput(account));
+    expect(two.errors, JSON.stringify(two.errors)).toBeUndefined();
+
+    const throughFragments = await server().request(
+      `mutation($i: LoginInput!) { ...Twice ... on Mutation { c: ${login} } } fragment Twice on Mutation { ${aliases(2, login)} }`,
+      loginInput(account),
+    );
+    expect(errorCodes(throughFragments)).toContain("PASSWORD_OPERATION_LIMIT_EXCEEDED");
+  });
+});
+
+describe("in production, with the default limits", () => {
+  const server = useTestServer({ config: { NODE_ENV: "production", DATABASE_URL: "postgresql://unused/unused", REDIS_URL: testRedisUrl, JWT_PRIVATE_KEYS: "unused" } });
+
+  it("refuses the 100 000-alias _service request at the token limit", async () => {
+    const query = `{_service{${aliases(100_000, "sdl").replaceAll(": ", ":")}}}`;
+    expect(query.length).toBeLessThan(1024 * 1024);
+    const response = await server().request(query);
+    expect(response.status).toBe(400);
+    expect(errorCodes(response)).toEqual(["TOKEN_LIMIT_EXCEEDED"]);
+  });
+
+  it("allows one password operation per request", async () => {
+    const account = newAccount();
+    const registered = await server().request(mutations.register, { input: account });
+    expect(registered.errors).toBeUndefined();
+    const twice = await server().request(`mutation($i: LoginInput!) { ${aliases(2, login)} }`, loginInput(account));
+    expect(errorCodes(twice)).toEqual(["PASSWORD_OPERATION_LIMIT_EXCEEDED"]);
+  });
+
+  it("suggests no field names", async () => {
+    const response = await server().request("{ mee { id } }");
+    expect(errorCodes(response)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    expect(response.errors![0]!.message).not.toMatch(/did you mean|"me"/i);
+  });
+});
