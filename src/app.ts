@@ -115,7 +115,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     includeStacktraceInErrorResponses: false,
     // The process orders its own shutdown (HTTP drain, stores, then the database).
     stopOnTerminationSignals: false,
-    formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code })),
+    formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code }), config.dependencyErrorLogIntervalMs),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       rejectNulCharacters,

@@ -53,11 +53,14 @@ export async function startServer(config: Config, logger: Logger, options: { has
       if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     }
     // Query events feed the SQL-statement counter of /metrics.
-    const database: Database = createDatabase(databaseUrl, { emitQueryEvents: true });
+    const database: Database = createDatabase(databaseUrl, {
+      emitQueryEvents: true,
+      timeouts: { statementMs: config.timeouts.databaseStatementMs, connectMs: config.timeouts.databaseConnectMs },
+    });
     cleanups.push(() => database.$disconnect());
 
     const revocationStore: RevocationStore = config.redisUrl
-      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix)
+      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs)
       : new MemoryRevocationStore();
     cleanups.push(() => revocationStore.close());
 

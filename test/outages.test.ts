@@ -1,31 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
 import { freePort } from "./helpers/process.js";
+import { startRedis, stopRedis } from "./helpers/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
-
-/** A Redis server of this test's own, so that stopping it disturbs no one else. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    redis.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) resolve();
-    });
-    redis.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return redis;
-}
-
-async function stopRedis(redis: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => redis.once("exit", resolve));
-  redis.kill("SIGKILL");
-  await exited;
-}
 
 async function readiness(server: TestServer) {
   const response = await fetch(`${server.baseUrl}/health/ready`);
@@ -48,7 +29,7 @@ describe("when Redis goes away", () => {
   afterAll(async () => {
     await server.close();
     await store.close();
-    if (redis.exitCode === null && redis.signalCode === null) await stopRedis(redis);
+    await stopRedis(redis);
   });
 
   it("answers SERVICE_UNAVAILABLE, writes nothing, reports not ready, and recovers when Redis is back", async () => {

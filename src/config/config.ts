@@ -78,6 +78,10 @@ const envSchema = z
     MAIL_REQUESTS_PER_HOUR: z.coerce.number().int().min(1).default(5),
     ADMIN_EMAILS: emailList,
     SECURITY_EVENT_RETENTION: duration("365d"),
+    DATABASE_STATEMENT_TIMEOUT: duration("5s"),
+    DATABASE_CONNECT_TIMEOUT: duration("3s"),
+    REDIS_COMMAND_TIMEOUT: duration("2s"),
+    DEPENDENCY_ERROR_LOG_INTERVAL: duration("10s"),
     MAX_TOKENS: positiveInt(1000),
     MAX_DEPTH: positiveInt(6),
     MAX_ALIASES: positiveInt(15),
@@ -145,6 +149,10 @@ export interface Config {
   adminEmails: string[];
   /** How long security events are kept. */
   securityEventRetentionSeconds: number;
+  /** Bounded waits on the dependencies; past them a request answers SERVICE_UNAVAILABLE. */
+  timeouts: { databaseStatementMs: number; databaseConnectMs: number; redisCommandMs: number };
+  /** Identical dependency errors are logged once per this interval, with their count. */
+  dependencyErrorLogIntervalMs: number;
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
 }
@@ -213,6 +221,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     adminEmails: env.ADMIN_EMAILS,
     securityEventRetentionSeconds: env.SECURITY_EVENT_RETENTION,
+    timeouts: {
+      databaseStatementMs: env.DATABASE_STATEMENT_TIMEOUT * 1000,
+      databaseConnectMs: env.DATABASE_CONNECT_TIMEOUT * 1000,
+      redisCommandMs: env.REDIS_COMMAND_TIMEOUT * 1000,
+    },
+    dependencyErrorLogIntervalMs: env.DEPENDENCY_ERROR_LOG_INTERVAL * 1000,
     limits: {
       tokens: env.MAX_TOKENS,
       depth: env.MAX_DEPTH,

@@ -10,10 +10,20 @@ export interface QueryEvent {
 
 type QueryListener = (event: QueryEvent) => void;
 
+export interface DatabaseTimeouts {
+  /** One statement: PostgreSQL cancels it (`statement_timeout`); a server that does not answer at all is given a second more. */
+  statementMs: number;
+  /** Opening a connection, or waiting for a free one of the pool (also to start a transaction). */
+  connectMs: number;
+}
+
+export const defaultDatabaseTimeouts: DatabaseTimeouts = { statementMs: 5_000, connectMs: 3_000 };
+
 export interface DatabaseOptions {
   /** Report every statement to `onQuery` listeners. */
   emitQueryEvents?: boolean;
   poolSize?: number;
+  timeouts?: DatabaseTimeouts;
 }
 
 /**
@@ -53,9 +63,14 @@ export class Database extends PrismaClient {
 
   constructor(databaseUrl: string, options: DatabaseOptions = {}) {
     const queryListeners = new Set<QueryListener>();
+    const { statementMs, connectMs } = options.timeouts ?? defaultDatabaseTimeouts;
     const pool = new pg.Pool({
       connectionString: databaseUrl,
       max: options.poolSize ?? 10,
+      // Every wait on PostgreSQL is bounded, so a hung server costs a request seconds, not forever.
+      statement_timeout: statementMs,
+      query_timeout: statementMs + 1_000,
+      connectionTimeoutMillis: connectMs,
       ...(options.emitQueryEvents ? { Client: reportingClient(queryListeners) } : {}),
     });
     // An idle connection that breaks (PostgreSQL restarted or stopped) is dropped by the pool; the
@@ -65,6 +80,7 @@ export class Database extends PrismaClient {
       adapter: new PrismaPg(pool, { disposeExternalPool: true }),
       // Minimal: error messages never render the query's arguments (a password hash, say).
       errorFormat: "minimal",
+      transactionOptions: { maxWait: connectMs, timeout: 2 * statementMs },
     });
     this.pool = pool;
     this.queryListeners = queryListeners;

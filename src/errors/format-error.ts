@@ -1,6 +1,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { tokenLimitMessage } from "../graphql/operation-limits.js";
+import { createLogThrottle } from "../observability/log-throttle.js";
 import type { Logger } from "../observability/logger.js";
 import { errorCodes } from "./codes.js";
 import { isDatabaseUnavailable } from "./database-unavailable.js";
@@ -48,20 +49,25 @@ function isUncodedClientError(error: unknown): boolean {
  * are, an unreachable dependency as SERVICE_UNAVAILABLE, anything else as an opaque
  * INTERNAL_SERVER_ERROR (logged here with its stack). Never a stack trace.
  */
-export function createErrorFormatter(logger: Logger, onCode: (code: string) => void) {
+export function createErrorFormatter(logger: Logger, onCode: (code: string) => void, dependencyLogIntervalMs = 10_000) {
+  const throttle = createLogThrottle(dependencyLogIntervalMs);
+  const logDependencyError = (dependency: string, cause: unknown) =>
+    throttle(`${dependency}:${(cause as Error | undefined)?.message}`, (repeated) =>
+      repeated === 0
+        ? logger.error({ dependency, err: cause }, "dependency unavailable")
+        : logger.error({ dependency, repeated, intervalMs: dependencyLogIntervalMs }, "dependency unavailable, repeatedly"),
+    );
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     const appError = appErrorIn(original);
     let result: GraphQLFormattedError;
     if (appError) {
-      if (appError instanceof ServiceUnavailableError) {
-        logger.error({ dependency: appError.dependency, err: appError.cause }, "dependency unavailable");
-      }
+      if (appError instanceof ServiceUnavailableError) logDependencyError(appError.dependency, appError.cause);
       const { http: _http, ...own } = appError.extensions;
       result = { ...formatted, message: appError.message, extensions: { ...extensions, ...own } };
     } else if (isDatabaseUnavailable(original)) {
-      logger.error({ dependency: "postgres", err: original }, "dependency unavailable");
+      logDependencyError("postgres", original);
       result = { ...formatted, message: errorCodes.SERVICE_UNAVAILABLE, extensions: { code: "SERVICE_UNAVAILABLE" } };
     } else if (extensions.code === "GRAPHQL_PARSE_FAILED" && tokenLimitMessage.test(formatted.message)) {
       result = { ...formatted, message: errorCodes.TOKEN_LIMIT_EXCEEDED, extensions: { code: "TOKEN_LIMIT_EXCEEDED" } };

@@ -2,6 +2,8 @@ import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../../errors/errors.js";
 import type { RevocationStore } from "./revocation-store.js";
 
+export const defaultRedisTimeoutMs = 2_000;
+
 /**
  * Shared by every instance. Keys carry the TTL of what they guard, so Redis never grows without
  * bound; commands fail fast while Redis is unreachable instead of queueing behind the request.
@@ -14,12 +16,14 @@ export class RedisRevocationStore implements RevocationStore {
     private readonly prefix: string,
   ) {}
 
-  static async connect(url: string, prefix: string): Promise<RedisRevocationStore> {
+  /** `timeoutMs` bounds connecting and every command: a Redis that hangs fails the request, not stalls it. */
+  static async connect(url: string, prefix: string, timeoutMs = defaultRedisTimeoutMs): Promise<RedisRevocationStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     // Connection errors surface on the commands that need Redis; the client keeps reconnecting.
