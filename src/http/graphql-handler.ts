@@ -13,15 +13,32 @@ class RequestBodyError extends Error {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) throw new RequestBodyError(413, "Request body too large");
-    chunks.push(chunk);
+/**
+ * The body, up to the limit. Past it (declared or as it arrives) reading stops with a 413; what
+ * the client still sends is discarded rather than left unread in the socket, where it would be
+ * taken for the next request.
+ */
+function readBody(request: IncomingMessage): Promise<string> {
+  const tooLarge = () => new RequestBodyError(413, "Request body too large");
+  if (Number(request.headers["content-length"]) > maxBodyBytes) {
+    request.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const collect = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBodyBytes) return void chunks.push(chunk);
+      request.off("data", collect);
+      // Still flowing with no listener: the rest is read and dropped.
+      request.resume();
+      reject(tooLarge());
+    };
+    request.on("data", collect);
+    request.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.once("error", reject);
+  });
 }
 
 async function parseBody(request: IncomingMessage): Promise<unknown> {
@@ -37,7 +54,11 @@ async function parseBody(request: IncomingMessage): Promise<unknown> {
 }
 
 function sendError(response: ServerResponse, status: number, message: string): void {
-  response.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    // The connection still carries the unread rest of a body too large: no further request on it.
+    ...(status === 413 ? { connection: "close" } : {}),
+  });
   response.end(JSON.stringify({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] }));
 }
 
