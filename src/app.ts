@@ -16,7 +16,8 @@ import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { onQuery, type Database } from "./db/prisma.js";
-import { createErrorFormatter, isDatabaseUnavailable } from "./errors/format-error.js";
+import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
+import { createErrorFormatter } from "./errors/format-error.js";
 import { createContext, type Context } from "./graphql/context.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";
@@ -25,6 +26,7 @@ import { createGraphQLHandler } from "./http/graphql-handler.js";
 import type { MailTransport } from "./mail/mail-transport.js";
 import { Mailer } from "./mail/mailer.js";
 import { checkReadiness } from "./http/health.js";
+import { createMetricsServer } from "./http/metrics-server.js";
 import type { Logger } from "./observability/logger.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
 import { Metrics } from "./observability/metrics.js";
@@ -49,12 +51,30 @@ export interface App {
   httpServer: Server;
   services: Services;
   metrics: Metrics;
-  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host. */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number }>;
+  /**
+   * The first step of a graceful stop: readiness answers 503 so that load balancers send no more
+   * traffic, and every response closes its connection; everything is still served meanwhile.
+   */
+  startDraining(): void;
+  /** Stops accepting, closes idle connections, finishes every request already accepted. */
   close(): Promise<void>;
 }
 
 /** Every route the server answers; docs/api.md documents each. */
 export const routes = new Set(["/graphql", "/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json"]);
+
+/** Listens; the port bound (`0` picks a free one). */
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   response.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
@@ -133,19 +153,28 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   await apollo.start();
   const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request));
 
+  let draining = false;
+  const sendMetrics = async (response: ServerResponse) => {
+    response.writeHead(200, { "content-type": metrics.registry.contentType });
+    response.end(await metrics.registry.metrics());
+  };
+  // With METRICS_PORT, /metrics is served there only, apart from the API.
+  const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(sendMetrics, logger);
+
   const handle = async (request: IncomingMessage, response: ServerResponse, path: string, search: string) => {
+    if (draining) response.setHeader("connection", "close");
     switch (path) {
       case "/graphql":
         return handleGraphQL(request, response, search);
       case "/health/live":
         return sendJson(response, 200, { status: "ok" });
       case "/health/ready": {
+        if (draining) return sendJson(response, 503, { status: "draining" });
         const readiness = await checkReadiness(database, revocationStore);
         return sendJson(response, readiness.ready ? 200 : 503, readiness.body);
       }
       case "/metrics":
-        response.writeHead(200, { "content-type": metrics.registry.contentType });
-        return response.end(await metrics.registry.metrics());
+        return metricsServer ? sendJson(response, 404, { error: "not found" }) : sendMetrics(response);
       case "/.well-known/jwks.json":
         return sendJson(response, 200, signingKeys.jwks, { "cache-control": "public, max-age=300" });
       default:
@@ -160,6 +189,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     const path = queryStart === -1 ? target : target.slice(0, queryStart);
     const search = queryStart === -1 ? "" : target.slice(queryStart);
     const route = routes.has(path) ? path : "other";
+    metrics.httpRequestsInFlight.inc();
+    response.on("close", () => metrics.httpRequestsInFlight.dec());
     response.on("finish", () => {
       metrics.httpRequests.inc({ route, status: String(response.statusCode) });
       metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -175,19 +206,21 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     httpServer,
     services,
     metrics,
-    listen: (port = config.port, host = config.host) =>
-      new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off("error", reject);
-          const { port: bound } = httpServer.address() as AddressInfo;
-          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-          resolve({ port: bound, url: `http://${shownHost}:${bound}/graphql` });
-        });
-      }),
+    listen: async (port = config.port, host = config.host) => {
+      const bound = await listenOn(httpServer, port, host);
+      const metricsPort = metricsServer ? await listenOn(metricsServer, config.metricsPort!, host) : undefined;
+      const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+      return { port: bound, url: `http://${shownHost}:${bound}/graphql`, metricsPort };
+    },
+    startDraining: () => {
+      draining = true;
+    },
     close: async () => {
-      await apollo.stop(); // drains the HTTP server
+      // Apollo's drain plugin stops accepting, closes idle keep-alive connections and waits for
+      // the requests in flight before Apollo stops.
+      await apollo.stop();
       await services.passwordReset.settled();
+      if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
     },
   };
 }

@@ -22,8 +22,10 @@ try {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down");
-    server.stop().then(
+    // SIGTERM is the orchestrator's: drain first. Ctrl-C (SIGINT) is someone at a terminal.
+    const drainPeriodMs = signal === "SIGTERM" ? config.shutdownDrainPeriodMs : 0;
+    logger.info({ signal, drainPeriodMs }, "shutting down");
+    server.stop({ drainPeriodMs }).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { grantAdmin } from "./admin/bootstrap.js";
 import { createApp, type App } from "./app.js";
-import { createArgon2Hasher, type PasswordHasher } from "./auth/password-hasher.js";
+import { createArgon2Hasher, defaultHashingConcurrency, owaspArgon2id, type PasswordHasher } from "./auth/password-hasher.js";
 import { MemoryRevocationStore } from "./auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "./auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
@@ -21,7 +22,12 @@ export interface RunningServer {
   app: App;
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /**
+   * Readiness turns 503 at once; after `drainPeriodMs` of serving as usual (load balancers take
+   * the instance out meanwhile) the server stops accepting, finishes what it accepted, then
+   * closes Redis and PostgreSQL.
+   */
+  stop(options?: { drainPeriodMs?: number }): Promise<void>;
 }
 
 /** host:port/database of a URL, never its credentials. */
@@ -80,7 +86,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
       revocationStore,
       signingKeys,
       encryptionKeys,
-      hasher: options.hasher ?? createArgon2Hasher(),
+      hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueueLimit),
       mailTransport,
       logger,
       loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
@@ -109,10 +115,11 @@ export async function startServer(config: Config, logger: Logger, options: { has
       ]);
     const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
     cleanups.push(async () => clearInterval(purgeTimer));
-    const { url, port } = await app.listen();
+    const { url, port, metricsPort } = await app.listen();
     logger.info(
       {
         url,
+        metrics: metricsPort === undefined ? "/metrics on the API port" : `/metrics on port ${metricsPort}`,
         env: config.env,
         database: embedded ? `embedded PostgreSQL (data in ${embedded.dataDir})` : `PostgreSQL at ${describeUrl(databaseUrl)}`,
         revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
@@ -122,7 +129,16 @@ export async function startServer(config: Config, logger: Logger, options: { has
       },
       "users subgraph ready",
     );
-    return { app, url, port, stop };
+    return {
+      app,
+      url,
+      port,
+      stop: async ({ drainPeriodMs = 0 } = {}) => {
+        app.startDraining();
+        await sleep(drainPeriodMs);
+        await stop();
+      },
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -38,6 +38,9 @@ it("npm run bench -- --quick produces every figure", async () => {
     "passwordResetTimingRatio",
     "zeroConfigStartSeconds",
     "rssMegabytes",
+    "amplificationServerMs",
+    "amplificationRssGrowth",
+    "loginDuringRegistrationsMs",
   ]);
   for (const row of rows) {
     expect(Number.isFinite(row.value), row.id).toBe(true);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { expect, it } from "vitest";
-import { concurrencyLimit } from "../src/concurrency.js";
+import { expect, it, vi } from "vitest";
+import { concurrencyLimit, QueueFullError } from "../src/concurrency.js";
 
 it("runs at most the limit at once, the rest in arrival order, through failures", async () => {
   const limited = concurrencyLimit(2);
@@ -22,4 +22,19 @@ it("runs at most the limit at once, the rest in arrival order, through failures"
   expect(mostAtOnce).toBe(2);
   expect(started).toEqual([0, 1, 2, 3, 4]);
   expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+});
+
+it("refuses at once what would wait beyond the queue limit, and takes tasks again once it drains", async () => {
+  const limited = concurrencyLimit(1, 2);
+  const release: (() => void)[] = [];
+  const task = () => new Promise<string>((resolve) => release.push(() => resolve("done")));
+  const accepted = [limited(task), limited(task), limited(task)];
+  await expect(limited(task)).rejects.toBeInstanceOf(QueueFullError);
+  for (const result of accepted) {
+    // Each task starts only when the one before it has finished.
+    await vi.waitFor(() => expect(release).toHaveLength(1));
+    release.shift()!();
+    await expect(result).resolves.toBe("done");
+  }
+  await expect(limited(async () => "again")).resolves.toBe("again");
 });

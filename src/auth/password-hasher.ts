@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
-import { concurrencyLimit } from "../concurrency.js";
+import { concurrencyLimit, QueueFullError } from "../concurrency.js";
+import { ServiceUnavailableError } from "../errors/errors.js";
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -29,13 +30,21 @@ const argon2id = 2 as Algorithm.Argon2id;
  */
 export const defaultHashingConcurrency = Math.max(1, availableParallelism() - 1);
 
+/** Hashes that may wait for a free slot; past them a request fails fast with SERVICE_UNAVAILABLE. */
+export const defaultHashingQueueLimit = 32;
+
 /** argon2id through a native binding that hashes on libuv's thread pool, off the event loop. */
 export function createArgon2Hasher(
   parameters: Argon2Parameters = owaspArgon2id,
   concurrency = defaultHashingConcurrency,
+  queueLimit = defaultHashingQueueLimit,
 ): PasswordHasher {
   const options = { algorithm: argon2id, ...parameters };
-  const limited = concurrencyLimit(concurrency);
+  const queue = concurrencyLimit(concurrency, queueLimit);
+  const limited = <T>(task: () => Promise<T>): Promise<T> =>
+    queue(task).catch((error: unknown) => {
+      throw error instanceof QueueFullError ? new ServiceUnavailableError("password-hasher", error) : error;
+    });
   let dummy: Promise<string> | undefined;
   return {
     hash: (password) => limited(() => hash(password, options)),

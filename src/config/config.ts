@@ -52,6 +52,8 @@ const envSchema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     HOST: z.string().min(1).default("0.0.0.0"),
     PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    SHUTDOWN_DRAIN_PERIOD: duration("5s"),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_KEY_PREFIX: z.string().default("users:"),
@@ -82,6 +84,7 @@ const envSchema = z
     DATABASE_CONNECT_TIMEOUT: duration("3s"),
     REDIS_COMMAND_TIMEOUT: duration("2s"),
     DEPENDENCY_ERROR_LOG_INTERVAL: duration("10s"),
+    PASSWORD_HASHING_QUEUE_LIMIT: positiveInt(32),
     MAX_TOKENS: positiveInt(1000),
     MAX_DEPTH: positiveInt(6),
     MAX_ALIASES: positiveInt(15),
@@ -103,6 +106,10 @@ export interface Config {
   env: "development" | "production" | "test";
   host: string;
   port: number;
+  /** Absent: /metrics on the API port. */
+  metricsPort?: number;
+  /** After SIGTERM, how long readiness answers 503 while everything is still served. */
+  shutdownDrainPeriodMs: number;
   /** Absent: an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   /** Absent: the in-process revocation store. */
@@ -153,6 +160,8 @@ export interface Config {
   timeouts: { databaseStatementMs: number; databaseConnectMs: number; redisCommandMs: number };
   /** Identical dependency errors are logged once per this interval, with their count. */
   dependencyErrorLogIntervalMs: number;
+  /** Password hashes that may wait for a free hashing slot; past them requests fail fast. */
+  passwordHashingQueueLimit: number;
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
 }
@@ -189,6 +198,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    shutdownDrainPeriodMs: env.SHUTDOWN_DRAIN_PERIOD * 1000,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
@@ -227,6 +238,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       redisCommandMs: env.REDIS_COMMAND_TIMEOUT * 1000,
     },
     dependencyErrorLogIntervalMs: env.DEPENDENCY_ERROR_LOG_INTERVAL * 1000,
+    passwordHashingQueueLimit: env.PASSWORD_HASHING_QUEUE_LIMIT,
     limits: {
       tokens: env.MAX_TOKENS,
       depth: env.MAX_DEPTH,

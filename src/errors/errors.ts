@@ -124,7 +124,7 @@ export class OperationLimitError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(readonly dependency: "postgres" | "revocation-store" | "mail", cause?: unknown) {
+  constructor(readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher", cause?: unknown) {
     super("SERVICE_UNAVAILABLE");
     this.cause = cause;
   }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthEvent } from "../sessions/session-lifecycle.js";
 
 /** One registry per server, so that several servers in one process keep separate figures. */
@@ -17,6 +17,12 @@ export class Metrics {
     help: "Time to answer an HTTP request, by route.",
     labelNames: ["route"] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly httpRequestsInFlight = new Gauge({
+    name: "http_requests_in_flight",
+    help: "HTTP requests received and not yet answered.",
     registers: [this.registry],
   });
 

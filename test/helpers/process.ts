@@ -9,6 +9,8 @@ export interface ServerProcess {
   output: () => string;
   /** Interrupts it as Ctrl-C would; its exit code. */
   stop(): Promise<number | null>;
+  /** Its exit code, once it has exited. */
+  exited: Promise<number | null>;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function startProcess(
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
     const answered = await fetch(ready).then((response) => response.ok, () => false);
-    if (answered) return { child, output: () => output, stop };
+    if (answered) return { child, output: () => output, stop, exited };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop();

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createApp, type App, type AppDependencies } from "../../src/app.js";
-import { createArgon2Hasher } from "../../src/auth/password-hasher.js";
+import { createArgon2Hasher, defaultHashingConcurrency, type PasswordHasher } from "../../src/auth/password-hasher.js";
 import { MemoryRevocationStore } from "../../src/auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "../../src/auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "../../src/auth/revocation/revocation-store.js";
@@ -20,8 +20,11 @@ export { newAccount } from "./accounts.js";
 /** One key for every test server that is not about keys, so servers of one file share secrets. */
 export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("test"));
 
-/** argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test. */
-export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
+/**
+ * argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test.
+ * No queue limit: tests register a hundred accounts at once to set up; the limit has its own test.
+ */
+export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 }, defaultHashingConcurrency, Number.POSITIVE_INFINITY);
 
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
@@ -45,6 +48,7 @@ export interface TestServerOptions {
   loginLimits?: AppDependencies["loginLimits"];
   /** Default: SMTP to `config.SMTP_URL` when given, else `.eml` files in a directory of the server's own. */
   mailTransport?: MailTransport;
+  hasher?: PasswordHasher;
 }
 
 export interface TestServer {
@@ -82,7 +86,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     revocationStore,
     signingKeys,
     encryptionKeys: options.encryptionKeys ?? testEncryptionKeys,
-    hasher: fastHasher,
+    hasher: options.hasher ?? fastHasher,
     mailTransport,
     logger: options.logger ?? createLogger("silent"),
     clock: options.clock,
