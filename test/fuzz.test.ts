@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { testRedisUrl } from "./helpers/environment.js";
 import { mutations, sessionMutations } from "./helpers/graphql.js";
 import { capturingLogger } from "./helpers/log-capture.js";
+import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // Property: whatever a client sends, the answer is a 4xx or a coded GraphQL error — never a 5xx,
@@ -12,7 +12,7 @@ const runs = 2_000;
 const { logger, lines } = capturingLogger();
 const server = useTestServer({
   logger,
-  config: { NODE_ENV: "production", DATABASE_URL: "postgresql://unused/unused", REDIS_URL: testRedisUrl, JWT_PRIVATE_KEYS: "unused" },
+  config: productionSettings,
 });
 
 interface Case {
@@ -65,6 +65,20 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     password: secret,
   })),
   anyValue.map((refreshToken) => ({ query: sessionMutations.refresh, variables: { refreshToken } })),
+  password.map((secret) => ({ query: "mutation($p: String!) { enrollTotp(currentPassword: $p) { secret otpauthUrl } }", variables: { p: secret }, password: secret })),
+  fc.tuple(password, anyValue).map(([secret, code]) => ({
+    query: "mutation($p: String!, $c: String!) { disableTotp(currentPassword: $p, code: $c) }",
+    variables: { p: secret, c: code },
+    password: secret,
+  })),
+  fc.tuple(anyValue, anyValue).map(([code, mfaToken]) => ({
+    query: "mutation($c: String!, $t: String!) { completeLogin(code: $c, mfaToken: $t) { accessToken } }",
+    variables: { c: code, t: mfaToken },
+  })),
+  fc.tuple(fc.constantFrom("confirmTotp", "regenerateRecoveryCodes"), anyValue).map(([field, code]) => ({
+    query: `mutation($c: String!) { ${field}(code: $c) }`,
+    variables: { c: code },
+  })),
   anyValue.map((id) => ({ query: sessionMutations.revokeSession, variables: { id } })),
   anyValue.map((id) => ({ query: "query($id: ID!) { user(id: $id) { id username email createdAt } }", variables: { id } })),
   fc.array(representation, { maxLength: 30 }).map((representations) => ({

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
-import { testRedisUrl } from "./helpers/environment.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
-import { newAccount } from "./helpers/server.js";
+import { newAccount, productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const aliases = (count: number, field: string) =>
@@ -49,7 +48,7 @@ describe("with limits set low", () => {
 });
 
 describe("in production, with the default limits", () => {
-  const server = useTestServer({ config: { NODE_ENV: "production", DATABASE_URL: "postgresql://unused/unused", REDIS_URL: testRedisUrl, JWT_PRIVATE_KEYS: "unused" } });
+  const server = useTestServer({ config: productionSettings });
 
   it("refuses the 100 000-alias _service request at the token limit", async () => {
     const query = `{_service{${aliases(100_000, "sdl").replaceAll(": ", ":")}}}`;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { exportPrivateJwks, generateSigningKey } from "../src/auth/signing-keys.js";
 import { amplificationBody } from "../bench/hardening.js";
 import { buildSubgraph, residentMegabytes } from "../bench/processes.js";
@@ -29,6 +30,7 @@ beforeAll(async () => {
       REDIS_URL: testRedisUrl,
       REDIS_KEY_PREFIX: `production-process:${port}:`,
       JWT_PRIVATE_KEYS: await exportPrivateJwks([key]),
+      ENCRYPTION_KEYS: EncryptionKeys.generate(),
       HOST: "127.0.0.1",
       PORT: String(port),
       METRICS_PORT: String(metricsPort),

@@ -26,6 +26,18 @@ export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("
  */
 export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 }, defaultHashingConcurrency, Number.POSITIVE_INFINITY);
 
+/**
+ * NODE_ENV=production with the settings it requires present, for a test server that is handed its
+ * database, store and keys directly (the values are never read).
+ */
+export const productionSettings: NodeJS.ProcessEnv = {
+  NODE_ENV: "production",
+  DATABASE_URL: "postgresql://unused/unused",
+  REDIS_URL: "redis://unused",
+  JWT_PRIVATE_KEYS: "unused",
+  ENCRYPTION_KEYS: "unused",
+};
+
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
 }
