@@ -86,7 +86,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
       revocationStore,
       signingKeys,
       encryptionKeys,
-      hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueueLimit),
+      hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue),
       mailTransport,
       logger,
       loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },

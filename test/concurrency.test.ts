@@ -25,7 +25,7 @@ it("runs at most the limit at once, the rest in arrival order, through failures"
 });
 
 it("refuses at once what would wait beyond the queue limit, and takes tasks again once it drains", async () => {
-  const limited = concurrencyLimit(1, 2);
+  const limited = concurrencyLimit(1, { maxWaiting: 2 });
   const release: (() => void)[] = [];
   const task = () => new Promise<string>((resolve) => release.push(() => resolve("done")));
   const accepted = [limited(task), limited(task), limited(task)];
@@ -37,4 +37,16 @@ it("refuses at once what would wait beyond the queue limit, and takes tasks agai
     await expect(result).resolves.toBe("done");
   }
   await expect(limited(async () => "again")).resolves.toBe("again");
+});
+
+it("refuses a task that waited past maxWaitMs, and hands the slot on to the next in line", async () => {
+  const limited = concurrencyLimit(1, { maxWaitMs: 50 });
+  let release!: () => void;
+  const blocker = limited(() => new Promise<void>((resolve) => (release = resolve)));
+  const waited = limited(async () => "ran");
+  await expect(waited).rejects.toBeInstanceOf(QueueFullError);
+  const next = limited(async () => "next");
+  release();
+  await blocker;
+  await expect(next).resolves.toBe("next");
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
-import { concurrencyLimit, QueueFullError } from "../concurrency.js";
+import { concurrencyLimit, QueueFullError, type QueueBounds } from "../concurrency.js";
 import { ServiceUnavailableError } from "../errors/errors.js";
 
 export interface PasswordHasher {
@@ -30,17 +30,20 @@ const argon2id = 2 as Algorithm.Argon2id;
  */
 export const defaultHashingConcurrency = Math.max(1, availableParallelism() - 1);
 
-/** Hashes that may wait for a free slot; past them a request fails fast with SERVICE_UNAVAILABLE. */
-export const defaultHashingQueueLimit = 32;
+/**
+ * Hashes that may wait for a free slot, and for how long; past either a request fails fast with
+ * SERVICE_UNAVAILABLE. The time bound holds also where hashing is slower than expected.
+ */
+export const defaultHashingQueue = { maxWaiting: 32, maxWaitMs: 1_000 } as const;
 
 /** argon2id through a native binding that hashes on libuv's thread pool, off the event loop. */
 export function createArgon2Hasher(
   parameters: Argon2Parameters = owaspArgon2id,
   concurrency = defaultHashingConcurrency,
-  queueLimit = defaultHashingQueueLimit,
+  queueBounds: QueueBounds = defaultHashingQueue,
 ): PasswordHasher {
   const options = { algorithm: argon2id, ...parameters };
-  const queue = concurrencyLimit(concurrency, queueLimit);
+  const queue = concurrencyLimit(concurrency, queueBounds);
   const limited = <T>(task: () => Promise<T>): Promise<T> =>
     queue(task).catch((error: unknown) => {
       throw error instanceof QueueFullError ? new ServiceUnavailableError("password-hasher", error) : error;

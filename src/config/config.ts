@@ -85,6 +85,7 @@ const envSchema = z
     REDIS_COMMAND_TIMEOUT: duration("2s"),
     DEPENDENCY_ERROR_LOG_INTERVAL: duration("10s"),
     PASSWORD_HASHING_QUEUE_LIMIT: positiveInt(32),
+    PASSWORD_HASHING_QUEUE_TIMEOUT: duration("1s"),
     MAX_TOKENS: positiveInt(1000),
     MAX_DEPTH: positiveInt(6),
     MAX_ALIASES: positiveInt(15),
@@ -160,8 +161,8 @@ export interface Config {
   timeouts: { databaseStatementMs: number; databaseConnectMs: number; redisCommandMs: number };
   /** Identical dependency errors are logged once per this interval, with their count. */
   dependencyErrorLogIntervalMs: number;
-  /** Password hashes that may wait for a free hashing slot; past them requests fail fast. */
-  passwordHashingQueueLimit: number;
+  /** Password hashes that may wait for a free hashing slot, and how long; past either requests fail fast. */
+  passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
 }
@@ -238,7 +239,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       redisCommandMs: env.REDIS_COMMAND_TIMEOUT * 1000,
     },
     dependencyErrorLogIntervalMs: env.DEPENDENCY_ERROR_LOG_INTERVAL * 1000,
-    passwordHashingQueueLimit: env.PASSWORD_HASHING_QUEUE_LIMIT,
+    passwordHashingQueue: { maxWaiting: env.PASSWORD_HASHING_QUEUE_LIMIT, maxWaitMs: env.PASSWORD_HASHING_QUEUE_TIMEOUT * 1000 },
     limits: {
       tokens: env.MAX_TOKENS,
       depth: env.MAX_DEPTH,

@@ -22,9 +22,9 @@ export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("
 
 /**
  * argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test.
- * No queue limit: tests register a hundred accounts at once to set up; the limit has its own test.
+ * No queue bounds: tests register a hundred accounts at once to set up; the bounds have their own test.
  */
-export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 }, defaultHashingConcurrency, Number.POSITIVE_INFINITY);
+export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 }, defaultHashingConcurrency, {});
 
 /**
  * NODE_ENV=production with the settings it requires present, for a test server that is handed its
