@@ -75,6 +75,22 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     query: "mutation($c: String!, $t: String!) { completeLogin(code: $c, mfaToken: $t) { accessToken } }",
     variables: { c: code, t: mfaToken },
   })),
+  fc.tuple(password, anyValue).map(([secret, token]) => ({
+    query: "mutation($p: String!, $t: String!) { resetPassword(newPassword: $p, token: $t) }",
+    variables: { p: secret, t: token },
+    password: secret,
+  })),
+  fc.tuple(password, anyValue).map(([secret, newEmail]) => ({
+    query: "mutation($p: String!, $e: String!) { changeEmail(currentPassword: $p, newEmail: $e) }",
+    variables: { p: secret, e: newEmail },
+    password: secret,
+  })),
+  password.map((secret) => ({ query: "mutation($p: String!) { deleteAccount(currentPassword: $p) }", variables: { p: secret }, password: secret })),
+  fc.tuple(fc.constantFrom("verifyEmail(token: $v)", "requestPasswordReset(email: $v)", "changeUsername(newUsername: $v) { id }"), anyValue).map(([field, value]) => ({
+    query: `mutation($v: String!) { ${field} }`,
+    variables: { v: value },
+  })),
+  fc.constant({ query: "mutation { requestEmailVerification }" }),
   fc.tuple(fc.constantFrom("confirmTotp", "regenerateRecoveryCodes"), anyValue).map(([field, code]) => ({
     query: `mutation($c: String!) { ${field}(code: $c) }`,
     variables: { c: code },

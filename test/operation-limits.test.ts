@@ -61,7 +61,7 @@ describe("in production, with the default limits", () => {
   it("allows one password operation per request", async () => {
     const account = newAccount();
     const registered = await server().request(mutations.register, { input: account });
-    expect(registered.errors).toBeUndefined();
+    expect(registered.errors, JSON.stringify(registered.errors)).toBeUndefined();
     const twice = await server().request(`mutation($i: LoginInput!) { ${aliases(2, login)} }`, loginInput(account));
     expect(errorCodes(twice)).toEqual(["PASSWORD_OPERATION_LIMIT_EXCEEDED"]);
   });

@@ -7,16 +7,19 @@ import { newAccount } from "./helpers/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
 import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { TestMailServer } from "./helpers/mail.js";
 import { freePort, startProcess, type ServerProcess } from "./helpers/process.js";
 
 // The compiled build as production runs it, in a process of its own: its memory, its signals.
 const database = useTestDatabase();
 let build: Awaited<ReturnType<typeof buildSubgraph>>;
+let mail: TestMailServer;
 let server: ServerProcess;
 let baseUrl: string;
 let metricsUrl: string;
 beforeAll(async () => {
   build = await buildSubgraph();
+  mail = await TestMailServer.start();
   const key = await generateSigningKey();
   const [port, metricsPort] = [await freePort(), await freePort()];
   baseUrl = `http://127.0.0.1:${port}`;
@@ -31,6 +34,9 @@ beforeAll(async () => {
       REDIS_KEY_PREFIX: `production-process:${port}:`,
       JWT_PRIVATE_KEYS: await exportPrivateJwks([key]),
       ENCRYPTION_KEYS: EncryptionKeys.generate(),
+      SMTP_URL: mail.url,
+      MAIL_FROM: "no-reply@example.com",
+      APP_URL: "https://app.example.com",
       HOST: "127.0.0.1",
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
@@ -46,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await build?.remove();
+  await mail?.close();
 });
 
 /** A figure of the server's /metrics (the sum over its labels). */

@@ -6,7 +6,16 @@ import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
 
 /** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
-const passwordOperationFields = new Set(["register", "login", "changePassword", "enrollTotp", "disableTotp"]);
+const passwordOperationFields = new Set([
+  "register",
+  "login",
+  "changePassword",
+  "resetPassword",
+  "changeEmail",
+  "deleteAccount",
+  "enrollTotp",
+  "disableTotp",
+]);
 
 /** graphql-js's message when the parser stops at `maxTokens`; the formatter gives it its own code. */
 export const tokenLimitMessage = /^Syntax Error: Document contains more tha[nt] \d+ tokens\. Parsing aborted\.$/;

@@ -28,7 +28,7 @@ export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, para
 
 /**
  * NODE_ENV=production with the settings it requires present, for a test server that is handed its
- * database, store and keys directly (the values are never read).
+ * database, store and keys directly (the values are never read; mail goes to files).
  */
 export const productionSettings: NodeJS.ProcessEnv = {
   NODE_ENV: "production",
@@ -36,6 +36,9 @@ export const productionSettings: NodeJS.ProcessEnv = {
   REDIS_URL: "redis://unused",
   JWT_PRIVATE_KEYS: "unused",
   ENCRYPTION_KEYS: "unused",
+  SMTP_URL: "smtp://unused",
+  MAIL_FROM: "no-reply@example.com",
+  APP_URL: "https://app.example.com",
 };
 
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
@@ -83,7 +86,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
   const mailTransport =
-    options.mailTransport ?? (config.mail.smtpUrl ? createMailTransport(config, createLogger("silent")) : await TemporaryFileTransport.create());
+    options.mailTransport ??
+    (config.mail.smtpUrl && config.mail.smtpUrl !== productionSettings.SMTP_URL
+      ? createMailTransport(config, createLogger("silent"))
+      : await TemporaryFileTransport.create());
   const closeStores = async () => {
     if (typeof options.store !== "object") await revocationStore.close();
     if (!options.database) await database.$disconnect();
