@@ -1,4 +1,5 @@
 import { createDatabase, onQuery, type Database } from "../../src/db/prisma.js";
+import { patientDatabaseTimeouts } from "./server.js";
 
 /** A database client that records every SQL statement it sends, so tests can count them. */
 export class QueryLog {
@@ -6,7 +7,7 @@ export class QueryLog {
   private statements: string[] = [];
 
   constructor(databaseUrl: string) {
-    this.database = createDatabase(databaseUrl, { emitQueryEvents: true, poolSize: 5 });
+    this.database = createDatabase(databaseUrl, { emitQueryEvents: true, poolSize: 5, timeouts: patientDatabaseTimeouts });
     onQuery(this.database, (event) => this.statements.push(event.query));
   }
 

@@ -41,6 +41,12 @@ export const productionSettings: NodeJS.ProcessEnv = {
   APP_URL: "https://app.example.com",
 };
 
+/**
+ * Test servers set up their data in bursts (a hundred registrations at once) on a machine shared
+ * with other work: their databases wait as long as that takes. The bounds have their own tests.
+ */
+export const patientDatabaseTimeouts = { statementMs: 60_000, connectMs: 60_000 };
+
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
 }
@@ -81,7 +87,7 @@ export interface TestServer {
 /** The real application on a random port, over a real database and a real revocation store. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const config = testConfig(options.config);
-  const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5 });
+  const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
   const revocationStore =
     typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
