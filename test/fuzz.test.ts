@@ -91,6 +91,14 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     variables: { v: value },
   })),
   fc.constant({ query: "mutation { requestEmailVerification }" }),
+  fc.tuple(anyValue, anyValue, anyValue).map(([first, after, text]) => ({
+    query: "query($f: Int, $a: String, $q: String, $u: ID!) { users(first: $f, after: $a, query: $q) { edges { cursor } } securityEvents(first: $f, after: $a) { edges { cursor } } userSecurityEvents(userId: $u, first: $f, after: $a) { edges { cursor } } }",
+    variables: { f: first, a: after, q: text, u: text },
+  })),
+  fc.tuple(anyValue, anyValue).map(([id, value]) => ({
+    query: "mutation($id: ID!, $v: String, $r: [String!]!) { lockUser(id: $id, reason: $v) { id } unlockUser(id: $id) { id } setUserRoles(id: $id, roles: $r) { id } revokeUserSessions(id: $id) }",
+    variables: { id, v: value, r: value },
+  })),
   fc.tuple(fc.constantFrom("confirmTotp", "regenerateRecoveryCodes"), anyValue).map(([field, code]) => ({
     query: `mutation($c: String!) { ${field}(code: $c) }`,
     variables: { c: code },
