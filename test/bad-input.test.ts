@@ -5,11 +5,11 @@ import { isDatabaseUnavailable } from "../src/errors/database-unavailable.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { capturingLogger } from "./helpers/log-capture.js";
+import { capturedLogger } from "./helpers/log.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
-const { logger, lines } = capturingLogger();
+const { logger, lines } = capturedLogger();
 const server = useTestServer({ logger });
 const entities = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id username } } }`;
 

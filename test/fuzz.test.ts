@@ -2,14 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { mutations, sessionMutations } from "./helpers/graphql.js";
-import { capturingLogger } from "./helpers/log-capture.js";
+import { capturedLogger } from "./helpers/log.js";
 import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // Property: whatever a client sends, the answer is a 4xx or a coded GraphQL error — never a 5xx,
 // INTERNAL_SERVER_ERROR, a stack trace, or the password it sent; and nothing is logged as a bug.
 const runs = 2_000;
-const { logger, lines } = capturingLogger();
+const { logger, lines } = capturedLogger();
 const server = useTestServer({
   logger,
   config: productionSettings,

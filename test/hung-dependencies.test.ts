@@ -11,7 +11,7 @@ import { createLogger } from "../src/observability/logger.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { signalPostgresCluster } from "./helpers/frozen.js";
 import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
-import { capturingLogger } from "./helpers/log-capture.js";
+import { capturedLogger } from "./helpers/log.js";
 import { freePort } from "./helpers/process.js";
 import { startRedis, stopRedis } from "./helpers/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
@@ -64,7 +64,7 @@ describe("when Redis hangs", () => {
 });
 
 describe("when PostgreSQL hangs", () => {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturedLogger();
   let dataDir: string;
   let postgres: EmbeddedDatabase;
   let database: Database;
