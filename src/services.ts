@@ -23,6 +23,7 @@ import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
+import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionsService } from "./sessions/sessions.service.js";
 import { UsersService } from "./users/users.service.js";
 
@@ -89,7 +90,12 @@ export function createServices(dependencies: ServicesDependencies): Services {
     users,
     lifecycle,
     rotation,
-    revocationStore,
+    revocations: new RevocationSet({
+      database,
+      store: revocationStore,
+      clock,
+      onRebuilt: () => onEvent("revocation_set_rebuilt"),
+    }),
     hasher,
     accessTokens,
     passwordAttempts,

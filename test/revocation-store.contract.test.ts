@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
-import type { RevocationStore } from "../src/auth/revocation/revocation-store.js";
+import type { RevocationEntry, RevocationStore } from "../src/auth/revocation/revocation-store.js";
 import { ManualClock } from "./helpers/clock.js";
 import { openRevocationStore } from "./helpers/server.js";
 
@@ -14,16 +14,25 @@ interface Subject {
   ttl: TtlReader;
   /** Lets every key expire: the clock moves for the in-process store; Redis is told to expire them. */
   expireAll(): Promise<void>;
+  /**
+   * What losing its data means for each: a new process for the in-process store; for Redis, every
+   * key gone, as FLUSHALL does (only this store's own keys: the server is shared).
+   */
+  loseData(): Promise<void>;
 }
 
 async function memorySubject(): Promise<Subject> {
   const clock = new ManualClock();
-  const store = new MemoryRevocationStore(clock);
-  return {
-    store,
-    ttl: (kind, id) => store.ttl(`${kind === "session" ? "session" : "hits"}:${id}`),
+  const subject: Subject = {
+    store: new MemoryRevocationStore(clock),
+    ttl: (kind, id) => (subject.store as MemoryRevocationStore).ttl(`${kind === "session" ? "session" : "hits"}:${id}`),
     expireAll: async () => clock.advance(365 * 86400),
+    loseData: async () => {
+      await subject.store.close();
+      subject.store = new MemoryRevocationStore(clock);
+    },
   };
+  return subject;
 }
 
 async function redisSubject(): Promise<Subject> {
@@ -31,6 +40,10 @@ async function redisSubject(): Promise<Subject> {
   return {
     store,
     ttl: (kind, id) => store.redis.ttl(store.key(kind, id)),
+    loseData: async () => {
+      const keys = await store.redis.keys(`${store.key("session", "").replace(/session:$/, "")}*`);
+      if (keys.length > 0) await store.redis.del(...keys);
+    },
     expireAll: async () => {
       const keys = await store.redis.keys(`${store.key("session", "")}*`);
       const hits = await store.redis.keys(`${store.key("hits", "")}*`);
@@ -46,24 +59,63 @@ describe.each([
   ["Redis", redisSubject],
 ] as const)("the %s revocation store", (_name, open) => {
   let subject: Subject;
+  const rebuild = async (entries: RevocationEntry[] = []) =>
+    subject.store.completeRebuild(await subject.store.beginRebuild(), entries);
   beforeAll(async () => {
     subject = await open();
   });
   afterAll(() => subject.store.close());
 
-  it("remembers revoked sessions and nothing else", async () => {
-    const [revoked, other] = [randomUUID(), randomUUID()];
-    expect(await subject.store.isSessionRevoked(revoked)).toBe(false);
+  it("knows nothing until rebuilt, then holds what the rebuild loaded", async () => {
+    const [loaded, revokedBefore, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await subject.store.revokeSessions([revokedBefore], 900);
+    for (const id of [loaded, revokedBefore, other]) expect(await subject.store.sessionRevocation(id)).toBe("unknown");
+    expect(await rebuild([{ sessionId: loaded, ttlSeconds: 300 }])).toBe(true);
+    expect(await subject.store.sessionRevocation(loaded)).toBe("revoked");
+    expect(await subject.store.sessionRevocation(revokedBefore)).toBe("revoked");
+    expect(await subject.store.sessionRevocation(other)).toBe("live");
+    const ttl = await subject.ttl("session", loaded);
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it("completes only the latest rebuild", async () => {
+    const first = await subject.store.beginRebuild();
+    const second = await subject.store.beginRebuild();
+    expect(await subject.store.completeRebuild(first, [])).toBe(false);
+    expect(await subject.store.completeRebuild(second, [])).toBe(true);
+  });
+
+  it("knows nothing again once it lost its data, until rebuilt", async () => {
+    const revoked = randomUUID();
+    await rebuild();
     await subject.store.revokeSessions([revoked], 900);
-    expect(await subject.store.isSessionRevoked(revoked)).toBe(true);
-    expect(await subject.store.isSessionRevoked(other)).toBe(false);
+    const pending = await subject.store.beginRebuild();
+    await subject.loseData();
+    expect(await subject.store.sessionRevocation(revoked)).toBe("unknown");
+    expect(await subject.store.sessionRevocation(randomUUID())).toBe("unknown");
+    // A rebuild begun before the loss does not mark the new, empty store current.
+    expect(await subject.store.completeRebuild(pending, [])).toBe(false);
+    expect(await subject.store.sessionRevocation(revoked)).toBe("unknown");
+    expect(await rebuild([{ sessionId: revoked, ttlSeconds: 60 }])).toBe(true);
+    expect(await subject.store.sessionRevocation(revoked)).toBe("revoked");
+  });
+
+  it("remembers revoked sessions and nothing else", async () => {
+    await rebuild();
+    const [revoked, other] = [randomUUID(), randomUUID()];
+    expect(await subject.store.sessionRevocation(revoked)).toBe("live");
+    await subject.store.revokeSessions([revoked], 900);
+    expect(await subject.store.sessionRevocation(revoked)).toBe("revoked");
+    expect(await subject.store.sessionRevocation(other)).toBe("live");
   });
 
   it("revokes many sessions at once, and none for an empty list", async () => {
+    await rebuild();
     const ids = [randomUUID(), randomUUID(), randomUUID()];
     await subject.store.revokeSessions(ids, 60);
     await subject.store.revokeSessions([], 60);
-    for (const id of ids) expect(await subject.store.isSessionRevoked(id)).toBe(true);
+    for (const id of ids) expect(await subject.store.sessionRevocation(id)).toBe("revoked");
   });
 
   it("keeps a revocation only as long as asked: keys carry the TTL they were given", async () => {
@@ -76,10 +128,11 @@ describe.each([
   });
 
   it("forgets a revocation once its TTL has passed", async () => {
+    await rebuild();
     const id = randomUUID();
     await subject.store.revokeSessions([id], 5);
     await subject.expireAll();
-    expect(await subject.store.isSessionRevoked(id)).toBe(false);
+    expect(await subject.store.sessionRevocation(id)).toBe("live");
     expect(await subject.ttl("session", id)).toBe(-2);
   });
 

@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { UserRecord } from "../users/users.service.js";
+import { holdEndingLock } from "./revocation-set.js";
 
 export interface Viewer {
   userId: string;
@@ -40,7 +41,8 @@ export type AuthEvent =
   | "refresh_succeeded"
   | "refresh_rejected"
   | "refresh_token_reused"
-  | "sessions_ended";
+  | "sessions_ended"
+  | "revocation_set_rebuilt";
 
 export interface TokenLifetimes {
   accessTokenTtlSeconds: number;
@@ -262,6 +264,7 @@ export class SessionLifecycle {
   ): Promise<{ ended: number; revoke: () => Promise<void> }> {
     const { revocationStore, clock } = this.dependencies;
     const now = clock.now();
+    await holdEndingLock(tx);
     const ended = await tx.session.updateManyAndReturn({
       where: { ...where, revokedAt: null },
       data: { revokedAt: now, revokedReason: reason },

@@ -3,7 +3,6 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import {
@@ -21,6 +20,7 @@ import type { MfaLogin } from "../mfa/mfa-login.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
+import type { RevocationSet } from "./revocation-set.js";
 import {
   type AuthEvent,
   type AuthResult,
@@ -42,7 +42,7 @@ export interface SessionsServiceDependencies {
   users: UsersService;
   lifecycle: SessionLifecycle;
   rotation: RefreshRotation;
-  revocationStore: RevocationStore;
+  revocations: RevocationSet;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   passwordAttempts: PasswordAttemptLimiter;
@@ -141,7 +141,7 @@ export class SessionsService {
       if (error instanceof InvalidAccessTokenError) throw new UnauthenticatedError();
       throw error;
     }
-    if (await this.dependencies.revocationStore.isSessionRevoked(claims.sessionId)) throw new UnauthenticatedError();
+    if (await this.dependencies.revocations.isRevoked(claims.sessionId)) throw new UnauthenticatedError();
     return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles };
   }
 

@@ -1,16 +1,22 @@
+import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../../clock.js";
-import type { RevocationStore } from "./revocation-store.js";
+import type { RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 interface Entry {
   count: number;
   expiresAt: number;
 }
 
-/** The embedded default for a single process: entries expire like Redis keys with a TTL. */
+/**
+ * The embedded default for a single process: entries expire like Redis keys with a TTL. It starts
+ * empty with every process, so it is not current until rebuilt from PostgreSQL.
+ */
 export class MemoryRevocationStore implements RevocationStore {
   readonly kind = "memory";
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  private current = false;
+  private rebuild: string | undefined;
 
   constructor(private readonly clock: Clock = systemClock) {
     // Expired entries would otherwise only go when read again.
@@ -22,8 +28,22 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const id of sessionIds) this.entries.set(`session:${id}`, { count: 1, expiresAt });
   }
 
-  async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.live(`session:${sessionId}`) !== undefined;
+  async sessionRevocation(sessionId: string): Promise<SessionRevocation> {
+    if (!this.current) return "unknown";
+    return this.live(`session:${sessionId}`) ? "revoked" : "live";
+  }
+
+  async beginRebuild(): Promise<RebuildTicket> {
+    this.rebuild = randomUUID();
+    return { id: this.rebuild };
+  }
+
+  async completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean> {
+    if (ticket.id !== this.rebuild) return false;
+    for (const { sessionId, ttlSeconds } of entries) await this.revokeSessions([sessionId], ttlSeconds);
+    this.current = true;
+    this.rebuild = undefined;
+    return true;
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetInSeconds: number }> {

@@ -1,20 +1,45 @@
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../../errors/errors.js";
-import type { RevocationStore } from "./revocation-store.js";
+import { randomUUID } from "node:crypto";
+import type { RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+
+interface RedisRebuildTicket extends RebuildTicket {
+  /** The Redis server the rebuild read from: the mark it leaves is valid on that server only. */
+  runId: string;
+}
+
+/** Marks the set current only if this rebuild is still the latest and its key survived (no FLUSHALL, no restart). */
+const completeRebuildScript = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1`;
+
+const rebuildEntriesPerRoundTrip = 1000;
 
 export const defaultRedisTimeoutMs = 2_000;
 
 /**
  * Shared by every instance. Keys carry the TTL of what they guard, so Redis never grows without
  * bound; commands fail fast while Redis is unreachable instead of queueing behind the request.
+ *
+ * Whether Redis holds the current revocation set: the key `revocations:current` holds the run id
+ * of the Redis server on which a rebuild completed. FLUSHALL deletes it; a restarted server (even
+ * one that reloaded an older snapshot) or a replica promoted by a failover has another run id. So
+ * any of them reads as "unknown" until rebuilt from PostgreSQL.
  */
 export class RedisRevocationStore implements RevocationStore {
   readonly kind = "redis";
+  private runId: Promise<string> | undefined;
 
   private constructor(
     readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // The next connection may reach another server (a restart, a failover): ask it again.
+    redis.on("close", () => {
+      this.runId = undefined;
+    });
+  }
 
   /** `timeoutMs` bounds connecting and every command: a Redis that hangs fails the request, not stalls it. */
   static async connect(url: string, prefix: string, timeoutMs = defaultRedisTimeoutMs): Promise<RedisRevocationStore> {
@@ -32,7 +57,7 @@ export class RedisRevocationStore implements RevocationStore {
     return new RedisRevocationStore(redis, prefix);
   }
 
-  key(kind: "session" | "hits", id: string): string {
+  key(kind: "session" | "hits" | "revocations", id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
@@ -47,8 +72,47 @@ export class RedisRevocationStore implements RevocationStore {
     });
   }
 
-  async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.reach(async () => (await this.redis.exists(this.key("session", sessionId))) === 1);
+  async sessionRevocation(sessionId: string): Promise<SessionRevocation> {
+    return this.reach(async () => {
+      const [runId, [current, revoked]] = await Promise.all([
+        this.serverRunId(),
+        this.redis.mget(this.key("revocations", "current"), this.key("session", sessionId)),
+      ]);
+      if (current !== runId) return "unknown";
+      return revoked === null ? "live" : "revoked";
+    });
+  }
+
+  async beginRebuild(): Promise<RebuildTicket> {
+    return this.reach(async () => {
+      const ticket: RedisRebuildTicket = { id: randomUUID(), runId: await this.serverRunId() };
+      // Expires, so that a rebuild whose process died leaves nothing behind.
+      await this.redis.set(this.key("revocations", "rebuild"), ticket.id, "EX", 600);
+      return ticket;
+    });
+  }
+
+  async completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean> {
+    return this.reach(async () => {
+      for (let start = 0; start < entries.length; start += rebuildEntriesPerRoundTrip) {
+        const pipeline = this.redis.pipeline();
+        for (const { sessionId, ttlSeconds } of entries.slice(start, start + rebuildEntriesPerRoundTrip)) {
+          pipeline.set(this.key("session", sessionId), "1", "EX", Math.max(1, Math.ceil(ttlSeconds)));
+        }
+        const results = await pipeline.exec();
+        const failure = results?.find(([error]) => error);
+        if (!results || failure) throw failure?.[0] ?? new Error("Redis pipeline aborted");
+      }
+      const marked = await this.redis.eval(
+        completeRebuildScript,
+        2,
+        this.key("revocations", "rebuild"),
+        this.key("revocations", "current"),
+        ticket.id,
+        (ticket as RedisRebuildTicket).runId,
+      );
+      return marked === 1;
+    });
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetInSeconds: number }> {
@@ -67,6 +131,21 @@ export class RedisRevocationStore implements RevocationStore {
 
   async close(): Promise<void> {
     this.redis.disconnect();
+  }
+
+  private serverRunId(): Promise<string> {
+    this.runId ??= this.redis.info("server").then(
+      (info) => {
+        const runId = /^run_id:(\w+)/m.exec(info)?.[1];
+        if (!runId) throw new Error("Redis INFO names no run_id");
+        return runId;
+      },
+      (error: unknown) => {
+        this.runId = undefined;
+        throw error;
+      },
+    );
+    return this.runId;
   }
 
   private async reach<T>(command: () => Promise<T>): Promise<T> {
