@@ -22,6 +22,7 @@ import { createContext, type Context } from "./graphql/context.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
+import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import type { MailTransport } from "./mail/mail-transport.js";
 import { Mailer } from "./mail/mailer.js";
@@ -30,7 +31,7 @@ import { createMetricsServer } from "./http/metrics-server.js";
 import type { Logger } from "./observability/logger.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
 import { Metrics } from "./observability/metrics.js";
-import { defaultLoginLimits, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
+import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { createServices, type Services } from "./services.js";
 
 export interface AppDependencies {
@@ -105,14 +106,14 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
     },
-    loginLimits: { ...defaultLoginLimits, ...dependencies.loginLimits },
+    loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
     logger,
     onEvent: metrics.recordAuthEvent,
   });
-  // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
   await Promise.all([
+    // Verifying the dummy hash the first time costs a hash: pay it now, not on a first login.
     hasher.dummyHash(),
     // Keys that cannot open every stored secret would lock accounts out: refuse them now. A database
     // that cannot be reached yet does not stop the start (readiness reports it).
@@ -120,6 +121,10 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       if (!isDatabaseUnavailable(error)) throw error;
       logger.warn("could not check that ENCRYPTION_KEYS opens every stored secret: the database is unreachable");
     }),
+    // The in-process store starts empty, and Redis may have lost data while no instance ran: load
+    // the revocation set now rather than on the first request. If that fails, the first request
+    // that checks a token tries again (and fails closed meanwhile).
+    services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
   ]);
 
   const httpServer = createServer();
@@ -151,7 +156,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     logger,
   });
   await apollo.start();
-  const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request));
+  const proxies = new TrustedProxies(config.trustProxy);
+  const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request, proxies));
 
   let draining = false;
   const sendMetrics = async (response: ServerResponse) => {

@@ -89,7 +89,6 @@ export async function startServer(config: Config, logger: Logger, options: { has
       hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue),
       mailTransport,
       logger,
-      loginLimits: config.loginAttemptsPerWindow === undefined ? undefined : { loginAttemptsPerWindow: config.loginAttemptsPerWindow },
     });
     cleanups.push(() => app.close());
     for (const email of config.adminEmails) {

@@ -29,6 +29,7 @@ import { UsersService } from "./users/users.service.js";
 
 export interface Services {
   users: UsersService;
+  revocations: RevocationSet;
   accounts: AccountsService;
   sessions: SessionsService;
   mfa: MfaService;
@@ -66,6 +67,12 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const users = new UsersService(database);
   const audit = new SecurityEvents(database, clock);
   const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, audit, onEvent });
+  const revocations = new RevocationSet({
+    database,
+    store: revocationStore,
+    clock,
+    onRebuilt: () => onEvent("revocation_set_rebuilt"),
+  });
   const rotation = new RefreshRotation({
     database,
     accessTokens,
@@ -90,12 +97,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     users,
     lifecycle,
     rotation,
-    revocations: new RevocationSet({
-      database,
-      store: revocationStore,
-      clock,
-      onRebuilt: () => onEvent("revocation_set_rebuilt"),
-    }),
+    revocations,
     hasher,
     accessTokens,
     passwordAttempts,
@@ -115,7 +117,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
   return {
     users,
     tokens,
-    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, clock, onEvent }),
+    revocations,
+    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, clock, onEvent }),
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, logger, clock, totpIssuer, onEvent }),
     mfaLogin,

@@ -22,7 +22,14 @@ describe("configuration", () => {
       introspection: true,
       migrateOnStart: true,
       logLevel: "info",
-      loginAttemptsPerWindow: undefined,
+      passwordAttempts: {
+        failuresPerClient: 5,
+        failuresPerAccount: 20,
+        failuresPerAddress: 100,
+        windowSeconds: 900,
+        registrationsPerAddress: 20,
+      },
+      trustProxy: [],
       jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
       mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
       accountLinks: {
@@ -45,7 +52,12 @@ describe("configuration", () => {
       REFRESH_TOKEN_TTL: "7d",
       REFRESH_REUSE_INTERVAL: "0s",
       LOG_LEVEL: "warn",
-      LOGIN_ATTEMPTS_PER_WINDOW: "50",
+      LOGIN_FAILURES_PER_CLIENT: "3",
+      LOGIN_FAILURES_PER_ACCOUNT: "30",
+      LOGIN_FAILURES_PER_ADDRESS: "500",
+      LOGIN_FAILURE_WINDOW: "1h",
+      REGISTRATIONS_PER_ADDRESS: "5",
+      TRUST_PROXY: "10.0.0.0/8, 192.0.2.1 fd00::/8",
       SMTP_URL: "smtp://relay:587",
       SMTP_TIMEOUT: "30s",
       MAIL_FROM: "no-reply@example.com",
@@ -68,7 +80,18 @@ describe("configuration", () => {
       redisUrl: "redis://cache:6379",
       dataDir: "/tmp/somewhere",
       logLevel: "warn",
-      loginAttemptsPerWindow: 50,
+      passwordAttempts: {
+        failuresPerClient: 3,
+        failuresPerAccount: 30,
+        failuresPerAddress: 500,
+        windowSeconds: 3600,
+        registrationsPerAddress: 5,
+      },
+      trustProxy: [
+        { address: "10.0.0.0", prefix: 8, family: "ipv4" },
+        { address: "192.0.2.1", prefix: 32, family: "ipv4" },
+        { address: "fd00::", prefix: 8, family: "ipv6" },
+      ],
       jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400, refreshReuseIntervalSeconds: 0 },
     });
   });
@@ -105,17 +128,19 @@ describe("configuration", () => {
       ACCESS_TOKEN_TTL: "soon",
       DATABASE_URL: "mysql://x",
       LOG_LEVEL: "loud",
-      LOGIN_ATTEMPTS_PER_WINDOW: "0",
+      LOGIN_FAILURES_PER_CLIENT: "0",
+      TRUST_PROXY: "10.0.0.0/8, proxy.internal",
       SMTP_URL: "http://not-smtp",
       MAIL_FROM: "nobody",
       APP_URL: "app.example.com",
     });
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(9);
     for (const name of ["SMTP_URL", "MAIL_FROM", "APP_URL"]) expect(problems.join("\n")).toContain(name);
     expect(problems.join("\n")).toMatch(/PORT/);
     expect(problems.join("\n")).toMatch(/ACCESS_TOKEN_TTL/);
     expect(problems.join("\n")).toMatch(/DATABASE_URL/);
     expect(problems.join("\n")).toMatch(/LOG_LEVEL/);
-    expect(problems.join("\n")).toMatch(/LOGIN_ATTEMPTS_PER_WINDOW/);
+    expect(problems.join("\n")).toMatch(/LOGIN_FAILURES_PER_CLIENT/);
+    expect(problems.join("\n")).toMatch(/TRUST_PROXY .*"proxy\.internal"/);
   });
 });

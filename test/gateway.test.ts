@@ -6,18 +6,24 @@ import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/server.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { errorCodes, graphql, mutations, sessionMutations } from "./helpers/graphql.js";
 import { QueryLog } from "./helpers/query-log.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
+// As README.md shows it: the client's authorization and user agent, and its address appended to
+// X-Forwarded-For, passed on to the subgraphs.
 interface GatewayContext {
   authorization?: string;
+  userAgent?: string;
+  forwardedFor: string;
 }
 
-/** Passes the client's Authorization header on to the subgraphs, as the router's header propagation does. */
-class AuthorizationForwarding extends RemoteGraphQLDataSource<GatewayContext> {
+class ClientHeadersForwarding extends RemoteGraphQLDataSource<GatewayContext> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    if (context.authorization) request.http?.headers.set("authorization", context.authorization);
+    const headers = request.http!.headers;
+    if (context.authorization) headers.set("authorization", context.authorization);
+    if (context.userAgent) headers.set("user-agent", context.userAgent);
+    headers.set("x-forwarded-for", context.forwardedFor);
   }
 }
 
@@ -32,7 +38,13 @@ let grace: AuthResult;
 beforeAll(async () => {
   database = await createTestDatabase();
   queries = new QueryLog(database.url);
-  users = await startTestServer({ databaseUrl: database.url, database: queries.database });
+  // The gateway runs on 127.0.0.1: the users subgraph believes its X-Forwarded-For.
+  users = await startTestServer({
+    databaseUrl: database.url,
+    database: queries.database,
+    config: { TRUST_PROXY: "127.0.0.1" },
+    loginLimits: { failuresPerClient: 3 },
+  });
   [ada, grace] = await Promise.all([
     users.app.services.accounts.register(newAccount("ada")),
     users.app.services.accounts.register(newAccount("grace")),
@@ -50,14 +62,18 @@ beforeAll(async () => {
           { name: "reviews", url: reviews.url },
         ],
       }),
-      buildService: ({ url }) => new AuthorizationForwarding({ url }),
+      buildService: ({ url }) => new ClientHeadersForwarding({ url }),
       logger: createLogger("silent"),
     }),
     logger: createLogger("silent"),
   });
   ({ url: gatewayUrl } = await startStandaloneServer(gateway, {
     listen: { port: 0, host: "127.0.0.1" },
-    context: async ({ req }) => ({ authorization: req.headers.authorization }),
+    context: async ({ req }) => ({
+      authorization: req.headers.authorization,
+      userAgent: req.headers["user-agent"],
+      forwardedFor: [req.headers["x-forwarded-for"], req.socket.remoteAddress].filter(Boolean).join(", "),
+    }),
   }));
 });
 afterAll(async () => {
@@ -106,4 +122,22 @@ it("gives the viewer their own e-mail through the gateway, and null with FORBIDD
   ]);
   expect(errorCodes(response)).toEqual(["FORBIDDEN"]);
   expect(response.errors![0]!.path).toEqual(["reviews", 1, "author", "email"]);
+});
+
+it("passes the client's user agent and address on: sessions record the client's, and clients are limited apart", async () => {
+  const account = newAccount("proxied");
+  await users.app.services.accounts.register(account);
+  // The gateway's own clients, as a load balancer in front of it would name them.
+  const through = (client: string, userAgent = "browser/42") => ({ headers: { "x-forwarded-for": client, "user-agent": userAgent } });
+  const logIn = (client: string, password: string) =>
+    graphql(gatewayUrl, mutations.login, { input: { usernameOrEmail: account.username, password } }, through(client));
+
+  const session = await logIn("203.0.113.40", account.password);
+  expect(session.errors).toBeUndefined();
+  const listed = await graphql(gatewayUrl, sessionMutations.sessions, {}, { token: session.data!.login.accessToken });
+  expect(listed.data!.sessions.find((entry: { current: boolean }) => entry.current).userAgent).toBe("browser/42");
+
+  for (let i = 0; i < 3; i++) expect(errorCodes(await logIn("203.0.113.41", "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+  expect(errorCodes(await logIn("203.0.113.41", account.password))).toEqual(["RATE_LIMITED"]);
+  expect((await logIn("203.0.113.42", account.password)).errors).toBeUndefined();
 });

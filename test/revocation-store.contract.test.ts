@@ -25,7 +25,7 @@ async function memorySubject(): Promise<Subject> {
   const clock = new ManualClock();
   const subject: Subject = {
     store: new MemoryRevocationStore(clock),
-    ttl: (kind, id) => (subject.store as MemoryRevocationStore).ttl(`${kind === "session" ? "session" : "hits"}:${id}`),
+    ttl: (kind, id) => (subject.store as MemoryRevocationStore).ttl(kind, id),
     expireAll: async () => clock.advance(365 * 86400),
     loseData: async () => {
       await subject.store.close();

@@ -7,7 +7,6 @@ import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
-import { defaultLoginLimits } from "../src/rate-limit/password-attempts.js";
 import { Mailer } from "../src/mail/mailer.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createServices } from "../src/services.js";
@@ -90,7 +89,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     encryptionKeys: EncryptionKeys.parse(EncryptionKeys.generate()),
     clock: systemClock,
     lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
-    loginLimits: defaultLoginLimits,
+    loginLimits: testConfig().passwordAttempts,
     totpIssuer: "users-subgraph",
     mailer: new Mailer(mailTransport, { from: "test <test@example.com>", appUrl: "http://app.test" }),
     accountLinks: testConfig().accountLinks,

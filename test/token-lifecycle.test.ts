@@ -243,7 +243,7 @@ describe("housekeeping", () => {
 describe("changing the password", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database().url, store: "redis", loginLimits: { loginAttemptsPerWindow: 2 } });
+    server = await startTestServer({ databaseUrl: database().url, store: "redis", loginLimits: { failuresPerClient: 2 } });
   });
   afterAll(() => server.close());
 

@@ -5,6 +5,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
@@ -16,6 +17,7 @@ export interface AccountsServiceDependencies {
   links: AccountLinks;
   hasher: PasswordHasher;
   currentPassword: CurrentPassword;
+  passwordAttempts: PasswordAttemptLimiter;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -29,10 +31,12 @@ export class AccountsService {
    * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
    */
   async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, links, hasher, lifecycle, clock, onEvent } = this.dependencies;
+    const { database, links, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
     assertStrongPassword(input.password);
+    // Counted once the input is valid: a typo does not cost an attempt, but every hash does.
+    await passwordAttempts.registration(client.ip);
     await this.assertAvailable(email, username.key);
     const passwordHash = await hasher.hash(input.password);
     const now = clock.now();

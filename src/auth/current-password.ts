@@ -25,9 +25,11 @@ export class CurrentPassword {
     const { database, hasher, passwordAttempts } = this.dependencies;
     const user = await database.user.findUnique({ where: { id: userId } });
     if (!user) throw new UnauthenticatedError();
-    await passwordAttempts.attempt(`password-check:${user.id}`, client.ip);
+    // Counted with the account's logins: a guess is a guess, wherever it is made.
+    const attempt = await passwordAttempts.begin(`id:${user.id}`, client.ip);
     const verified = codePointLength(password) <= passwordLength.max && (await hasher.verify(user.passwordHash, password));
     if (!verified) throw new InvalidCredentialsError();
+    await attempt.succeeded();
     return user;
   }
 }

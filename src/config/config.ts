@@ -1,6 +1,8 @@
 import path from "node:path";
 import { z } from "zod";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
+import { parseAddressRange, type AddressRange } from "../http/client-address.js";
+import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import { parseDurationSeconds } from "./duration.js";
 
 const duration = (fallback: string, allowZero = false) =>
@@ -45,6 +47,23 @@ const emailList = z
   });
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/** Comma- or space-separated addresses and CIDR ranges; empty: none. */
+const addressRanges = z
+  .string()
+  .default("")
+  .transform((text, ctx) => {
+    const entries = text.split(/[\s,]+/).filter((entry) => entry !== "");
+    const ranges = entries.map((entry) => parseAddressRange(entry));
+    const malformed = entries.filter((_entry, index) => ranges[index] === null);
+    if (malformed.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must list IP addresses or CIDR ranges like 10.0.0.0/8 (got ${malformed.map((entry) => `"${entry}"`).join(", ")})` });
+      return z.NEVER;
+    }
+    return ranges as AddressRange[];
+  });
+
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
 const envSchema = z
@@ -69,7 +88,12 @@ const envSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     INTROSPECTION: booleanFlag.optional(),
     MIGRATE_ON_START: booleanFlag.optional(),
-    LOGIN_ATTEMPTS_PER_WINDOW: z.coerce.number().int().min(1).optional(),
+    LOGIN_FAILURES_PER_CLIENT: count(5),
+    LOGIN_FAILURES_PER_ACCOUNT: count(20),
+    LOGIN_FAILURES_PER_ADDRESS: count(100),
+    LOGIN_FAILURE_WINDOW: duration("15m"),
+    REGISTRATIONS_PER_ADDRESS: count(20),
+    TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
     MAIL_FROM: z.string().trim().regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>").optional(),
@@ -135,8 +159,9 @@ export interface Config {
   /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
   introspection: boolean;
   migrateOnStart: boolean;
-  /** Login attempts per account name in one window (ten times as many per client address); absent: the service's default. */
-  loginAttemptsPerWindow?: number;
+  passwordAttempts: PasswordAttemptLimits;
+  /** Proxies whose X-Forwarded-For / Forwarded is believed; none by default. */
+  trustProxy: AddressRange[];
   mail: {
     /** Absent (development only): every message is written as an `.eml` file under `dataDir/mail/`. */
     smtpUrl?: string;
@@ -218,7 +243,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     introspection: env.INTROSPECTION ?? !production,
     migrateOnStart: env.MIGRATE_ON_START ?? !production,
-    loginAttemptsPerWindow: env.LOGIN_ATTEMPTS_PER_WINDOW,
+    passwordAttempts: {
+      failuresPerClient: env.LOGIN_FAILURES_PER_CLIENT,
+      failuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+      failuresPerAddress: env.LOGIN_FAILURES_PER_ADDRESS,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+      registrationsPerAddress: env.REGISTRATIONS_PER_ADDRESS,
+    },
+    trustProxy: env.TRUST_PROXY,
     mail: {
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type DataLoader from "dataloader";
 import { isAdmin } from "../admin/roles.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
+import type { TrustedProxies } from "../http/client-address.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
 import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
@@ -31,12 +32,16 @@ function bearerToken(header: string | undefined): string | null | undefined {
   return match ? match[1]! : null;
 }
 
-export function clientInfo(request: IncomingMessage): ClientInfo {
+/**
+ * Who is asking: the client address (behind trusted proxies, the first untrusted hop) and the
+ * user agent, which a router propagating the client's `user-agent` header passes on as is.
+ */
+export function clientInfo(request: IncomingMessage, proxies: TrustedProxies): ClientInfo {
   const userAgent = request.headers["user-agent"];
-  return { userAgent: userAgent || undefined, ip: request.socket.remoteAddress };
+  return { userAgent: userAgent || undefined, ip: proxies.clientAddress(request.socket.remoteAddress, request.headers) };
 }
 
-export function createContext(services: Services, request: IncomingMessage): Context {
+export function createContext(services: Services, request: IncomingMessage, proxies: TrustedProxies): Context {
   const token = bearerToken(request.headers.authorization);
   let authentication: Promise<Viewer> | undefined;
   const authenticate = () => {
@@ -46,7 +51,7 @@ export function createContext(services: Services, request: IncomingMessage): Con
   const afterResponse: (() => void)[] = [];
   return {
     services,
-    client: clientInfo(request),
+    client: clientInfo(request, proxies),
     loaders: { userById: createUserLoader(services.users) },
     tokensIssuedTo: new Set(),
     requireViewer: authenticate,

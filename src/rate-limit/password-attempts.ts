@@ -1,15 +1,62 @@
+import { isIP } from "node:net";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import { RateLimitedError } from "../errors/errors.js";
 
 export interface PasswordAttemptLimits {
-  /** Password guesses allowed per account in one window; per client address ten times as many. */
-  loginAttemptsPerWindow: number;
-  loginWindowSeconds: number;
+  /** Failed password checks of one account from one client in a window: past it, that client waits. */
+  failuresPerClient: number;
+  /**
+   * Failed checks of one account from all clients in a window: past it, only clients that have
+   * signed in to the account before (within `knownClientSeconds`) may still try.
+   */
+  failuresPerAccount: number;
+  /** Failed checks from one client across all accounts in a window (password spraying). */
+  failuresPerAddress: number;
+  windowSeconds: number;
+  /** Registrations from one client address per hour. */
+  registrationsPerAddress: number;
 }
 
-export const defaultLoginLimits: PasswordAttemptLimits = { loginAttemptsPerWindow: 10, loginWindowSeconds: 15 * 60 };
+/** How long a client that signed in stays known to the account. */
+const knownClientSeconds = 30 * 86400;
+const registrationWindowSeconds = 3600;
 
-/** Counts password guesses (logins, current-password checks) in fixed windows in the shared store. */
+/**
+ * The client an attempt is counted against: its address, an IPv6 address by its /64 (one host
+ * usually has the whole /64 to pick from).
+ */
+export function clientKey(address: string | undefined): string {
+  if (!address) return "unknown";
+  if (isIP(address) !== 6) return address;
+  const [head = "", tail = ""] = address.split("::");
+  const headGroups = head ? head.split(":") : [];
+  const tailGroups = tail ? tail.split(":") : [];
+  const groups = address.includes("::")
+    ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups]
+    : headGroups;
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(":")}::/64`;
+}
+
+/** One password check under way: settle it with its outcome. */
+export interface PasswordAttempt {
+  /** Takes the attempt back (successes are not failures), resets this client's failures, and remembers the client. */
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Limits password guessing (logins, current-password checks) without handing strangers a way to
+ * lock owners out — Keycloak's temporary lockout and OWASP ASVS 2.2.1, per client:
+ *
+ * - failures are counted per (account, client), per account across clients, and per client across
+ *   accounts, in fixed windows; a refused attempt counts nowhere, a success counts nowhere and
+ *   resets its (account, client) pair;
+ * - a client past its own allowance for an account waits; everyone else does not;
+ * - an account past its allowance across clients (a distributed attack: at the default 20 per 15
+ *   minutes, at most 80 an hour, within ASVS's 100) refuses the clients it has never seen succeed,
+ *   while clients the owner signed in from keep their own allowance.
+ *
+ * Each attempt is counted before the password is checked, so concurrent guesses cannot overshoot.
+ */
 export class PasswordAttemptLimiter {
   constructor(
     private readonly store: RevocationStore,
@@ -17,18 +64,58 @@ export class PasswordAttemptLimiter {
     private readonly onLimited: () => void = () => {},
   ) {}
 
-  /** Counts one guess against `subjectKey` (the account) and the client address; RATE_LIMITED past either limit. */
-  async attempt(subjectKey: string, ip: string | undefined): Promise<void> {
-    const { loginAttemptsPerWindow, loginWindowSeconds } = this.limits;
-    const keys = [subjectKey, ...(ip ? [`login:ip:${ip}`] : [])];
-    for (const key of keys) {
-      const { count, resetInSeconds } = await this.store.hit(key, loginWindowSeconds);
-      // Per address the allowance is larger: many people may share one (NAT, offices).
-      const limit = key.startsWith("login:ip:") ? loginAttemptsPerWindow * 10 : loginAttemptsPerWindow;
-      if (count > limit) {
-        this.onLimited();
-        throw new RateLimitedError(resetInSeconds);
-      }
+  /**
+   * Counts a password check of `account` (the account id once resolved, else the name tried) from
+   * the client at `address`; RATE_LIMITED, counting nothing, when a limit is reached.
+   */
+  async begin(account: string, address: string | undefined): Promise<PasswordAttempt> {
+    const { failuresPerClient, failuresPerAccount, failuresPerAddress, windowSeconds } = this.limits;
+    const client = clientKey(address);
+    const keys = { pair: `login:pair:${account}:${client}`, account: `login:account:${account}`, address: `login:address:${client}` };
+    const known = `login:known:${account}:${client}`;
+    const [pair, accountCounter, addressCounter, knownCounter] = await this.store.counters([
+      keys.pair,
+      keys.account,
+      keys.address,
+      known,
+    ]);
+    const limits = [
+      { key: keys.pair, counter: pair!, limit: failuresPerClient },
+      { key: keys.address, counter: addressCounter!, limit: failuresPerAddress },
+      // A client the owner signed in from is not a stranger: the account's limit is not its to reach.
+      ...(knownCounter!.count > 0 ? [] : [{ key: keys.account, counter: accountCounter!, limit: failuresPerAccount }]),
+    ];
+    this.refuseIf(limits.filter(({ counter, limit }) => counter.count >= limit).map(({ counter }) => counter.resetInSeconds));
+
+    const counted = await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.hit(key, windowSeconds)));
+    const byKey = new Map([keys.pair, keys.account, keys.address].map((key, index) => [key, counted[index]!]));
+    const over = limits.filter(({ key, limit }) => byKey.get(key)!.count > limit);
+    if (over.length > 0) {
+      // Concurrent attempts got there first: this one takes its counts back.
+      await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.unhit(key)));
+      this.refuseIf(over.map(({ key }) => byKey.get(key)!.resetInSeconds));
     }
+    return {
+      succeeded: async () => {
+        await Promise.all([
+          this.store.forget([keys.pair]),
+          this.store.unhit(keys.account),
+          this.store.unhit(keys.address),
+          this.store.hit(known, knownClientSeconds),
+        ]);
+      },
+    };
+  }
+
+  /** Counts a registration from `address`; RATE_LIMITED past the hourly allowance. */
+  async registration(address: string | undefined): Promise<void> {
+    const counter = await this.store.hit(`register:address:${clientKey(address)}`, registrationWindowSeconds);
+    if (counter.count > this.limits.registrationsPerAddress) this.refuseIf([counter.resetInSeconds]);
+  }
+
+  private refuseIf(resetsInSeconds: number[]): void {
+    if (resetsInSeconds.length === 0) return;
+    this.onLimited();
+    throw new RateLimitedError(Math.max(1, ...resetsInSeconds));
   }
 }

@@ -67,11 +67,10 @@ export class SessionsService {
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
     }
-    // The account is read while the attempt is counted; no password is checked past the limit.
-    const [, account] = await Promise.all([
-      passwordAttempts.attempt(`login:name:${identifier}`, client.ip),
-      users.findForLogin(identifier),
-    ]);
+    const account = await users.findForLogin(identifier);
+    // Counted against the account itself, whichever of its names was typed; no password is
+    // checked past the limit.
+    const attempt = await passwordAttempts.begin(account ? `id:${account.user.id}` : `name:${identifier}`, client.ip);
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
     // Unknown users cost one verification too, so timing does not tell them apart.
     const verified =
@@ -79,6 +78,8 @@ export class SessionsService {
         ? await hasher.verify(account.passwordHash, input.password)
         : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
     if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
+    // The right password: not a failure, whatever follows (second-factor codes have their own limit).
+    await attempt.succeeded();
     // A locked account says so only to the right password, so guessers learn nothing.
     if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
     // Only after the password: to anyone else, an unverified account looks like any other.

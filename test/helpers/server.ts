@@ -51,6 +51,13 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
 }
 
+const unlimited = {
+  failuresPerClient: 1_000_000,
+  failuresPerAccount: 1_000_000,
+  failuresPerAddress: 1_000_000,
+  registrationsPerAddress: 1_000_000,
+};
+
 export async function openRevocationStore(kind: "memory" | "redis", clock?: Clock): Promise<RevocationStore> {
   return kind === "redis"
     ? RedisRevocationStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
@@ -114,7 +121,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     mailTransport,
     logger: options.logger ?? createLogger("silent"),
     clock: options.clock,
-    loginLimits: options.loginLimits ?? { loginAttemptsPerWindow: 1000 },
+    // Every test client is 127.0.0.1: only the limits a test sets apply.
+    loginLimits: { ...unlimited, ...options.loginLimits },
   }).catch(async (error: unknown) => {
     await closeStores();
     throw error;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../../clock.js";
-import type { RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 interface Entry {
   count: number;
@@ -8,29 +8,45 @@ interface Entry {
 }
 
 /**
+ * Counters are what strangers create (one per login name or address they try): beyond this many,
+ * the oldest go first. About 100 bytes each, so at most a few tens of MB.
+ */
+export const defaultMaxCounters = 100_000;
+
+/**
  * The embedded default for a single process: entries expire like Redis keys with a TTL. It starts
  * empty with every process, so it is not current until rebuilt from PostgreSQL.
+ *
+ * Revocations are never evicted (each needs an authenticated session to end, and lives at most
+ * one access-token lifetime); counters are capped.
  */
 export class MemoryRevocationStore implements RevocationStore {
   readonly kind = "memory";
-  private readonly entries = new Map<string, Entry>();
+  private readonly revocations = new Map<string, number>();
+  private readonly counterEntries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly maxCounters: number;
   private current = false;
   private rebuild: string | undefined;
 
-  constructor(private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly clock: Clock = systemClock,
+    options: { maxCounters?: number } = {},
+  ) {
+    this.maxCounters = options.maxCounters ?? defaultMaxCounters;
     // Expired entries would otherwise only go when read again.
     this.sweeper = setInterval(() => this.sweep(), 60_000).unref();
   }
 
   async revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void> {
-    const expiresAt = this.clock.now().getTime() + ttlSeconds * 1000;
-    for (const id of sessionIds) this.entries.set(`session:${id}`, { count: 1, expiresAt });
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const id of sessionIds) this.revocations.set(id, expiresAt);
   }
 
   async sessionRevocation(sessionId: string): Promise<SessionRevocation> {
     if (!this.current) return "unknown";
-    return this.live(`session:${sessionId}`) ? "revoked" : "live";
+    const expiresAt = this.revocations.get(sessionId);
+    return expiresAt !== undefined && expiresAt > this.now() ? "revoked" : "live";
   }
 
   async beginRebuild(): Promise<RebuildTicket> {
@@ -46,38 +62,80 @@ export class MemoryRevocationStore implements RevocationStore {
     return true;
   }
 
-  async hit(key: string, windowSeconds: number): Promise<{ count: number; resetInSeconds: number }> {
-    const now = this.clock.now().getTime();
-    const entry = this.live(`hits:${key}`) ?? { count: 0, expiresAt: now + windowSeconds * 1000 };
+  async hit(key: string, windowSeconds: number): Promise<Counter> {
+    const now = this.now();
+    let entry = this.liveCounter(key);
+    if (!entry) {
+      this.makeRoom();
+      entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
+      this.counterEntries.set(key, entry);
+    }
     entry.count++;
-    this.entries.set(`hits:${key}`, entry);
     return { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) };
   }
 
-  /** Seconds until the key expires, as Redis's TTL answers: -2 when absent. */
-  async ttl(key: string): Promise<number> {
-    const entry = this.live(key);
-    return entry ? Math.ceil((entry.expiresAt - this.clock.now().getTime()) / 1000) : -2;
+  async counters(keys: readonly string[]): Promise<Counter[]> {
+    const now = this.now();
+    return keys.map((key) => {
+      const entry = this.liveCounter(key);
+      return entry ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) } : { count: 0, resetInSeconds: 0 };
+    });
+  }
+
+  async unhit(key: string): Promise<void> {
+    const entry = this.liveCounter(key);
+    if (entry) entry.count--;
+  }
+
+  async forget(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.counterEntries.delete(key);
+  }
+
+  /** Seconds until a counter or revocation expires, as Redis's TTL answers: -2 when absent. */
+  async ttl(kind: "session" | "hits", key: string): Promise<number> {
+    const expiresAt = kind === "session" ? this.revocations.get(key) : this.liveCounter(key)?.expiresAt;
+    return expiresAt !== undefined && expiresAt > this.now() ? Math.ceil((expiresAt - this.now()) / 1000) : -2;
+  }
+
+  /** How many counters it holds, expired ones not yet swept included. */
+  get counterCount(): number {
+    return this.counterEntries.size;
   }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.entries.clear();
+    this.revocations.clear();
+    this.counterEntries.clear();
   }
 
-  private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.clock.now().getTime()) {
-      this.entries.delete(key);
+  private now(): number {
+    return this.clock.now().getTime();
+  }
+
+  private liveCounter(key: string): Entry | undefined {
+    const entry = this.counterEntries.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.counterEntries.delete(key);
       return undefined;
     }
     return entry;
   }
 
+  /** Before a new counter: expired ones go, then, while still full, the oldest (Maps keep insertion order). */
+  private makeRoom(): void {
+    if (this.counterEntries.size < this.maxCounters) return;
+    this.sweep();
+    for (const key of this.counterEntries.keys()) {
+      if (this.counterEntries.size < this.maxCounters) break;
+      this.counterEntries.delete(key);
+    }
+  }
+
   private sweep(): void {
-    const now = this.clock.now().getTime();
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    const now = this.now();
+    for (const [id, expiresAt] of this.revocations) if (expiresAt <= now) this.revocations.delete(id);
+    for (const [key, entry] of this.counterEntries) if (entry.expiresAt <= now) this.counterEntries.delete(key);
   }
 }

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../../errors/errors.js";
 import { randomUUID } from "node:crypto";
-import type { RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 interface RedisRebuildTicket extends RebuildTicket {
   /** The Redis server the rebuild read from: the mark it leaves is valid on that server only. */
@@ -17,6 +17,9 @@ return 1`;
 const rebuildEntriesPerRoundTrip = 1000;
 
 export const defaultRedisTimeoutMs = 2_000;
+
+/** DECR would create a key without TTL when it has expired meanwhile. */
+const unhitScript = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end return 0`;
 
 /**
  * Shared by every instance. Keys carry the TTL of what they guard, so Redis never grows without
@@ -115,7 +118,7 @@ export class RedisRevocationStore implements RevocationStore {
     });
   }
 
-  async hit(key: string, windowSeconds: number): Promise<{ count: number; resetInSeconds: number }> {
+  async hit(key: string, windowSeconds: number): Promise<Counter> {
     const redisKey = this.key("hits", key);
     return this.reach(async () => {
       // NX: the window starts with the first hit and is not extended by later ones.
@@ -123,6 +126,30 @@ export class RedisRevocationStore implements RevocationStore {
       if (!results || results.some(([error]) => error)) throw new Error("Redis transaction failed");
       return { count: results[0]![1] as number, resetInSeconds: Math.max(1, results[2]![1] as number) };
     });
+  }
+
+  async counters(keys: readonly string[]): Promise<Counter[]> {
+    if (keys.length === 0) return [];
+    return this.reach(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.get(this.key("hits", key)).ttl(this.key("hits", key));
+      const results = await pipeline.exec();
+      if (!results || results.some(([error]) => error)) throw new Error("Redis pipeline failed");
+      return keys.map((_key, index) => {
+        const count = results[2 * index]![1] as string | null;
+        const ttl = results[2 * index + 1]![1] as number;
+        return count === null ? { count: 0, resetInSeconds: 0 } : { count: Number(count), resetInSeconds: Math.max(1, ttl) };
+      });
+    });
+  }
+
+  async unhit(key: string): Promise<void> {
+    await this.reach(() => this.redis.eval(unhitScript, 1, this.key("hits", key)));
+  }
+
+  async forget(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.reach(() => this.redis.del(...keys.map((key) => this.key("hits", key))));
   }
 
   async ping(): Promise<void> {
