@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../../errors/errors.js";
-import { randomUUID } from "node:crypto";
 import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+
+export const defaultRedisTimeoutMs = 2_000;
 
 interface RedisRebuildTicket extends RebuildTicket {
   /** The Redis server the rebuild read from: the mark it leaves is valid on that server only. */
@@ -15,8 +17,6 @@ redis.call('DEL', KEYS[1])
 return 1`;
 
 const rebuildEntriesPerRoundTrip = 1000;
-
-export const defaultRedisTimeoutMs = 2_000;
 
 /** DECR would create a key without TTL when it has expired meanwhile. */
 const unhitScript = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end return 0`;
