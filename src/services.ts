@@ -87,6 +87,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     database,
     users,
     secondFactor,
+    audit,
     clock,
     // A login completed with a second factor starts its session as every login does.
     startSession: (account, client) => sessions.startSession(account, client),
@@ -120,7 +121,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     revocations,
     accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, clock, onEvent }),
     sessions,
-    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, logger, clock, totpIssuer, onEvent }),
+    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
     verification: new VerificationService({ database, links, tokens, mailRequests, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, clock, logger }),

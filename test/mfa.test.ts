@@ -305,6 +305,29 @@ describe("recovery codes and turning MFA off", () => {
   });
 });
 
+describe("the security log", () => {
+  it("records MFA turned on and off, refused codes and logins completed with a code", async () => {
+    const { account, accessToken, secret, userId } = await registerWithMfa();
+    const wrong = (await authenticatorCode(secret, clock)) === "000000" ? "111111" : "000000";
+    expectCodes(await complete(await mfaToken(account), wrong), ["INVALID_MFA_CODE"]);
+    expect((await complete(await mfaToken(account), await authenticatorCode(secret, clock))).errors).toBeUndefined();
+    nextStep();
+    const disabled = await request(mfaDocuments.disable, { currentPassword: account.password, code: await authenticatorCode(secret, clock) }, accessToken);
+    expect(disabled.errors).toBeUndefined();
+
+    const log = await request(`{ securityEvents(first: 50) { edges { node { kind actorId } } } }`, {}, accessToken);
+    expect(log.errors).toBeUndefined();
+    const events = (log.data!.securityEvents.edges as { node: { kind: string; actorId: string | null } }[]).map(({ node }) => node).reverse();
+    const kinds = events.map((event) => event.kind);
+    const order = ["mfa_enabled", "login_failed", "login_succeeded", "mfa_disabled"].map((kind) => kinds.lastIndexOf(kind));
+    expect(order.every((position) => position >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(events.find((event) => event.kind === "mfa_enabled")?.actorId).toBe(userId);
+    expect(events.find((event) => event.kind === "mfa_disabled")?.actorId).toBe(userId);
+    expect(events.find((event) => event.kind === "login_failed")?.actorId).toBeNull();
+  });
+});
+
 describe("secrets at rest", () => {
   it("stores the TOTP secret only sealed, under the current key id; recovery codes and mfaTokens only hashed", async () => {
     const { account, userId, secret, recoveryCodes } = await registerWithMfa();

@@ -1,4 +1,5 @@
 import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-tokens.js";
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
@@ -14,6 +15,7 @@ export interface MfaLoginDependencies {
   database: Database;
   users: UsersService;
   secondFactor: SecondFactor;
+  audit: SecurityEvents;
   clock: Clock;
   /** Starts a session exactly as a login without a second factor does. */
   startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo) => Promise<AuthResult>;
@@ -50,7 +52,7 @@ export class MfaLogin {
    * a wrong code counts against the token, which dies after `codeAttemptsPerChallenge` of them.
    */
   async complete(mfaToken: string, code: string, client: ClientInfo): Promise<AuthResult> {
-    const { database, users, secondFactor, clock, startSession, onEvent } = this.dependencies;
+    const { database, users, secondFactor, audit, clock, startSession, onEvent } = this.dependencies;
     const tokenHash = hashOpaqueToken(mfaToken);
     const challenge = await database.mfaChallenge.findUnique({ where: { tokenHash }, select: { userId: true, credentialsVersion: true } });
     if (!challenge) throw new InvalidMfaTokenError();
@@ -65,6 +67,7 @@ export class MfaLogin {
       if (count === 0) return "dead";
       if (await secondFactor.consume(tx, userId, code, now)) return "accepted";
       await tx.mfaChallenge.update({ where: { tokenHash }, data: { usedAt: null, failedAttempts: { increment: 1 } } });
+      await audit.record(tx, { kind: "login_failed", userId, actorId: null, client, details: { reason: "mfa_code" } });
       return "rejected";
     });
     if (outcome === "dead") throw new InvalidMfaTokenError();

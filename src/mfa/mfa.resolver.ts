@@ -30,7 +30,7 @@ export class MfaResolver {
     description: "Turns the second factor on with a code of the enrolled authenticator; ends the other sessions. Returns 10 single-use recovery codes, shown this once.",
   })
   async confirmTotp(@Arg("code", () => String) code: string, @Ctx() context: Context): Promise<string[]> {
-    return context.services.mfa.confirmTotp(await context.requireViewer(), code);
+    return context.services.mfa.confirmTotp(await context.requireViewer(), code, context.client);
   }
 
   @Mutation(() => [String], { description: "10 new recovery codes for a current code; the previous ones stop working." })

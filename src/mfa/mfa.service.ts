@@ -1,3 +1,4 @@
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { CurrentPassword } from "../auth/current-password.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
@@ -17,6 +18,7 @@ export interface MfaServiceDependencies {
   secondFactor: SecondFactor;
   /** Tells the owner when MFA goes on or off. */
   mailer: Mailer;
+  audit: SecurityEvents;
   logger: Logger;
   clock: Clock;
   /** The name authenticator apps show beside the account. */
@@ -60,8 +62,8 @@ export class MfaService {
    * Turns the second factor on with the first code of the enrolled authenticator; ends the
    * account's other sessions. The recovery codes are returned once and stored only hashed.
    */
-  async confirmTotp(viewer: Viewer, code: string): Promise<string[]> {
-    const { database, lifecycle, secondFactor, mailer, logger, clock, onEvent } = this.dependencies;
+  async confirmTotp(viewer: Viewer, code: string, client: ClientInfo): Promise<string[]> {
+    const { database, lifecycle, secondFactor, mailer, audit, logger, clock, onEvent } = this.dependencies;
     const { userId } = viewer;
     await secondFactor.throttle(userId);
     const now = clock.now();
@@ -83,6 +85,7 @@ export class MfaService {
         // Confirmed or replaced by another request meanwhile.
         if (count === 0) throw new InvalidMfaCodeError();
         await replaceRecoveryCodes(tx, userId, recovery.hashes, now);
+        await audit.record(tx, { kind: "mfa_enabled", userId, actorId: userId, client });
         return tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
       },
       viewer.sessionId,
@@ -108,7 +111,7 @@ export class MfaService {
 
   /** Turns the second factor off: the password and a current code, both. Ends the account's other sessions. */
   async disableTotp(viewer: Viewer, currentPassword: string, code: string, client: ClientInfo): Promise<boolean> {
-    const { lifecycle, secondFactor, mailer, logger, clock, onEvent } = this.dependencies;
+    const { lifecycle, secondFactor, mailer, audit, logger, clock, onEvent } = this.dependencies;
     const { userId } = viewer;
     const user = await this.dependencies.currentPassword.verify(userId, currentPassword, client);
     await secondFactor.throttle(userId);
@@ -123,6 +126,7 @@ export class MfaService {
         await tx.totpFactor.delete({ where: { userId } });
         await tx.recoveryCode.deleteMany({ where: { userId } });
         await tx.mfaChallenge.deleteMany({ where: { userId } });
+        await audit.record(tx, { kind: "mfa_disabled", userId, actorId: userId, client });
         return true;
       },
       viewer.sessionId,
