@@ -41,7 +41,7 @@ it("grants admin from the command line on a fresh database, idempotently", async
   } finally {
     await database.drop();
   }
-});
+}, 120_000); // six runs of the command, each a process of its own: slow on a loaded machine
 
 it("applies ADMIN_EMAILS at start to the accounts that exist, and starts though some do not", async () => {
   const database = await createTestDatabase();
