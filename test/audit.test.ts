@@ -175,8 +175,8 @@ describe("the security_events table", () => {
     const recent = await signUp(server); // recorded at the new time
     await logIn(server, recent.account);
     expect(await server.app.services.audit.purgeOlderThan(retention)).toBe(everything);
-    expect(await server.database.securityEvent.count()).toBe(2); // the two logins since
-    expect(await kinds(recent.id)).toEqual(["login_succeeded"]);
+    expect(await server.database.securityEvent.count()).toBe(3); // the two logins and the registration since
+    expect(await kinds(recent.id)).toEqual(["login_succeeded", "registered"]);
   });
 
   it("fails the action when its event cannot be written: the action is not half-done", async () => {

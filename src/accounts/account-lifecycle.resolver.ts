@@ -14,7 +14,7 @@ export class AccountLifecycleResolver {
     description: "Follows a link to the app's /verify-email page: verifies the address, or applies an e-mail change. INVALID_TOKEN when unknown, used, expired or superseded.",
   })
   async verifyEmail(@Arg("token", () => String) token: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.verification.verifyEmail(token, await context.viewer());
+    return context.services.verification.verifyEmail(token, await context.viewer(), context.client);
   }
 
   @Mutation(() => Boolean, {
@@ -32,7 +32,7 @@ export class AccountLifecycleResolver {
     @Arg("newPassword", () => String) newPassword: string,
     @Ctx() context: Context,
   ): Promise<boolean> {
-    return context.services.passwordReset.resetPassword(token, newPassword, await context.viewer());
+    return context.services.passwordReset.resetPassword(token, newPassword, await context.viewer(), context.client);
   }
 
   @Mutation(() => User)

@@ -1,4 +1,4 @@
-import type { Database, Transaction } from "../db/prisma.js";
+import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { LinkPage, Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
 import type { SingleUseTokens, TokenPurpose } from "./single-use-tokens.js";
@@ -12,8 +12,6 @@ const linkMails: Record<TokenPurpose, { page: LinkPage; template: typeof templat
 
 // Beyond the mail server's own limit: the transaction's statements and commit.
 const transactionMarginMs = 5_000;
-// Waiting for a pooled connection: registrations arrive in bursts.
-const connectionWaitMs = 10_000;
 
 /**
  * Mailed links. A token is written in the same transaction that mails it, which commits only once
@@ -31,7 +29,7 @@ export class AccountLinks {
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.database.$transaction(work, {
       timeout: this.mailer.sendLimitMs + transactionMarginMs,
-      maxWait: connectionWaitMs,
+      ...transactionOptions,
     });
   }
 

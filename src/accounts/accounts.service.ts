@@ -1,6 +1,7 @@
 import type { CurrentPassword } from "../auth/current-password.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
@@ -18,6 +19,7 @@ export interface AccountsServiceDependencies {
   hasher: PasswordHasher;
   currentPassword: CurrentPassword;
   passwordAttempts: PasswordAttemptLimiter;
+  audit: SecurityEvents;
   clock: Clock;
   onEvent: (event: AuthEvent) => void;
 }
@@ -31,7 +33,7 @@ export class AccountsService {
    * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
    */
   async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, links, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
+    const { database, links, hasher, lifecycle, passwordAttempts, audit, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
     assertStrongPassword(input.password);
@@ -54,6 +56,7 @@ export class AccountsService {
           },
           select: publicUserColumns,
         });
+        await audit.record(tx, { kind: "registered", userId: created.id, actorId: created.id, client });
         await links.send(tx, created, "verify_email", email);
         return created;
       });
@@ -73,7 +76,7 @@ export class AccountsService {
    * only session left.
    */
   async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, client: ClientInfo = {}): Promise<AuthResult> {
-    const { hasher, lifecycle, clock } = this.dependencies;
+    const { hasher, lifecycle, audit, clock } = this.dependencies;
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
     assertStrongPassword(newPassword, "newPassword");
     const passwordHash = await hasher.hash(newPassword);
@@ -82,6 +85,7 @@ export class AccountsService {
     const updated = await lifecycle.changeCredentials(user.id, user.credentialsVersion, "password_changed", async (tx) => {
       const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash }, select: publicUserColumns });
       await tx.session.create({ data: { ...session.row, userId: user.id } });
+      await audit.record(tx, { kind: "password_changed", userId: user.id, actorId: user.id, client });
       return changed;
     });
     if (!updated) throw new InvalidCredentialsError();

@@ -1,5 +1,6 @@
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidTokenError } from "../errors/errors.js";
@@ -20,6 +21,7 @@ export interface PasswordResetServiceDependencies {
   hasher: PasswordHasher;
   mailRequests: MailRequestLimiter;
   mailer: Mailer;
+  audit: SecurityEvents;
   clock: Clock;
   logger: Logger;
 }
@@ -63,8 +65,8 @@ export class PasswordResetService {
    * Sets the password a reset link was mailed for, marks the address verified (the link proved it),
    * ends every session of the account, then tells the owner by mail.
    */
-  async resetPassword(token: string, newPassword: string, viewer: Viewer | null): Promise<boolean> {
-    const { database, tokens, lifecycle, hasher, clock } = this.dependencies;
+  async resetPassword(token: string, newPassword: string, viewer: Viewer | null, client: ClientInfo): Promise<boolean> {
+    const { database, tokens, lifecycle, hasher, audit, clock } = this.dependencies;
     assertStrongPassword(newPassword, "newPassword");
     // A wrong token must not cost a password hash.
     const grant = await tokens.inspect(database, token, ["reset_password"], viewer?.userId);
@@ -78,6 +80,8 @@ export class PasswordResetService {
       });
       // The account's address changed since the link was sent to the earlier one.
       if (count === 0) throw new InvalidTokenError();
+      // The link, not a signed-in account, acted: an actor only if one was signed in as well.
+      await audit.record(tx, { kind: "password_reset", userId: grant.userId, actorId: viewer?.userId ?? null, client });
       return tx.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { username: true, email: true } });
     });
     // The account was deleted since the link was inspected.

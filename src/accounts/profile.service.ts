@@ -1,3 +1,4 @@
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { Database } from "../db/prisma.js";
 import { BadUserInputError, EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
@@ -15,6 +16,7 @@ export interface ProfileServiceDependencies {
   lifecycle: SessionLifecycle;
   currentPassword: CurrentPassword;
   mailRequests: MailRequestLimiter;
+  audit: SecurityEvents;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -67,9 +69,12 @@ export class ProfileService {
   async deleteAccount(viewer: Viewer, currentPassword: string, client: ClientInfo): Promise<boolean> {
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
     // As a credential change: logins that checked the password meanwhile cannot start a session.
-    const deleted = await this.dependencies.lifecycle.changeCredentials(user.id, user.credentialsVersion, "account_deleted", (tx) =>
-      tx.user.delete({ where: { id: user.id } }),
-    );
+    const { lifecycle, audit } = this.dependencies;
+    // The event outlives the account (the log has no foreign key), until its retention ends.
+    const deleted = await lifecycle.changeCredentials(user.id, user.credentialsVersion, "account_deleted", async (tx) => {
+      await audit.record(tx, { kind: "deleted", userId: user.id, actorId: user.id, client });
+      return tx.user.delete({ where: { id: user.id } });
+    });
     // The password changed since it was checked here.
     if (!deleted) throw new InvalidCredentialsError();
     return true;

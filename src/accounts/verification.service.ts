@@ -1,3 +1,4 @@
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidTokenError, UnauthenticatedError } from "../errors/errors.js";
@@ -12,6 +13,7 @@ export interface VerificationServiceDependencies {
   links: AccountLinks;
   tokens: SingleUseTokens;
   mailRequests: MailRequestLimiter;
+  audit: SecurityEvents;
   clock: Clock;
 }
 
@@ -35,17 +37,20 @@ export class VerificationService {
    * sent to, as long as that is still the account's; an e-mail-change link makes its address the
    * account's (EMAIL_TAKEN if someone registered it meanwhile) and drops every other pending link.
    */
-  async verifyEmail(token: string, viewer: Viewer | null): Promise<boolean> {
-    const { database, tokens, clock } = this.dependencies;
+  async verifyEmail(token: string, viewer: Viewer | null, client: ClientInfo): Promise<boolean> {
+    const { database, tokens, audit, clock } = this.dependencies;
     try {
       await database.$transaction(async (tx) => {
         const grant = await tokens.redeem(tx, token, ["verify_email", "change_email"], viewer?.userId);
         const now = clock.now();
+        const event = { userId: grant.userId, actorId: viewer?.userId ?? null, client };
         if (grant.purpose === "verify_email") {
           const { count } = await tx.user.updateMany({ where: { id: grant.userId, email: grant.email }, data: { emailVerifiedAt: now } });
           if (count === 0) throw new InvalidTokenError();
+          await audit.record(tx, { kind: "email_verified", ...event });
           return;
         }
+        await audit.record(tx, { kind: "email_changed", ...event });
         await tx.user.update({ where: { id: grant.userId }, data: { email: grant.email, emailVerifiedAt: now } });
         // Links mailed to the earlier address must not act on the account any more.
         await tx.accountToken.deleteMany({ where: { userId: grant.userId } });

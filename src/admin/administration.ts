@@ -1,4 +1,4 @@
-import type { Database, Transaction } from "../db/prisma.js";
+import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import { LastAdminError } from "../errors/errors.js";
 import { adminRole } from "./roles.js";
 
@@ -11,7 +11,7 @@ export function administer<T>(database: Database, work: (tx: Transaction) => Pro
   return database.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('users:account-administration'))`;
     return work(tx);
-  });
+  }, transactionOptions);
 }
 
 /** LAST_ADMIN unless an admin other than `userId` can still act (has the role and is not locked). */

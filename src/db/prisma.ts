@@ -2,6 +2,12 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 
+/**
+ * How long a transaction may wait for a pooled connection (Prisma's default is 2 s): bursts queue
+ * for one instead of failing, and the wait stays bounded.
+ */
+export const transactionOptions = { maxWait: 10_000 } as const;
+
 export type Transaction = Parameters<Parameters<Database["$transaction"]>[0]>[0];
 
 export interface QueryEvent {

@@ -111,7 +111,11 @@ export class LastAdminError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  constructor(readonly retryAfterSeconds: number) {
+  /** `startsLockout`: the first refusal of the subject's window (not the client address's), for the audit log. */
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly startsLockout = false,
+  ) {
     super("RATE_LIMITED", errorCodes.RATE_LIMITED, { retryAfterSeconds });
   }
 }

@@ -85,7 +85,11 @@ export class PasswordAttemptLimiter {
       // A client the owner signed in from is not a stranger: the account's limit is not its to reach.
       ...(knownCounter!.count > 0 ? [] : [{ key: keys.account, counter: accountCounter!, limit: failuresPerAccount }]),
     ];
-    this.refuseIf(limits.filter(({ counter, limit }) => counter.count >= limit).map(({ counter }) => counter.resetInSeconds));
+    await this.refuseIf(
+      account,
+      limits.filter(({ counter, limit }) => counter.count >= limit),
+      ({ counter }) => counter.resetInSeconds,
+    );
 
     const counted = await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.hit(key, windowSeconds)));
     const byKey = new Map([keys.pair, keys.account, keys.address].map((key, index) => [key, counted[index]!]));
@@ -93,7 +97,7 @@ export class PasswordAttemptLimiter {
     if (over.length > 0) {
       // Concurrent attempts got there first: this one takes its counts back.
       await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.unhit(key)));
-      this.refuseIf(over.map(({ key }) => byKey.get(key)!.resetInSeconds));
+      await this.refuseIf(account, over, ({ key }) => byKey.get(key)!.resetInSeconds);
     }
     return {
       succeeded: async () => {
@@ -110,12 +114,23 @@ export class PasswordAttemptLimiter {
   /** Counts a registration from `address`; RATE_LIMITED past the hourly allowance. */
   async registration(address: string | undefined): Promise<void> {
     const counter = await this.store.hit(`register:address:${clientKey(address)}`, registrationWindowSeconds);
-    if (counter.count > this.limits.registrationsPerAddress) this.refuseIf([counter.resetInSeconds]);
+    if (counter.count > this.limits.registrationsPerAddress) {
+      this.onLimited();
+      throw new RateLimitedError(Math.max(1, counter.resetInSeconds));
+    }
   }
 
-  private refuseIf(resetsInSeconds: number[]): void {
-    if (resetsInSeconds.length === 0) return;
+  /**
+   * RATE_LIMITED when any limit is reached. `startsLockout` marks the first refusal concerning
+   * `account` (its own or this client's allowance for it) in a window, so that the audit log
+   * records a lockout once, not every refused attempt.
+   */
+  private async refuseIf<L extends { key: string }>(account: string, reached: L[], resetOf: (limit: L) => number): Promise<void> {
+    if (reached.length === 0) return;
     this.onLimited();
-    throw new RateLimitedError(Math.max(1, ...resetsInSeconds));
+    const retryAfterSeconds = Math.max(1, ...reached.map(resetOf));
+    const aboutAccount = reached.some(({ key }) => !key.startsWith("login:address:"));
+    const startsLockout = aboutAccount && (await this.store.hit(`login:lockout:${account}`, retryAfterSeconds)).count === 1;
+    throw new RateLimitedError(retryAfterSeconds, startsLockout);
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { hashRefreshToken, newSuccessorSalt, successorToken } from "../auth/refresh-tokens.js";
 import type { Clock } from "../clock.js";
-import type { Database, Transaction } from "../db/prisma.js";
+import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { UserRecord } from "../users/users.service.js";
 import { truncateUserAgent, type ClientInfo } from "./session-lifecycle.js";
 
@@ -10,7 +10,7 @@ export type Rotation =
   | { outcome: "issued"; sessionId: string; user: UserRecord; refreshToken: string; refreshTokenExpiresAt: Date; at: Date }
   | { outcome: "invalid" }
   /** A rotated token presented again, outside the reuse interval or by another client. */
-  | { outcome: "reused"; sessionId: string };
+  | { outcome: "reused"; sessionId: string; userId: string };
 
 export interface RefreshRotationDependencies {
   database: Database;
@@ -78,11 +78,11 @@ export class RefreshRotation {
       const sessionLive = presented.sessionRevokedAt === null && presented.sessionExpiresAt > now && presented.lockedAt === null;
       if (presented.rotatedAt !== null) {
         const retried = sessionLive && this.isRetry(presented, client, now) ? await this.retry(tx, refreshToken, presented, client, now) : null;
-        return retried ?? { outcome: "reused", sessionId: presented.sessionId };
+        return retried ?? { outcome: "reused", sessionId: presented.sessionId, userId: presented.userId };
       }
       if (!sessionLive || presented.expiresAt <= now) return { outcome: "invalid" };
       return this.rotateUnused(tx, refreshToken, presented, client, now);
-    });
+    }, transactionOptions);
   }
 
   /**

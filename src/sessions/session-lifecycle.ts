@@ -4,7 +4,7 @@ import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import type { Clock } from "../clock.js";
-import type { Database, Transaction } from "../db/prisma.js";
+import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
@@ -210,7 +210,7 @@ export class SessionLifecycle {
       const result = alsoInTransaction ? await alsoInTransaction(tx, ending.ended) : undefined;
       await ending.revoke();
       return { ended: ending.ended, result: result as T };
-    });
+    }, transactionOptions);
     this.reportEnded(outcome.ended);
     return alsoInTransaction ? outcome : outcome.ended;
   }
@@ -242,7 +242,7 @@ export class SessionLifecycle {
       const result = await alsoInTransaction(tx);
       await ending.revoke();
       return { ended: ending.ended, result };
-    });
+    }, transactionOptions);
     if (!outcome) return null;
     this.reportEnded(outcome.ended);
     return outcome.result;

@@ -19,17 +19,17 @@ export class SessionsResolver {
 
   @Mutation(() => Boolean, { description: "Ends the session of the presented access token." })
   async logout(@Ctx() context: Context): Promise<boolean> {
-    return context.services.sessions.logout(await context.requireViewer());
+    return context.services.sessions.logout(await context.requireViewer(), context.client);
   }
 
   @Mutation(() => Boolean, { description: "Ends every session of the viewer." })
   async logoutAll(@Ctx() context: Context): Promise<boolean> {
-    return context.services.sessions.logoutAll(await context.requireViewer());
+    return context.services.sessions.logoutAll(await context.requireViewer(), context.client);
   }
 
   @Mutation(() => Boolean, { description: "Ends one of the viewer's sessions; false when there is no such live session." })
   async revokeSession(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.sessions.revokeSession(await context.requireViewer(), id);
+    return context.services.sessions.revokeSession(await context.requireViewer(), id, context.client);
   }
 
   @Query(() => [Session], { description: "The viewer's live sessions." })

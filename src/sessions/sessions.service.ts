@@ -5,12 +5,14 @@ import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import {
   AccountLockedError,
   BadUserInputError,
   EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
+  RateLimitedError,
   MfaRequiredError,
   RefreshTokenReusedError,
   UnauthenticatedError,
@@ -70,7 +72,14 @@ export class SessionsService {
     const account = await users.findForLogin(identifier);
     // Counted against the account itself, whichever of its names was typed; no password is
     // checked past the limit.
-    const attempt = await passwordAttempts.begin(account ? `id:${account.user.id}` : `name:${identifier}`, client.ip);
+    const attempt = await passwordAttempts.begin(account ? `id:${account.user.id}` : `name:${identifier}`, client.ip).catch(async (error: unknown) => {
+      // A lockout of an existing account is recorded once per window, not at every refusal.
+      if (error instanceof RateLimitedError && error.startsLockout && account) {
+        const { database, audit } = this.dependencies;
+        await audit.record(database, { kind: "login_rate_limited", userId: account.user.id, actorId: null, client });
+      }
+      throw error;
+    });
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
     // Unknown users cost one verification too, so timing does not tell them apart.
     const verified =
@@ -156,7 +165,11 @@ export class SessionsService {
     const { rotation, lifecycle, accessTokens, onEvent } = this.dependencies;
     const rotated = await rotation.rotate(refreshToken, client);
     if (rotated.outcome === "reused") {
-      await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused");
+      const { userId } = rotated;
+      await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused", async (tx, ended) => {
+        // Once, by whichever presentation ended the session; a thief is no signed-in actor.
+        if (ended > 0) await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
+      });
       onEvent("refresh_token_reused");
       throw new RefreshTokenReusedError();
     }
@@ -175,18 +188,28 @@ export class SessionsService {
     };
   }
 
-  async logout(viewer: Viewer): Promise<boolean> {
-    return (await this.dependencies.lifecycle.end({ id: viewer.sessionId }, "logout")) > 0;
+  async logout(viewer: Viewer, client: ClientInfo): Promise<boolean> {
+    return (await this.endOwnSessions(viewer, { id: viewer.sessionId }, "logout", client)) > 0;
   }
 
-  async logoutAll(viewer: Viewer): Promise<boolean> {
-    await this.dependencies.lifecycle.end({ userId: viewer.userId }, "logout_all");
+  async logoutAll(viewer: Viewer, client: ClientInfo): Promise<boolean> {
+    await this.endOwnSessions(viewer, { userId: viewer.userId }, "logout_all", client);
     return true;
   }
 
   /** Ends one of the viewer's own sessions; false when it is unknown, not theirs, or already ended. */
-  async revokeSession(viewer: Viewer, sessionId: string): Promise<boolean> {
-    return (await this.dependencies.lifecycle.end({ id: sessionId, userId: viewer.userId }, "revoked")) > 0;
+  async revokeSession(viewer: Viewer, sessionId: string, client: ClientInfo): Promise<boolean> {
+    return (await this.endOwnSessions(viewer, { id: sessionId, userId: viewer.userId }, "revoked", client)) > 0;
+  }
+
+  /** Ends the viewer's matching sessions; one `session_ended` event when any ended (none for a repeat). */
+  private async endOwnSessions(viewer: Viewer, where: Prisma.SessionWhereInput, reason: string, client: ClientInfo): Promise<number> {
+    const { lifecycle, audit } = this.dependencies;
+    const { userId } = viewer;
+    const { ended } = await lifecycle.end(where, reason, async (tx, count) => {
+      if (count > 0) await audit.record(tx, { kind: "session_ended", userId, actorId: userId, client, details: { reason, count } });
+    });
+    return ended;
   }
 
   async listSessions(viewer: Viewer): Promise<SessionInfo[]> {
