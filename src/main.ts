@@ -1,17 +1,10 @@
 import "reflect-metadata";
-import { ConfigError, loadConfig } from "./config/config.js";
+import { loadConfigOrExit } from "./config/config.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./server.js";
 import { StartupError } from "./startup-error.js";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel);
 // A promise some request left unawaited is a bug to log, not a reason to drop every other request.

@@ -5,7 +5,7 @@
 import { grantAdmin } from "../admin/bootstrap.js";
 import { SecurityEvents } from "../audit/security-events.js";
 import { systemClock } from "../clock.js";
-import { ConfigError, loadConfig } from "../config/config.js";
+import { loadConfigOrExit } from "../config/config.js";
 import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from "../db/embedded-postgres.js";
 import { applyMigrations } from "../db/migrate.js";
 import { createDatabase } from "../db/prisma.js";
@@ -25,14 +25,7 @@ if (!isEmailAddress(foldIdentifier(email))) {
   process.exit(2);
 }
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel === "silent" ? "silent" : "warn");
 let stopEmbedded: (() => Promise<void>) | undefined;

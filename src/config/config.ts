@@ -282,3 +282,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
   };
 }
+
+/** For entry points: the configuration, or every problem printed and the process ended with status 1. */
+export function loadConfigOrExit(environment: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
