@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { exportPrivateJwks, generateSigningKey } from "../src/auth/signing-keys.js";
 import { ConfigError, loadConfig } from "../src/config/config.js";
 
 function problemsOf(environment: NodeJS.ProcessEnv): string[] {
@@ -96,7 +97,7 @@ describe("configuration", () => {
     });
   });
 
-  it("in production, lists every missing required setting at once", () => {
+  it("in production, lists every missing required setting at once", async () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     expect(problems).toHaveLength(7);
     for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"]) {
@@ -106,7 +107,7 @@ describe("configuration", () => {
       NODE_ENV: "production",
       DATABASE_URL: "postgres://db/users",
       REDIS_URL: "redis://cache",
-      JWT_PRIVATE_KEYS: '{"keys":[]}',
+      JWT_PRIVATE_KEYS: await exportPrivateJwks([await generateSigningKey()]),
       ENCRYPTION_KEYS: "k1:key",
       SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
       MAIL_FROM: "Example <no-reply@example.com>",
@@ -142,5 +143,14 @@ describe("configuration", () => {
     expect(problems.join("\n")).toMatch(/LOG_LEVEL/);
     expect(problems.join("\n")).toMatch(/LOGIN_FAILURES_PER_CLIENT/);
     expect(problems.join("\n")).toMatch(/TRUST_PROXY .*"proxy\.internal"/);
+  });
+
+  it("checks key material when it reads the configuration, with the other settings' problems", () => {
+    const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
+    for (const garbage of ["garbage", "{ nope", publicOnly, '{"keys":[]}', "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"]) {
+      const problems = problemsOf({ JWT_PRIVATE_KEYS: garbage, PORT: "eighty" });
+      expect(problems, garbage).toHaveLength(2);
+      expect(problems.find((problem) => problem.startsWith("JWT_PRIVATE_KEYS "))).toBeDefined();
+    }
   });
 });

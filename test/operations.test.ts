@@ -27,7 +27,7 @@ describe("operational routes", () => {
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
     const jwks = (await response.json()) as { keys: Record<string, string>[] };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kid: server.signingKeys.signing.kid, alg: "EdDSA", use: "sig", kty: "OKP", crv: "Ed25519" });
+    expect(jwks.keys[0]).toMatchObject({ kid: server.signingKeys.signing.kid, alg: "ES256", use: "sig", kty: "EC", crv: "P-256" });
     expect(jwks.keys[0]!.d).toBeUndefined();
   });
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
@@ -64,6 +65,16 @@ const addressRanges = z
     return ranges as AddressRange[];
   });
 
+/** Key material is checked here, so a bad key stops the start with the other settings' problems. */
+function checkPrivateKeys(text: string, ctx: z.RefinementCtx): void {
+  try {
+    readPrivateKeys(text);
+  } catch (error) {
+    if (!(error instanceof SigningKeyError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+  }
+}
+
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
 const envSchema = z
@@ -77,7 +88,7 @@ const envSchema = z
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_KEY_PREFIX: z.string().default("users:"),
     DATA_DIR: z.string().min(1).default(".data"),
-    JWT_PRIVATE_KEYS: z.string().trim().min(1).optional(),
+    JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
