@@ -8,6 +8,7 @@ import { startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/s
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, graphql, mutations, sessionMutations } from "./helpers/graphql.js";
 import { QueryLog } from "./helpers/query-log.js";
+import { itServesTheSupergraph } from "./helpers/router-behaviour.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 // As README.md shows it: the client's authorization and user agent, and its address appended to
@@ -84,45 +85,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-it("resolves reviews → author across both subgraphs with one query to the users database", async () => {
-  const { result, statements } = await queries.during(() =>
-    graphql(gatewayUrl, "{ reviews { id body author { id username } } }"),
-  );
-  expect(result.errors).toBeUndefined();
-  const author = ({ user }: AuthResult) => ({ id: user.id, username: user.username });
-  expect(result.data!.reviews).toEqual([
-    { id: "r1", body: "Clear and correct.", author: author(ada) },
-    { id: "r2", body: "Needs a compiler.", author: author(grace) },
-    { id: "r3", body: "Elegant notes.", author: author(ada) },
-  ]);
-  expect(statements).toHaveLength(1);
-});
-
-it("forwards the Authorization header: me answers through the gateway", async () => {
-  const me = await graphql(gatewayUrl, mutations.me, {}, { token: ada.accessToken });
-  expect(me.errors).toBeUndefined();
-  expect(me.data!.me).toEqual({
-    id: ada.user.id,
-    username: ada.user.username,
-    email: ada.user.email,
-    createdAt: ada.user.createdAt.toISOString(),
-  });
-
-  const anonymous = await graphql(gatewayUrl, mutations.me);
-  expect(anonymous.data).toEqual({ me: null });
-  expect(errorCodes(anonymous)).toEqual(["UNAUTHENTICATED"]);
-});
-
-it("gives the viewer their own e-mail through the gateway, and null with FORBIDDEN for another user's", async () => {
-  const response = await graphql(gatewayUrl, "{ reviews { id author { id email } } }", {}, { token: ada.accessToken });
-  expect(response.data!.reviews).toEqual([
-    { id: "r1", author: { id: ada.user.id, email: ada.user.email } },
-    { id: "r2", author: { id: grace.user.id, email: null } },
-    { id: "r3", author: { id: ada.user.id, email: ada.user.email } },
-  ]);
-  expect(errorCodes(response)).toEqual(["FORBIDDEN"]);
-  expect(response.errors![0]!.path).toEqual(["reviews", 1, "author", "email"]);
-});
+itServesTheSupergraph(() => ({ url: gatewayUrl, queries, ada, grace }));
 
 it("passes the client's user agent and address on: sessions record the client's, and clients are limited apart", async () => {
   const account = newAccount("proxied");

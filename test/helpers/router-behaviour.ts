@@ -1,0 +1,58 @@
+import { expect, it } from "vitest";
+import type { AuthResult } from "../../src/sessions/session-lifecycle.js";
+import { errorCodes, graphql, mutations } from "./graphql.js";
+import type { QueryLog } from "./query-log.js";
+
+export interface RouterUnderTest {
+  /** The router's GraphQL endpoint, over the users and reviews subgraphs. */
+  url: string;
+  /** The users subgraph's database client. */
+  queries: QueryLog;
+  /** Authors of the reviews r1 and r3 (ada) and r2 (grace). */
+  ada: AuthResult;
+  grace: AuthResult;
+}
+
+/** What the subgraph must do behind any router: the same checks for every router the tests run. */
+export function itServesTheSupergraph(router: () => RouterUnderTest): void {
+  it("resolves reviews → author across both subgraphs with one query to the users database", async () => {
+    const { url, queries, ada, grace } = router();
+    const { result, statements } = await queries.during(() => graphql(url, "{ reviews { id body author { id username } } }"));
+    expect(result.errors).toBeUndefined();
+    const author = ({ user }: AuthResult) => ({ id: user.id, username: user.username });
+    expect(result.data!.reviews).toEqual([
+      { id: "r1", body: "Clear and correct.", author: author(ada) },
+      { id: "r2", body: "Needs a compiler.", author: author(grace) },
+      { id: "r3", body: "Elegant notes.", author: author(ada) },
+    ]);
+    expect(statements).toHaveLength(1);
+  });
+
+  it("forwards the access token: me answers through the router", async () => {
+    const { url, ada } = router();
+    const me = await graphql(url, mutations.me, {}, { token: ada.accessToken });
+    expect(me.errors).toBeUndefined();
+    expect(me.data!.me).toEqual({
+      id: ada.user.id,
+      username: ada.user.username,
+      email: ada.user.email,
+      createdAt: ada.user.createdAt.toISOString(),
+    });
+
+    const anonymous = await graphql(url, mutations.me);
+    expect(anonymous.data).toEqual({ me: null });
+    expect(errorCodes(anonymous)).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("gives the viewer their own e-mail through the router, and null with FORBIDDEN for another user's", async () => {
+    const { url, ada, grace } = router();
+    const response = await graphql(url, "{ reviews { id author { id email } } }", {}, { token: ada.accessToken });
+    expect(response.data!.reviews).toEqual([
+      { id: "r1", author: { id: ada.user.id, email: ada.user.email } },
+      { id: "r2", author: { id: grace.user.id, email: null } },
+      { id: "r3", author: { id: ada.user.id, email: ada.user.email } },
+    ]);
+    expect(errorCodes(response)).toEqual(["FORBIDDEN"]);
+    expect(response.errors![0]!.path).toEqual(["reviews", 1, "author", "email"]);
+  });
+}
