@@ -13,8 +13,12 @@ export interface RouterUnderTest {
   grace: AuthResult;
 }
 
-/** What the subgraph must do behind any router: the same checks for every router the tests run. */
-export function itServesTheSupergraph(router: () => RouterUnderTest): void {
+/**
+ * What the subgraph must do behind any router: the same checks for every router the tests run.
+ * `exactEntityErrorPaths: false` for a router that names the right field but not the right list
+ * index in the path of an error from a batch of entities (the data itself must still be right).
+ */
+export function itServesTheSupergraph(router: () => RouterUnderTest, { exactEntityErrorPaths = true } = {}): void {
   it("resolves reviews → author across both subgraphs with one query to the users database", async () => {
     const { url, queries, ada, grace } = router();
     const { result, statements } = await queries.during(() => graphql(url, "{ reviews { id body author { id username } } }"));
@@ -53,6 +57,8 @@ export function itServesTheSupergraph(router: () => RouterUnderTest): void {
       { id: "r3", author: { id: ada.user.id, email: ada.user.email } },
     ]);
     expect(errorCodes(response)).toEqual(["FORBIDDEN"]);
-    expect(response.errors![0]!.path).toEqual(["reviews", 1, "author", "email"]);
+    const path = response.errors![0]!.path!;
+    if (exactEntityErrorPaths) expect(path).toEqual(["reviews", 1, "author", "email"]);
+    else expect([path[0], ...path.slice(2)]).toEqual(["reviews", "author", "email"]);
   });
 }

@@ -1,0 +1,140 @@
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
+import useJWT, { createRemoteJwksSigningKeyProvider, extractFromHeader } from "@graphql-mesh/plugin-jwt-auth";
+import { composeServices } from "@theguild/federation-composition";
+import { parse } from "graphql";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuthResult } from "../src/sessions/session-lifecycle.js";
+import { reviewsSchemaPath, startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/server.js";
+import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { projectRoot } from "./helpers/process.js";
+import { QueryLog } from "./helpers/query-log.js";
+import { itServesTheSupergraph } from "./helpers/router-behaviour.js";
+import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
+
+// Hive Gateway over the same two subgraphs as test/gateway.test.ts, with Hive's own JWT plugin
+// checking our access tokens against our JWKS before any subgraph is called (the configuration
+// README shows), and passing the token and its payload on.
+let database: TestDatabase;
+let queries: QueryLog;
+let users: TestServer;
+let reviews: ReviewsSubgraph;
+let gateway: GatewayRuntime;
+let server: Server;
+let gatewayUrl: string;
+let ada: AuthResult;
+let grace: AuthResult;
+/** The `extensions` of every request the reviews subgraph received. */
+const reviewsSaw: Record<string, any>[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  queries = new QueryLog(database.url);
+  users = await startTestServer({ databaseUrl: database.url, database: queries.database });
+  [ada, grace] = await Promise.all([
+    users.app.services.accounts.register(newAccount("ada")),
+    users.app.services.accounts.register(newAccount("grace")),
+  ]);
+  reviews = await startReviewsSubgraph(
+    [
+      { id: "r1", body: "Clear and correct.", authorId: ada!.user.id },
+      { id: "r2", body: "Needs a compiler.", authorId: grace!.user.id },
+      { id: "r3", body: "Elegant notes.", authorId: ada!.user.id },
+    ],
+    (extensions) => reviewsSaw.push(extensions),
+  );
+  const composed = composeServices([
+    { name: "users", url: users.url, typeDefs: parse(await readFile(path.join(projectRoot, "schema/users.graphql"), "utf8")) },
+    { name: "reviews", url: reviews.url, typeDefs: parse(await readFile(reviewsSchemaPath, "utf8")) },
+  ]);
+  expect(composed.errors ?? []).toEqual([]);
+  gateway = createGatewayRuntime({
+    supergraph: composed.supergraphSdl!,
+    logging: false,
+    plugins: () => [
+      // The plugin's typings name the logger class through its CommonJS build: the same class.
+      useJWT({
+        signingKeyProviders: [createRemoteJwksSigningKeyProvider({ jwksUri: `${users.baseUrl}/.well-known/jwks.json` })],
+        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
+        tokenVerification: { algorithms: ["ES256"], issuer: "users-subgraph", audience: "supergraph" },
+        // Anonymous requests pass (the subgraph answers what they may see); bad tokens stop here.
+        reject: { missingToken: false, invalidToken: true },
+        forward: { payload: true, token: true },
+      }) as GatewayPlugin,
+    ],
+    // The subgraph checks the token itself too (revocation is only known there).
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get("authorization") }),
+    },
+  });
+  server = createServer(gateway);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await gateway?.dispose();
+  await reviews?.stop();
+  await users?.close();
+  await queries?.close();
+  await database?.drop();
+});
+
+// Hive Gateway 2.12 maps the error of the second entity of a deduplicated `_entities` batch to
+// the first review's path (["reviews", 0, …]); the data, r2's author e-mail null, is right.
+itServesTheSupergraph(() => ({ url: gatewayUrl, queries, ada, grace }), { exactEntityErrorPaths: false });
+
+describe("Hive Gateway's JWT plugin with our JWKS", () => {
+  it("passes a valid token and forwards it, with its payload, to the subgraphs", async () => {
+    reviewsSaw.length = 0;
+    const response = await graphql(gatewayUrl, "{ reviews { id author { username } } }", {}, { token: ada.accessToken });
+    expect(response.errors).toBeUndefined();
+    const forwarded = reviewsSaw.find((extensions) => extensions.jwt);
+    expect(forwarded?.jwt.token).toEqual({ prefix: "Bearer", value: ada.accessToken });
+    expect(forwarded?.jwt.payload).toMatchObject({ sub: ada.user.id, iss: "users-subgraph", aud: "supergraph" });
+  });
+
+  it("rejects tampered, expired, wrongly addressed and garbage tokens before any subgraph is called", async () => {
+    const { signing } = users.signingKeys;
+    const signed = (claims: { exp: number; aud: string }) =>
+      new SignJWT({ sid: "some-session" })
+        .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: "JWT" })
+        .setSubject(ada.user.id)
+        .setIssuer("users-subgraph")
+        .setAudience(claims.aud)
+        .setIssuedAt()
+        .setExpirationTime(claims.exp)
+        .sign(signing.privateKey);
+    const now = Math.floor(Date.now() / 1000);
+    const [header, payload, signature] = ada.accessToken.split(".");
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, "base64url").toString()), sub: grace.user.id })).toString("base64url");
+    const refused = {
+      tampered: `${header}.${forged}.${signature}`,
+      expired: await signed({ exp: now - 60, aud: "supergraph" }),
+      "wrong audience": await signed({ exp: now + 600, aud: "another-graph" }),
+      garbage: "not-a-jwt",
+    };
+    for (const [kind, token] of Object.entries(refused)) {
+      reviewsSaw.length = 0;
+      const { result, statements } = await queries.during(() => graphql(gatewayUrl, "{ me { id } reviews { id } }", {}, { token }));
+      expect(result.data ?? null, kind).toBeNull();
+      expect(result.errors?.length, kind).toBeGreaterThan(0);
+      expect(statements, kind).toEqual([]);
+      expect(reviewsSaw, kind).toEqual([]);
+    }
+  });
+
+  it("leaves revocation to the subgraph: a well-signed token of an ended session is refused there", async () => {
+    const registered = await graphql(gatewayUrl, mutations.register, { input: newAccount("hive") });
+    const token = registered.data!.register.accessToken as string;
+    expect((await graphql(gatewayUrl, "mutation { logout }", {}, { token })).data).toEqual({ logout: true });
+    const me = await graphql(gatewayUrl, mutations.me, {}, { token });
+    expect(me.data).toEqual({ me: null });
+    expect(errorCodes(me)).toEqual(["UNAUTHENTICATED"]);
+  });
+});
