@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
@@ -15,6 +16,7 @@ import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
+import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
 import { createErrorFormatter } from "./errors/format-error.js";
@@ -32,6 +34,7 @@ import type { Logger } from "./observability/logger.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
 import { Metrics } from "./observability/metrics.js";
 import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
+import { logRequest, requestLogPlugin } from "./observability/request-log.js";
 import { createServices, type Services } from "./services.js";
 
 export interface AppDependencies {
@@ -127,6 +130,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
   ]);
 
+  const migrations = await migrationNames();
   const httpServer = createServer();
   const production = config.env === "production";
   const limits = operationLimits(config.limits);
@@ -147,6 +151,10 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
       // concluded "no-store"; the GraphQL handler sends that header itself.
       ApolloServerPluginCacheControlDisabled(),
+      requestLogPlugin(),
+      // Federated traces for routers that ask (`apollo-federation-include-trace: ftv1`), error
+      // messages masked; installed here, Apollo does not log that it enables them.
+      ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
       !config.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : production
@@ -176,7 +184,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
         return sendJson(response, 200, { status: "ok" });
       case "/health/ready": {
         if (draining) return sendJson(response, 503, { status: "draining" });
-        const readiness = await checkReadiness(database, revocationStore);
+        const readiness = await checkReadiness(database, revocationStore, migrations);
         return sendJson(response, readiness.ready ? 200 : 503, readiness.body);
       }
       case "/metrics":
@@ -197,6 +205,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     const route = routes.has(path) ? path : "other";
     metrics.httpRequestsInFlight.inc();
     response.on("close", () => metrics.httpRequestsInFlight.dec());
+    logRequest(request, response, path, logger);
     response.on("finish", () => {
       metrics.httpRequests.inc({ route, status: String(response.statusCode) });
       metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);

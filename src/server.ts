@@ -9,10 +9,12 @@ import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/en
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
-import { applyMigrations } from "./db/migrate.js";
+import { applyMigrations, migrationNames, pendingMigrations } from "./db/migrate.js";
 import { createDatabase, type Database } from "./db/prisma.js";
+import { describeUrl } from "./db/url.js";
 import { createMailTransport } from "./mail/mail-transport.js";
 import type { Logger } from "./observability/logger.js";
+import { reasonOf, StartupError } from "./startup-error.js";
 
 /** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
 const endedSessionRetentionSeconds = 7 * 86400;
@@ -30,10 +32,20 @@ export interface RunningServer {
   stop(options?: { drainPeriodMs?: number }): Promise<void>;
 }
 
-/** host:port/database of a URL, never its credentials. */
-function describeUrl(url: string): string {
-  const { host, pathname } = new URL(url);
-  return `${host}${pathname}`;
+/**
+ * Production serves a database it does not migrate: say at start when it cannot work yet. The
+ * process still starts (readiness stays 503, operations answer SERVICE_UNAVAILABLE) and becomes
+ * ready once the database answers and `migrate.js` has run, without a restart.
+ */
+async function reportUnreadyDatabase(database: Database, postgres: string, logger: Logger): Promise<void> {
+  try {
+    const pending = await pendingMigrations(database, await migrationNames());
+    if (pending.length > 0) {
+      logger.warn({ pending }, `${postgres} lacks ${pending.length} migration(s): not ready until node dist/cli/migrate.js applies them`);
+    }
+  } catch (error) {
+    logger.warn(`${postgres} does not answer (${reasonOf(error)}): not ready, operations answer SERVICE_UNAVAILABLE until it does`);
+  }
 }
 
 /**
@@ -54,8 +66,11 @@ export async function startServer(config: Config, logger: Logger, options: { has
       cleanups.push(() => embedded!.stop());
       databaseUrl = embedded.url;
     }
+    const postgres = embedded ? "the embedded PostgreSQL" : `PostgreSQL at ${describeUrl(databaseUrl)} (DATABASE_URL)`;
     if (config.migrateOnStart) {
-      const applied = await applyMigrations(databaseUrl);
+      const applied = await applyMigrations(databaseUrl).catch((error: unknown) => {
+        throw new StartupError(`could not migrate ${postgres}: ${reasonOf(error)}`);
+      });
       if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     }
     // Query events feed the SQL-statement counter of /metrics.
@@ -64,9 +79,12 @@ export async function startServer(config: Config, logger: Logger, options: { has
       timeouts: { statementMs: config.timeouts.databaseStatementMs, connectMs: config.timeouts.databaseConnectMs },
     });
     cleanups.push(() => database.$disconnect());
+    if (!config.migrateOnStart) await reportUnreadyDatabase(database, postgres, logger);
 
     const revocationStore: RevocationStore = config.redisUrl
-      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs)
+      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs).catch((error: unknown) => {
+          throw new StartupError(`Redis at ${describeUrl(config.redisUrl!)} (REDIS_URL) is unreachable: ${reasonOf(error)}`);
+        })
       : new MemoryRevocationStore();
     cleanups.push(() => revocationStore.close());
 

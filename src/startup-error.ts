@@ -5,3 +5,8 @@
 export class StartupError extends Error {
   override name = "StartupError";
 }
+
+/** The first line of an error's message, for a one-line start-up report. */
+export function reasonOf(error: unknown): string {
+  return String((error as Error)?.message ?? error).split("\n")[0]!;
+}

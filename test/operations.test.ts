@@ -19,7 +19,7 @@ describe("operational routes", () => {
     expect((await fetch(`${server.baseUrl}/health/live`)).status).toBe(200);
     const ready = await fetch(`${server.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ok", checks: { postgres: "ok", revocationStore: "ok" }, failing: [] });
+    expect(await ready.json()).toEqual({ status: "ok", checks: { postgres: "ok", revocationStore: "ok", migrations: "ok" }, failing: [] });
   });
 
   it("publishes the verification keys as a JWK set, public halves only", async () => {

@@ -83,6 +83,22 @@ describe("npm start with no configuration", () => {
     running = undefined;
   }, 120_000);
 
+  it("refuses a second instance on the same DATA_DIR, and leaves the first one's database alone", async () => {
+    const [port, otherPort] = [await freePort(), await freePort()];
+    const base = `http://127.0.0.1:${port}`;
+    running = await startProcess("node", ["--import", "tsx", "src/main.ts"], { DATA_DIR: dataDir, PORT: String(port) }, `${base}/health/ready`);
+    const second = await run("node", ["--import", "tsx", "src/main.ts"], { DATA_DIR: dataDir, PORT: String(otherPort) });
+    expect(second.code).toBe(1);
+    expect(second.output).toMatch(new RegExp(`another instance \\(pid ${running.child.pid}\\) runs on DATA_DIR`));
+    expect(second.output).not.toMatch(/\n\s+at /);
+
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    const registered = await graphql(`${base}/graphql`, mutations.register, { input: newAccount("first") });
+    expect(registered.errors).toBeUndefined();
+    expect(await running.stop()).toBe(0);
+    running = undefined;
+  }, 120_000);
+
   it("refuses to start in production without its required settings, naming each", async () => {
     const result = await run("node", ["--import", "tsx", "src/main.ts"], { NODE_ENV: "production" });
     expect(result.code).toBe(1);

@@ -2,6 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
+import type { Database } from "./prisma.js";
 import { withSchemaEngine } from "./schema-engine.js";
 
 export const prismaDir = fileURLToPath(new URL("../../prisma", import.meta.url));
@@ -9,8 +10,7 @@ export const migrationsDir = path.join(prismaDir, "migrations");
 export const schemaPath = path.join(prismaDir, "schema.prisma");
 
 export async function readMigrations(dir = migrationsDir): Promise<MigrationList> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const folders = await migrationNames(dir);
   const lockfilePath = path.join(dir, "migration_lock.toml");
   return {
     baseDir: dir,
@@ -45,4 +45,24 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
     });
     return appliedMigrationNames;
   });
+}
+
+/** The migrations of `prisma/migrations`, oldest first. */
+export async function migrationNames(dir = migrationsDir): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+}
+
+/** Which of `names` the database has not applied (all of them when it never was migrated). */
+export async function pendingMigrations(database: Database, names: readonly string[]): Promise<string[]> {
+  try {
+    const { rows } = await database.pool.query<{ migration_name: string }>(
+      "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+    );
+    const applied = new Set(rows.map((row) => row.migration_name));
+    return names.filter((name) => !applied.has(name));
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "42P01") return [...names]; // no _prisma_migrations table
+    throw error;
+  }
 }

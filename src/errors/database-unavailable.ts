@@ -1,19 +1,21 @@
 import { Prisma } from "../generated/prisma/client.js";
 
 // Prisma: cannot reach or time out on the server, pool timeout, a transaction that could not start
-// (or was closed) within its time.
-const unavailablePrismaCodes = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028"]);
+// (or was closed) within its time; credentials refused, no such database, its tables not there
+// (not migrated yet).
+const unavailablePrismaCodes = new Set(["P1000", "P1001", "P1002", "P1003", "P1008", "P1017", "P2021", "P2024", "P2028"]);
 const networkErrorCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"]);
 const unreachableMessages =
   /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Query read timeout|Connection is not open/i;
 
 /**
  * SQLSTATEs of a server that cannot serve now, as opposed to a statement that is wrong: connection
- * exceptions (08), insufficient resources (53), shutting down or starting up (57P01–57P03), and
- * a statement cancelled by `statement_timeout` (57014).
+ * exceptions (08), insufficient resources (53), shutting down or starting up (57P01–57P03),
+ * a statement cancelled by `statement_timeout` (57014), and a database this server cannot use.
  */
 function isUnavailableSqlState(code: string): boolean {
-  return /^(08|53)/.test(code) || /^57P0[123]$/.test(code) || code === "57014";
+  // Also: no such database (3D000), no such table (42P01: not migrated yet), credentials refused (28P01).
+  return /^(08|53)/.test(code) || /^57P0[123]$/.test(code) || ["57014", "3D000", "42P01", "28P01"].includes(code);
 }
 
 /** The PostgreSQL SQLSTATE of an error from pg or from Prisma's pg adapter, if it carries one. */

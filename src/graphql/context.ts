@@ -3,6 +3,7 @@ import type DataLoader from "dataloader";
 import { isAdmin } from "../admin/roles.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
+import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
 import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
@@ -24,6 +25,8 @@ export interface Context {
   afterResponse(task: () => void): void;
   /** Starts the work `afterResponse` queued; the HTTP handler calls it once the answer is written. */
   responded(): void;
+  /** This request's log line: its operation and outcome. */
+  requestLog: RequestRecord;
 }
 
 function bearerToken(header: string | undefined): string | null | undefined {
@@ -54,6 +57,7 @@ export function createContext(services: Services, request: IncomingMessage, prox
     client: clientInfo(request, proxies),
     loaders: { userById: createUserLoader(services.users) },
     tokensIssuedTo: new Set(),
+    requestLog: requestRecordOf(request),
     requireViewer: authenticate,
     viewer: async () => {
       if (token === undefined) return null;

@@ -1,3 +1,4 @@
+import { pendingMigrations } from "../db/migrate.js";
 import type { Database } from "../db/prisma.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 
@@ -16,16 +17,28 @@ function withTimeout(check: Promise<unknown>): Promise<"ok" | "unavailable"> {
 
 export interface Readiness {
   ready: boolean;
-  body: { status: "ok" | "unavailable"; checks: { postgres: string; revocationStore: string }; failing: string[] };
+  body: {
+    status: "ok" | "unavailable";
+    checks: { postgres: string; revocationStore: string; migrations: string };
+    failing: string[];
+  };
 }
 
-/** Ready only while PostgreSQL and the revocation store both answer. */
-export async function checkReadiness(database: Database, store: RevocationStore): Promise<Readiness> {
+/**
+ * Ready only while PostgreSQL and the revocation store both answer and every migration is applied
+ * (production does not apply them itself: until `migrate.js` has run, no operation could work).
+ */
+export async function checkReadiness(database: Database, store: RevocationStore, migrations: readonly string[]): Promise<Readiness> {
+  let pending: string[] | undefined;
   const [postgres, revocationStore] = await Promise.all([
-    withTimeout(database.$queryRaw`SELECT 1`),
+    withTimeout(pendingMigrations(database, migrations).then((names) => void (pending = names))),
     withTimeout(store.ping()),
   ]);
-  const checks = { postgres, revocationStore };
-  const failing = Object.entries(checks).filter(([, state]) => state !== "ok").map(([name]) => name);
+  const checks = {
+    postgres,
+    revocationStore,
+    migrations: pending === undefined ? "unknown" : pending.length > 0 ? "pending" : "ok",
+  };
+  const failing = Object.entries(checks).filter(([, state]) => state !== "ok" && state !== "unknown").map(([name]) => name);
   return { ready: failing.length === 0, body: { status: failing.length === 0 ? "ok" : "unavailable", checks, failing } };
 }

@@ -55,8 +55,15 @@ export class RedisRevocationStore implements RevocationStore {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     // Connection errors surface on the commands that need Redis; the client keeps reconnecting.
-    redis.on("error", () => {});
-    await redis.connect();
+    let lastError: Error | undefined;
+    redis.on("error", (error: Error) => (lastError = error));
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      // "Connection is closed." says less than the error that closed it (ECONNREFUSED, NOAUTH…).
+      throw lastError ?? error;
+    }
     return new RedisRevocationStore(redis, prefix);
   }
 
