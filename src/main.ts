@@ -1,12 +1,12 @@
 import "reflect-metadata";
 import { loadConfigOrExit } from "./config/config.js";
-import { createLogger } from "./observability/logger.js";
+import { createProcessLogger } from "./observability/logger.js";
 import { startServer } from "./server.js";
 import { StartupError } from "./startup-error.js";
 
 const config = loadConfigOrExit();
 
-const logger = createLogger(config.logLevel);
+const logger = await createProcessLogger(config.logLevel, config.logFormat, config.env === "production");
 // A promise some request left unawaited is a bug to log, not a reason to drop every other request.
 process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
 try {

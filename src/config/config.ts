@@ -97,6 +97,7 @@ const envSchema = z
     REFRESH_TOKEN_TTL: duration("30d"),
     REFRESH_REUSE_INTERVAL: duration("10s", true),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
     INTROSPECTION: booleanFlag.optional(),
     MIGRATE_ON_START: booleanFlag.optional(),
     LOGIN_FAILURES_PER_CLIENT: count(5),
@@ -167,6 +168,8 @@ export interface Config {
   /** The name authenticator apps show beside an account's codes. */
   totpIssuer: string;
   logLevel: string;
+  /** Absent: readable on a terminal outside production, JSON otherwise. */
+  logFormat?: "json" | "pretty";
   /** Plain introspection and the Sandbox landing page; `_service` (composition) is always served. */
   introspection: boolean;
   migrateOnStart: boolean;
@@ -252,6 +255,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     introspection: env.INTROSPECTION ?? !production,
     migrateOnStart: env.MIGRATE_ON_START ?? !production,
     passwordAttempts: {
