@@ -35,6 +35,7 @@ import { assertSecretsReadable } from "./mfa/reencryption.js";
 import { Metrics } from "./observability/metrics.js";
 import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { logRequest, requestLogPlugin } from "./observability/request-log.js";
+import { traceRequest, tracingPlugin } from "./observability/tracing.js";
 import { createServices, type Services } from "./services.js";
 
 export interface AppDependencies {
@@ -152,6 +153,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       // concluded "no-store"; the GraphQL handler sends that header itself.
       ApolloServerPluginCacheControlDisabled(),
       requestLogPlugin(),
+      tracingPlugin(),
       // Federated traces for routers that ask (`apollo-federation-include-trace: ftv1`), error
       // messages masked; installed here, Apollo does not log that it enables them.
       ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }),
@@ -210,7 +212,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       metrics.httpRequests.inc({ route, status: String(response.statusCode) });
       metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    handle(request, response, path, search).catch((error: unknown) => {
+    traceRequest(request, response, route, () => handle(request, response, path, search)).catch((error: unknown) => {
       logger.error({ err: error, route }, "request failed");
       if (!response.headersSent) sendJson(response, 500, { error: "internal server error" });
       else response.destroy();

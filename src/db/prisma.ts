@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { endSpan, startClientSpan } from "../observability/tracing.js";
 
 /**
  * How long a transaction may wait for a pooled connection (Prisma's default is 2 s): bursts queue
@@ -35,25 +36,28 @@ export interface DatabaseOptions {
 /**
  * A pg client that tells `listeners` about every statement it runs once it completes: Prisma's,
  * transaction control included, and raw reads alike. Cheaper than Prisma's own query events.
+ * Each statement is also a trace span (a no-op unless tracing is on).
  */
 function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
   return class ReportingClient extends pg.Client {
     // pg's overloads: (text | config, values?, callback?); the pool always passes a callback.
     override query(...args: any[]): any {
       const text: string = typeof args[0] === "string" ? args[0] : args[0]?.text;
-      const report = () => {
+      const span = startClientSpan("postgresql", { "db.system.name": "postgresql", "db.query.text": text });
+      const report = (error?: unknown) => {
+        endSpan(span, error);
         for (const listener of listeners) listener({ query: text });
       };
       const callback = args.at(-1);
       if (typeof callback === "function") {
         args[args.length - 1] = (...outcome: unknown[]) => {
-          report();
+          report(outcome[0]);
           callback(...outcome);
         };
         return (super.query as (...args: any[]) => unknown)(...args);
       }
       const result = (super.query as (...args: any[]) => unknown)(...args);
-      if (result instanceof Promise) result.then(report, report);
+      if (result instanceof Promise) result.then(() => report(), report);
       return result;
     }
   };

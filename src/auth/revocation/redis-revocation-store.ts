@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../../errors/errors.js";
+import { endSpan, startClientSpan } from "../../observability/tracing.js";
 import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 export const defaultRedisTimeoutMs = 2_000;
@@ -73,7 +74,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   async revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void> {
     if (sessionIds.length === 0) return;
-    await this.reach(async () => {
+    await this.reach("MULTI SET", async () => {
       const pipeline = this.redis.multi();
       for (const id of sessionIds) pipeline.set(this.key("session", id), "1", "EX", Math.max(1, Math.ceil(ttlSeconds)));
       const results = await pipeline.exec();
@@ -83,7 +84,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async sessionRevocation(sessionId: string): Promise<SessionRevocation> {
-    return this.reach(async () => {
+    return this.reach("MGET", async () => {
       const [runId, [current, revoked]] = await Promise.all([
         this.serverRunId(),
         this.redis.mget(this.key("revocations", "current"), this.key("session", sessionId)),
@@ -94,7 +95,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async beginRebuild(): Promise<RebuildTicket> {
-    return this.reach(async () => {
+    return this.reach("SET", async () => {
       const ticket: RedisRebuildTicket = { id: randomUUID(), runId: await this.serverRunId() };
       // Expires, so that a rebuild whose process died leaves nothing behind.
       await this.redis.set(this.key("revocations", "rebuild"), ticket.id, "EX", 600);
@@ -103,7 +104,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean> {
-    return this.reach(async () => {
+    return this.reach("PIPELINE SET", async () => {
       for (let start = 0; start < entries.length; start += rebuildEntriesPerRoundTrip) {
         const pipeline = this.redis.pipeline();
         for (const { sessionId, ttlSeconds } of entries.slice(start, start + rebuildEntriesPerRoundTrip)) {
@@ -127,7 +128,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   async hit(key: string, windowSeconds: number): Promise<Counter> {
     const redisKey = this.key("hits", key);
-    return this.reach(async () => {
+    return this.reach("MULTI INCR", async () => {
       // NX: the window starts with the first hit and is not extended by later ones.
       const results = await this.redis.multi().incr(redisKey).expire(redisKey, windowSeconds, "NX").ttl(redisKey).exec();
       if (!results || results.some(([error]) => error)) throw new Error("Redis transaction failed");
@@ -137,7 +138,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   async counters(keys: readonly string[]): Promise<Counter[]> {
     if (keys.length === 0) return [];
-    return this.reach(async () => {
+    return this.reach("PIPELINE GET", async () => {
       const pipeline = this.redis.pipeline();
       for (const key of keys) pipeline.get(this.key("hits", key)).ttl(this.key("hits", key));
       const results = await pipeline.exec();
@@ -151,16 +152,16 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async unhit(key: string): Promise<void> {
-    await this.reach(() => this.redis.eval(unhitScript, 1, this.key("hits", key)));
+    await this.reach("EVAL", () => this.redis.eval(unhitScript, 1, this.key("hits", key)));
   }
 
   async forget(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.reach(() => this.redis.del(...keys.map((key) => this.key("hits", key))));
+    await this.reach("DEL", () => this.redis.del(...keys.map((key) => this.key("hits", key))));
   }
 
   async ping(): Promise<void> {
-    await this.reach(() => this.redis.ping());
+    await this.reach("PING", () => this.redis.ping());
   }
 
   async close(): Promise<void> {
@@ -182,10 +183,14 @@ export class RedisRevocationStore implements RevocationStore {
     return this.runId;
   }
 
-  private async reach<T>(command: () => Promise<T>): Promise<T> {
+  private async reach<T>(name: string, command: () => Promise<T>): Promise<T> {
+    const span = startClientSpan(`redis ${name}`, { "db.system.name": "redis", "db.operation.name": name });
     try {
-      return await command();
+      const result = await command();
+      endSpan(span);
+      return result;
     } catch (error) {
+      endSpan(span, error);
       throw new ServiceUnavailableError("revocation-store", error);
     }
   }
