@@ -2,14 +2,10 @@ import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource, type Grap
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { createLogger } from "../src/observability/logger.js";
-import { startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/server.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, graphql, mutations, sessionMutations } from "./helpers/graphql.js";
-import { QueryLog } from "./helpers/query-log.js";
-import { itServesTheSupergraph } from "./helpers/router-behaviour.js";
-import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
+import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
+import { newAccount } from "./helpers/server.js";
 
 // As README.md shows it: the client's authorization and user agent, and its address appended to
 // X-Forwarded-For, passed on to the subgraphs.
@@ -28,33 +24,13 @@ class ClientHeadersForwarding extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-let database: TestDatabase;
-let queries: QueryLog;
-let users: TestServer;
-let reviews: ReviewsSubgraph;
+let subgraphs: Subgraphs;
 let gateway: ApolloServer<GatewayContext>;
 let gatewayUrl: string;
-let ada: AuthResult;
-let grace: AuthResult;
 beforeAll(async () => {
-  database = await createTestDatabase();
-  queries = new QueryLog(database.url);
   // The gateway runs on 127.0.0.1: the users subgraph believes its X-Forwarded-For.
-  users = await startTestServer({
-    databaseUrl: database.url,
-    database: queries.database,
-    config: { TRUST_PROXY: "127.0.0.1" },
-    loginLimits: { failuresPerClient: 3 },
-  });
-  [ada, grace] = await Promise.all([
-    users.app.services.accounts.register(newAccount("ada")),
-    users.app.services.accounts.register(newAccount("grace")),
-  ]);
-  reviews = await startReviewsSubgraph([
-    { id: "r1", body: "Clear and correct.", authorId: ada!.user.id },
-    { id: "r2", body: "Needs a compiler.", authorId: grace!.user.id },
-    { id: "r3", body: "Elegant notes.", authorId: ada!.user.id },
-  ]);
+  subgraphs = await startSubgraphs({ users: { config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: { failuresPerClient: 3 } } });
+  const { users, reviews } = subgraphs;
   gateway = new ApolloServer<GatewayContext>({
     gateway: new ApolloGateway({
       supergraphSdl: new IntrospectAndCompose({
@@ -78,18 +54,15 @@ beforeAll(async () => {
   }));
 });
 afterAll(async () => {
-  await gateway.stop();
-  await reviews.stop();
-  await users.close();
-  await queries.close();
-  await database.drop();
+  await gateway?.stop();
+  await subgraphs?.stop();
 });
 
-itServesTheSupergraph(() => ({ url: gatewayUrl, queries, ada, grace }));
+itServesTheSupergraph(() => ({ url: gatewayUrl, ...subgraphs }));
 
 it("passes the client's user agent and address on: sessions record the client's, and clients are limited apart", async () => {
   const account = newAccount("proxied");
-  await users.app.services.accounts.register(account);
+  await subgraphs.users.app.services.accounts.register(account);
   // The gateway's own clients, as a load balancer in front of it would name them.
   const through = (client: string, userAgent = "browser/42") => ({ headers: { "x-forwarded-for": client, "user-agent": userAgent } });
   const logIn = (client: string, password: string) =>

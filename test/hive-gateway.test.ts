@@ -9,48 +9,31 @@ import { parse } from "graphql";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthResult } from "../src/sessions/session-lifecycle.js";
-import { reviewsSchemaPath, startReviewsSubgraph, type ReviewsSubgraph } from "./fixtures/reviews/server.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { reviewsSchemaPath } from "./fixtures/reviews/server.js";
 import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
 import { projectRoot } from "./helpers/process.js";
-import { QueryLog } from "./helpers/query-log.js";
-import { itServesTheSupergraph } from "./helpers/router-behaviour.js";
-import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
+import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
+import { newAccount, type TestServer } from "./helpers/server.js";
 
 // Hive Gateway over the same two subgraphs as test/gateway.test.ts, with Hive's own JWT plugin
 // checking our access tokens against our JWKS before any subgraph is called (the configuration
 // README shows), and passing the token and its payload on.
-let database: TestDatabase;
-let queries: QueryLog;
+let subgraphs: Subgraphs;
 let users: TestServer;
-let reviews: ReviewsSubgraph;
+let ada: AuthResult;
+let grace: AuthResult;
 let gateway: GatewayRuntime;
 let server: Server;
 let gatewayUrl: string;
-let ada: AuthResult;
-let grace: AuthResult;
 /** The `extensions` of every request the reviews subgraph received. */
 const reviewsSaw: Record<string, any>[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  queries = new QueryLog(database.url);
-  users = await startTestServer({ databaseUrl: database.url, database: queries.database });
-  [ada, grace] = await Promise.all([
-    users.app.services.accounts.register(newAccount("ada")),
-    users.app.services.accounts.register(newAccount("grace")),
-  ]);
-  reviews = await startReviewsSubgraph(
-    [
-      { id: "r1", body: "Clear and correct.", authorId: ada!.user.id },
-      { id: "r2", body: "Needs a compiler.", authorId: grace!.user.id },
-      { id: "r3", body: "Elegant notes.", authorId: ada!.user.id },
-    ],
-    (extensions) => reviewsSaw.push(extensions),
-  );
+  subgraphs = await startSubgraphs({ onReviewsRequest: (extensions) => reviewsSaw.push(extensions) });
+  ({ users, ada, grace } = subgraphs);
   const composed = composeServices([
     { name: "users", url: users.url, typeDefs: parse(await readFile(path.join(projectRoot, "schema/users.graphql"), "utf8")) },
-    { name: "reviews", url: reviews.url, typeDefs: parse(await readFile(reviewsSchemaPath, "utf8")) },
+    { name: "reviews", url: subgraphs.reviews.url, typeDefs: parse(await readFile(reviewsSchemaPath, "utf8")) },
   ]);
   expect(composed.errors ?? []).toEqual([]);
   gateway = createGatewayRuntime({
@@ -79,15 +62,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await gateway?.dispose();
-  await reviews?.stop();
-  await users?.close();
-  await queries?.close();
-  await database?.drop();
+  await subgraphs?.stop();
 });
 
 // Hive Gateway 2.12 maps the error of the second entity of a deduplicated `_entities` batch to
 // the first review's path (["reviews", 0, …]); the data, r2's author e-mail null, is right.
-itServesTheSupergraph(() => ({ url: gatewayUrl, queries, ada, grace }), { exactEntityErrorPaths: false });
+itServesTheSupergraph(() => ({ url: gatewayUrl, ...subgraphs }), { exactEntityErrorPaths: false });
 
 describe("Hive Gateway's JWT plugin with our JWKS", () => {
   it("passes a valid token and forwards it, with its payload, to the subgraphs", async () => {
@@ -121,7 +101,7 @@ describe("Hive Gateway's JWT plugin with our JWKS", () => {
     };
     for (const [kind, token] of Object.entries(refused)) {
       reviewsSaw.length = 0;
-      const { result, statements } = await queries.during(() => graphql(gatewayUrl, "{ me { id } reviews { id } }", {}, { token }));
+      const { result, statements } = await subgraphs.queries.during(() => graphql(gatewayUrl, "{ me { id } reviews { id } }", {}, { token }));
       expect(result.data ?? null, kind).toBeNull();
       expect(result.errors?.length, kind).toBeGreaterThan(0);
       expect(statements, kind).toEqual([]);

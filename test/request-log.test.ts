@@ -1,21 +1,10 @@
-import { Writable } from "node:stream";
 import { beforeEach, expect, it } from "vitest";
-import { createLogger } from "../src/observability/logger.js";
+import { capturedLogger } from "./helpers/log.js";
 import { graphql, mutations } from "./helpers/graphql.js";
 import { useTestServer } from "./helpers/test-server.js";
 
-const lines: string[] = [];
-const server = useTestServer({
-  logger: createLogger(
-    "info",
-    new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  ),
-});
+const { logger, lines } = capturedLogger();
+const server = useTestServer({ logger });
 /** Where the current test's lines start; what came before is the server's start-up. */
 let firstLine = 0;
 beforeEach(() => {

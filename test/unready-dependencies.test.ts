@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey } from "../src/auth/signing-keys.js";
@@ -11,6 +10,7 @@ import { startServer, type RunningServer } from "../src/server.js";
 import { StartupError } from "../src/startup-error.js";
 import { testPostgresUrl, testRedisUrl } from "./helpers/environment.js";
 import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { capturedLogger } from "./helpers/log.js";
 import { freePort, run } from "./helpers/process.js";
 import { fastHasher } from "./helpers/server.js";
 
@@ -41,20 +41,6 @@ async function productionEnvironment(overrides: Record<string, string>): Promise
   };
 }
 
-function capturingLogger() {
-  const lines: string[] = [];
-  const logger = createLogger(
-    "info",
-    new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-  return { logger, log: () => lines.join("") };
-}
-
 const readiness = async (server: RunningServer) => {
   const response = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
   return { status: response.status, body: (await response.json()) as { checks: Record<string, string>; failing: string[] } };
@@ -71,7 +57,8 @@ describe("production on a database it cannot use yet", () => {
   it("with migrations pending: says so, is not ready, answers SERVICE_UNAVAILABLE, and is ready once they are applied", async () => {
     const database = await databaseUrl(true);
     cleanups.push(database.drop);
-    const { logger, log } = capturingLogger();
+    const { logger, lines } = capturedLogger();
+    const log = () => lines.join("");
     const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: database.url })), logger, { hasher: fastHasher });
     cleanups.push(server.stop);
     const migrations = await migrationNames();
@@ -91,7 +78,8 @@ describe("production on a database it cannot use yet", () => {
 
   it("when the database does not exist: says so, is not ready, answers SERVICE_UNAVAILABLE", async () => {
     const missing = await databaseUrl(false);
-    const { logger, log } = capturingLogger();
+    const { logger, lines } = capturedLogger();
+    const log = () => lines.join("");
     const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: missing.url })), logger, { hasher: fastHasher });
     cleanups.push(server.stop);
     expect(log()).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+\/users_unready_\w+ \(DATABASE_URL\) does not answer/);

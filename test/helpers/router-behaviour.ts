@@ -1,7 +1,11 @@
 import { expect, it } from "vitest";
 import type { AuthResult } from "../../src/sessions/session-lifecycle.js";
 import { errorCodes, graphql, mutations } from "./graphql.js";
-import type { QueryLog } from "./query-log.js";
+import { startReviewsSubgraph, type ReviewsSubgraph } from "../fixtures/reviews/server.js";
+import { newAccount } from "./accounts.js";
+import { createTestDatabase } from "./database.js";
+import { QueryLog } from "./query-log.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 
 export interface RouterUnderTest {
   /** The router's GraphQL endpoint, over the users and reviews subgraphs. */
@@ -11,6 +15,58 @@ export interface RouterUnderTest {
   /** Authors of the reviews r1 and r3 (ada) and r2 (grace). */
   ada: AuthResult;
   grace: AuthResult;
+}
+
+export interface Subgraphs {
+  users: TestServer;
+  reviews: ReviewsSubgraph;
+  queries: QueryLog;
+  ada: AuthResult;
+  grace: AuthResult;
+  stop(): Promise<void>;
+}
+
+/**
+ * The users subgraph (its statements logged) with ada and grace, and the reviews subgraph with
+ * their three reviews: what every router test routes to. `onReviewsRequest` sees the extensions
+ * of each request the reviews subgraph receives.
+ */
+export async function startSubgraphs({
+  onReviewsRequest,
+  users: usersOptions,
+}: {
+  onReviewsRequest?: (extensions: Record<string, unknown>) => void;
+  /** More settings for the users subgraph (a router test's TRUST_PROXY, say). */
+  users?: Pick<TestServerOptions, "config" | "loginLimits">;
+} = {}): Promise<Subgraphs> {
+  const database = await createTestDatabase();
+  const queries = new QueryLog(database.url);
+  const users = await startTestServer({ databaseUrl: database.url, database: queries.database, ...usersOptions });
+  const [ada, grace] = await Promise.all([
+    users.app.services.accounts.register(newAccount("ada")),
+    users.app.services.accounts.register(newAccount("grace")),
+  ]);
+  const reviews = await startReviewsSubgraph(
+    [
+      { id: "r1", body: "Clear and correct.", authorId: ada.user.id },
+      { id: "r2", body: "Needs a compiler.", authorId: grace.user.id },
+      { id: "r3", body: "Elegant notes.", authorId: ada.user.id },
+    ],
+    onReviewsRequest,
+  );
+  return {
+    users,
+    reviews,
+    queries,
+    ada,
+    grace,
+    stop: async () => {
+      await reviews.stop();
+      await users.close();
+      await queries.close();
+      await database.drop();
+    },
+  };
 }
 
 /**
