@@ -37,6 +37,9 @@ async function productionEnvironment(overrides: Record<string, string>): Promise
     REDIS_KEY_PREFIX: `test:${randomBytes(6).toString("hex")}:`,
     JWT_PRIVATE_KEYS: await exportPrivateJwks([await generateSigningKey()]),
     ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+    SMTP_URL: "smtp://127.0.0.1:1",
+    MAIL_FROM: "no-reply@example.com",
+    APP_URL: "https://app.example.com",
     ...overrides,
   };
 }
