@@ -131,13 +131,16 @@ describe("PostgreSQL that cannot serve now", () => {
     }
   });
 
-  it("a server shutting down (57P03) is unavailability; a wrong statement is not", async () => {
+  it("a server shutting down (57P03) or a table not migrated yet is unavailability; a wrong statement is not", async () => {
     const shuttingDown = new pg.DatabaseError("the database system is shutting down", 0, "error");
     shuttingDown.code = "57P03";
     expect(isDatabaseUnavailable(shuttingDown)).toBe(true);
     const client = createDatabase(database().url, { poolSize: 1 });
     try {
-      const wrong = await client.$queryRawUnsafe("SELECT * FROM no_such_table").catch((caught: unknown) => caught);
+      const notMigrated = await client.$queryRawUnsafe("SELECT * FROM no_such_table").catch((caught: unknown) => caught);
+      expect(isDatabaseUnavailable(notMigrated)).toBe(true);
+      const wrong = await client.$queryRawUnsafe("SELECT FROM users WHERE").catch((caught: unknown) => caught);
+      expect(wrong).toBeInstanceOf(Error);
       expect(isDatabaseUnavailable(wrong)).toBe(false);
     } finally {
       await client.$disconnect();
