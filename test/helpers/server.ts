@@ -5,7 +5,7 @@ import { MemoryRevocationStore } from "../../src/auth/revocation/memory-revocati
 import { RedisRevocationStore } from "../../src/auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "../../src/auth/revocation/revocation-store.js";
 import { EncryptionKeys } from "../../src/auth/encryption-keys.js";
-import { generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
+import { exportPrivateJwks, generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
 import type { Clock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { createDatabase, type Database } from "../../src/db/prisma.js";
@@ -28,13 +28,14 @@ export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, para
 
 /**
  * NODE_ENV=production with the settings it requires present, for a test server that is handed its
- * database, store and keys directly (the values are never read; mail goes to files).
+ * database, store and keys directly (the values are never used; mail goes to files). The signing
+ * key is a real one because the configuration checks key material.
  */
 export const productionSettings: NodeJS.ProcessEnv = {
   NODE_ENV: "production",
   DATABASE_URL: "postgresql://unused/unused",
   REDIS_URL: "redis://unused",
-  JWT_PRIVATE_KEYS: "unused",
+  JWT_PRIVATE_KEYS: await exportPrivateJwks([await generateSigningKey()]),
   ENCRYPTION_KEYS: "unused",
   SMTP_URL: "smtp://unused",
   MAIL_FROM: "no-reply@example.com",
