@@ -31,6 +31,14 @@ export async function buildSubgraph(): Promise<{ dir: string; remove(): Promise<
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The environment every server here runs in, as production should: at most two glibc malloc
+ * arenas. Each thread that allocates (V8's compiler and GC helpers, libuv's pool, worker threads)
+ * otherwise gets an arena of its own, which keeps what it once held: tens of megabytes, free yet
+ * resident.
+ */
+export const productionEnvironment = { MALLOC_ARENA_MAX: "2" };
+
 async function serve(
   args: string[],
   environment: Record<string, string>,
@@ -40,7 +48,7 @@ async function serve(
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const started = await startProcess("node", args, { ...environment, PORT: String(port) }, ready(baseUrl));
+    const started = await startProcess("node", args, { ...productionEnvironment, ...environment, PORT: String(port) }, ready(baseUrl));
     return {
       process: started,
       baseUrl,
@@ -58,13 +66,18 @@ async function serve(
 
 /**
  * The users subgraph as it is deployed: the compiled build in its own process, on the PostgreSQL
- * and Redis of DATABASE_URL / REDIS_URL when set, else on the embedded defaults. The login limit
- * is lifted so that one client address can log in thousands of times.
+ * of `databaseUrl` and the Redis of REDIS_URL when set, else on the embedded defaults. As in
+ * production, migrations run beforehand in a process of their own, not in the server. The login
+ * limit is lifted so that one client address can log in thousands of times.
  */
-export async function startSubgraph(buildDir: string): Promise<Served> {
+export async function startSubgraph(buildDir: string, databaseUrl = process.env.DATABASE_URL): Promise<Served> {
+  if (databaseUrl) {
+    const migrated = await run("node", [path.join(buildDir, "cli", "migrate.js")], { DATABASE_URL: databaseUrl });
+    if (migrated.code !== 0) throw new Error(`migrations failed:\n${migrated.output}`);
+  }
   const dataDir = await temporaryDataDir();
   const passThrough = Object.fromEntries(
-    ["DATABASE_URL", "REDIS_URL"].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+    Object.entries({ DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL }).filter((entry): entry is [string, string] => !!entry[1]),
   );
   return serve(
     [path.join(buildDir, "main.js")],
@@ -85,10 +98,33 @@ export async function startSubgraph(buildDir: string): Promise<Served> {
       // The login phases measure logins that all succeed, also when the machine is busy and a hash
       // waits long for its slot; the count bound of the hashing queue still applies.
       PASSWORD_HASHING_QUEUE_TIMEOUT: "60s",
+      ...(databaseUrl ? { MIGRATE_ON_START: "false" } : {}),
     },
     (baseUrl) => `${baseUrl}/health/ready`,
     dataDir,
   );
+}
+
+/**
+ * better-auth (`bench/peer-server.ts`), compiled into the run's build directory and run by plain
+ * `node` like the subgraph: a TypeScript loader would add its own thread and memory to the peer's.
+ */
+export async function buildPeer(buildDir: string): Promise<string> {
+  const outDir = path.join(buildDir, "peer");
+  const compiled = await run("npx", [
+    "tsc",
+    ...["--outDir", outDir, "--rootDir", "bench", "--module", "nodenext", "--moduleResolution", "nodenext"],
+    ...["--target", "es2022", "--strict", "--skipLibCheck", "--types", "node", path.join("bench", "peer-server.ts")],
+  ]);
+  if (compiled.code !== 0) throw new Error(`compiling the peer failed:\n${compiled.output}`);
+  return path.join(outDir, "peer-server.js");
+}
+
+/** The compiled peer; like the subgraph, its tables are made beforehand by a process of their own. */
+export async function startPeer(server: string, databaseUrl: string): Promise<Served> {
+  const migrated = await run("node", [server], { DATABASE_URL: databaseUrl, PEER_MIGRATE: "only" });
+  if (migrated.code !== 0) throw new Error(`the peer's migrations failed:\n${migrated.output}`);
+  return serve([server], { DATABASE_URL: databaseUrl }, (baseUrl) => `${baseUrl}/api/auth/ok`);
 }
 
 /** The constant-resolver Apollo subgraph, in a process of its own like the subgraph it is compared with. */

@@ -1,23 +1,27 @@
-// `npm run bench [-- --quick]`: the users subgraph against the framework ceiling, side by side in
-// one run, because on a shared machine only ratios measured together mean anything.
-import { availableParallelism } from "node:os";
+// `npm run bench [-- --quick] [-- --peers]`: the users subgraph against the framework ceiling (and
+// with --peers against better-auth), side by side in one run, because on a shared machine only
+// ratios measured together mean anything.
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createArgon2Hasher } from "../src/auth/password-hasher.js";
 import { graphql, mutations } from "../test/helpers/graphql.js";
 import { projectRoot } from "../test/helpers/process.js";
 import { newAccount } from "../test/helpers/accounts.js";
-import { drive, percentile, type GraphQLCall, type LoadOptions, type LoadResult } from "./load.js";
-import { buildSubgraph, residentMegabytes, startCeiling, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
+import { drive, graphqlCall, percentile, type HttpCall, type LoadOptions, type LoadResult } from "./load.js";
+import { benchDatabases, peerCalls, peerDescription, peerSucceeded, seedPeer } from "./peer.js";
+import { buildPeer, buildSubgraph, residentMegabytes, startCeiling, startPeer, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
 import { amplificationBurst, loginDuringRegistrationBurst } from "./hardening.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
 const quick = process.argv.includes("--quick");
+const peers = process.argv.includes("--peers");
 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
 const plan = quick
-  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5 }
-  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40 };
+  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1 }
+  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3 };
 /** requestPasswordReset pairs (one known address, one unknown) timed one after the other. */
 const resetPairs = quick ? 20 : 400;
 
@@ -27,6 +31,11 @@ const throughputConnections = 10;
 /** A steady `me` rate well below capacity, so that its p99 shows interference rather than queueing. */
 const tailRate = 300;
 const stormConnections = 8;
+/** The peer comparison's write paths: as many logins at once as the storm, registrations at the seeding's pace. */
+const loginConnections = 8;
+const registerConnections = 4;
+/** Idle time before the last RSS: longer than a hashing thread lives without work. */
+const settleSeconds = 10;
 
 const entitiesQuery = `query Entities($representations: [_Any!]!) {
   _entities(representations: $representations) { ... on User { id username createdAt } }
@@ -38,7 +47,7 @@ function log(message: string): void {
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
-type Driver = (options: Omit<LoadOptions, "url">) => Promise<LoadResult>;
+type Driver = (options: Omit<LoadOptions, "baseUrl">) => Promise<LoadResult>;
 
 interface Seeded {
   id: string;
@@ -125,6 +134,15 @@ async function resetRequestMilliseconds(url: string, knownEmails: string[]): Pro
   return { known: known.sort((a, b) => a - b), unknown: unknown.sort((a, b) => a - b) };
 }
 
+/** The best of alternating rounds: interference from other work on the machine only lowers a round. */
+async function bestOfAlternatingRounds(rounds: number, ...servers: (() => Promise<LoadResult>)[]): Promise<number[]> {
+  const best = servers.map(() => 0);
+  for (let i = 0; i < rounds; i++) {
+    for (const [index, server] of servers.entries()) best[index] = Math.max(best[index]!, (await server()).requestsPerSecond);
+  }
+  return best;
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
@@ -133,49 +151,73 @@ async function main(): Promise<void> {
     log("timing a zero-configuration npm start");
     const zeroConfigSeconds = await timeZeroConfigStart();
 
-    log("building the users subgraph, starting it and the ceiling server");
+    log(`building the users subgraph, starting it${peers ? ", better-auth" : ""} and the ceiling server`);
     const build = await buildSubgraph();
     stops.push(build.remove);
-    const subgraph: Served = await startSubgraph(build.dir);
+    let databases;
+    if (peers) {
+      const dataDir = await mkdtemp(path.join(tmpdir(), "users-subgraph-bench-db-"));
+      stops.push(() => rm(dataDir, { recursive: true, force: true }));
+      databases = await benchDatabases(dataDir);
+      stops.push(databases.remove);
+    }
+    const subgraph: Served = await startSubgraph(build.dir, databases?.subgraphUrl);
     stops.push(subgraph.stop);
     const ceiling: Served = await startCeiling();
     stops.push(ceiling.stop);
+    const peer = databases && (await startPeer(await buildPeer(build.dir), databases.peerUrl));
+    if (peer) stops.push(peer.stop);
 
     let subgraphRequests = 0;
-    const driveCeiling: Driver = (options) => drive({ url: ceiling.url, ...options });
+    const driveCeiling: Driver = (options) => drive({ baseUrl: ceiling.baseUrl, ...options });
     const driveSubgraph: Driver = async (options) => {
-      const result = await drive({ url: subgraph.url, ...options });
+      const result = await drive({ baseUrl: subgraph.baseUrl, ...options });
       subgraphRequests += result.requests;
       return result;
     };
+    let peerRequests = 0;
+    const drivePeer: Driver = async (options) => {
+      const result = await drive({ baseUrl: peer!.baseUrl, succeeded: peerSucceeded, ...options });
+      peerRequests += result.requests;
+      return result;
+    };
 
+    // Memory depends on what a server was asked, not on how fast: where only RSS is read, both
+    // servers are driven at once.
     log(`registering ${seededUsers} users`);
-    const users = await seed(subgraph.url, seededUsers);
+    const [users, peerUsers] = await Promise.all([seed(subgraph.url, seededUsers), peer ? seedPeer(peer.baseUrl, seededUsers) : []]);
     subgraphRequests += users.length;
-    const meCalls: GraphQLCall[] = users.map((user) => ({ query: mutations.me, token: user.accessToken }));
-    const loginCalls: GraphQLCall[] = users.map(({ usernameOrEmail, password }) => ({
-      query: mutations.login,
-      variables: { input: { usernameOrEmail, password } },
-    }));
+    const peerRequest = peerCalls(peer?.baseUrl ?? "");
+    peerRequests += peerUsers.length;
+    const meCalls: HttpCall[] = users.map((user) => graphqlCall({ query: mutations.me, token: user.accessToken }));
+    const loginCalls: HttpCall[] = users.map(({ usernameOrEmail, password }) =>
+      graphqlCall({ query: mutations.login, variables: { input: { usernameOrEmail, password } } }),
+    );
+    const registerCall = () => graphqlCall({ query: mutations.register, variables: { input: newAccount("bench") } });
     const representations = users.map((user) => ({ __typename: "User", id: user.id }));
-    // The same requests, bearer tokens included, go to both servers.
+    // The same requests, bearer tokens included, go to the subgraph and the ceiling.
     const throughput = { calls: meCalls, connections: throughputConnections };
+    const peerThroughput = { calls: peerUsers.map(peerRequest.getSession), connections: throughputConnections };
 
     log(`RSS after ${rssAfterRequests} requests`);
-    await driveSubgraph({ ...throughput, amount: rssAfterRequests - subgraphRequests });
-    const rss = await residentMegabytes(subgraph.process.child.pid!);
+    const [rss, peerRss = 0] = await Promise.all([
+      driveSubgraph({ ...throughput, amount: rssAfterRequests - subgraphRequests }).then(() => residentMegabytes(subgraph.process.child.pid!)),
+      ...(peer
+        ? [drivePeer({ ...peerThroughput, amount: rssAfterRequests - peerRequests }).then(() => residentMegabytes(peer.process.child.pid!))]
+        : []),
+    ]);
     const rssRequests = subgraphRequests;
 
-    log("me throughput against the ceiling");
+    log(`me throughput against the ceiling${peer ? " and get-session" : ""}`);
     await driveCeiling({ ...throughput, durationSeconds: plan.warmup });
     await driveSubgraph({ ...throughput, durationSeconds: plan.warmup });
-    let ceilingRps = 0;
-    let meRps = 0;
-    // Alternating rounds, best of each: interference from other work on the machine only lowers a round.
-    for (let i = 0; i < plan.throughputRounds; i++) {
-      ceilingRps = Math.max(ceilingRps, (await driveCeiling({ ...throughput, durationSeconds: plan.throughput })).requestsPerSecond);
-      meRps = Math.max(meRps, (await driveSubgraph({ ...throughput, durationSeconds: plan.throughput })).requestsPerSecond);
-    }
+    if (peer) await drivePeer({ ...peerThroughput, durationSeconds: plan.warmup });
+    const [ceilingRps = 0, meRps = 0, getSessionRps = 0] = await bestOfAlternatingRounds(
+      plan.throughputRounds,
+      () => driveCeiling({ ...throughput, durationSeconds: plan.throughput }),
+      () => driveSubgraph({ ...throughput, durationSeconds: plan.throughput }),
+      ...(peer ? [() => drivePeer({ ...peerThroughput, durationSeconds: plan.throughput })] : []),
+    );
 
     log("_entities: SQL statements and latency");
     const queriesBefore = await settledDatabaseQueries(subgraph.baseUrl);
@@ -185,8 +227,8 @@ async function main(): Promise<void> {
     if (resolved.errors || resolved.data?._entities.filter(Boolean).length !== seededUsers) {
       throw new Error(`_entities did not resolve ${seededUsers} users: ${JSON.stringify(resolved.errors)}`);
     }
-    const oneEntity = representations.map((representation) => ({ query: entitiesQuery, variables: { representations: [representation] } }));
-    const hundredEntities = [{ query: entitiesQuery, variables: { representations } }];
+    const oneEntity = representations.map((representation) => graphqlCall({ query: entitiesQuery, variables: { representations: [representation] } }));
+    const hundredEntities = [graphqlCall({ query: entitiesQuery, variables: { representations } })];
     const entitiesLatency = async (driveServer: Driver) => {
       for (const calls of [oneEntity, hundredEntities]) await driveServer({ calls, connections: 1, durationSeconds: plan.warmup });
       const one = await driveServer({ calls: oneEntity, connections: 1, durationSeconds: plan.latency });
@@ -197,9 +239,10 @@ async function main(): Promise<void> {
     // The same on the ceiling, where resolving a reference costs nothing: what the framework allows.
     const ceilingEntities = await entitiesLatency(driveCeiling);
 
-    log("login latency against one argon2id hash");
+    log(`login latency against one argon2id hash${peer ? " and sign-in's" : ""}`);
     const hashes = await hashMilliseconds(plan.hashSamples);
     const logins = await driveSubgraph({ calls: loginCalls, connections: 1, durationSeconds: plan.latency });
+    const signIns = peer && (await drivePeer({ calls: peerUsers.map(peerRequest.signIn), connections: 1, durationSeconds: plan.latency }));
 
     log("me p99, idle and during a login storm");
     const steadyMe = { calls: meCalls, connections: 2, rate: tailRate, durationSeconds: plan.tail };
@@ -220,14 +263,35 @@ async function main(): Promise<void> {
     const resets = await resetRequestMilliseconds(subgraph.url, users.map((user) => user.email));
     subgraphRequests += resets.known.length + resets.unknown.length;
 
-    const rssAtEnd = await residentMegabytes(subgraph.process.child.pid!);
+    let peerRates;
+    if (peer) {
+      log("login against sign-in, register against sign-up");
+      const signInCalls = peerUsers.map(peerRequest.signIn);
+      const [loginRps = 0, signInRps = 0] = await bestOfAlternatingRounds(
+        plan.throughputRounds,
+        () => driveSubgraph({ calls: loginCalls, connections: loginConnections, durationSeconds: plan.writes }),
+        () => drivePeer({ calls: signInCalls, connections: loginConnections, durationSeconds: plan.writes }),
+      );
+      const [registerRps = 0, signUpRps = 0] = await bestOfAlternatingRounds(
+        plan.throughputRounds,
+        () => driveSubgraph({ calls: registerCall, connections: registerConnections, durationSeconds: plan.writes }),
+        () => drivePeer({ calls: peerRequest.signUp, connections: registerConnections, durationSeconds: plan.writes }),
+      );
+      peerRates = { loginRps, signInRps, registerRps, signUpRps };
+    }
 
     // Last, so that neither disturbs the figures above.
     log("the 100 000-alias request, 8 at once");
     const amplification = await amplificationBurst(subgraph);
     log("logins during 400 concurrent registrations");
-    const registrationBurst = await loginDuringRegistrationBurst(subgraph.url, loginCalls[0]!.variables!.input as { usernameOrEmail: string; password: string });
+    const registrationBurst = await loginDuringRegistrationBurst(subgraph.url, { usernameOrEmail: users[0]!.usernameOrEmail, password: users[0]!.password });
 
+    // What each keeps once the load has stopped: at once, and once idle a while (what it gives back).
+    await sleep(1000);
+    const rssAtStop = await residentMegabytes(subgraph.process.child.pid!);
+    const peerRssAtStop = peer && (await residentMegabytes(peer.process.child.pid!));
+    await sleep(quick ? 0 : settleSeconds * 1000);
+    const rssAtEnd = await residentMegabytes(subgraph.process.child.pid!);
     const loginP50 = percentile(logins.latenciesMs, 50);
     const hashP50 = percentile(hashes, 50);
     const ms = (value: number) => `${value.toFixed(2)} ms`;
@@ -285,7 +349,7 @@ async function main(): Promise<void> {
         id: "rssMegabytes",
         label: `RSS after ${rssAfterRequests.toLocaleString("en-US")} requests, MB`,
         value: round(rss, 1),
-        goal: { comparison: "≤", target: 250 },
+        goal: { comparison: "≤", target: 150 },
         basis: `VmRSS after ${rssRequests} requests (${Math.round(rssAtEnd)} MB after all ${subgraphRequests})`,
       },
       {
@@ -310,6 +374,57 @@ async function main(): Promise<void> {
         basis: `${registrationBurst.loginsServed}/${registrationBurst.logins} logins served (p50 ${ms(registrationBurst.loginMsP50)}), the rest SERVICE_UNAVAILABLE; registers: ${registrationBurst.registered} accounts, ${registrationBurst.registrationsRefused} SERVICE_UNAVAILABLE`,
       },
     ];
+    if (peer && signIns && peerRates) {
+      const peerRssAtEnd = await residentMegabytes(peer.process.child.pid!);
+      const signInP50 = percentile(signIns.latenciesMs, 50);
+      const { loginRps, signInRps, registerRps, signUpRps } = peerRates;
+      const rate = (value: number) => `${Math.round(value)}`;
+      const whenStopped = `${rate(rssAtStop)} / ${rate(peerRssAtStop!)} MB when the load stopped`;
+      figures.push(
+        {
+          id: "meVsPeer",
+          label: "`me` req/s ÷ better-auth get-session req/s",
+          value: round(meRps / getSessionRps),
+          goal: { comparison: "≥", target: 3 },
+          basis: `${rate(meRps)} / ${rate(getSessionRps)} req/s, ${throughputConnections} connections`,
+        },
+        {
+          id: "loginVsPeer",
+          label: "login req/s ÷ better-auth sign-in req/s",
+          value: round(loginRps / signInRps),
+          goal: { comparison: "≥", target: 1 },
+          basis: `${rate(loginRps)} / ${rate(signInRps)} req/s, ${loginConnections} connections`,
+        },
+        {
+          id: "loginLatencyVsPeer",
+          label: "login p50 ÷ better-auth sign-in p50",
+          value: round(loginP50 / signInP50),
+          goal: { comparison: "≤", target: 1 },
+          basis: `${ms(loginP50)} / ${ms(signInP50)}, 1 connection`,
+        },
+        {
+          id: "registerVsPeer",
+          label: "register req/s ÷ better-auth sign-up req/s",
+          value: round(registerRps / signUpRps),
+          goal: { comparison: "≥", target: 1 },
+          basis: `${rate(registerRps)} / ${rate(signUpRps)} req/s, ${registerConnections} connections`,
+        },
+        {
+          id: "rssVsPeer",
+          label: `RSS after ${rssAfterRequests.toLocaleString("en-US")} requests ÷ better-auth's`,
+          value: round(rss / peerRss),
+          goal: { comparison: "≤", target: 1 },
+          basis: `${rate(rss)} / ${rate(peerRss)} MB`,
+        },
+        {
+          id: "rssAtEndVsPeer",
+          label: `RSS after the whole run and ${settleSeconds} s idle ÷ better-auth's`,
+          value: round(rssAtEnd / peerRssAtEnd),
+          goal: { comparison: "≤", target: 1 },
+          basis: `${rate(rssAtEnd)} / ${rate(peerRssAtEnd)} MB after ${subgraphRequests} / ${peerRequests} requests (${whenStopped})`,
+        },
+      );
+    }
     const rows = toRows(figures);
     const seconds = round((performance.now() - started) / 1000, 1);
     const file = await writeResults(path.join(projectRoot, "bench", "results"), {
@@ -319,9 +434,11 @@ async function main(): Promise<void> {
       machine: { cpus: availableParallelism(), node: process.version },
       database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded PostgreSQL",
       revocationStore: process.env.REDIS_URL ? "REDIS_URL" : "in-process",
+      ...(peer ? { peer: await peerDescription() } : {}),
       rows,
     });
     console.log(formatTable(rows));
+    if (peer) console.log(`\npeer: ${await peerDescription()}`);
     console.log(`\n${quick ? "quick run" : "run"} took ${seconds} s; results in ${path.relative(projectRoot, file)}`);
   } finally {
     for (const stop of stops.reverse()) await stop();
