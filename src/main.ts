@@ -1,9 +1,16 @@
 import "reflect-metadata";
+import v8 from "node:v8";
 import { loadConfigOrExit } from "./config/config.js";
 import { createProcessLogger } from "./observability/logger.js";
 import { startTracing } from "./observability/tracing.js";
 import { startServer } from "./server.js";
 import { StartupError } from "./startup-error.js";
+
+// The server's live heap is about 50 MB and nearly everything a request allocates dies young. By
+// default V8 lets the old generation grow to as much as four times its live size before a full
+// collection, so resident memory swung between 170 and 250 MB with the moment of measurement;
+// growing it by a fifth at a time holds it near 160 MB at the same throughput (`npm run bench`).
+v8.setFlagsFromString("--heap-growing-percent=20");
 
 const config = loadConfigOrExit();
 
