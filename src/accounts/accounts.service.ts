@@ -33,7 +33,7 @@ export class AccountsService {
    * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
    */
   async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { database, links, hasher, lifecycle, passwordAttempts, audit, clock, onEvent } = this.dependencies;
+    const { links, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
     assertStrongPassword(input.password);
@@ -45,19 +45,14 @@ export class AccountsService {
     const session = lifecycle.prepare(now, client);
     try {
       const user = await links.transaction(async (tx) => {
-        const created = await tx.user.create({
-          data: {
-            email,
-            username: username.display,
-            usernameKey: username.key,
-            passwordHash,
-            createdAt: now,
-            sessions: { create: session.row },
-          },
-          select: publicUserColumns,
+        const { credentialsVersion, ...created } = await tx.user.create({
+          data: { email, username: username.display, usernameKey: username.key, passwordHash, createdAt: now },
+          select: { ...publicUserColumns, credentialsVersion: true },
         });
-        await audit.record(tx, { kind: "registered", userId: created.id, actorId: created.id, client });
-        await links.send(tx, created, "verify_email", email);
+        // The session, its refresh token and the "registered" event in one statement.
+        const stored = await lifecycle.insert({ id: created.id, credentialsVersion }, session, client, "registered", tx);
+        if (!stored) throw new Error("the account created in this transaction was not found");
+        await links.send(tx, created, "verify_email", email, { newAccount: true });
         return created;
       });
       onEvent("register");

@@ -40,12 +40,15 @@ export class SingleUseTokens {
     private readonly lifetimes: TokenLifetimes,
   ) {}
 
-  /** A new token for the account and purpose, written in `tx`; earlier ones of that purpose stop working. */
-  async issue(tx: Transaction, grant: TokenGrant): Promise<IssuedToken> {
+  /**
+   * A new token for the account and purpose, written in `tx`; earlier ones of that purpose stop
+   * working. `newAccount`: the account is created in `tx`, so it has no earlier token to remove.
+   */
+  async issue(tx: Transaction, grant: TokenGrant, { newAccount = false } = {}): Promise<IssuedToken> {
     const token = randomBytes(32).toString("base64url");
     const now = this.clock.now();
     const validForSeconds = this.lifetimes[grant.purpose];
-    await tx.accountToken.deleteMany({ where: { userId: grant.userId, purpose: grant.purpose } });
+    if (!newAccount) await tx.accountToken.deleteMany({ where: { userId: grant.userId, purpose: grant.purpose } });
     await tx.accountToken.create({
       data: { ...grant, tokenHash: hashToken(token), createdAt: now, expiresAt: new Date(now.getTime() + validForSeconds * 1000) },
     });

@@ -13,6 +13,7 @@ export class FileTransport implements MailTransport {
   readonly description: string;
   readonly sendLimitMs = 5_000;
   private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  private directoryMade: Promise<void> | undefined;
 
   constructor(
     readonly directory: string,
@@ -23,12 +24,25 @@ export class FileTransport implements MailTransport {
 
   async send(mail: Mail): Promise<void> {
     const { message } = await this.composer.sendMail(mail);
-    // The files hold live links: readable by this user only.
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const file = path.join(this.directory, `${stamp}-${randomBytes(4).toString("hex")}.eml`);
-    await writeFile(file, message as Buffer, { mode: 0o600 });
+    // The directory is made once, not before every message (a registration waits for its mail);
+    // made again if someone removed it meanwhile.
+    await (this.directoryMade ??= this.makeDirectory());
+    // The files hold live links: readable by this user only.
+    await writeFile(file, message as Buffer, { mode: 0o600 }).catch(async (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      await (this.directoryMade = this.makeDirectory());
+      await writeFile(file, message as Buffer, { mode: 0o600 });
+    });
     this.logger.info({ file, subject: mail.subject }, `mail written to ${file}`);
+  }
+
+  private makeDirectory(): Promise<void> {
+    const made = mkdir(this.directory, { recursive: true, mode: 0o700 }).then(() => undefined);
+    // A failure is not remembered: the next message tries again.
+    made.catch(() => (this.directoryMade = undefined));
+    return made;
   }
 
   async close(): Promise<void> {}

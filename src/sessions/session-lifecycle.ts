@@ -148,33 +148,33 @@ export class SessionLifecycle {
    * itself acting) in one named statement: a single round trip, atomic without a transaction,
    * planned once per connection. Logins are the hot write; Prisma's nested create took four round
    * trips. Null, and nothing written, when the account's credentials changed (or it went) since
-   * `account` was read; `locked`, and nothing written, when it is locked.
+   * `account` was read; `locked`, and nothing written, when it is locked. In `tx` when given: a
+   * registration stores the account and its first session in one transaction.
    */
   async insert(
     account: AccountCredentials,
     session: NewSession,
     client: ClientInfo,
     kind: SecurityEventKind = "login_succeeded",
+    tx?: Transaction,
   ): Promise<StoredSession | null> {
     const { row } = session;
     const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client });
-    const { rows } = await this.dependencies.database.pool.query<StoredSession>({
-      name: "insert-session",
-      text: insertSessionWithRefreshToken,
-      values: [
-        row.id,
-        account.id,
-        row.userAgent,
-        row.createdAt,
-        row.expiresAt,
-        row.refreshTokens.create.tokenHash,
-        account.credentialsVersion,
-        row.accessTokenExpiresAt,
-        event.kind,
-        event.ip,
-        event.userAgent,
-      ],
-    });
+    const values = [
+      row.id,
+      account.id,
+      row.userAgent,
+      row.createdAt,
+      row.expiresAt,
+      row.refreshTokens.create.tokenHash,
+      account.credentialsVersion,
+      row.accessTokenExpiresAt,
+      event.kind,
+      event.ip,
+      event.userAgent,
+    ];
+    if (tx) return (await tx.$queryRawUnsafe<StoredSession[]>(insertSessionWithRefreshToken, ...values))[0] ?? null;
+    const { rows } = await this.dependencies.database.pool.query<StoredSession>({ name: "insert-session", text: insertSessionWithRefreshToken, values });
     return rows[0] ?? null;
   }
 
