@@ -1,13 +1,20 @@
 // The peer: better-auth with email and password, configured as its documentation shows for a
 // Node server on PostgreSQL, and made comparable with the users subgraph — the same argon2id
 // parameters through the same binding, the same pool size, no rate limiter, no cookie cache (so
-// every get-session reads the database, as every `me` reads the user). Compiled and run by plain
-// `node`, like the subgraph's build, so that its memory is its own.
+// every get-session reads the database, as every `me` reads the user) and a verification mail on
+// sign-up, composed by nodemailer and written as an .eml file, as the subgraph's `register` does
+// without SMTP_URL. Compiled and run by plain `node`, like the subgraph's build, so that its
+// memory is its own.
+import { mkdtempSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
+import nodemailer from "nodemailer";
 import pg from "pg";
 import { peerArgon2id, peerPoolSize } from "./peer-settings.js";
 
@@ -19,6 +26,9 @@ const baseURL = `http://127.0.0.1:${port}`;
 // `Algorithm` is a const enum, which isolated modules cannot read.
 const argon2 = { algorithm: 2 as Algorithm.Argon2id, ...peerArgon2id };
 const pool = new pg.Pool({ connectionString: databaseUrl, max: peerPoolSize });
+const mailDirectory = mkdtempSync(path.join(tmpdir(), "peer-mail-"));
+const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+let mailsWritten = 0;
 const auth = betterAuth({
   database: pool,
   baseURL,
@@ -30,11 +40,26 @@ const auth = betterAuth({
       verify: ({ hash: passwordHash, password }) => verify(passwordHash, password),
     },
   },
+  emailVerification: {
+    sendOnSignUp: true,
+    sendVerificationEmail: async ({ user, url }) => {
+      const { message } = await composer.sendMail({
+        from: "peer <no-reply@localhost>",
+        to: user.email,
+        subject: "Confirm your e-mail address",
+        text: `Hello ${user.name},\n\nconfirm your e-mail address: ${url}\n`,
+        html: `<p>Hello ${user.name},</p><p><a href="${url}">Confirm your e-mail address</a></p>`,
+      });
+      await writeFile(path.join(mailDirectory, `${Date.now()}-${mailsWritten++}.eml`), message as Buffer, { mode: 0o600 });
+    },
+  },
   rateLimit: { enabled: false },
   session: { cookieCache: { enabled: false } },
   telemetry: { enabled: false },
   logger: { level: "error" },
 });
+
+process.on("exit", () => rmSync(mailDirectory, { recursive: true, force: true }));
 
 if (process.env.PEER_MIGRATE === "only") {
   const { runMigrations } = await getMigrations(auth.options);

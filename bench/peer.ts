@@ -18,6 +18,7 @@ export async function peerDescription(): Promise<string> {
     `better-auth ${version}: email + password on a pg Pool (max ${peerPoolSize}) in a database of its own on the same PostgreSQL; ` +
     `argon2id m=${peerArgon2id.memoryCost} KiB, t=${peerArgon2id.timeCost}, p=${peerArgon2id.parallelism} through @node-rs/argon2 ` +
     "(on libuv's thread pool); rate limiter off; cookie cache off, so every get-session reads the database; " +
+    "a verification mail on sign-up, composed by nodemailer and written as an .eml file, as the subgraph's register does without SMTP_URL; " +
     `its tables made beforehand; both servers compiled, run by node with ${Object.entries(productionEnvironment).map(([name, value]) => `${name}=${value}`).join(" ")}`
   );
 }
