@@ -76,6 +76,20 @@ describe("the file transport", () => {
       await files.remove();
     }
   });
+
+  it("makes its folder once, and again when it was removed while running", async () => {
+    const files = await TemporaryFileTransport.create();
+    try {
+      const transport = new FileTransport(files.directory, logger);
+      const mail = { from: "a@example.com", to: "b@example.com", text: "hello\n", html: "<p>hello</p>" };
+      await transport.send({ ...mail, subject: "First" });
+      await files.remove();
+      await transport.send({ ...mail, subject: "After the folder went" });
+      expect((await files.messages()).map((message) => message.subject)).toEqual(["After the folder went"]);
+    } finally {
+      await files.remove();
+    }
+  });
 });
 
 describe("the SMTP transport", () => {
