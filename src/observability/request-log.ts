@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "./logger.js";
+import { responseErrors } from "./response-errors.js";
 
 /** What one request's log line says beyond HTTP: filled in by the GraphQL layer. */
 export interface RequestRecord {
@@ -60,7 +61,7 @@ export function requestLogPlugin<TContext extends { requestLog: RequestRecord }>
       return {
         async willSendResponse({ contextValue, operationName, response }) {
           contextValue.requestLog.operation = operationName ?? undefined;
-          const errors = response.body.kind === "single" ? response.body.singleResult.errors : response.body.initialResult.errors;
+          const errors = responseErrors(response);
           const code = errors?.[0]?.extensions?.code;
           contextValue.requestLog.outcome = typeof code === "string" ? code : errors?.length ? "ERROR" : "OK";
         },

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import type { ApolloServerPlugin } from "@apollo/server";
+import { responseErrors } from "./response-errors.js";
 
 // Without a registered SDK (OTEL_EXPORTER_OTLP_ENDPOINT unset) every span here is a no-op.
 const tracer = trace.getTracer("users-subgraph");
@@ -71,7 +72,7 @@ export function tracingPlugin<TContext extends object>(): ApolloServerPlugin<TCo
           span.setAttributes({ "graphql.operation.type": type, "graphql.operation.name": operationName ?? "" });
         },
         async willSendResponse({ response }) {
-          const errors = response.body.kind === "single" ? response.body.singleResult.errors : response.body.initialResult.errors;
+          const errors = responseErrors(response);
           const code = errors?.[0]?.extensions?.code;
           if (typeof code === "string") span.setAttribute("graphql.error.code", code);
           if (code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE") span.setStatus({ code: SpanStatusCode.ERROR });
