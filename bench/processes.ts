@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { temporaryDataDir } from "../test/helpers/data-dir.js";
 import { freePort, projectRoot, run, startProcess, type ServerProcess } from "../test/helpers/process.js";
 
 export interface Served {
@@ -10,13 +10,6 @@ export interface Served {
   baseUrl: string;
   url: string;
   stop(): Promise<void>;
-}
-
-/** A fresh data directory; as root, embedded PostgreSQL runs as `postgres`, which must be able to enter it. */
-async function temporaryDataDir(): Promise<{ dir: string; remove(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), "users-subgraph-bench-"));
-  await chmod(dir, 0o755);
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -75,7 +68,7 @@ export async function startSubgraph(buildDir: string, databaseUrl = process.env.
     const migrated = await run("node", [path.join(buildDir, "cli", "migrate.js")], { DATABASE_URL: databaseUrl });
     if (migrated.code !== 0) throw new Error(`migrations failed:\n${migrated.output}`);
   }
-  const dataDir = await temporaryDataDir();
+  const dataDir = await temporaryDataDir("users-subgraph-bench-");
   const passThrough = Object.fromEntries(
     Object.entries({ DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL }).filter((entry): entry is [string, string] => !!entry[1]),
   );
@@ -137,7 +130,7 @@ export function startCeiling(): Promise<Served> {
 
 /** Seconds from spawning `npm start` with no configuration (a fresh DATA_DIR) until /health/ready answers 200. */
 export async function timeZeroConfigStart(): Promise<number> {
-  const dataDir = await temporaryDataDir();
+  const dataDir = await temporaryDataDir("users-subgraph-bench-");
   try {
     const port = await freePort();
     const started = performance.now();

@@ -1,13 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded-postgres.js";
 import { applyMigrations } from "../src/db/migrate.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
 import { createLogger } from "../src/observability/logger.js";
+import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { signalPostgresCluster } from "./helpers/frozen.js";
 import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
@@ -65,15 +63,13 @@ describe("when Redis hangs", () => {
 
 describe("when PostgreSQL hangs", () => {
   const { logger, lines } = capturedLogger();
-  let dataDir: string;
+  let dataDir: TemporaryDataDir;
   let postgres: EmbeddedDatabase;
   let database: Database;
   let server: TestServer;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), "users-subgraph-hung-"));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
-    await chmod(dataDir, 0o755);
-    postgres = await startEmbeddedPostgres(dataDir, createLogger("silent"));
+    dataDir = await temporaryDataDir("users-subgraph-hung-");
+    postgres = await startEmbeddedPostgres(dataDir.dir, createLogger("silent"));
     await applyMigrations(postgres.url);
     database = createDatabase(postgres.url, { poolSize: 4, timeouts: { statementMs: timeoutMs, connectMs: timeoutMs } });
     server = await startTestServer({ databaseUrl: postgres.url, database, logger, config: { DEPENDENCY_ERROR_LOG_INTERVAL: "1s" } });
@@ -83,7 +79,7 @@ describe("when PostgreSQL hangs", () => {
     await server?.close();
     await database?.$disconnect();
     await postgres?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await dataDir?.remove();
   });
 
   it("answers SERVICE_UNAVAILABLE within the statement and connect timeouts, logs it once per interval, and recovers", async () => {

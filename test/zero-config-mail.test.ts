@@ -1,8 +1,8 @@
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
+import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
 import { graphql, mutations } from "./helpers/graphql.js";
 import { linkToken, parseMail } from "./helpers/mail.js";
 import { freePort, startProcess, type ServerProcess } from "./helpers/process.js";
@@ -11,15 +11,15 @@ import { newAccount } from "./helpers/server.js";
 // The newcomer's path, as in zero-config.test.ts: no SMTP_URL, so mail lands in DATA_DIR/mail/
 // and the log says which file to open.
 let dataDir: string;
+let temporary: TemporaryDataDir | undefined;
 let running: ServerProcess | undefined;
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), "users-subgraph-mail-"));
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
-  await chmod(dataDir, 0o755);
+  temporary = await temporaryDataDir("users-subgraph-mail-");
+  dataDir = temporary.dir;
 });
 afterAll(async () => {
   await running?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await temporary?.remove();
 });
 
 /** The `.eml` file the log names for the newest mail with this subject, parsed. */

@@ -1,7 +1,7 @@
-import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
 import { graphql, mutations } from "./helpers/graphql.js";
 import { freePort, run, startProcess, type ServerProcess } from "./helpers/process.js";
 import { newAccount } from "./helpers/server.js";
@@ -10,15 +10,15 @@ import { newAccount } from "./helpers/server.js";
 // data apart) and PORT (to run beside anything else) are set.
 describe("npm start with no configuration", () => {
   let dataDir: string;
+  let temporary: TemporaryDataDir | undefined;
   let running: ServerProcess | undefined;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), "users-subgraph-"));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
-    await chmod(dataDir, 0o755);
+    temporary = await temporaryDataDir("users-subgraph-");
+    dataDir = temporary.dir;
   });
   afterAll(async () => {
     await running?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await temporary?.remove();
   });
 
   it("serves on an embedded PostgreSQL whose data survives a restart, also from the compiled build", async () => {

@@ -1,7 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -9,6 +6,7 @@ import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../src/db/embedded-postgres.js";
 import { freePort } from "../../src/free-port.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { temporaryDataDir } from "./data-dir.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -25,17 +23,15 @@ interface Started {
 
 /** A throwaway embedded PostgreSQL: the same binaries and code as the zero-configuration start. */
 async function startPostgres(): Promise<Started> {
-  const dir = await mkdtemp(path.join(tmpdir(), "users-subgraph-test-postgres-"));
-  // As root the server runs as `postgres`, which must be able to enter the folder.
-  await chmod(dir, 0o755);
-  const database = await startEmbeddedPostgres(dir, createLogger("silent"), { durable: false, maxConnections: 300 });
+  const dir = await temporaryDataDir("users-subgraph-test-postgres-");
+  const database = await startEmbeddedPostgres(dir.dir, createLogger("silent"), { durable: false, maxConnections: 300 });
   const url = new URL(database.url);
   url.pathname = "/postgres";
   return {
     url: url.toString(),
     stop: async () => {
       await database.stop();
-      await rm(dir, { recursive: true, force: true });
+      await dir.remove();
     },
   };
 }
