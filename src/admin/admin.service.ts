@@ -1,4 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
+import { isAdmin, normalizeRoles } from "../auth/roles.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError } from "../errors/errors.js";
@@ -7,7 +8,6 @@ import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-l
 import { foldIdentifier, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import { administer, assertAnotherAdmin } from "./administration.js";
-import { isAdmin, normalizeRoles } from "./roles.js";
 
 export interface AdminServiceDependencies {
   database: Database;

@@ -1,6 +1,6 @@
+import { adminRole } from "../auth/roles.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import { LastAdminError } from "../errors/errors.js";
-import { adminRole } from "./roles.js";
 
 /**
  * Changes to who is an admin and who is locked, one at a time: each runs in a transaction that

@@ -1,8 +1,8 @@
 import type { SecurityEvents } from "../audit/security-events.js";
+import { adminRole } from "../auth/roles.js";
 import type { Database } from "../db/prisma.js";
 import { normalizeEmail } from "../users/identity.js";
 import { administer } from "./administration.js";
-import { adminRole } from "./roles.js";
 
 export type GrantOutcome = "granted" | "already admin" | "no such account";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
-import { impliedRole } from "../admin/roles.js";
 import type { Clock } from "../clock.js";
+import { impliedRole } from "./roles.js";
 import type { SigningKeys } from "./signing-keys.js";
 
 export interface AccessTokenClaims {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type DataLoader from "dataloader";
-import { isAdmin } from "../admin/roles.js";
+import { isAdmin } from "../auth/roles.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";

@@ -1,4 +1,4 @@
-import { effectiveRoles } from "../admin/roles.js";
+import { effectiveRoles } from "../auth/roles.js";
 import type { SecurityEventKind, SecurityEvents } from "../audit/security-events.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";

@@ -1,4 +1,4 @@
-import { effectiveRoles } from "../admin/roles.js";
+import { effectiveRoles } from "../auth/roles.js";
 import type { SecurityEvents } from "../audit/security-events.js";
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";

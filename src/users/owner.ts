@@ -1,4 +1,4 @@
-import { isAdmin } from "../admin/roles.js";
+import { isAdmin } from "../auth/roles.js";
 import type { Context } from "../graphql/context.js";
 
 /** Whether the request speaks for `userId`: it holds their access token, or has just issued them one. */

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
-import { effectiveRoles } from "../admin/roles.js";
+import { effectiveRoles } from "../auth/roles.js";
 import { ForbiddenError } from "../errors/errors.js";
 import { DateTimeScalar } from "../graphql/date-time.scalar.js";
 import type { Context } from "../graphql/context.js";
