@@ -1,13 +1,14 @@
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { CurrentPassword } from "../auth/current-password.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
-import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
+import type { ClientInfo } from "../http/client-info.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
-import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import type { AuthEvent, AuthResult, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
 import type { AccountLinks } from "./account-links.js";

@@ -1,14 +1,15 @@
+import type { SecurityEvents } from "../audit/security-events.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
-import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidTokenError } from "../errors/errors.js";
+import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
 import type { Logger } from "../observability/logger.js";
 import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
-import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import type { SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { normalizeEmail } from "../users/identity.js";
 import type { AccountLinks } from "./account-links.js";
 import type { SingleUseTokens } from "./single-use-tokens.js";

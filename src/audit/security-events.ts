@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
-import { truncateUserAgent, type ClientInfo } from "../sessions/session-lifecycle.js";
+import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 
 /** What happened. Clients read these strings: add kinds freely, never rename one. */
 export type SecurityEventKind =

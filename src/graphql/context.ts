@@ -3,10 +3,11 @@ import type DataLoader from "dataloader";
 import { isAdmin } from "../auth/roles.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
+import { clientInfo, type ClientInfo } from "../http/client-info.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
-import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
-import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
+import type { Viewer } from "../sessions/session-lifecycle.js";
+import { createUserLoader } from "../users/user.loader.js";
 import type { UserRecord } from "../users/users.service.js";
 
 export interface Context {
@@ -33,15 +34,6 @@ function bearerToken(header: string | undefined): string | null | undefined {
   if (header === undefined || header === "") return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1]! : null;
-}
-
-/**
- * Who is asking: the client address (behind trusted proxies, the first untrusted hop) and the
- * user agent, which a router propagating the client's `user-agent` header passes on as is.
- */
-export function clientInfo(request: IncomingMessage, proxies: TrustedProxies): ClientInfo {
-  const userAgent = request.headers["user-agent"];
-  return { userAgent: userAgent || undefined, ip: proxies.clientAddress(request.socket.remoteAddress, request.headers) };
 }
 
 export function createContext(services: Services, request: IncomingMessage, proxies: TrustedProxies): Context {

@@ -1,9 +1,10 @@
-import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-tokens.js";
 import type { SecurityEvents } from "../audit/security-events.js";
+import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-tokens.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
-import type { AccountCredentials, AuthEvent, AuthResult, ClientInfo } from "../sessions/session-lifecycle.js";
+import type { ClientInfo } from "../http/client-info.js";
+import type { AccountCredentials, AuthEvent, AuthResult } from "../sessions/session-lifecycle.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
 

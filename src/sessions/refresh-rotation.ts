@@ -3,8 +3,8 @@ import type { AccessTokens } from "../auth/access-tokens.js";
 import { hashRefreshToken, newSuccessorSalt, successorToken } from "../auth/refresh-tokens.js";
 import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
+import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { UserRecord } from "../users/users.service.js";
-import { truncateUserAgent, type ClientInfo } from "./session-lifecycle.js";
 
 export type Rotation =
   | { outcome: "issued"; sessionId: string; user: UserRecord; refreshToken: string; refreshTokenExpiresAt: Date; at: Date }

@@ -1,11 +1,12 @@
-import { effectiveRoles } from "../auth/roles.js";
 import type { SecurityEventKind, SecurityEvents } from "../audit/security-events.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import { effectiveRoles } from "../auth/roles.js";
 import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
+import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
 
@@ -22,11 +23,6 @@ export interface AuthResult {
   refreshToken: string;
   refreshTokenExpiresAt: Date;
   user: UserRecord;
-}
-
-export interface ClientInfo {
-  userAgent?: string;
-  ip?: string;
 }
 
 export type AuthEvent =
@@ -80,8 +76,6 @@ export interface SessionLifecycleDependencies {
   audit: SecurityEvents;
   onEvent: (event: AuthEvent) => void;
 }
-
-const userAgentMaxLength = 512;
 
 /**
  * The session, its first refresh token and the login's security event, written only while the
@@ -290,8 +284,4 @@ export class SessionLifecycle {
   refreshTokenExpiry(now: Date): Date {
     return new Date(now.getTime() + this.dependencies.lifetimes.refreshTokenTtlSeconds * 1000);
   }
-}
-
-export function truncateUserAgent(userAgent: string | undefined): string | null {
-  return userAgent?.slice(0, userAgentMaxLength) ?? null;
 }

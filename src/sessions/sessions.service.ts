@@ -1,11 +1,10 @@
-import { effectiveRoles } from "../auth/roles.js";
 import type { SecurityEvents } from "../audit/security-events.js";
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
+import { effectiveRoles } from "../auth/roles.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
-import type { Prisma } from "../generated/prisma/client.js";
 import {
   AccountLockedError,
   BadUserInputError,
@@ -17,19 +16,15 @@ import {
   RefreshTokenReusedError,
   UnauthenticatedError,
 } from "../errors/errors.js";
-import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import type { Prisma } from "../generated/prisma/client.js";
+import type { ClientInfo } from "../http/client-info.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
-import {
-  type AuthEvent,
-  type AuthResult,
-  type ClientInfo,
-  type SessionLifecycle,
-  type Viewer,
-} from "./session-lifecycle.js";
+import type { AuthEvent, AuthResult, SessionLifecycle, Viewer } from "./session-lifecycle.js";
 
 export interface SessionInfo {
   id: string;
