@@ -1,6 +1,7 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidTokenError } from "../errors/errors.js";
@@ -9,7 +10,7 @@ import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
 import type { Logger } from "../observability/logger.js";
 import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
-import type { SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { normalizeEmail } from "../users/identity.js";
 import type { AccountLinks } from "./account-links.js";
 import type { SingleUseTokens } from "./single-use-tokens.js";

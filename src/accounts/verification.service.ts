@@ -1,11 +1,11 @@
 import type { SecurityEvents } from "../audit/security-events.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidTokenError, UnauthenticatedError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
-import type { Viewer } from "../sessions/session-lifecycle.js";
 import type { AccountLinks } from "./account-links.js";
 import type { SingleUseTokens } from "./single-use-tokens.js";
 

@@ -1,11 +1,12 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import { isAdmin, normalizeRoles } from "../auth/roles.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError } from "../errors/errors.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import type { ClientInfo } from "../http/client-info.js";
-import type { SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { foldIdentifier, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import { administer, assertAnotherAdmin } from "./administration.js";

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import type DataLoader from "dataloader";
 import { isAdmin } from "../auth/roles.js";
+import type { Viewer } from "../auth/viewer.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { clientInfo, type ClientInfo } from "../http/client-info.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
 import type { Services } from "../services.js";
-import type { Viewer } from "../sessions/session-lifecycle.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { UserRecord } from "../users/users.service.js";
 

@@ -1,5 +1,6 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { CurrentPassword } from "../auth/current-password.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { ForbiddenError, InvalidCredentialsError, InvalidMfaCodeError, UnauthenticatedError } from "../errors/errors.js";
@@ -7,7 +8,7 @@ import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuthEvent, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
+import type { AuthEvent, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { newRecoveryCodes } from "./recovery-codes.js";
 import type { SecondFactor } from "./second-factor.js";
 import { enrollmentDetails, newTotpSecret, totpCodeStep, type TotpEnrollmentDetails } from "./totp.js";

@@ -10,13 +10,6 @@ import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
 
-export interface Viewer {
-  userId: string;
-  sessionId: string;
-  /** From the access token: the account's roles when it was issued (removing a role ends the sessions). */
-  roles: string[];
-}
-
 export interface AuthResult {
   accessToken: string;
   accessTokenExpiresAt: Date;

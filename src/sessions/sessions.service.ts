@@ -3,6 +3,7 @@ import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-token
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { codePointLength, passwordLength } from "../auth/password-policy.js";
 import { effectiveRoles } from "../auth/roles.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import {
@@ -24,7 +25,7 @@ import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
-import type { AuthEvent, AuthResult, SessionLifecycle, Viewer } from "./session-lifecycle.js";
+import type { AuthEvent, AuthResult, SessionLifecycle } from "./session-lifecycle.js";
 
 export interface SessionInfo {
   id: string;
