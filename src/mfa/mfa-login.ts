@@ -4,7 +4,8 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
-import type { AccountCredentials, AuthEvent, AuthResult } from "../sessions/session-lifecycle.js";
+import type { AuthEvent } from "../observability/metrics.js";
+import type { AccountCredentials, AuthResult } from "../sessions/session-lifecycle.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
 

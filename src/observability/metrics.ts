@@ -1,5 +1,20 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { AuthEvent } from "../sessions/session-lifecycle.js";
+
+/** The `event` label of `auth_events_total`. */
+export type AuthEvent =
+  | "register"
+  | "login_succeeded"
+  | "login_failed"
+  | "login_rate_limited"
+  | "login_mfa_required"
+  | "mfa_code_rejected"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "refresh_succeeded"
+  | "refresh_rejected"
+  | "refresh_token_reused"
+  | "sessions_ended"
+  | "revocation_set_rebuilt";
 
 /** One registry per server, so that several servers in one process keep separate figures. */
 export class Metrics {

@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
+import type { AuthEvent } from "../observability/metrics.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
 
@@ -17,21 +18,6 @@ export interface AuthResult {
   refreshTokenExpiresAt: Date;
   user: UserRecord;
 }
-
-export type AuthEvent =
-  | "register"
-  | "login_succeeded"
-  | "login_failed"
-  | "login_rate_limited"
-  | "login_mfa_required"
-  | "mfa_code_rejected"
-  | "mfa_enabled"
-  | "mfa_disabled"
-  | "refresh_succeeded"
-  | "refresh_rejected"
-  | "refresh_token_reused"
-  | "sessions_ended"
-  | "revocation_set_rebuilt";
 
 export interface TokenLifetimes {
   accessTokenTtlSeconds: number;

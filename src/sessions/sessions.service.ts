@@ -20,12 +20,13 @@ import {
 import type { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
+import type { AuthEvent } from "../observability/metrics.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
-import type { AuthEvent, AuthResult, SessionLifecycle } from "./session-lifecycle.js";
+import type { AuthResult, SessionLifecycle } from "./session-lifecycle.js";
 
 export interface SessionInfo {
   id: string;
