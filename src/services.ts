@@ -19,7 +19,7 @@ import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
 import type { Logger } from "./observability/logger.js";
-import type { AuthEvent } from "./observability/metrics.js";
+import type { EventCounter } from "./observability/events.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
@@ -57,7 +57,7 @@ export interface ServicesDependencies {
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
   logger: Logger;
-  onEvent?: (event: AuthEvent) => void;
+  onEvent?: EventCounter;
 }
 
 /** Every service of the subgraph, wired once per server over the same stores. */

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { routes } from "../src/app.js";
 import { settingNames } from "../src/config/config.js";
 import { errorCodes } from "../src/errors/codes.js";
+import { accountEvents, metricLabels } from "../src/observability/events.js";
 import { projectRoot } from "./helpers/process.js";
 
 // docs/api.md is the contract users read: whatever the code adds must be documented there.
@@ -24,6 +25,19 @@ describe("docs/api.md", () => {
   it("documents every setting of the configuration", () => {
     const missing = settingNames.filter((name) => !documents(name));
     expect(missing, "settings missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every label of auth_events_total", () => {
+    const row = apiDoc.split("\n").find((line) => line.startsWith("| `auth_events_total` |"));
+    expect(row, "auth_events_total missing from docs/api.md").toBeDefined();
+    const missing = metricLabels.filter((label) => !row!.includes(`\`${label}\``));
+    expect(missing, "auth_events_total labels missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every kind of security event", () => {
+    const kinds = Object.entries(accountEvents).filter(([, event]) => event.audited).map(([kind]) => kind);
+    const missing = kinds.filter((kind) => !documents(kind));
+    expect(missing, "security event kinds missing from docs/api.md").toEqual([]);
   });
 
   it("documents every route", () => {

@@ -8,7 +8,7 @@ import type { Database } from "../db/prisma.js";
 import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
-import type { AuthEvent } from "../observability/metrics.js";
+import type { EventCounter } from "../observability/events.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthResult, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
@@ -24,7 +24,7 @@ export interface AccountsServiceDependencies {
   passwordAttempts: PasswordAttemptLimiter;
   audit: SecurityEvents;
   clock: Clock;
-  onEvent: (event: AuthEvent) => void;
+  onEvent: EventCounter;
 }
 
 /** Accounts and their credentials: registration and password changes. */
@@ -58,7 +58,7 @@ export class AccountsService {
         await links.send(tx, created, "verify_email", email, { newAccount: true });
         return created;
       });
-      onEvent("register");
+      onEvent("registered");
       return await lifecycle.tokensFor(user, session);
     } catch (error) {
       // Lost a race with a concurrent registration of the same name or address.

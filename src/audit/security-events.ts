@@ -3,28 +3,10 @@ import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
+import type { AuditedEvent } from "../observability/events.js";
 
-/** What happened. Clients read these strings: add kinds freely, never rename one. */
-export type SecurityEventKind =
-  | "registered"
-  | "login_succeeded"
-  /** A wrong password for an existing account, or the right one for a locked account. */
-  | "login_failed"
-  /** The attempt that first exceeded a login limit for the account in its window. */
-  | "login_rate_limited"
-  | "password_changed"
-  | "password_reset"
-  | "email_changed"
-  | "email_verified"
-  /** One or more sessions ended by logout, logoutAll, revokeSession or revokeUserSessions (details: reason, count). */
-  | "session_ended"
-  | "refresh_token_reused"
-  | "roles_changed"
-  | "locked"
-  | "unlocked"
-  | "mfa_enabled"
-  | "mfa_disabled"
-  | "deleted";
+/** What the audit log records: the audited events of the one vocabulary, by name. */
+export type SecurityEventKind = AuditedEvent;
 
 export interface SecurityEventInput {
   kind: SecurityEventKind;

@@ -4,7 +4,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
-import type { AuthEvent } from "../observability/metrics.js";
+import type { EventCounter } from "../observability/events.js";
 import type { AccountCredentials, AuthResult } from "../sessions/session-lifecycle.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
@@ -21,7 +21,7 @@ export interface MfaLoginDependencies {
   clock: Clock;
   /** Starts a session exactly as a login without a second factor does. */
   startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo) => Promise<AuthResult>;
-  onEvent: (event: AuthEvent) => void;
+  onEvent: EventCounter;
 }
 
 /** The second step of a login of an account with a second factor. */

@@ -8,7 +8,7 @@ import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuthEvent } from "../observability/metrics.js";
+import type { EventCounter } from "../observability/events.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { newRecoveryCodes } from "./recovery-codes.js";
 import type { SecondFactor } from "./second-factor.js";
@@ -26,7 +26,7 @@ export interface MfaServiceDependencies {
   clock: Clock;
   /** The name authenticator apps show beside the account. */
   totpIssuer: string;
-  onEvent: (event: AuthEvent) => void;
+  onEvent: EventCounter;
 }
 
 /** Turning the second factor on and off, and its recovery codes. */

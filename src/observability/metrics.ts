@@ -1,20 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-
-/** The `event` label of `auth_events_total`. */
-export type AuthEvent =
-  | "register"
-  | "login_succeeded"
-  | "login_failed"
-  | "login_rate_limited"
-  | "login_mfa_required"
-  | "mfa_code_rejected"
-  | "mfa_enabled"
-  | "mfa_disabled"
-  | "refresh_succeeded"
-  | "refresh_rejected"
-  | "refresh_token_reused"
-  | "sessions_ended"
-  | "revocation_set_rebuilt";
+import { metricLabel, type CountedEvent } from "./events.js";
 
 /** One registry per server, so that several servers in one process keep separate figures. */
 export class Metrics {
@@ -65,7 +50,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  recordAuthEvent = (event: AuthEvent): void => {
-    this.authEvents.inc({ event });
+  recordAuthEvent = (event: CountedEvent): void => {
+    this.authEvents.inc({ event: metricLabel(event) });
   };
 }

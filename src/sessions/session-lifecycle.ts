@@ -7,7 +7,7 @@ import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
-import type { AuthEvent } from "../observability/metrics.js";
+import type { EventCounter } from "../observability/events.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
 
@@ -53,7 +53,7 @@ export interface SessionLifecycleDependencies {
   clock: Clock;
   lifetimes: TokenLifetimes;
   audit: SecurityEvents;
-  onEvent: (event: AuthEvent) => void;
+  onEvent: EventCounter;
 }
 
 /**
@@ -257,7 +257,7 @@ export class SessionLifecycle {
   }
 
   private reportEnded(count: number): void {
-    if (count > 0) this.dependencies.onEvent("sessions_ended");
+    if (count > 0) this.dependencies.onEvent("session_ended");
   }
 
   refreshTokenExpiry(now: Date): Date {

@@ -20,7 +20,7 @@ import {
 import type { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
-import type { AuthEvent } from "../observability/metrics.js";
+import type { EventCounter } from "../observability/events.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
@@ -51,7 +51,7 @@ export interface SessionsServiceDependencies {
   requireEmailVerification: boolean;
   audit: SecurityEvents;
   clock: Clock;
-  onEvent: (event: AuthEvent) => void;
+  onEvent: EventCounter;
 }
 
 const maxIdentifierLength = 320;
