@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
+import type { OperationLimits } from "../graphql/operation-limits.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
@@ -204,17 +205,6 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
-}
-
-export interface OperationLimits {
-  /** Lexical tokens of the document; parsing stops past it. */
-  tokens: number;
-  depth: number;
-  aliases: number;
-  directives: number;
-  cost: number;
-  /** Fields that hash or verify a password (register, login…) in one operation. */
-  passwordOperations: number;
 }
 
 export class ConfigError extends Error {

@@ -1,9 +1,20 @@
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLArmorRejectCallback } from "@escape.tech/graphql-armor-types";
 import { GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from "graphql";
-import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
+
+/** What one operation may contain, checked before it runs. */
+export interface OperationLimits {
+  /** Lexical tokens of the document; parsing stops past it. */
+  tokens: number;
+  depth: number;
+  aliases: number;
+  directives: number;
+  cost: number;
+  /** Fields that hash or verify a password (register, login…) in one operation. */
+  passwordOperations: number;
+}
 
 /** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
 const passwordOperationFields = new Set([
