@@ -19,7 +19,7 @@ import type { Config } from "./config/config.js";
 import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
-import { createErrorFormatter } from "./errors/format-error.js";
+import { createErrorFormatter } from "./graphql/format-error.js";
 import { createContext, type Context } from "./graphql/context.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";

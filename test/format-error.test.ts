@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
-import { createErrorFormatter } from "../src/errors/format-error.js";
+import { createErrorFormatter } from "../src/graphql/format-error.js";
 import { InvalidCredentialsError } from "../src/errors/errors.js";
 import { capturedLogger } from "./helpers/log.js";
 

@@ -1,12 +1,12 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { tokenLimitMessage } from "../graphql/operation-limits.js";
+import { errorCodes } from "../errors/codes.js";
+import { isDatabaseUnavailable } from "../errors/database-unavailable.js";
+import { coercionPath, withoutEchoedValues } from "../errors/echoed-values.js";
+import { AppError, ServiceUnavailableError } from "../errors/errors.js";
 import { createLogThrottle } from "../observability/log-throttle.js";
 import type { Logger } from "../observability/logger.js";
-import { errorCodes } from "./codes.js";
-import { isDatabaseUnavailable } from "./database-unavailable.js";
-import { coercionPath, withoutEchoedValues } from "./echoed-values.js";
-import { AppError, ServiceUnavailableError } from "./errors.js";
+import { tokenLimitMessage } from "./operation-limits.js";
 
 // Codes Apollo Server itself assigns to requests that are wrong, not to bugs.
 const requestErrorCodes = new Set([
