@@ -1,18 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { grantAdmin } from "./admin/bootstrap.js";
 import { createApp, type App } from "./app.js";
+import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
 import { createArgon2Hasher, defaultHashingConcurrency, owaspArgon2id, type PasswordHasher } from "./auth/password-hasher.js";
 import { MemoryRevocationStore } from "./auth/revocation/memory-revocation-store.js";
 import { RedisRevocationStore } from "./auth/revocation/redis-revocation-store.js";
 import type { RevocationStore } from "./auth/revocation/revocation-store.js";
-import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
 import { applyMigrations, migrationNames, pendingMigrations } from "./db/migrate.js";
 import { createDatabase, type Database } from "./db/prisma.js";
 import { describeUrl } from "./db/url.js";
-import { createMailTransport } from "./mail/mail-transport.js";
+import { createMailTransport } from "./mail/configured-transport.js";
 import type { Logger } from "./observability/logger.js";
 import { reasonOf, StartupError } from "./startup-error.js";
 

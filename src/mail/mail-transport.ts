@@ -1,8 +1,3 @@
-import path from "node:path";
-import type { Logger } from "../observability/logger.js";
-import { FileTransport } from "./file-transport.js";
-import { SmtpTransport } from "./smtp-transport.js";
-
 /** One message as it leaves the subgraph: both bodies, so every mail client shows something readable. */
 export interface Mail {
   from: string;
@@ -23,14 +18,4 @@ export interface MailTransport {
   readonly sendLimitMs: number;
   send(mail: Mail): Promise<void>;
   close(): Promise<void>;
-}
-
-/** SMTP when `SMTP_URL` is set; otherwise (outside production, which requires it) `.eml` files under `DATA_DIR/mail/`. */
-export function createMailTransport(
-  config: { dataDir: string; mail: { smtpUrl?: string; smtpTimeoutSeconds: number } },
-  logger: Logger,
-): MailTransport {
-  return config.mail.smtpUrl
-    ? new SmtpTransport({ url: config.mail.smtpUrl, timeoutSeconds: config.mail.smtpTimeoutSeconds })
-    : new FileTransport(path.join(config.dataDir, "mail"), logger);
 }
