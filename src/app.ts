@@ -11,7 +11,7 @@ import {
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
-import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import type { RevocationStore } from "./store/revocation-store.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";

@@ -10,7 +10,7 @@ import type { AccessTokens } from "./auth/access-tokens.js";
 import { CurrentPassword } from "./auth/current-password.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
-import type { RevocationStore } from "./auth/revocation/revocation-store.js";
+import type { RevocationStore } from "./store/revocation-store.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";

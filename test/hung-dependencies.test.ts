@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
+import { RedisRevocationStore } from "../src/store/redis-store.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded-postgres.js";
 import { applyMigrations } from "../src/db/migrate.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";

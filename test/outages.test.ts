@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
+import { RedisRevocationStore } from "../src/store/redis-store.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
+import { MemoryRevocationStore } from "../src/store/memory-store.js";
 import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
 import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
 import { newAccount, testConfig } from "./helpers/server.js";

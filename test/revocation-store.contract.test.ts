@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
-import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
-import type { RevocationEntry, RevocationStore } from "../src/auth/revocation/revocation-store.js";
+import { MemoryRevocationStore } from "../src/store/memory-store.js";
+import { RedisRevocationStore } from "../src/store/redis-store.js";
+import type { RevocationEntry, RevocationStore } from "../src/store/revocation-store.js";
 import { ManualClock } from "./helpers/clock.js";
 import { openRevocationStore } from "./helpers/server.js";
 

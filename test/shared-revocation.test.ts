@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
+import { RedisRevocationStore } from "../src/store/redis-store.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
 import { newAccount, openRevocationStore, startTestServer, type TestServer } from "./helpers/server.js";

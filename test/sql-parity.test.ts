@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AccessTokens } from "../src/auth/access-tokens.js";
 import { EncryptionKeys } from "../src/auth/encryption-keys.js";
-import { MemoryRevocationStore } from "../src/auth/revocation/memory-revocation-store.js";
+import { MemoryRevocationStore } from "../src/store/memory-store.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";

@@ -1,6 +1,6 @@
 import { pendingMigrations } from "../db/migrate.js";
 import type { Database } from "../db/prisma.js";
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 
 const checkTimeoutMs = 2_000;
 

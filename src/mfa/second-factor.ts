@@ -1,5 +1,5 @@
 import type { EncryptionKeys, Sealed } from "../auth/encryption-keys.js";
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import type { Transaction } from "../db/prisma.js";
 import { RateLimitedError } from "../errors/errors.js";
 import { hashRecoveryCode } from "./recovery-codes.js";

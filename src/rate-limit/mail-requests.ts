@@ -1,4 +1,4 @@
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import { RateLimitedError } from "../errors/errors.js";
 
 const windowSeconds = 3600;

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import { RateLimitedError } from "../errors/errors.js";
 
 export interface PasswordAttemptLimits {

@@ -1,4 +1,4 @@
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { AppError, ServiceUnavailableError } from "../errors/errors.js";

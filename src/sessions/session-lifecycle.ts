@@ -1,7 +1,7 @@
 import type { SecurityEventKind, SecurityEvents } from "../audit/security-events.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
-import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import { effectiveRoles } from "../auth/roles.js";
 import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { ServiceUnavailableError } from "../../errors/errors.js";
-import { endSpan, startClientSpan } from "../../observability/tracing.js";
+import { ServiceUnavailableError } from "../errors/errors.js";
+import { endSpan, startClientSpan } from "../observability/tracing.js";
 import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 export const defaultRedisTimeoutMs = 2_000;

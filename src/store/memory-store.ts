@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { systemClock, type Clock } from "../../clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
 
 interface Entry {
