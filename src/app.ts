@@ -11,7 +11,7 @@ import {
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
-import type { RevocationStore } from "./store/revocation-store.js";
+import type { Store } from "./store/store.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -41,7 +41,7 @@ import { createServices, type Services } from "./services.js";
 export interface AppDependencies {
   config: Config;
   database: Database;
-  revocationStore: RevocationStore;
+  store: Store;
   signingKeys: SigningKeys;
   encryptionKeys: EncryptionKeys;
   hasher: PasswordHasher;
@@ -88,7 +88,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 
 /** The subgraph and its operational routes on one HTTP server; stores are passed in, not opened here. */
 export async function createApp(dependencies: AppDependencies): Promise<App> {
-  const { config, database, revocationStore, signingKeys, encryptionKeys, hasher, logger } = dependencies;
+  const { config, database, store, signingKeys, encryptionKeys, hasher, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const metrics = new Metrics();
   onQuery(database, () => metrics.databaseQueries.inc());
@@ -99,7 +99,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   );
   const services = createServices({
     database,
-    revocationStore,
+    store,
     hasher,
     accessTokens,
     encryptionKeys,
@@ -186,7 +186,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
         return sendJson(response, 200, { status: "ok" });
       case "/health/ready": {
         if (draining) return sendJson(response, 503, { status: "draining" });
-        const readiness = await checkReadiness(database, revocationStore, migrations);
+        const readiness = await checkReadiness(database, store, migrations);
         return sendJson(response, readiness.ready ? 200 : 503, readiness.body);
       }
       case "/metrics":

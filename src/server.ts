@@ -3,9 +3,6 @@ import { grantAdmin } from "./admin/bootstrap.js";
 import { createApp, type App } from "./app.js";
 import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
 import { createArgon2Hasher, defaultHashingConcurrency, owaspArgon2id, type PasswordHasher } from "./auth/password-hasher.js";
-import { MemoryRevocationStore } from "./store/memory-store.js";
-import { RedisRevocationStore } from "./store/redis-store.js";
-import type { RevocationStore } from "./store/revocation-store.js";
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
@@ -15,6 +12,9 @@ import { describeUrl } from "./db/url.js";
 import { createMailTransport } from "./mail/configured-transport.js";
 import type { Logger } from "./observability/logger.js";
 import { reasonOf, StartupError } from "./startup-error.js";
+import { MemoryStore } from "./store/memory-store.js";
+import { RedisStore } from "./store/redis-store.js";
+import type { Store } from "./store/store.js";
 
 /** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
 const endedSessionRetentionSeconds = 7 * 86400;
@@ -81,12 +81,12 @@ export async function startServer(config: Config, logger: Logger, options: { has
     cleanups.push(() => database.$disconnect());
     if (!config.migrateOnStart) await reportUnreadyDatabase(database, postgres, logger);
 
-    const revocationStore: RevocationStore = config.redisUrl
-      ? await RedisRevocationStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs).catch((error: unknown) => {
+    const store: Store = config.redisUrl
+      ? await RedisStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs).catch((error: unknown) => {
           throw new StartupError(`Redis at ${describeUrl(config.redisUrl!)} (REDIS_URL) is unreachable: ${reasonOf(error)}`);
         })
-      : new MemoryRevocationStore();
-    cleanups.push(() => revocationStore.close());
+      : new MemoryStore();
+    cleanups.push(() => store.close());
 
     const signingKeys = config.jwt.privateKeys
       ? await parseSigningKeys(config.jwt.privateKeys)
@@ -101,7 +101,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
     const app = await createApp({
       config,
       database,
-      revocationStore,
+      store,
       signingKeys,
       encryptionKeys,
       hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue),

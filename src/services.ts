@@ -10,7 +10,6 @@ import type { AccessTokens } from "./auth/access-tokens.js";
 import { CurrentPassword } from "./auth/current-password.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
-import type { RevocationStore } from "./store/revocation-store.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
@@ -18,14 +17,15 @@ import type { Mailer } from "./mail/mailer.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
-import type { Logger } from "./observability/logger.js";
 import type { EventCounter } from "./observability/events.js";
+import type { Logger } from "./observability/logger.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionLifecycle, type TokenLifetimes } from "./sessions/session-lifecycle.js";
 import { SessionsService } from "./sessions/sessions.service.js";
+import type { Store } from "./store/store.js";
 import { UsersService } from "./users/users.service.js";
 
 export interface Services {
@@ -45,7 +45,7 @@ export interface Services {
 
 export interface ServicesDependencies {
   database: Database;
-  revocationStore: RevocationStore;
+  store: Store;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   encryptionKeys: EncryptionKeys;
@@ -62,15 +62,15 @@ export interface ServicesDependencies {
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, revocationStore, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits, totpIssuer, accountLinks, logger } =
+  const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits, totpIssuer, accountLinks, logger } =
     dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const audit = new SecurityEvents(database, clock);
-  const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, audit, onEvent });
+  const lifecycle = new SessionLifecycle({ database, revocationStore: store, accessTokens, clock, lifetimes, audit, onEvent });
   const revocations = new RevocationSet({
     database,
-    store: revocationStore,
+    store,
     clock,
     onRebuilt: () => onEvent("revocation_set_rebuilt"),
   });
@@ -81,9 +81,9 @@ export function createServices(dependencies: ServicesDependencies): Services {
     refreshTokenTtlSeconds: lifetimes.refreshTokenTtlSeconds,
     reuseIntervalSeconds: lifetimes.refreshReuseIntervalSeconds,
   });
-  const passwordAttempts = new PasswordAttemptLimiter(revocationStore, loginLimits, () => onEvent("login_rate_limited"));
+  const passwordAttempts = new PasswordAttemptLimiter(store, loginLimits, () => onEvent("login_rate_limited"));
   const currentPassword = new CurrentPassword({ database, hasher, passwordAttempts });
-  const secondFactor = new SecondFactor({ encryptionKeys, revocationStore });
+  const secondFactor = new SecondFactor({ encryptionKeys, counters: store });
   const mfaLogin: MfaLogin = new MfaLogin({
     database,
     users,
@@ -109,7 +109,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     clock,
     onEvent,
   });
-  const mailRequests = new MailRequestLimiter(revocationStore, accountLinks.mailRequestsPerHour);
+  const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
   const tokens = new SingleUseTokens(clock, {
     verify_email: accountLinks.emailVerificationTtlSeconds,
     change_email: accountLinks.emailVerificationTtlSeconds,

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/store/redis-store.js";
+import { RedisStore } from "../src/store/redis-store.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded-postgres.js";
 import { applyMigrations } from "../src/db/migrate.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
@@ -29,12 +29,12 @@ async function timed(request: () => Promise<GraphQLResponse>) {
 describe("when Redis hangs", () => {
   const database = useTestDatabase();
   let redis: ChildProcess;
-  let store: RedisRevocationStore;
+  let store: RedisStore;
   let server: TestServer;
   beforeAll(async () => {
     const port = await freePort();
     redis = await startRedis(port);
-    store = await RedisRevocationStore.connect(`redis://127.0.0.1:${port}`, "hung:", timeoutMs);
+    store = await RedisStore.connect(`redis://127.0.0.1:${port}`, "hung:", timeoutMs);
     server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/store/redis-store.js";
+import { RedisStore } from "../src/store/redis-store.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
@@ -19,11 +19,11 @@ describe("when Redis goes away", () => {
   let redis: ChildProcess;
   let port: number;
   let server: TestServer;
-  let store: RedisRevocationStore;
+  let store: RedisStore;
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    store = await RedisRevocationStore.connect(`redis://127.0.0.1:${port}`, "outage:");
+    store = await RedisStore.connect(`redis://127.0.0.1:${port}`, "outage:");
     server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(async () => {

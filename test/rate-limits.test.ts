@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryRevocationStore } from "../src/store/memory-store.js";
+import { MemoryStore } from "../src/store/memory-store.js";
 import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
 import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
 import { newAccount, testConfig } from "./helpers/server.js";
@@ -140,7 +140,7 @@ describe("login limits per client across accounts, and registrations per client"
 
 describe("the in-process store under a flood of login names", () => {
   it("stays within its cap, and a blocked client adds nothing", async () => {
-    const store = new MemoryRevocationStore(undefined, { maxCounters: 1_000 });
+    const store = new MemoryStore(undefined, { maxCounters: 1_000 });
     const limiter = new PasswordAttemptLimiter(store, limits);
     const names = 20_000;
     // 200 clients, 100 names each: every guess is a failure (never settled as a success).
@@ -149,7 +149,7 @@ describe("the in-process store under a flood of login names", () => {
     }
     expect(store.counterCount).toBeLessThanOrEqual(1_000);
 
-    const fresh = new MemoryRevocationStore();
+    const fresh = new MemoryStore();
     const freshLimiter = new PasswordAttemptLimiter(fresh, limits);
     const blocked = "203.0.113.99";
     for (let index = 0; index < limits.failuresPerAddress; index++) await freshLimiter.begin(`name:first-${index}`, blocked);

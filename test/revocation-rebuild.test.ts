@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryRevocationStore } from "../src/store/memory-store.js";
-import { RedisRevocationStore } from "../src/store/redis-store.js";
+import { MemoryStore } from "../src/store/memory-store.js";
+import { RedisStore } from "../src/store/redis-store.js";
 import { endingLockKey } from "../src/sessions/revocation-set.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
@@ -57,14 +57,14 @@ async function expectLiveSessionsWork(server: TestServer, live: Tokens[]): Promi
 describe("Redis losing its data", () => {
   let redis: ChildProcess;
   let port: number;
-  let store: RedisRevocationStore;
+  let store: RedisStore;
   let server: TestServer;
   let dataDir: string;
   beforeAll(async () => {
     port = await freePort();
     dataDir = await mkdtemp(path.join(tmpdir(), "users-redis-"));
     redis = await startRedis(port);
-    store = await RedisRevocationStore.connect(`redis://127.0.0.1:${port}`, "rebuild:");
+    store = await RedisStore.connect(`redis://127.0.0.1:${port}`, "rebuild:");
     server = await startTestServer({ databaseUrl: database().url, store });
   });
   afterAll(async () => {
@@ -133,12 +133,12 @@ describe("Redis losing its data", () => {
 
 describe("the in-process store of a restarted process", () => {
   it(`starts empty, and still accepts 0 of ${loggedOutCount} logged-out access tokens`, async () => {
-    const first = await startTestServer({ databaseUrl: database().url, store: new MemoryRevocationStore() });
+    const first = await startTestServer({ databaseUrl: database().url, store: new MemoryStore() });
     const { loggedOut, live } = await sessionsOn(first);
     await first.close();
     const restarted = await startTestServer({
       databaseUrl: database().url,
-      store: new MemoryRevocationStore(),
+      store: new MemoryStore(),
       signingKeys: first.signingKeys,
     });
     try {

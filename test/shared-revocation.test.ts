@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { RedisRevocationStore } from "../src/store/redis-store.js";
+import { RedisStore } from "../src/store/redis-store.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { newAccount, openRevocationStore, startTestServer, type TestServer } from "./helpers/server.js";
+import { newAccount, openStore, startTestServer, type TestServer } from "./helpers/server.js";
 
 let database: TestDatabase;
-let store: RedisRevocationStore;
+let store: RedisStore;
 let first: TestServer;
 let second: TestServer;
 
 // Two instances of the subgraph sharing one PostgreSQL and one Redis, as behind a load balancer.
 beforeAll(async () => {
   database = await createTestDatabase();
-  store = (await openRevocationStore("redis")) as RedisRevocationStore;
+  store = (await openStore("redis")) as RedisStore;
   first = await startTestServer({ databaseUrl: database.url, store, config: { ACCESS_TOKEN_TTL: "15m" } });
   second = await startTestServer({ databaseUrl: database.url, store, signingKeys: first.signingKeys, config: { ACCESS_TOKEN_TTL: "15m" } });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AccessTokens } from "../src/auth/access-tokens.js";
 import { EncryptionKeys } from "../src/auth/encryption-keys.js";
-import { MemoryRevocationStore } from "../src/store/memory-store.js";
+import { MemoryStore } from "../src/store/memory-store.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";
@@ -79,7 +79,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
   const account = newAccount();
   const { accounts, sessions } = createServices({
     database,
-    revocationStore: new MemoryRevocationStore(),
+    store: new MemoryStore(),
     hasher: fastHasher,
     accessTokens: new AccessTokens(
       toSigningKeys([await generateSigningKey()]),

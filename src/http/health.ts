@@ -1,6 +1,6 @@
 import { pendingMigrations } from "../db/migrate.js";
 import type { Database } from "../db/prisma.js";
-import type { RevocationStore } from "../store/revocation-store.js";
+import type { Store } from "../store/store.js";
 
 const checkTimeoutMs = 2_000;
 
@@ -28,7 +28,7 @@ export interface Readiness {
  * Ready only while PostgreSQL and the revocation store both answer and every migration is applied
  * (production does not apply them itself: until `migrate.js` has run, no operation could work).
  */
-export async function checkReadiness(database: Database, store: RevocationStore, migrations: readonly string[]): Promise<Readiness> {
+export async function checkReadiness(database: Database, store: Pick<Store, "ping">, migrations: readonly string[]): Promise<Readiness> {
   let pending: string[] | undefined;
   const [postgres, revocationStore] = await Promise.all([
     withTimeout(pendingMigrations(database, migrations).then((names) => void (pending = names))),

@@ -1,7 +1,7 @@
 import type { EncryptionKeys, Sealed } from "../auth/encryption-keys.js";
-import type { RevocationStore } from "../store/revocation-store.js";
 import type { Transaction } from "../db/prisma.js";
 import { RateLimitedError } from "../errors/errors.js";
+import type { CounterStore } from "../store/counter-store.js";
 import { hashRecoveryCode } from "./recovery-codes.js";
 import { isTotpCode, totpCodeStep } from "./totp.js";
 
@@ -18,7 +18,7 @@ export interface StoredSecret {
 export interface SecondFactorDependencies {
   encryptionKeys: EncryptionKeys;
   /** Where code attempts are counted, shared by every instance. */
-  revocationStore: RevocationStore;
+  counters: CounterStore;
 }
 
 /** The authenticated data of a TOTP secret: its ciphertext opens on its owner's row only. */
@@ -46,7 +46,7 @@ export class SecondFactor {
    * is checked, so that parallel guesses cannot outrun the limit.
    */
   async throttle(userId: string): Promise<void> {
-    const { count, resetInSeconds } = await this.dependencies.revocationStore.hit(`mfa-code:${userId}`, codeWindowSeconds);
+    const { count, resetInSeconds } = await this.dependencies.counters.hit(`mfa-code:${userId}`, codeWindowSeconds);
     if (count > codeAttemptsPerWindow) throw new RateLimitedError(resetInSeconds);
   }
 

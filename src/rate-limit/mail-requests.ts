@@ -1,5 +1,5 @@
-import type { RevocationStore } from "../store/revocation-store.js";
 import { RateLimitedError } from "../errors/errors.js";
+import type { CounterStore } from "../store/counter-store.js";
 
 const windowSeconds = 3600;
 
@@ -10,7 +10,7 @@ const windowSeconds = 3600;
  */
 export class MailRequestLimiter {
   constructor(
-    private readonly store: RevocationStore,
+    private readonly store: CounterStore,
     /** Per address or account; per client address ten times as many (offices and NATs share one). */
     private readonly perHour: number,
   ) {}

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
-import type { RevocationStore } from "../store/revocation-store.js";
 import { RateLimitedError } from "../errors/errors.js";
+import type { CounterStore } from "../store/counter-store.js";
 
 export interface PasswordAttemptLimits {
   /** Failed password checks of one account from one client in a window: past it, that client waits. */
@@ -59,7 +59,7 @@ export interface PasswordAttempt {
  */
 export class PasswordAttemptLimiter {
   constructor(
-    private readonly store: RevocationStore,
+    private readonly store: CounterStore,
     private readonly limits: PasswordAttemptLimits,
     private readonly onLimited: () => void = () => {},
   ) {}

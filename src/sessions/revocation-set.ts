@@ -1,7 +1,7 @@
-import type { RevocationStore } from "../store/revocation-store.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { AppError, ServiceUnavailableError } from "../errors/errors.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 
 /** The advisory lock between endings (shared) and rebuilds (exclusive); any constant of our own. */
 export const endingLockKey = 0x75736572_73_0001n;

@@ -1,13 +1,13 @@
 import type { SecurityEventKind, SecurityEvents } from "../audit/security-events.js";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { newRefreshToken, newSessionId } from "../auth/refresh-tokens.js";
-import type { RevocationStore } from "../store/revocation-store.js";
 import { effectiveRoles } from "../auth/roles.js";
 import type { Clock } from "../clock.js";
 import { transactionOptions, type Database, type Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
+import type { RevocationStore } from "../store/revocation-store.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
 

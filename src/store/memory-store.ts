@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock.js";
-import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+import type { Counter } from "./counter-store.js";
+import type { RebuildTicket, RevocationEntry, SessionRevocation } from "./revocation-store.js";
+import type { Store } from "./store.js";
 
 interface Entry {
   count: number;
@@ -20,8 +22,7 @@ export const defaultMaxCounters = 100_000;
  * Revocations are never evicted (each needs an authenticated session to end, and lives at most
  * one access-token lifetime); counters are capped.
  */
-export class MemoryRevocationStore implements RevocationStore {
-  readonly kind = "memory";
+export class MemoryStore implements Store {
   private readonly revocations = new Map<string, number>();
   private readonly counterEntries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;

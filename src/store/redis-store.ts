@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../errors/errors.js";
 import { endSpan, startClientSpan } from "../observability/tracing.js";
-import type { Counter, RebuildTicket, RevocationEntry, RevocationStore, SessionRevocation } from "./revocation-store.js";
+import type { Counter } from "./counter-store.js";
+import type { RebuildTicket, RevocationEntry, SessionRevocation } from "./revocation-store.js";
+import type { Store } from "./store.js";
 
 export const defaultRedisTimeoutMs = 2_000;
 
@@ -31,8 +33,7 @@ const unhitScript = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR
  * one that reloaded an older snapshot) or a replica promoted by a failover has another run id. So
  * any of them reads as "unknown" until rebuilt from PostgreSQL.
  */
-export class RedisRevocationStore implements RevocationStore {
-  readonly kind = "redis";
+export class RedisStore implements Store {
   private runId: Promise<string> | undefined;
 
   private constructor(
@@ -46,7 +47,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /** `timeoutMs` bounds connecting and every command: a Redis that hangs fails the request, not stalls it. */
-  static async connect(url: string, prefix: string, timeoutMs = defaultRedisTimeoutMs): Promise<RedisRevocationStore> {
+  static async connect(url: string, prefix: string, timeoutMs = defaultRedisTimeoutMs): Promise<RedisStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -65,7 +66,7 @@ export class RedisRevocationStore implements RevocationStore {
       // "Connection is closed." says less than the error that closed it (ECONNREFUSED, NOAUTH…).
       throw lastError ?? error;
     }
-    return new RedisRevocationStore(redis, prefix);
+    return new RedisStore(redis, prefix);
   }
 
   key(kind: "session" | "hits" | "revocations", id: string): string {

@@ -9,7 +9,6 @@
  * with the data.
  */
 export interface RevocationStore {
-  readonly kind: "redis" | "memory";
   /** Remembers the sessions as ended for `ttlSeconds` (the longest remaining access-token lifetime). */
   revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
   /** One round trip. "unknown": the store does not hold the current set and must be rebuilt first. */
@@ -18,25 +17,9 @@ export interface RevocationStore {
   beginRebuild(): Promise<RebuildTicket>;
   /** Stores the rebuilt entries and marks the set current, unless the ticket lost its value (false then). */
   completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean>;
-  /** Counts an event in a fixed window that starts with the first hit; the count so far. */
-  hit(key: string, windowSeconds: number): Promise<Counter>;
-  /** The counters as they stand, without counting (count 0 for an absent one); one round trip. */
-  counters(keys: readonly string[]): Promise<Counter[]>;
-  /** Takes back one hit of a counter that still exists (never creates one). */
-  unhit(key: string): Promise<void>;
-  /** Deletes counters. */
-  forget(keys: readonly string[]): Promise<void>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export type SessionRevocation = "revoked" | "live" | "unknown";
-
-export interface Counter {
-  count: number;
-  /** Seconds until the window ends; 0 for an absent counter. */
-  resetInSeconds: number;
-}
 
 export interface RevocationEntry {
   sessionId: string;

@@ -2,9 +2,6 @@ import { randomBytes } from "node:crypto";
 import { createApp, type App, type AppDependencies } from "../../src/app.js";
 import { EncryptionKeys } from "../../src/auth/encryption-keys.js";
 import { createArgon2Hasher, defaultHashingConcurrency, type PasswordHasher } from "../../src/auth/password-hasher.js";
-import { MemoryRevocationStore } from "../../src/store/memory-store.js";
-import { RedisRevocationStore } from "../../src/store/redis-store.js";
-import type { RevocationStore } from "../../src/store/revocation-store.js";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
 import type { Clock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
@@ -12,6 +9,9 @@ import { createDatabase, type Database } from "../../src/db/prisma.js";
 import { createMailTransport } from "../../src/mail/configured-transport.js";
 import type { MailTransport } from "../../src/mail/mail-transport.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import { RedisStore } from "../../src/store/redis-store.js";
+import type { Store } from "../../src/store/store.js";
 import { testRedisUrl } from "./environment.js";
 import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
 import { TemporaryFileTransport } from "./mail.js";
@@ -60,15 +60,15 @@ const unlimited = {
   registrationsPerAddress: 1_000_000,
 };
 
-export async function openRevocationStore(kind: "memory" | "redis", clock?: Clock): Promise<RevocationStore> {
+export async function openStore(kind: "memory" | "redis", clock?: Clock): Promise<Store> {
   return kind === "redis"
-    ? RedisRevocationStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
-    : new MemoryRevocationStore(clock);
+    ? RedisStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
+    : new MemoryStore(clock);
 }
 
 export interface TestServerOptions {
   databaseUrl: string;
-  store?: "memory" | "redis" | RevocationStore;
+  store?: "memory" | "redis" | Store;
   clock?: Clock;
   signingKeys?: SigningKeys;
   encryptionKeys?: EncryptionKeys;
@@ -86,7 +86,7 @@ export interface TestServer {
   url: string;
   baseUrl: string;
   database: Database;
-  revocationStore: RevocationStore;
+  store: Store;
   signingKeys: SigningKeys;
   mailTransport: MailTransport;
   request(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse>;
@@ -97,8 +97,8 @@ export interface TestServer {
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const config = testConfig(options.config);
   const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
-  const revocationStore =
-    typeof options.store === "object" ? options.store : await openRevocationStore(options.store ?? "memory", options.clock);
+  const store =
+    typeof options.store === "object" ? options.store : await openStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
   const mailTransport =
     options.mailTransport ??
@@ -106,7 +106,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       ? createMailTransport(config, createLogger("silent"))
       : await TemporaryFileTransport.create());
   const closeStores = async () => {
-    if (typeof options.store !== "object") await revocationStore.close();
+    if (typeof options.store !== "object") await store.close();
     if (!options.database) await database.$disconnect();
     if (!options.mailTransport) {
       await mailTransport.close();
@@ -116,7 +116,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const app = await createApp({
     config,
     database,
-    revocationStore,
+    store,
     signingKeys,
     encryptionKeys: options.encryptionKeys ?? testEncryptionKeys,
     hasher: options.hasher ?? fastHasher,
@@ -137,7 +137,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     url,
     baseUrl,
     database,
-    revocationStore,
+    store,
     signingKeys,
     mailTransport,
     request: (query, variables, requestOptions) => graphql(url, query, variables, requestOptions),

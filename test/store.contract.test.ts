@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CounterStore } from "../src/store/counter-store.js";
+import { MemoryStore } from "../src/store/memory-store.js";
+import { RedisStore } from "../src/store/redis-store.js";
+import type { RevocationEntry, RevocationStore } from "../src/store/revocation-store.js";
+import type { Store } from "../src/store/store.js";
+import { ManualClock } from "./helpers/clock.js";
+import { openStore } from "./helpers/server.js";
+
+/** Reads a key's remaining lifetime the way each store keeps it; -2 when the key is gone. */
+type TtlReader = (kind: "session" | "hits", id: string) => Promise<number>;
+
+interface Subject {
+  store: Store;
+  ttl: TtlReader;
+  /** Lets every key expire: the clock moves for the in-process store; Redis is told to expire them. */
+  expireAll(): Promise<void>;
+  /**
+   * What losing its data means for each: a new process for the in-process store; for Redis, every
+   * key gone, as FLUSHALL does (only this store's own keys: the server is shared).
+   */
+  loseData(): Promise<void>;
+}
+
+async function memorySubject(): Promise<Subject> {
+  const clock = new ManualClock();
+  const subject: Subject = {
+    store: new MemoryStore(clock),
+    ttl: (kind, id) => (subject.store as MemoryStore).ttl(kind, id),
+    expireAll: async () => clock.advance(365 * 86400),
+    loseData: async () => {
+      await subject.store.close();
+      subject.store = new MemoryStore(clock);
+    },
+  };
+  return subject;
+}
+
+async function redisSubject(): Promise<Subject> {
+  const store = (await openStore("redis")) as RedisStore;
+  return {
+    store,
+    ttl: (kind, id) => store.redis.ttl(store.key(kind, id)),
+    loseData: async () => {
+      const keys = await store.redis.keys(`${store.key("session", "").replace(/session:$/, "")}*`);
+      if (keys.length > 0) await store.redis.del(...keys);
+    },
+    expireAll: async () => {
+      const keys = await store.redis.keys(`${store.key("session", "")}*`);
+      const hits = await store.redis.keys(`${store.key("hits", "")}*`);
+      // PEXPIRE 1 then wait for Redis itself to expire them: its own expiry, not a DEL.
+      for (const key of [...keys, ...hits]) await store.redis.pexpire(key, 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+  };
+}
+
+const stores = [
+  ["in-process", memorySubject],
+  ["Redis", redisSubject],
+] as const;
+
+describe.each(stores)("the %s store as the revocation store", (_name, open) => {
+  let subject: Subject;
+  const revocations = (): RevocationStore => subject.store;
+  const rebuild = async (entries: RevocationEntry[] = []) => revocations().completeRebuild(await revocations().beginRebuild(), entries);
+  beforeAll(async () => {
+    subject = await open();
+  });
+  afterAll(() => subject.store.close());
+
+  it("knows nothing until rebuilt, then holds what the rebuild loaded", async () => {
+    const [loaded, revokedBefore, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await revocations().revokeSessions([revokedBefore], 900);
+    for (const id of [loaded, revokedBefore, other]) expect(await revocations().sessionRevocation(id)).toBe("unknown");
+    expect(await rebuild([{ sessionId: loaded, ttlSeconds: 300 }])).toBe(true);
+    expect(await revocations().sessionRevocation(loaded)).toBe("revoked");
+    expect(await revocations().sessionRevocation(revokedBefore)).toBe("revoked");
+    expect(await revocations().sessionRevocation(other)).toBe("live");
+    const ttl = await subject.ttl("session", loaded);
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it("completes only the latest rebuild", async () => {
+    const first = await revocations().beginRebuild();
+    const second = await revocations().beginRebuild();
+    expect(await revocations().completeRebuild(first, [])).toBe(false);
+    expect(await revocations().completeRebuild(second, [])).toBe(true);
+  });
+
+  it("knows nothing again once it lost its data, until rebuilt", async () => {
+    const revoked = randomUUID();
+    await rebuild();
+    await revocations().revokeSessions([revoked], 900);
+    const pending = await revocations().beginRebuild();
+    await subject.loseData();
+    expect(await revocations().sessionRevocation(revoked)).toBe("unknown");
+    expect(await revocations().sessionRevocation(randomUUID())).toBe("unknown");
+    // A rebuild begun before the loss does not mark the new, empty store current.
+    expect(await revocations().completeRebuild(pending, [])).toBe(false);
+    expect(await revocations().sessionRevocation(revoked)).toBe("unknown");
+    expect(await rebuild([{ sessionId: revoked, ttlSeconds: 60 }])).toBe(true);
+    expect(await revocations().sessionRevocation(revoked)).toBe("revoked");
+  });
+
+  it("remembers revoked sessions and nothing else", async () => {
+    await rebuild();
+    const [revoked, other] = [randomUUID(), randomUUID()];
+    expect(await revocations().sessionRevocation(revoked)).toBe("live");
+    await revocations().revokeSessions([revoked], 900);
+    expect(await revocations().sessionRevocation(revoked)).toBe("revoked");
+    expect(await revocations().sessionRevocation(other)).toBe("live");
+  });
+
+  it("revokes many sessions at once, and none for an empty list", async () => {
+    await rebuild();
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    await revocations().revokeSessions(ids, 60);
+    await revocations().revokeSessions([], 60);
+    for (const id of ids) expect(await revocations().sessionRevocation(id)).toBe("revoked");
+  });
+
+  it("keeps a revocation only as long as asked: keys carry the TTL they were given", async () => {
+    const id = randomUUID();
+    await revocations().revokeSessions([id], 600);
+    const ttl = await subject.ttl("session", id);
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(await subject.ttl("session", randomUUID())).toBe(-2);
+  });
+
+  it("forgets a revocation once its TTL has passed", async () => {
+    await rebuild();
+    const id = randomUUID();
+    await revocations().revokeSessions([id], 5);
+    await subject.expireAll();
+    expect(await revocations().sessionRevocation(id)).toBe("live");
+    expect(await subject.ttl("session", id)).toBe(-2);
+  });
+});
+
+describe.each(stores)("the %s store as the counter store", (_name, open) => {
+  let subject: Subject;
+  const counters = (): CounterStore => subject.store;
+  beforeAll(async () => {
+    subject = await open();
+  });
+  afterAll(() => subject.store.close());
+
+  it("counts hits in a fixed window that later hits do not extend", async () => {
+    const key = `login:${randomUUID()}`;
+    const first = await counters().hit(key, 900);
+    const second = await counters().hit(key, 900);
+    expect(first.count).toBe(1);
+    expect(second.count).toBe(2);
+    expect(second.resetInSeconds).toBeGreaterThan(0);
+    expect(second.resetInSeconds).toBeLessThanOrEqual(900);
+    expect(await subject.ttl("hits", key)).toBeLessThanOrEqual(900);
+    await subject.expireAll();
+    expect((await counters().hit(key, 900)).count).toBe(1);
+  });
+
+  it("reads counters without counting: 0 for an absent one, in the order asked", async () => {
+    const [counted, absent] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
+    await counters().hit(counted, 900);
+    await counters().hit(counted, 900);
+    const [read, missing] = await counters().counters([counted, absent]);
+    expect(read!.count).toBe(2);
+    expect(read!.resetInSeconds).toBeGreaterThan(0);
+    expect(read!.resetInSeconds).toBeLessThanOrEqual(900);
+    expect(missing).toEqual({ count: 0, resetInSeconds: 0 });
+    expect((await counters().counters([counted]))[0]!.count).toBe(2);
+    expect(await counters().counters([])).toEqual([]);
+  });
+
+  it("takes a hit back, and never creates a counter doing so", async () => {
+    const [counted, absent] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
+    await counters().hit(counted, 900);
+    await counters().hit(counted, 900);
+    await counters().unhit(counted);
+    expect((await counters().counters([counted]))[0]!.count).toBe(1);
+    await counters().unhit(absent);
+    expect(await counters().counters([absent])).toEqual([{ count: 0, resetInSeconds: 0 }]);
+    expect(await subject.ttl("hits", absent)).toBe(-2);
+  });
+
+  it("forgets counters: the next hit starts a new window", async () => {
+    const [first, second, untouched] = [`login:${randomUUID()}`, `login:${randomUUID()}`, `login:${randomUUID()}`];
+    for (const key of [first, second, untouched]) await counters().hit(key, 900);
+    await counters().forget([first, second]);
+    await counters().forget([]);
+    expect((await counters().counters([first, second, untouched])).map((counter) => counter.count)).toEqual([0, 0, 1]);
+    expect((await counters().hit(first, 900)).count).toBe(1);
+  });
+});
+
+describe.each(stores)("the %s store", (_name, open) => {
+  let subject: Subject;
+  beforeAll(async () => {
+    subject = await open();
+  });
+  afterAll(() => subject.store.close());
+
+  it("answers ping while reachable", async () => {
+    await expect(subject.store.ping()).resolves.toBeUndefined();
+  });
+});
