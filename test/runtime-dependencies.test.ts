@@ -1,15 +1,9 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { importsOf, sourceFiles } from "./helpers/imports.js";
 import { projectRoot } from "./helpers/process.js";
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.parentPath.includes(`${path.sep}generated`))
-    .map((entry) => path.join(entry.parentPath, entry.name));
-}
 
 function packageName(specifier: string): string {
   const parts = specifier.split("/");
@@ -25,11 +19,8 @@ it("imports at run time only packages listed as dependencies", async () => {
   const imported = new Set<string>();
   const missing = new Set<string>();
   for (const file of await sourceFiles(path.join(projectRoot, "src"))) {
-    const text = await readFile(file, "utf8");
-    const imports = /^import\s+(?!type\b)[^;]*?from\s+"([^"]+)"|^import\s+"([^"]+)"|import\("([^"]+)"\)|require\.resolve\("([^"]+)"\)/gm;
-    for (const match of text.matchAll(imports)) {
-      const specifier = match[1] ?? match[2] ?? match[3] ?? match[4]!;
-      if (specifier.startsWith(".") || specifier.startsWith("node:") || builtins.has(specifier)) continue;
+    for (const { specifier, typeOnly } of importsOf(await readFile(file, "utf8"))) {
+      if (typeOnly || specifier.startsWith(".") || specifier.startsWith("node:") || builtins.has(specifier)) continue;
       imported.add(packageName(specifier));
       if (!dependencies.has(packageName(specifier))) missing.add(`${packageName(specifier)} (${path.relative(projectRoot, file)})`);
     }
