@@ -1,7 +1,7 @@
 // Writes the SDL the subgraph serves (`_service { sdl }`) to schema/users.graphql.
 // `--check` fails instead when the file differs.
 import { readFile, writeFile } from "node:fs/promises";
-import { subgraphSdl, subgraphSdlPath } from "../src/graphql/sdl.js";
+import { subgraphSdl, subgraphSdlPath } from "../src/subgraph-schema.js";
 
 const sdl = await subgraphSdl();
 if (process.argv.includes("--check")) {

@@ -2,17 +2,16 @@ import "reflect-metadata";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
 } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AccessTokens } from "./auth/access-tokens.js";
-import type { PasswordHasher } from "./auth/password-hasher.js";
-import type { Store } from "./store/store.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
+import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { SigningKeys } from "./auth/signing-keys.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
@@ -20,23 +19,23 @@ import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
 import { createErrorFormatter } from "./graphql/format-error.js";
-import { createContext, type Context } from "./graphql/context.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";
-import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
-import type { MailTransport } from "./mail/mail-transport.js";
-import { Mailer } from "./mail/mailer.js";
 import { checkReadiness } from "./http/health.js";
 import { createMetricsServer } from "./http/metrics-server.js";
-import type { Logger } from "./observability/logger.js";
+import type { MailTransport } from "./mail/mail-transport.js";
+import { Mailer } from "./mail/mailer.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
+import type { Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { logRequest, requestLogPlugin } from "./observability/request-log.js";
 import { traceRequest, tracingPlugin } from "./observability/tracing.js";
+import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { createServices, type Services } from "./services.js";
+import type { Store } from "./store/store.js";
+import { buildSubgraphSchema, passwordOperationFields, subgraphContext, type SubgraphContext } from "./subgraph-schema.js";
 
 export interface AppDependencies {
   config: Config;
@@ -134,9 +133,9 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const migrations = await migrationNames();
   const httpServer = createServer();
   const production = config.env === "production";
-  const limits = operationLimits(config.limits);
-  const apollo = new ApolloServer<Context>({
-    schema: await buildUsersSubgraphSchema(),
+  const limits = operationLimits(config.limits, passwordOperationFields);
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema: await buildSubgraphSchema(services),
     introspection: config.introspection,
     // Without introspection, "Did you mean …?" would reveal the schema field by field.
     hideSchemaDetailsFromClientErrors: !config.introspection,
@@ -167,7 +166,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
   await apollo.start();
   const proxies = new TrustedProxies(config.trustProxy);
-  const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request, proxies));
+  const handleGraphQL = createGraphQLHandler(apollo, subgraphContext(services, proxies));
 
   let draining = false;
   const sendMetrics = async (response: ServerResponse) => {

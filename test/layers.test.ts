@@ -31,7 +31,7 @@ const generic = new Set([
  * The entry points, the composition root and the configuration, which reads the settings of every
  * floor: they wire the features together, and nothing below them imports them.
  */
-const top = new Set(["app.ts", "cli", "config", "main.ts", "server.ts", "services.ts"]);
+const top = new Set(["app.ts", "cli", "config", "main.ts", "server.ts", "services.ts", "subgraph-schema.ts"]);
 
 /**
  * Imports from a generic room into a feature that may stay: each type-only, with its reason. At
@@ -41,21 +41,8 @@ const allowedUpward: { from: string; to: string; reason: string }[] = [];
 
 /** What the layering still has to lose, listed so that it can only shrink: the next steps remove these. */
 const pending = {
-  upward: [
-    "graphql/context.ts -> services.ts",
-    "graphql/context.ts -> users/user.loader.ts",
-    "graphql/context.ts -> users/users.service.ts",
-    "graphql/schema.ts -> accounts/account-lifecycle.resolver.ts",
-    "graphql/schema.ts -> accounts/accounts.resolver.ts",
-    "graphql/schema.ts -> admin/admin.resolver.ts",
-    "graphql/schema.ts -> audit/security-events.resolver.ts",
-    "graphql/schema.ts -> mfa/mfa.resolver.ts",
-    "graphql/schema.ts -> sessions/sessions.resolver.ts",
-    "graphql/schema.ts -> users/user.reference.ts",
-    "graphql/schema.ts -> users/user.resolver.ts",
-    "auth/current-password.ts -> rate-limit/password-attempts.ts",
-  ],
-  roomCycles: [["accounts", "admin", "audit", "auth", "config", "graphql", "http", "mfa", "services.ts", "sessions", "users"]],
+  upward: ["auth/current-password.ts -> rate-limit/password-attempts.ts"],
+  roomCycles: [["mfa", "sessions"]],
 };
 
 const roomOf = (file: string) => file.split(path.sep)[0]!;

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { expect, it } from "vitest";
-import { subgraphSdlPath } from "../src/graphql/sdl.js";
+import { subgraphSdlPath } from "../src/subgraph-schema.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const server = useTestServer();

@@ -1,27 +1,36 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
-import type { Context } from "../graphql/context.js";
+import type { RequestContext } from "../graphql/context.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
+import type { PasswordResetService } from "./password-reset.service.js";
+import type { ProfileService } from "./profile.service.js";
+import type { VerificationService } from "./verification.service.js";
 
 @Resolver()
 export class AccountLifecycleResolver {
+  constructor(
+    private readonly verification: VerificationService,
+    private readonly passwordReset: PasswordResetService,
+    private readonly profile: ProfileService,
+  ) {}
+
   @Mutation(() => Boolean, { description: "Mails a new verification link to the viewer's address (rate-limited)." })
-  async requestEmailVerification(@Ctx() context: Context): Promise<boolean> {
-    return context.services.verification.requestEmailVerification(await context.requireViewer(), context.client);
+  async requestEmailVerification(@Ctx() context: RequestContext): Promise<boolean> {
+    return this.verification.requestEmailVerification(await context.requireViewer(), context.client);
   }
 
   @Mutation(() => Boolean, {
     description: "Follows a link to the app's /verify-email page: verifies the address, or applies an e-mail change. INVALID_TOKEN when unknown, used, expired or superseded.",
   })
-  async verifyEmail(@Arg("token", () => String) token: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.verification.verifyEmail(token, await context.viewer(), context.client);
+  async verifyEmail(@Arg("token", () => String) token: string, @Ctx() context: RequestContext): Promise<boolean> {
+    return this.verification.verifyEmail(token, await context.viewer(), context.client);
   }
 
   @Mutation(() => Boolean, {
     description: "Mails a reset link to the address if an account has it. Always true, whether or not one does.",
   })
-  requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.passwordReset.requestPasswordReset(email, context.client, context.afterResponse);
+  requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() context: RequestContext): Promise<boolean> {
+    return this.passwordReset.requestPasswordReset(email, context.client, context.afterResponse);
   }
 
   @Mutation(() => Boolean, {
@@ -30,14 +39,14 @@ export class AccountLifecycleResolver {
   async resetPassword(
     @Arg("token", () => String) token: string,
     @Arg("newPassword", () => String) newPassword: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<boolean> {
-    return context.services.passwordReset.resetPassword(token, newPassword, await context.viewer(), context.client);
+    return this.passwordReset.resetPassword(token, newPassword, await context.viewer(), context.client);
   }
 
   @Mutation(() => User)
-  async changeUsername(@Arg("newUsername", () => String) newUsername: string, @Ctx() context: Context): Promise<UserRecord> {
-    return context.services.profile.changeUsername(await context.requireViewer(), newUsername);
+  async changeUsername(@Arg("newUsername", () => String) newUsername: string, @Ctx() context: RequestContext): Promise<UserRecord> {
+    return this.profile.changeUsername(await context.requireViewer(), newUsername);
   }
 
   @Mutation(() => Boolean, {
@@ -46,13 +55,13 @@ export class AccountLifecycleResolver {
   async changeEmail(
     @Arg("newEmail", () => String) newEmail: string,
     @Arg("currentPassword", () => String) currentPassword: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<boolean> {
-    return context.services.profile.changeEmail(await context.requireViewer(), newEmail, currentPassword, context.client);
+    return this.profile.changeEmail(await context.requireViewer(), newEmail, currentPassword, context.client);
   }
 
   @Mutation(() => Boolean, { description: "Deletes the account and everything that names it; every session ends." })
-  async deleteAccount(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
+  async deleteAccount(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: RequestContext): Promise<boolean> {
+    return this.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
   }
 }

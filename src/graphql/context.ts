@@ -1,19 +1,16 @@
 import type { IncomingMessage } from "node:http";
-import type DataLoader from "dataloader";
 import { isAdmin } from "../auth/roles.js";
 import type { Viewer } from "../auth/viewer.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { clientInfo, type ClientInfo } from "../http/client-info.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
-import type { Services } from "../services.js";
-import { createUserLoader } from "../users/user.loader.js";
-import type { UserRecord } from "../users/users.service.js";
 
-export interface Context {
-  services: Services;
+/** What one GraphQL request carries to its resolvers: who asks, and the request's own loaders and log. */
+export interface RequestContext<Loaders extends object = object> {
   client: ClientInfo;
-  loaders: { userById: DataLoader<string, UserRecord | null> };
+  /** This request's own loaders: batching and caching never cross requests. */
+  loaders: Loaders;
   /** Users this request has just issued tokens to (register, login…): they see their own e-mail. */
   tokensIssuedTo: Set<string>;
   /** The authenticated viewer, or null without a (valid) token. Checked once per request. */
@@ -30,24 +27,31 @@ export interface Context {
   requestLog: RequestRecord;
 }
 
+/** Where a request's context comes from: the proxies to believe, how a token is checked, how loaders are made. */
+export interface ContextSources<Loaders extends object> {
+  proxies: TrustedProxies;
+  /** The viewer an access token names; UNAUTHENTICATED when it names none. */
+  authenticate(accessToken: string): Promise<Viewer>;
+  loaders(): Loaders;
+}
+
 function bearerToken(header: string | undefined): string | null | undefined {
   if (header === undefined || header === "") return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1]! : null;
 }
 
-export function createContext(services: Services, request: IncomingMessage, proxies: TrustedProxies): Context {
+export function createContext<Loaders extends object>(request: IncomingMessage, sources: ContextSources<Loaders>): RequestContext<Loaders> {
   const token = bearerToken(request.headers.authorization);
   let authentication: Promise<Viewer> | undefined;
   const authenticate = () => {
-    authentication ??= token ? services.sessions.authenticate(token) : Promise.reject(new UnauthenticatedError());
+    authentication ??= token ? sources.authenticate(token) : Promise.reject(new UnauthenticatedError());
     return authentication;
   };
   const afterResponse: (() => void)[] = [];
   return {
-    services,
-    client: clientInfo(request, proxies),
-    loaders: { userById: createUserLoader(services.users) },
+    client: clientInfo(request, sources.proxies),
+    loaders: sources.loaders(),
     tokensIssuedTo: new Set(),
     requestLog: requestRecordOf(request),
     requireViewer: authenticate,

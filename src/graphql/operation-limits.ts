@@ -16,18 +16,6 @@ export interface OperationLimits {
   passwordOperations: number;
 }
 
-/** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
-const passwordOperationFields = new Set([
-  "register",
-  "login",
-  "changePassword",
-  "resetPassword",
-  "changeEmail",
-  "deleteAccount",
-  "enrollTotp",
-  "disableTotp",
-]);
-
 /** graphql-js's message when the parser stops at `maxTokens`; the formatter gives it its own code. */
 export const tokenLimitMessage = /^Syntax Error: Document contains more tha[nt] \d+ tokens\. Parsing aborted\.$/;
 
@@ -37,31 +25,31 @@ function rejectWith(code: OperationLimitCode): GraphQLArmorRejectCallback[] {
 }
 
 /** Password fields of one operation, fragments included (each spread counts as often as it is spread). */
-function countPasswordOperations(context: ValidationContext, selectionSet: SelectionSetNode, seen: Set<string>): number {
+function countPasswordOperations(context: ValidationContext, fields: ReadonlySet<string>, selectionSet: SelectionSetNode, seen: Set<string>): number {
   let count = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      if (passwordOperationFields.has(selection.name.value)) count++;
+      if (fields.has(selection.name.value)) count++;
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      count += countPasswordOperations(context, selection.selectionSet, seen);
+      count += countPasswordOperations(context, fields, selection.selectionSet, seen);
     } else if (!seen.has(selection.name.value)) {
       // A fragment cycle is its own validation error; here it must merely not recurse forever.
       const fragment = context.getFragment(selection.name.value);
-      if (fragment) count += countPasswordOperations(context, fragment.selectionSet, new Set([...seen, selection.name.value]));
+      if (fragment) count += countPasswordOperations(context, fields, fragment.selectionSet, new Set([...seen, selection.name.value]));
     }
   }
   return count;
 }
 
-function passwordOperationsRule(limit: number): ValidationRule {
+function passwordOperationsRule(limit: number, fields: ReadonlySet<string>): ValidationRule {
   return (context) => ({
     OperationDefinition(operation) {
-      const count = countPasswordOperations(context, operation.selectionSet, new Set());
+      const count = countPasswordOperations(context, fields, operation.selectionSet, new Set());
       if (count > limit) {
         context.reportError(
           new OperationLimitError(
             "PASSWORD_OPERATION_LIMIT_EXCEEDED",
-            `At most ${limit} of ${[...passwordOperationFields].join(", ")} per operation; found ${count}.`,
+            `At most ${limit} of ${[...fields].join(", ")} per operation; found ${count}.`,
           ),
         );
       }
@@ -84,9 +72,10 @@ const knownOperationTypesRule: ValidationRule = (context) => ({
 /**
  * Apollo Server options that bound an operation before it runs. Tokens are counted by graphql-js's
  * own parser (`maxTokens`), which stops reading there; graphql-armor's token plugin would parse
- * the whole document first and, in Apollo Server 5, turn a rejection into a 500.
+ * the whole document first and, in Apollo Server 5, turn a rejection into a 500. `passwordFields`
+ * are the root fields that hash or verify a password: an operation holds `limits.passwordOperations` of them at most.
  */
-export function operationLimits(limits: OperationLimits) {
+export function operationLimits(limits: OperationLimits, passwordFields: ReadonlySet<string>) {
   const armor = new ApolloArmor({
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
@@ -97,6 +86,6 @@ export function operationLimits(limits: OperationLimits) {
   }).protect();
   return {
     parseOptions: { maxTokens: limits.tokens },
-    validationRules: [knownOperationTypesRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
+    validationRules: [knownOperationTypesRule, passwordOperationsRule(limits.passwordOperations, passwordFields), ...armor.validationRules],
   };
 }

@@ -2,38 +2,30 @@ import "reflect-metadata";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, type GraphQLSchema } from "graphql";
-import { buildSchema, createResolversMap } from "type-graphql";
-import { AccountLifecycleResolver } from "../accounts/account-lifecycle.resolver.js";
-import { AccountsResolver } from "../accounts/accounts.resolver.js";
-import { AdminResolver } from "../admin/admin.resolver.js";
-import { SecurityEventsResolver } from "../audit/security-events.resolver.js";
-import { MfaResolver } from "../mfa/mfa.resolver.js";
-import { SessionsResolver } from "../sessions/sessions.resolver.js";
-import { resolveUserReference } from "../users/user.reference.js";
-import { UserResolver } from "../users/user.resolver.js";
+import { buildSchema, createResolversMap, type ContainerType, type NonEmptyArray } from "type-graphql";
 import { guardEntityRepresentations } from "./entities.js";
 
 /** Federation 2 directives the schema uses; `schema/users.graphql` imports exactly these. */
 const federationLink = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
-let built: Promise<GraphQLSchema> | undefined;
+/** `__resolveReference` of each entity type: what a representation from another subgraph resolves to. */
+export type ReferenceResolvers = Record<string, (representation: { [field: string]: unknown }, context: never) => unknown>;
 
-/** The TypeGraphQL classes as a federated subgraph schema. Resolvers are stateless: built once. */
-export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
-  built ??= (async () => {
-    const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver],
-      validate: false,
-      emitSchemaFile: false,
-    });
-    const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
-    resolvers.User = { ...resolvers.User, __resolveReference: resolveUserReference };
-    return guardEntityRepresentations(
-      buildSubgraphSchema({
-        typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`),
-        resolvers: resolvers as never,
-      }),
-    );
-  })();
-  return built;
+/**
+ * TypeGraphQL resolver classes as a federated subgraph schema, with the reference resolvers of its
+ * entities. `container` hands out the resolvers' instances, made with their services.
+ */
+export async function buildFederatedSchema(
+  resolvers: NonEmptyArray<Function>,
+  references: ReferenceResolvers,
+  container: ContainerType,
+): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ resolvers, container, validate: false, emitSchemaFile: false });
+  const resolverMap = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  for (const [type, resolveReference] of Object.entries(references)) {
+    resolverMap[type] = { ...resolverMap[type], __resolveReference: resolveReference };
+  }
+  return guardEntityRepresentations(
+    buildSubgraphSchema({ typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`), resolvers: resolverMap as never }),
+  );
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
-import type { Context } from "../graphql/context.js";
 
 const maxBodyBytes = 1024 * 1024;
 
@@ -62,10 +61,13 @@ function sendError(response: ServerResponse, status: number, message: string): v
   response.end(JSON.stringify({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] }));
 }
 
-/** Apollo Server on Node's own HTTP server: no framework between the socket and GraphQL. */
-export function createGraphQLHandler(
-  apollo: ApolloServer<Context>,
-  contextFor: (request: IncomingMessage) => Context,
+/**
+ * Apollo Server on Node's own HTTP server: no framework between the socket and GraphQL. The
+ * context's `responded` runs once the answer is written.
+ */
+export function createGraphQLHandler<TContext extends { responded(): void }>(
+  apollo: ApolloServer<TContext>,
+  contextFor: (request: IncomingMessage) => TContext,
 ) {
   return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
     let body: unknown;
@@ -79,7 +81,7 @@ export function createGraphQLHandler(
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
     }
-    let context: Context | undefined;
+    let context: TContext | undefined;
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method?.toUpperCase() ?? "GET", headers, search, body },
       context: async () => (context = contextFor(request)),

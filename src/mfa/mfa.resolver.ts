@@ -1,50 +1,57 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import { ForbiddenError } from "../errors/errors.js";
-import type { Context } from "../graphql/context.js";
+import type { RequestContext } from "../graphql/context.js";
 import { issued } from "../sessions/issued.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { isOwner } from "../users/owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
+import type { MfaLogin } from "./mfa-login.js";
+import type { MfaService } from "./mfa.service.js";
 import { TotpEnrollment } from "./mfa.types.js";
 import type { TotpEnrollmentDetails } from "./totp.js";
 
 @Resolver(() => User)
 export class MfaResolver {
+  constructor(
+    private readonly mfa: MfaService,
+    private readonly mfaLogin: MfaLogin,
+  ) {}
+
   @FieldResolver(() => Boolean, {
     nullable: true,
     description: "Whether logins need a second factor. Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
   })
-  async totpEnabled(@Root() user: UserRecord, @Ctx() context: Context): Promise<boolean> {
+  async totpEnabled(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean> {
     if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this.");
-    return context.services.mfa.isEnabled(user.id);
+    return this.mfa.isEnabled(user.id);
   }
 
   @Mutation(() => TotpEnrollment, { description: "A new authenticator secret; nothing changes until `confirmTotp`." })
-  async enrollTotp(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: Context): Promise<TotpEnrollmentDetails> {
-    return context.services.mfa.enrollTotp(await context.requireViewer(), currentPassword, context.client);
+  async enrollTotp(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: RequestContext): Promise<TotpEnrollmentDetails> {
+    return this.mfa.enrollTotp(await context.requireViewer(), currentPassword, context.client);
   }
 
   @Mutation(() => [String], {
     description: "Turns the second factor on with a code of the enrolled authenticator; ends the other sessions. Returns 10 single-use recovery codes, shown this once.",
   })
-  async confirmTotp(@Arg("code", () => String) code: string, @Ctx() context: Context): Promise<string[]> {
-    return context.services.mfa.confirmTotp(await context.requireViewer(), code, context.client);
+  async confirmTotp(@Arg("code", () => String) code: string, @Ctx() context: RequestContext): Promise<string[]> {
+    return this.mfa.confirmTotp(await context.requireViewer(), code, context.client);
   }
 
   @Mutation(() => [String], { description: "10 new recovery codes for a current code; the previous ones stop working." })
-  async regenerateRecoveryCodes(@Arg("code", () => String) code: string, @Ctx() context: Context): Promise<string[]> {
-    return context.services.mfa.regenerateRecoveryCodes(await context.requireViewer(), code);
+  async regenerateRecoveryCodes(@Arg("code", () => String) code: string, @Ctx() context: RequestContext): Promise<string[]> {
+    return this.mfa.regenerateRecoveryCodes(await context.requireViewer(), code);
   }
 
   @Mutation(() => Boolean, { description: "Turns the second factor off (password and a current code); ends the other sessions." })
   async disableTotp(
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("code", () => String) code: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<boolean> {
-    return context.services.mfa.disableTotp(await context.requireViewer(), currentPassword, code, context.client);
+    return this.mfa.disableTotp(await context.requireViewer(), currentPassword, code, context.client);
   }
 
   @Mutation(() => AuthPayload, {
@@ -53,8 +60,8 @@ export class MfaResolver {
   completeLogin(
     @Arg("mfaToken", () => String) mfaToken: string,
     @Arg("code", () => String) code: string,
-    @Ctx() context: Context,
+    @Ctx() context: RequestContext,
   ): Promise<AuthResult> {
-    return issued(context, context.services.mfaLogin.complete(mfaToken, code, context.client));
+    return issued(context, this.mfaLogin.complete(mfaToken, code, context.client));
   }
 }

@@ -1,22 +1,23 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
 import { effectiveRoles } from "../auth/roles.js";
 import { ForbiddenError } from "../errors/errors.js";
+import type { RequestContext } from "../graphql/context.js";
 import { DateTimeScalar } from "../graphql/date-time.scalar.js";
-import type { Context } from "../graphql/context.js";
 import { isOwner, isOwnerOrAdmin } from "./owner.js";
+import type { UserLoaders } from "./user.loader.js";
 import { User } from "./user.type.js";
 import type { UserRecord } from "./users.service.js";
 
 @Resolver(() => User)
 export class UserResolver {
   @Query(() => User, { nullable: true, description: "The viewer; null and UNAUTHENTICATED without a valid access token." })
-  async me(@Ctx() context: Context): Promise<UserRecord | null> {
+  async me(@Ctx() context: RequestContext<UserLoaders>): Promise<UserRecord | null> {
     const viewer = await context.requireViewer();
     return context.loaders.userById.load(viewer.userId);
   }
 
   @Query(() => User, { nullable: true, description: "A public profile; null when no user has this id." })
-  async user(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<UserRecord | null> {
+  async user(@Arg("id", () => ID) id: string, @Ctx() context: RequestContext<UserLoaders>): Promise<UserRecord | null> {
     return context.loaders.userById.load(id);
   }
 
@@ -24,7 +25,7 @@ export class UserResolver {
     nullable: true,
     description: "Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
-  async email(@Root() user: UserRecord, @Ctx() context: Context): Promise<string> {
+  async email(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string> {
     await assertMayReadPrivateFields(user, context);
     return user.email;
   }
@@ -33,7 +34,7 @@ export class UserResolver {
     nullable: true,
     description: "Whether the owner has followed a link mailed to `email`. Only the owner sees it; anyone else gets null and FORBIDDEN.",
   })
-  async emailVerified(@Root() user: UserRecord, @Ctx() context: Context): Promise<boolean> {
+  async emailVerified(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean> {
     if (!(await isOwner(context, user.id))) {
       throw new ForbiddenError("Only the account owner can see whether this e-mail address is verified.");
     }
@@ -44,7 +45,7 @@ export class UserResolver {
     nullable: true,
     description: "`user`, then every other role (`admin`…). Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
-  async roles(@Root() user: UserRecord, @Ctx() context: Context): Promise<string[]> {
+  async roles(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string[]> {
     await assertMayReadPrivateFields(user, context);
     return effectiveRoles(user.roles);
   }
@@ -53,12 +54,12 @@ export class UserResolver {
     nullable: true,
     description: "When an admin locked the account; null when it is not locked. Only the account's owner and admins see it.",
   })
-  async lockedAt(@Root() user: UserRecord, @Ctx() context: Context): Promise<Date | null> {
+  async lockedAt(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<Date | null> {
     await assertMayReadPrivateFields(user, context);
     return user.lockedAt;
   }
 }
 
-async function assertMayReadPrivateFields(user: UserRecord, context: Context): Promise<void> {
+async function assertMayReadPrivateFields(user: UserRecord, context: RequestContext): Promise<void> {
   if (!(await isOwnerOrAdmin(context, user.id))) throw new ForbiddenError("Only the account owner and admins can see this field.");
 }
