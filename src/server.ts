@@ -1,24 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { grantAdmin } from "./admin/bootstrap.js";
-import { createApp, type App } from "./app.js";
+import { createApp, type App, type AppDependencies } from "./app.js";
 import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
 import { createArgon2Hasher, defaultHashingConcurrency, owaspArgon2id, type PasswordHasher } from "./auth/password-hasher.js";
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-postgres.js";
-import { applyMigrations, migrationNames, pendingMigrations } from "./db/migrate.js";
-import { createDatabase, type Database } from "./db/prisma.js";
+import { migrationNames, pendingMigrations } from "./db/migrate.js";
+import { openDatabase } from "./db/open-database.js";
+import type { Database } from "./db/prisma.js";
 import { describeUrl } from "./db/url.js";
+import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
 import { createMailTransport } from "./mail/configured-transport.js";
+import { assertSecretsReadable } from "./mfa/reencryption.js";
 import type { Logger } from "./observability/logger.js";
-import { reasonOf, StartupError } from "./startup-error.js";
-import { MemoryStore } from "./store/memory-store.js";
-import { RedisStore } from "./store/redis-store.js";
-import type { Store } from "./store/store.js";
-
-/** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
-const endedSessionRetentionSeconds = 7 * 86400;
-const purgeIntervalMs = 60 * 60 * 1000;
+import { startPurges } from "./purges.js";
+import { reasonOf } from "./startup-error.js";
+import { openStore } from "./store/open-store.js";
 
 export interface RunningServer {
   app: App;
@@ -49,6 +46,44 @@ async function reportUnreadyDatabase(database: Database, postgres: string, logge
 }
 
 /**
+ * What a process does before it serves. The first verification of the dummy hash costs a hash:
+ * paid now, not by a first login. Keys that cannot open every stored secret would lock accounts
+ * out: refused now (a database that cannot be reached yet does not stop the start; readiness
+ * reports it). The in-process store starts empty, and Redis may have lost data while no instance
+ * ran: the revocation set is loaded now rather than on the first request; if that fails, the
+ * first request that checks a token tries again (and fails closed meanwhile).
+ */
+export async function prepareToServe(app: App, dependencies: Pick<AppDependencies, "database" | "encryptionKeys" | "hasher" | "logger">): Promise<void> {
+  const { database, encryptionKeys, hasher, logger } = dependencies;
+  await Promise.all([
+    hasher.dummyHash(),
+    assertSecretsReadable(database, encryptionKeys).catch((error: unknown) => {
+      if (!isDatabaseUnavailable(error)) throw error;
+      logger.warn("could not check that ENCRYPTION_KEYS opens every stored secret: the database is unreachable");
+    }),
+    app.services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
+  ]);
+}
+
+/** ADMIN_EMAILS: the accounts that exist are made admins (again: it is idempotent). */
+async function applyAdminEmails(app: App, database: Database, emails: string[], logger: Logger): Promise<void> {
+  for (const email of emails) {
+    const outcome = await grantAdmin(database, app.services.audit, email, "ADMIN_EMAILS");
+    if (outcome === "no such account") logger.warn({ email }, "ADMIN_EMAILS names no account (yet): nothing granted");
+    else logger.info({ email, outcome }, "ADMIN_EMAILS applied");
+  }
+}
+
+/** The keys the configuration names, or (development) those generated once under DATA_DIR. */
+async function loadKeys(config: Config) {
+  const signingKeys = config.jwt.privateKeys ? await parseSigningKeys(config.jwt.privateKeys) : await loadOrCreateDevelopmentKeys(config.dataDir);
+  const encryptionKeys = config.encryptionKeys
+    ? EncryptionKeys.parse(config.encryptionKeys)
+    : await loadOrCreateDevelopmentEncryptionKeys(config.dataDir);
+  return { signingKeys, encryptionKeys };
+}
+
+/**
  * Opens the stores the configuration names (or the embedded defaults), then serves. Whatever was
  * opened is closed again if a later step fails.
  */
@@ -59,86 +94,32 @@ export async function startServer(config: Config, logger: Logger, options: { has
     cleanups.length = 0;
   };
   try {
-    let databaseUrl = config.databaseUrl;
-    let embedded: EmbeddedDatabase | undefined;
-    if (!databaseUrl) {
-      embedded = await startEmbeddedPostgres(config.dataDir, logger);
-      cleanups.push(() => embedded!.stop());
-      databaseUrl = embedded.url;
-    }
-    const postgres = embedded ? "the embedded PostgreSQL" : `PostgreSQL at ${describeUrl(databaseUrl)} (DATABASE_URL)`;
-    if (config.migrateOnStart) {
-      const applied = await applyMigrations(databaseUrl).catch((error: unknown) => {
-        throw new StartupError(`could not migrate ${postgres}: ${reasonOf(error)}`);
-      });
-      if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
-    }
     // Query events feed the SQL-statement counter of /metrics.
-    const database: Database = createDatabase(databaseUrl, {
-      emitQueryEvents: true,
-      timeouts: { statementMs: config.timeouts.databaseStatementMs, connectMs: config.timeouts.databaseConnectMs },
-    });
-    cleanups.push(() => database.$disconnect());
-    if (!config.migrateOnStart) await reportUnreadyDatabase(database, postgres, logger);
-
-    const store: Store = config.redisUrl
-      ? await RedisStore.connect(config.redisUrl, config.redisKeyPrefix, config.timeouts.redisCommandMs).catch((error: unknown) => {
-          throw new StartupError(`Redis at ${describeUrl(config.redisUrl!)} (REDIS_URL) is unreachable: ${reasonOf(error)}`);
-        })
-      : new MemoryStore();
+    const timeouts = { statementMs: config.timeouts.databaseStatementMs, connectMs: config.timeouts.databaseConnectMs };
+    const opened = await openDatabase(config, logger, { migrate: config.migrateOnStart, emitQueryEvents: true, timeouts });
+    cleanups.push(() => opened.close());
+    if (opened.applied.length > 0) logger.info({ migrations: opened.applied }, "applied database migrations");
+    if (!config.migrateOnStart) await reportUnreadyDatabase(opened.database, opened.name, logger);
+    const store = await openStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, redisCommandMs: config.timeouts.redisCommandMs });
     cleanups.push(() => store.close());
-
-    const signingKeys = config.jwt.privateKeys
-      ? await parseSigningKeys(config.jwt.privateKeys)
-      : await loadOrCreateDevelopmentKeys(config.dataDir);
-
-    const encryptionKeys = config.encryptionKeys
-      ? EncryptionKeys.parse(config.encryptionKeys)
-      : await loadOrCreateDevelopmentEncryptionKeys(config.dataDir);
+    const { signingKeys, encryptionKeys } = await loadKeys(config);
     const mailTransport = createMailTransport(config, logger);
     cleanups.push(() => mailTransport.close());
-
-    const app = await createApp({
-      config,
-      database,
-      store,
-      signingKeys,
-      encryptionKeys,
-      hasher: options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue),
-      mailTransport,
-      logger,
-    });
+    const hasher = options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue);
+    const dependencies = { config, database: opened.database, store, signingKeys, encryptionKeys, hasher, mailTransport, logger };
+    const app = await createApp(dependencies);
     cleanups.push(() => app.close());
-    for (const email of config.adminEmails) {
-      const outcome = await grantAdmin(database, app.services.audit, email, "ADMIN_EMAILS");
-      if (outcome === "no such account") logger.warn({ email }, "ADMIN_EMAILS names no account (yet): nothing granted");
-      else logger.info({ email, outcome }, "ADMIN_EMAILS applied");
-    }
-    const purge = () =>
-      Promise.all([
-        app.services.sessions.purgeEndedSessions(endedSessionRetentionSeconds).then(
-          (count) => count > 0 && logger.info({ count }, "purged ended sessions"),
-          (error: unknown) => logger.warn({ err: error }, "could not purge ended sessions"),
-        ),
-        app.services.mfaLogin.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
-        app.services.tokens.purgeExpired(database).then(
-          (count) => count > 0 && logger.info({ count }, "purged expired account links"),
-          (error: unknown) => logger.warn({ err: error }, "could not purge expired account links"),
-        ),
-        app.services.audit.purgeOlderThan(config.securityEventRetentionSeconds).then(
-          (count) => count > 0 && logger.info({ count }, "purged security events past their retention"),
-          (error: unknown) => logger.warn({ err: error }, "could not purge security events"),
-        ),
-      ]);
-    const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
-    cleanups.push(async () => clearInterval(purgeTimer));
+    await prepareToServe(app, dependencies);
+    await applyAdminEmails(app, opened.database, config.adminEmails, logger);
+    const stopPurges = startPurges(app.services, opened.database, config.securityEventRetentionSeconds, logger);
+    cleanups.push(async () => stopPurges());
     const { url, port, metricsPort } = await app.listen();
     logger.info(
       {
         url,
         metrics: metricsPort === undefined ? "/metrics on the API port" : `/metrics on port ${metricsPort}`,
         env: config.env,
-        database: embedded ? `embedded PostgreSQL (data in ${embedded.dataDir})` : `PostgreSQL at ${describeUrl(databaseUrl)}`,
+        database: opened.embeddedDataDir ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})` : `PostgreSQL at ${describeUrl(opened.url)}`,
         revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,

@@ -2,9 +2,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Kind, parse, type ObjectTypeDefinitionNode } from "graphql";
 import { describe, expect, it } from "vitest";
-import { routes } from "../src/app.js";
 import { settingNames } from "../src/config/config.js";
 import { errorCodes } from "../src/errors/codes.js";
+import { routes } from "../src/http/routes.js";
 import { accountEvents, metricLabels } from "../src/observability/events.js";
 import { projectRoot } from "./helpers/process.js";
 

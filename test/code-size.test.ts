@@ -11,7 +11,7 @@ const maxFunctionLines = 80;
 /** What is still too long, listed so that it can only shrink: the next steps split these. */
 const pending = {
   files: ["bench/run.ts"],
-  functions: ["bench/run.ts: main", "src/app.ts: createApp", "src/server.ts: startServer"],
+  functions: ["bench/run.ts: main"],
 };
 
 const measured = await Promise.all(

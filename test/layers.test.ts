@@ -31,7 +31,7 @@ const generic = new Set([
  * The entry points, the composition root and the configuration, which reads the settings of every
  * floor: they wire the features together, and nothing below them imports them.
  */
-const top = new Set(["app.ts", "cli", "config", "main.ts", "server.ts", "services.ts", "subgraph-schema.ts"]);
+const top = new Set(["app.ts", "cli", "config", "main.ts", "purges.ts", "server.ts", "services.ts", "subgraph-schema.ts"]);
 
 /**
  * Imports from a generic room into a feature that may stay: each type-only, with its reason. At

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { RedisStore } from "../src/store/redis-store.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { newAccount, openStore, startTestServer, type TestServer } from "./helpers/server.js";
+import { newAccount, openTestStore, startTestServer, type TestServer } from "./helpers/server.js";
 
 let database: TestDatabase;
 let store: RedisStore;
@@ -12,7 +12,7 @@ let second: TestServer;
 // Two instances of the subgraph sharing one PostgreSQL and one Redis, as behind a load balancer.
 beforeAll(async () => {
   database = await createTestDatabase();
-  store = (await openStore("redis")) as RedisStore;
+  store = (await openTestStore("redis")) as RedisStore;
   first = await startTestServer({ databaseUrl: database.url, store, config: { ACCESS_TOKEN_TTL: "15m" } });
   second = await startTestServer({ databaseUrl: database.url, store, signingKeys: first.signingKeys, config: { ACCESS_TOKEN_TTL: "15m" } });
 });

@@ -6,7 +6,7 @@ import { RedisStore } from "../src/store/redis-store.js";
 import type { RevocationEntry, RevocationStore } from "../src/store/revocation-store.js";
 import type { Store } from "../src/store/store.js";
 import { ManualClock } from "./helpers/clock.js";
-import { openStore } from "./helpers/server.js";
+import { openTestStore } from "./helpers/server.js";
 
 /** Reads a key's remaining lifetime the way each store keeps it; -2 when the key is gone. */
 type TtlReader = (kind: "session" | "hits", id: string) => Promise<number>;
@@ -38,7 +38,7 @@ async function memorySubject(): Promise<Subject> {
 }
 
 async function redisSubject(): Promise<Subject> {
-  const store = (await openStore("redis")) as RedisStore;
+  const store = (await openTestStore("redis")) as RedisStore;
   return {
     store,
     ttl: (kind, id) => store.redis.ttl(store.key(kind, id)),

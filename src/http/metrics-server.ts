@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
+import type { Registry } from "prom-client";
 import type { Logger } from "../observability/logger.js";
 
 /** `/metrics` alone, on a port of its own, so that it need not be exposed with the API. */
@@ -14,4 +15,12 @@ export function createMetricsServer(sendMetrics: (response: ServerResponse) => P
       response.destroy();
     });
   });
+}
+
+/** Answers with the registry's figures, in Prometheus's text format. */
+export function metricsResponder(registry: Registry): (response: ServerResponse) => Promise<void> {
+  return async (response) => {
+    response.writeHead(200, { "content-type": registry.contentType });
+    response.end(await registry.metrics());
+  };
 }

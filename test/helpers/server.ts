@@ -9,6 +9,7 @@ import { createDatabase, type Database } from "../../src/db/prisma.js";
 import { createMailTransport } from "../../src/mail/configured-transport.js";
 import type { MailTransport } from "../../src/mail/mail-transport.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { prepareToServe } from "../../src/server.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -60,7 +61,7 @@ const unlimited = {
   registrationsPerAddress: 1_000_000,
 };
 
-export async function openStore(kind: "memory" | "redis", clock?: Clock): Promise<Store> {
+export async function openTestStore(kind: "memory" | "redis", clock?: Clock): Promise<Store> {
   return kind === "redis"
     ? RedisStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
     : new MemoryStore(clock);
@@ -98,7 +99,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const config = testConfig(options.config);
   const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
   const store =
-    typeof options.store === "object" ? options.store : await openStore(options.store ?? "memory", options.clock);
+    typeof options.store === "object" ? options.store : await openTestStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
   const mailTransport =
     options.mailTransport ??
@@ -113,7 +114,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       if (mailTransport instanceof TemporaryFileTransport) await mailTransport.remove();
     }
   };
-  const app = await createApp({
+  const dependencies: AppDependencies = {
     config,
     database,
     store,
@@ -125,7 +126,14 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     clock: options.clock,
     // Every test client is 127.0.0.1: only the limits a test sets apply.
     loginLimits: { ...unlimited, ...options.loginLimits },
-  }).catch(async (error: unknown) => {
+  };
+  // As the server starts: the app, then the steps before it serves.
+  const app = await createApp(dependencies).catch(async (error: unknown) => {
+    await closeStores();
+    throw error;
+  });
+  await prepareToServe(app, dependencies).catch(async (error: unknown) => {
+    await app.close();
     await closeStores();
     throw error;
   });
