@@ -6,9 +6,7 @@ import { grantAdmin } from "../admin/bootstrap.js";
 import { SecurityEvents } from "../audit/security-events.js";
 import { systemClock } from "../clock.js";
 import { loadConfigOrExit } from "../config/config.js";
-import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from "../db/embedded-postgres.js";
-import { applyMigrations } from "../db/migrate.js";
-import { createDatabase } from "../db/prisma.js";
+import { openDatabase, type OpenedDatabase } from "../db/open-database.js";
 import { AppError } from "../errors/errors.js";
 import { createLogger } from "../observability/logger.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
@@ -28,17 +26,11 @@ if (!isEmailAddress(foldIdentifier(email))) {
 const config = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel === "silent" ? "silent" : "warn");
-let stopEmbedded: (() => Promise<void>) | undefined;
-let databaseUrl = config.databaseUrl ?? (await runningEmbeddedPostgresUrl(config.dataDir));
-if (!databaseUrl) {
-  const embedded = await startEmbeddedPostgres(config.dataDir, logger);
-  stopEmbedded = () => embedded.stop();
-  databaseUrl = embedded.url;
-}
-const database = createDatabase(databaseUrl, { poolSize: 1 });
+let opened: OpenedDatabase | undefined;
 let status = 0;
 try {
-  if (config.migrateOnStart) await applyMigrations(databaseUrl);
+  opened = await openDatabase(config, logger, { joinRunning: true, migrate: config.migrateOnStart, poolSize: 1 });
+  const { database } = opened;
   const outcome = await grantAdmin(database, new SecurityEvents(database, systemClock), email, "cli");
   if (outcome === "no such account") {
     console.error(`No account has the e-mail address ${email}: register it first, then run this again.`);
@@ -50,7 +42,6 @@ try {
   console.error(error instanceof AppError ? error.message : `Could not grant admin: ${(error as Error).message}`);
   status = 1;
 } finally {
-  await database.$disconnect();
-  await stopEmbedded?.();
+  await opened?.close();
 }
 process.exit(status);
