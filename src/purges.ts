@@ -23,7 +23,7 @@ export function startPurges(services: Services, database: Database, securityEven
   const purge = () =>
     Promise.all([
       report(services.sessions.purgeEndedSessions(endedSessionRetentionSeconds), logger, "ended sessions"),
-      services.mfaLogin.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
+      services.mfaChallenges.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
       report(services.tokens.purgeExpired(database), logger, "expired account links"),
       report(services.audit.purgeOlderThan(securityEventRetentionSeconds), logger, "security events past their retention", "security events"),
     ]);

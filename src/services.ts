@@ -14,6 +14,7 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
 import type { Mailer } from "./mail/mailer.js";
+import { MfaChallenges } from "./mfa/mfa-challenges.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
@@ -35,6 +36,7 @@ export interface Services {
   sessions: SessionsService;
   mfa: MfaService;
   mfaLogin: MfaLogin;
+  mfaChallenges: MfaChallenges;
   verification: VerificationService;
   passwordReset: PasswordResetService;
   profile: ProfileService;
@@ -84,17 +86,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const passwordAttempts = new PasswordAttemptLimiter(store, loginLimits, () => onEvent("login_rate_limited"));
   const currentPassword = new CurrentPassword({ database, hasher, passwordAttempts });
   const secondFactor = new SecondFactor({ encryptionKeys, counters: store });
-  const mfaLogin: MfaLogin = new MfaLogin({
-    database,
-    users,
-    secondFactor,
-    audit,
-    clock,
-    // A login completed with a second factor starts its session as every login does.
-    startSession: (account, client) => sessions.startSession(account, client),
-    onEvent,
-  });
-  const sessions: SessionsService = new SessionsService({
+  const mfaChallenges = new MfaChallenges(database, clock);
+  const sessions = new SessionsService({
     database,
     users,
     lifecycle,
@@ -103,12 +96,13 @@ export function createServices(dependencies: ServicesDependencies): Services {
     hasher,
     accessTokens,
     passwordAttempts,
-    mfaLogin,
+    secondFactor: mfaChallenges,
     requireEmailVerification: accountLinks.requireEmailVerification,
     audit,
     clock,
     onEvent,
   });
+  const mfaLogin = new MfaLogin({ database, users, secondFactor, audit, clock, sessions, onEvent });
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
   const tokens = new SingleUseTokens(clock, {
     verify_email: accountLinks.emailVerificationTtlSeconds,
@@ -124,6 +118,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
+    mfaChallenges,
     verification: new VerificationService({ database, links, tokens, mailRequests, audit, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
     profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests, audit }),

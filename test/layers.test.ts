@@ -42,7 +42,7 @@ const allowedUpward: { from: string; to: string; reason: string }[] = [];
 /** What the layering still has to lose, listed so that it can only shrink: the next steps remove these. */
 const pending = {
   upward: ["auth/current-password.ts -> rate-limit/password-attempts.ts"],
-  roomCycles: [["mfa", "sessions"]],
+  roomCycles: [],
 };
 
 const roomOf = (file: string) => file.split(path.sep)[0]!;

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { codeAttemptsPerChallenge, mfaChallengeLifetimeSeconds } from "../src/mfa/mfa-login.js";
+import { mfaChallengeLifetimeSeconds } from "../src/mfa/mfa-challenges.js";
+import { codeAttemptsPerChallenge } from "../src/mfa/mfa-login.js";
 import { codeAttemptsPerWindow } from "../src/mfa/second-factor.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";

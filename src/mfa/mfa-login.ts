@@ -1,15 +1,15 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-tokens.js";
+import { hashOpaqueToken } from "../auth/opaque-tokens.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
-import type { AccountCredentials, AuthResult } from "../sessions/session-lifecycle.js";
-import type { UserRecord, UsersService } from "../users/users.service.js";
+import type { AuthResult } from "../sessions/session-lifecycle.js";
+import type { SessionsService } from "../sessions/sessions.service.js";
+import type { UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
 
-export const mfaChallengeLifetimeSeconds = 5 * 60;
 /** Wrong codes one mfaToken takes before it dies (the account's own limit applies across tokens). */
 export const codeAttemptsPerChallenge = 5;
 
@@ -19,8 +19,8 @@ export interface MfaLoginDependencies {
   secondFactor: SecondFactor;
   audit: SecurityEvents;
   clock: Clock;
-  /** Starts a session exactly as a login without a second factor does. */
-  startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo) => Promise<AuthResult>;
+  /** Starts the session, exactly as a login without a second factor does. */
+  sessions: Pick<SessionsService, "startSession">;
   onEvent: EventCounter;
 }
 
@@ -29,32 +29,12 @@ export class MfaLogin {
   constructor(private readonly dependencies: MfaLoginDependencies) {}
 
   /**
-   * After the right password: the mfaToken (single use, five minutes) that completes this login,
-   * for this account only, and only while its credentials stay those the password was checked against.
-   */
-  async challenge(account: AccountCredentials): Promise<string> {
-    const { database, clock } = this.dependencies;
-    const { token, tokenHash } = newOpaqueToken();
-    const now = clock.now();
-    await database.mfaChallenge.create({
-      data: {
-        tokenHash,
-        userId: account.id,
-        credentialsVersion: account.credentialsVersion,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + mfaChallengeLifetimeSeconds * 1000),
-      },
-    });
-    return token;
-  }
-
-  /**
    * The usual tokens for a live mfaToken and a current code of its account. The token is held
    * while the code is checked, so concurrent attempts with one token queue and at most one wins;
    * a wrong code counts against the token, which dies after `codeAttemptsPerChallenge` of them.
    */
   async complete(mfaToken: string, code: string, client: ClientInfo): Promise<AuthResult> {
-    const { database, users, secondFactor, audit, clock, startSession, onEvent } = this.dependencies;
+    const { database, users, secondFactor, audit, clock, sessions, onEvent } = this.dependencies;
     const tokenHash = hashOpaqueToken(mfaToken);
     const challenge = await database.mfaChallenge.findUnique({ where: { tokenHash }, select: { userId: true, credentialsVersion: true } });
     if (!challenge) throw new InvalidMfaTokenError();
@@ -79,12 +59,6 @@ export class MfaLogin {
     }
     const [user] = await users.findByIds([userId]);
     if (!user) throw new InvalidMfaTokenError();
-    return startSession({ user, credentialsVersion: challenge.credentialsVersion }, client);
-  }
-
-  /** Deletes challenges that expired: they can never complete. */
-  async purgeExpired(): Promise<number> {
-    const { count } = await this.dependencies.database.mfaChallenge.deleteMany({ where: { expiresAt: { lt: this.dependencies.clock.now() } } });
-    return count;
+    return sessions.startSession({ user, credentialsVersion: challenge.credentialsVersion }, client);
   }
 }

@@ -19,13 +19,13 @@ import {
 } from "../errors/errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
-import type { MfaLogin } from "../mfa/mfa-login.js";
 import type { EventCounter } from "../observability/events.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
+import type { SecondFactorChallenges } from "./second-factor-challenges.js";
 import type { AuthResult, SessionLifecycle } from "./session-lifecycle.js";
 
 export interface SessionInfo {
@@ -46,7 +46,7 @@ export interface SessionsServiceDependencies {
   accessTokens: AccessTokens;
   passwordAttempts: PasswordAttemptLimiter;
   /** Issues the mfaToken of a login whose account has a second factor. */
-  mfaLogin: Pick<MfaLogin, "challenge">;
+  secondFactor: SecondFactorChallenges;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
   audit: SecurityEvents;
@@ -61,7 +61,7 @@ export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, hasher, passwordAttempts, mfaLogin, onEvent } = this.dependencies;
+    const { users, hasher, passwordAttempts, secondFactor, onEvent } = this.dependencies;
     const identifier = foldIdentifier(input.usernameOrEmail);
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
@@ -94,7 +94,7 @@ export class SessionsService {
     }
     if (account.mfaEnabled) {
       onEvent("login_mfa_required");
-      throw new MfaRequiredError(await mfaLogin.challenge({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
+      throw new MfaRequiredError(await secondFactor.issue({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
     }
     return this.startSession(account, client);
   }
