@@ -1,5 +1,4 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import type { CurrentPassword } from "../auth/current-password.js";
 import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
 import type { Viewer } from "../auth/viewer.js";
@@ -9,6 +8,7 @@ import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "..
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
+import type { CurrentPassword } from "../passwords/current-password.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthResult, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";

@@ -1,11 +1,11 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import type { CurrentPassword } from "../auth/current-password.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/prisma.js";
 import { BadUserInputError, EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import { templates } from "../mail/templates.js";
+import type { CurrentPassword } from "../passwords/current-password.js";
 import type { MailRequestLimiter } from "../rate-limit/mail-requests.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";

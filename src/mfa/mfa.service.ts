@@ -1,5 +1,4 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import type { CurrentPassword } from "../auth/current-password.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
@@ -7,8 +6,9 @@ import { ForbiddenError, InvalidCredentialsError, InvalidMfaCodeError, Unauthent
 import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
-import type { Logger } from "../observability/logger.js";
 import type { EventCounter } from "../observability/events.js";
+import type { Logger } from "../observability/logger.js";
+import type { CurrentPassword } from "../passwords/current-password.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { newRecoveryCodes } from "./recovery-codes.js";
 import type { SecondFactor } from "./second-factor.js";

@@ -1,10 +1,10 @@
+import type { PasswordHasher } from "../auth/password-hasher.js";
+import { codePointLength, passwordLength } from "../auth/password-policy.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidCredentialsError, UnauthenticatedError } from "../errors/errors.js";
 import type { User } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
-import type { PasswordHasher } from "./password-hasher.js";
-import { codePointLength, passwordLength } from "./password-policy.js";
 
 export interface CurrentPasswordDependencies {
   database: Database;
