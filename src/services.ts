@@ -20,6 +20,7 @@ import { SecondFactor } from "./mfa/second-factor.js";
 import type { EventCounter } from "./observability/events.js";
 import type { Logger } from "./observability/logger.js";
 import { CurrentPassword } from "./passwords/current-password.js";
+import { PasswordCheck } from "./passwords/password-check.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
@@ -84,7 +85,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reuseIntervalSeconds: lifetimes.refreshReuseIntervalSeconds,
   });
   const passwordAttempts = new PasswordAttemptLimiter(store, loginLimits, () => onEvent("login_rate_limited"));
-  const currentPassword = new CurrentPassword({ database, hasher, passwordAttempts });
+  const passwordCheck = new PasswordCheck({ database, hasher, passwordAttempts, logger });
+  const currentPassword = new CurrentPassword(database, passwordCheck);
   const secondFactor = new SecondFactor({ encryptionKeys, counters: store });
   const mfaChallenges = new MfaChallenges(database, clock);
   const sessions = new SessionsService({
@@ -93,9 +95,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
     lifecycle,
     rotation,
     revocations,
-    hasher,
     accessTokens,
-    passwordAttempts,
+    passwordCheck,
     secondFactor: mfaChallenges,
     requireEmailVerification: accountLinks.requireEmailVerification,
     audit,

@@ -10,6 +10,8 @@ export interface PasswordHasher {
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** A hash of no one's password, verified for unknown users so their timing matches real ones. */
   dummyHash(): Promise<string>;
+  /** Whether a stored hash was made otherwise than `hash` makes one now (older parameters): hash its password again once it is known. */
+  isOutdated(passwordHash: string): boolean;
 }
 
 export interface Argon2Parameters {
@@ -24,6 +26,11 @@ export const owaspArgon2id: Argon2Parameters = { memoryCost: 19456, timeCost: 2,
 
 // `Algorithm` is a const enum, which isolated modules cannot read.
 const argon2id = 2 as Algorithm.Argon2id;
+
+/** The start of every hash made with `parameters`, in the PHC string format argon2 writes (version 19). */
+function hashPrefix({ memoryCost, timeCost, parallelism }: Argon2Parameters): string {
+  return `$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`;
+}
 
 /**
  * Hashing is pure CPU: more hashes at once than cores only slows every request. A login storm may
@@ -61,5 +68,6 @@ export function createArgon2Hasher(
     hash,
     verify: (passwordHash, password) => run<boolean>({ operation: "verify", passwordHash, password }),
     dummyHash: () => (dummy ??= hash(randomBytes(32).toString("base64url"))),
+    isOutdated: (passwordHash) => !passwordHash.startsWith(hashPrefix(parameters)),
   };
 }

@@ -1,7 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
-import type { PasswordHasher } from "../auth/password-hasher.js";
-import { codePointLength, passwordLength } from "../auth/password-policy.js";
 import { effectiveRoles } from "../auth/roles.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
@@ -20,7 +18,7 @@ import {
 import type { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
-import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import type { PasswordCheck } from "../passwords/password-check.js";
 import { foldIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
@@ -42,9 +40,8 @@ export interface SessionsServiceDependencies {
   lifecycle: SessionLifecycle;
   rotation: RefreshRotation;
   revocations: RevocationSet;
-  hasher: PasswordHasher;
   accessTokens: AccessTokens;
-  passwordAttempts: PasswordAttemptLimiter;
+  passwordCheck: PasswordCheck;
   /** Issues the mfaToken of a login whose account has a second factor. */
   secondFactor: SecondFactorChallenges;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
@@ -61,31 +58,21 @@ export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, hasher, passwordAttempts, secondFactor, onEvent } = this.dependencies;
+    const { users, passwordCheck, secondFactor, onEvent } = this.dependencies;
     const identifier = foldIdentifier(input.usernameOrEmail);
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
     }
     const account = await users.findForLogin(identifier);
     // Counted against the account itself, whichever of its names was typed; no password is
-    // checked past the limit.
-    const attempt = await passwordAttempts.begin(account ? `id:${account.user.id}` : `name:${identifier}`, client.ip).catch(async (error: unknown) => {
-      // A lockout of an existing account is recorded once per window, not at every refusal.
-      if (error instanceof RateLimitedError && error.startsLockout && account) {
-        const { database, audit } = this.dependencies;
-        await audit.record(database, { kind: "login_rate_limited", userId: account.user.id, actorId: null, client });
-      }
-      throw error;
-    });
-    const passwordFits = codePointLength(input.password) <= passwordLength.max;
-    // Unknown users cost one verification too, so timing does not tell them apart.
-    const verified =
-      account && passwordFits
-        ? await hasher.verify(account.passwordHash, input.password)
-        : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
+    // checked past the limit. The right password is no failure, whatever follows (second-factor
+    // codes have their own limit).
+    const attemptKey = account ? `id:${account.user.id}` : `name:${identifier}`;
+    const stored = account && { id: account.user.id, passwordHash: account.passwordHash };
+    const verified = await passwordCheck
+      .matches(stored, attemptKey, input.password, client)
+      .catch((error: unknown) => this.refused(error, account?.user.id, client));
     if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
-    // The right password: not a failure, whatever follows (second-factor codes have their own limit).
-    await attempt.succeeded();
     // A locked account says so only to the right password, so guessers learn nothing.
     if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
     // Only after the password: to anyone else, an unverified account looks like any other.
@@ -120,6 +107,15 @@ export class SessionsService {
     // Roles changed meanwhile: the token carries the stored ones.
     if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
     return result;
+  }
+
+  /** A refused attempt goes on refused; a lockout of an existing account is recorded once per window, not at every refusal. */
+  private async refused(error: unknown, userId: string | undefined, client: ClientInfo): Promise<never> {
+    if (error instanceof RateLimitedError && error.startsLockout && userId) {
+      const { database, audit } = this.dependencies;
+      await audit.record(database, { kind: "login_rate_limited", userId, actorId: null, client });
+    }
+    throw error;
   }
 
   /** Counts and records a refused login (of an existing account: a name of none is about no one), and hands the error back. */

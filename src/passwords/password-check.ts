@@ -1,0 +1,61 @@
+import type { PasswordHasher } from "../auth/password-hasher.js";
+import { codePointLength, passwordLength } from "../auth/password-policy.js";
+import type { Database } from "../db/prisma.js";
+import type { ClientInfo } from "../http/client-info.js";
+import type { Logger } from "../observability/logger.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+
+/** An account's password as stored. */
+export interface StoredPassword {
+  id: string;
+  passwordHash: string;
+}
+
+export interface PasswordCheckDependencies {
+  database: Database;
+  hasher: PasswordHasher;
+  passwordAttempts: PasswordAttemptLimiter;
+  logger: Logger;
+}
+
+/**
+ * Every check of a password against an account's (a login, the current password before a
+ * sensitive change): counted within the password-attempt limits, verified, and settled. A hash
+ * made with older parameters is replaced once its password is known, as Kratos and Keycloak do.
+ */
+export class PasswordCheck {
+  constructor(private readonly dependencies: PasswordCheckDependencies) {}
+
+  /**
+   * Whether `password` is the account's. The attempt is counted against `attemptKey` (the account,
+   * or the name tried when `account` is null) and the client first: RATE_LIMITED past the limits,
+   * with nothing checked. A name of no account costs a verification too, so that timing does not
+   * tell it apart. A success is no failure: the attempt is taken back.
+   */
+  async matches(account: StoredPassword | null, attemptKey: string, password: string, client: ClientInfo): Promise<boolean> {
+    const { hasher, passwordAttempts } = this.dependencies;
+    const attempt = await passwordAttempts.begin(attemptKey, client.ip);
+    const fits = codePointLength(password) <= passwordLength.max;
+    const verified =
+      account && fits ? await hasher.verify(account.passwordHash, password) : (await hasher.verify(await hasher.dummyHash(), password)) && false;
+    if (!account || !verified) return false;
+    await attempt.succeeded();
+    if (hasher.isOutdated(account.passwordHash)) await this.rehash(account, password);
+    return true;
+  }
+
+  /**
+   * Stores a hash with the current parameters, unless the password changed meanwhile (a change
+   * wins). Not a credential change: no session ends. A failure leaves the older hash, which still
+   * verifies, and the next success tries again.
+   */
+  private async rehash(account: StoredPassword, password: string): Promise<void> {
+    const { database, hasher, logger } = this.dependencies;
+    try {
+      const passwordHash = await hasher.hash(password);
+      await database.user.updateMany({ where: { id: account.id, passwordHash: account.passwordHash }, data: { passwordHash } });
+    } catch (error) {
+      logger.warn({ err: error }, "could not upgrade a password hash to the current parameters");
+    }
+  }
+}
