@@ -123,6 +123,7 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
+    requireEmailVerification: config.requireEmailVerification,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

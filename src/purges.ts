@@ -24,7 +24,7 @@ export function startPurges(services: Services, database: Database, securityEven
     Promise.all([
       report(services.sessions.purgeEndedSessions(endedSessionRetentionSeconds), logger, "ended sessions"),
       services.mfaChallenges.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
-      report(services.tokens.purgeExpired(database), logger, "expired account links"),
+      report(services.singleUseTokens.purgeExpired(database), logger, "expired account links"),
       report(services.audit.purgeOlderThan(securityEventRetentionSeconds), logger, "security events past their retention", "security events"),
     ]);
   const timer = setInterval(purge, purgeIntervalMs).unref();

@@ -41,7 +41,7 @@ export interface Services {
   verification: VerificationService;
   passwordReset: PasswordResetService;
   profile: ProfileService;
-  tokens: SingleUseTokens;
+  singleUseTokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
 }
@@ -59,6 +59,8 @@ export interface ServicesDependencies {
   totpIssuer: string;
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
+  /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
+  requireEmailVerification: boolean;
   logger: Logger;
   onEvent?: EventCounter;
 }
@@ -98,30 +100,30 @@ export function createServices(dependencies: ServicesDependencies): Services {
     accessTokens,
     passwordCheck,
     secondFactor: mfaChallenges,
-    requireEmailVerification: accountLinks.requireEmailVerification,
+    requireEmailVerification: dependencies.requireEmailVerification,
     audit,
     clock,
     onEvent,
   });
   const mfaLogin = new MfaLogin({ database, users, secondFactor, audit, clock, sessions, onEvent });
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
-  const tokens = new SingleUseTokens(clock, {
+  const singleUseTokens = new SingleUseTokens(clock, {
     verify_email: accountLinks.emailVerificationTtlSeconds,
     change_email: accountLinks.emailVerificationTtlSeconds,
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
-  const links = new AccountLinks(database, tokens, mailer);
+  const links = new AccountLinks(database, singleUseTokens, mailer);
   return {
     users,
-    tokens,
+    singleUseTokens,
     revocations,
     accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, clock, onEvent }),
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
     mfaChallenges,
-    verification: new VerificationService({ database, links, tokens, mailRequests, audit, clock }),
-    passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
+    verification: new VerificationService({ database, links, tokens: singleUseTokens, mailRequests, audit, clock }),
+    passwordReset: new PasswordResetService({ database, links, tokens: singleUseTokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
     profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,

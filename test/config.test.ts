@@ -33,8 +33,8 @@ describe("configuration", () => {
       trustProxy: [],
       jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
       mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
+      requireEmailVerification: false,
       accountLinks: {
-        requireEmailVerification: false,
         emailVerificationTtlSeconds: 86400,
         passwordResetTtlSeconds: 3600,
         mailRequestsPerHour: 5,
@@ -70,8 +70,8 @@ describe("configuration", () => {
     });
     expect(config).toMatchObject({
       mail: { smtpUrl: "smtp://relay:587", smtpTimeoutSeconds: 30, from: "no-reply@example.com", appUrl: "http://localhost:5173" },
+      requireEmailVerification: true,
       accountLinks: {
-        requireEmailVerification: true,
         emailVerificationTtlSeconds: 2 * 86400,
         passwordResetTtlSeconds: 1800,
         mailRequestsPerHour: 20,

@@ -186,8 +186,8 @@ export interface Config {
     /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
     appUrl: string;
   };
+  requireEmailVerification: boolean;
   accountLinks: {
-    requireEmailVerification: boolean;
     emailVerificationTtlSeconds: number;
     passwordResetTtlSeconds: number;
     /** Mails one address or account may ask for per hour (ten times as many per client address). */
@@ -262,8 +262,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
       appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
     },
+    requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
-      requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
       passwordResetTtlSeconds: env.PASSWORD_RESET_TTL,
       mailRequestsPerHour: env.MAIL_REQUESTS_PER_HOUR,
