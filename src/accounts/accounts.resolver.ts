@@ -1,8 +1,8 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import { issued } from "../sessions/issued.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import { AuthPayload } from "../sessions/session.types.js";
+import { markTokenOwner } from "../users/token-owner.js";
 import { RegisterInput } from "./account.types.js";
 import type { AccountsService } from "./accounts.service.js";
 
@@ -12,7 +12,7 @@ export class AccountsResolver {
 
   @Mutation(() => AuthPayload)
   register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() context: RequestContext): Promise<AuthResult> {
-    return issued(context, this.accounts.register(input, context.client));
+    return markTokenOwner(context, this.accounts.register(input, context.client));
   }
 
   @Mutation(() => AuthPayload, { description: "Every session ends; the returned tokens start a new one." })
@@ -22,6 +22,6 @@ export class AccountsResolver {
     @Ctx() context: RequestContext,
   ): Promise<AuthResult> {
     const viewer = await context.requireViewer();
-    return issued(context, this.accounts.changePassword(viewer, currentPassword, newPassword, context.client));
+    return markTokenOwner(context, this.accounts.changePassword(viewer, currentPassword, newPassword, context.client));
   }
 }

@@ -1,10 +1,10 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import { ForbiddenError } from "../errors/errors.js";
 import type { RequestContext } from "../graphql/context.js";
-import { issued } from "../sessions/issued.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { isOwner } from "../users/owner.js";
+import { markTokenOwner } from "../users/token-owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
 import type { MfaLogin } from "./mfa-login.js";
@@ -62,6 +62,6 @@ export class MfaResolver {
     @Arg("code", () => String) code: string,
     @Ctx() context: RequestContext,
   ): Promise<AuthResult> {
-    return issued(context, this.mfaLogin.complete(mfaToken, code, context.client));
+    return markTokenOwner(context, this.mfaLogin.complete(mfaToken, code, context.client));
   }
 }

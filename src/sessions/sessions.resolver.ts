@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import { issued } from "./issued.js";
+import { markTokenOwner } from "../users/token-owner.js";
 import type { AuthResult } from "./session-lifecycle.js";
 import { AuthPayload, LoginInput, Session } from "./session.types.js";
 import type { SessionInfo, SessionsService } from "./sessions.service.js";
@@ -11,12 +11,12 @@ export class SessionsResolver {
 
   @Mutation(() => AuthPayload)
   login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() context: RequestContext): Promise<AuthResult> {
-    return issued(context, this.sessionsService.login(input, context.client));
+    return markTokenOwner(context, this.sessionsService.login(input, context.client));
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates: the presented refresh token dies." })
   refreshSession(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() context: RequestContext): Promise<AuthResult> {
-    return issued(context, this.sessionsService.refresh(refreshToken, context.client));
+    return markTokenOwner(context, this.sessionsService.refresh(refreshToken, context.client));
   }
 
   @Mutation(() => Boolean, { description: "Ends the session of the presented access token." })
