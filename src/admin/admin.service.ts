@@ -9,7 +9,7 @@ import type { ClientInfo } from "../http/client-info.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { foldIdentifier, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
-import { administer, assertAnotherAdmin } from "./administration.js";
+import { assertAnotherAdmin, withAdministrationLock } from "./administration-lock.js";
 
 export interface AdminServiceDependencies {
   database: Database;
@@ -59,7 +59,7 @@ export class AdminService {
       throw new BadUserInputError("reason", `Give a reason of at most ${maxReasonLength} characters.`);
     }
     const { database, lifecycle, audit, clock } = this.dependencies;
-    return administer(database, async (tx) => {
+    return withAdministrationLock(database, async (tx) => {
       const target = await findAccount(tx, userId);
       if (target.lockedAt) return target;
       if (isAdmin(target.roles)) await assertAnotherAdmin(tx, userId);
@@ -79,7 +79,7 @@ export class AdminService {
   async unlock(actor: Viewer, id: string, client: ClientInfo): Promise<UserRecord> {
     const userId = parseUserId(id, "id");
     const { database, audit } = this.dependencies;
-    return administer(database, async (tx) => {
+    return withAdministrationLock(database, async (tx) => {
       const target = await findAccount(tx, userId);
       if (!target.lockedAt) return target;
       const unlocked = await tx.user.update({
@@ -100,7 +100,7 @@ export class AdminService {
     const userId = parseUserId(id, "id");
     const next = normalizeRoles(roles);
     const { database, lifecycle, audit } = this.dependencies;
-    return administer(database, async (tx) => {
+    return withAdministrationLock(database, async (tx) => {
       const target = await findAccount(tx, userId);
       const added = next.filter((role) => !target.roles.includes(role));
       const removed = target.roles.filter((role) => !next.includes(role));

@@ -2,7 +2,7 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import { adminRole } from "../auth/roles.js";
 import type { Database } from "../db/prisma.js";
 import { normalizeEmail } from "../users/identity.js";
-import { administer } from "./administration.js";
+import { withAdministrationLock } from "./administration-lock.js";
 
 export type GrantOutcome = "granted" | "already admin" | "no such account";
 
@@ -13,7 +13,7 @@ export type GrantOutcome = "granted" | "already admin" | "no such account";
  */
 export function grantAdmin(database: Database, audit: SecurityEvents, email: string, source: string): Promise<GrantOutcome> {
   const address = normalizeEmail(email);
-  return administer(database, async (tx) => {
+  return withAdministrationLock(database, async (tx) => {
     const user = await tx.user.findUnique({ where: { email: address }, select: { id: true, roles: true } });
     if (!user) return "no such account";
     if (user.roles.includes(adminRole)) return "already admin";

@@ -7,7 +7,7 @@ import { LastAdminError } from "../errors/errors.js";
  * first takes the same advisory lock, so two admins demoting each other cannot both see "another
  * admin is left", and concurrent identical changes see each other's result (one event, not two).
  */
-export function administer<T>(database: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
+export function withAdministrationLock<T>(database: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
   return database.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('users:account-administration'))`;
     return work(tx);
