@@ -25,7 +25,8 @@ try {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    // SIGTERM is the orchestrator's: drain first. Ctrl-C (SIGINT) is someone at a terminal.
+    // SIGTERM comes from an orchestrator, so the server drains first; SIGINT (Ctrl-C) comes from
+    // someone at a terminal, who does not wait.
     const drainPeriodMs = signal === "SIGTERM" ? config.shutdownDrainPeriodMs : 0;
     logger.info({ signal, drainPeriodMs }, "shutting down");
     server

@@ -22,7 +22,7 @@ export interface TokenGrant {
   email: string;
 }
 
-// 32 random bytes in base64url: exactly 43 characters. Anything else is no token of ours.
+// 32 random bytes in base64url: exactly 43 characters. Anything else was not issued here.
 const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
 function hashToken(token: string): string {

@@ -84,7 +84,7 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessTokenClaims> {
     const cached = this.verified.get(token);
     if (cached) {
-      // The same rule as the full check: a token is dead from its `exp` second on.
+      // The same rule as the full check: a token is no longer valid from the second its `exp` names.
       if (Math.floor(this.clock.now().getTime() / 1000) < cached.expiresAt.getTime() / 1000) return cached;
       this.verified.delete(token);
     }

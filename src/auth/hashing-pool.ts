@@ -9,7 +9,7 @@ export type HashingJob =
 type Outcome = { value: string | boolean } | { error: string };
 
 // Plain CommonJS evaluated in the worker, so the same pool runs from the build, tsx and vitest.
-// Each worker hashes one password at a time, synchronously: the thread is the unit of concurrency.
+// Each worker hashes one password at a time, synchronously, so there are as many hashes at once as threads.
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { hashSync, verifySync } = require(workerData.argon2);

@@ -92,7 +92,8 @@ export class Database extends PrismaClient {
       ...(options.emitQueryEvents ? { Client: reportingClient(queryListeners) } : {}),
     });
     // An idle connection that breaks (PostgreSQL restarted or stopped) is dropped by the pool; the
-    // next query opens a new one, or fails where it can be answered. Unheard, the event would crash.
+    // next query opens a new one, or fails where it can be answered. Without a listener, the pool's
+    // error event would crash the process.
     pool.on("error", () => {});
     super({
       adapter: new PrismaPg(pool, { disposeExternalPool: true }),

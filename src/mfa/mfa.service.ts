@@ -119,7 +119,7 @@ export class MfaService {
     const user = await this.dependencies.currentPassword.verify(userId, currentPassword, client);
     await secondFactor.throttle(userId);
     const now = clock.now();
-    // Only while the password just checked is still the password.
+    // Only while the password just checked is still the account's password.
     const disabled = await lifecycle.changeCredentials(
       userId,
       user.credentialsVersion,

@@ -30,7 +30,7 @@ export class PasswordCheck {
    * Whether `password` is the account's. The attempt is counted against `attemptKey` (the account,
    * or the name tried when `account` is null) and the client first: RATE_LIMITED past the limits,
    * with nothing checked. A name of no account costs a verification too, so that timing does not
-   * tell it apart. A success is no failure: the attempt is taken back.
+   * tell it apart. A success is not counted as a failed attempt: the attempt is taken back.
    */
   async matches(account: StoredPassword | null, attemptKey: string, password: string, client: ClientInfo): Promise<boolean> {
     const { hasher, passwordAttempts } = this.dependencies;

@@ -82,7 +82,7 @@ export class PasswordAttemptLimiter {
     const limits = [
       { key: keys.pair, counter: pair!, limit: failuresPerClient },
       { key: keys.address, counter: addressCounter!, limit: failuresPerAddress },
-      // A client the owner signed in from is not a stranger: the account's limit is not its to reach.
+      // A client the owner has signed in from keeps its own allowance: the account-wide limit does not apply to it.
       ...(knownCounter!.count > 0 ? [] : [{ key: keys.account, counter: accountCounter!, limit: failuresPerAccount }]),
     ];
     await this.refuseIf(

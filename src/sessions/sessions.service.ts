@@ -65,8 +65,8 @@ export class SessionsService {
     }
     const account = await users.findForLogin(identifier);
     // Counted against the account itself, whichever of its names was typed; no password is
-    // checked past the limit. The right password is no failure, whatever follows (second-factor
-    // codes have their own limit).
+    // checked past the limit. The right password is not counted as a failure, whatever follows
+    // (second-factor codes have their own limit).
     const attemptKey = account ? `id:${account.user.id}` : `name:${identifier}`;
     const stored = account && { id: account.user.id, passwordHash: account.passwordHash };
     const verified = await passwordCheck
@@ -99,7 +99,7 @@ export class SessionsService {
       lifecycle.tokensFor(account.user, session),
       lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client),
     ]);
-    // The password changed while it was being checked: the one checked is no longer the password.
+    // The password changed while it was being checked, so the session was not written.
     if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError());
     // Locked meanwhile: nothing was written.
     if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
@@ -160,7 +160,8 @@ export class SessionsService {
     if (rotated.outcome === "reused") {
       const { userId } = rotated;
       await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused", async (tx, ended) => {
-        // Once, by whichever presentation ended the session; a thief is no signed-in actor.
+        // Recorded once, by whichever presentation ended the session, and with no actor: whoever
+        // presented the copy did not sign in.
         if (ended > 0) await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
       });
       onEvent("refresh_token_reused");

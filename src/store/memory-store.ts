@@ -10,7 +10,7 @@ interface Entry {
 }
 
 /**
- * Counters are what strangers create (one per login name or address they try): beyond this many,
+ * Strangers create counters (one per login name or address they try): beyond this many,
  * the oldest go first. About 270 bytes each as measured (with 40-character names), so ≈ 27 MB at most.
  */
 export const defaultMaxCounters = 100_000;
