@@ -1,7 +1,7 @@
 // What a hostile or overwhelming client costs the subgraph: the largest request it refuses, and a
 // login while a burst of registrations outruns the password hasher.
-import { errorCodes, graphql, mutations } from "../test/helpers/graphql.js";
-import { newAccount } from "../test/helpers/accounts.js";
+import { newAccount } from "../harness/accounts.js";
+import { errorCodes, graphql, mutations } from "../harness/graphql.js";
 import { percentile } from "./load.js";
 import { residentMegabytes, type Served } from "./processes.js";
 

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { temporaryDataDir } from "../test/helpers/data-dir.js";
-import { freePort, projectRoot, run, startProcess, type ServerProcess } from "../test/helpers/process.js";
+import { temporaryDataDir } from "../harness/data-dir.js";
+import { freePort, projectRoot, run, startProcess, type ServerProcess } from "../harness/process.js";
 
 export interface Served {
   process: ServerProcess;

@@ -5,14 +5,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { newAccount } from "../harness/accounts.js";
+import { graphql, mutations } from "../harness/graphql.js";
+import { projectRoot } from "../harness/process.js";
 import { createArgon2Hasher } from "../src/auth/password-hasher.js";
-import { graphql, mutations } from "../test/helpers/graphql.js";
-import { projectRoot } from "../test/helpers/process.js";
-import { newAccount } from "../test/helpers/accounts.js";
+import { amplificationBurst, loginDuringRegistrationBurst } from "./hardening.js";
 import { drive, graphqlCall, percentile, type HttpCall, type LoadOptions, type LoadResult } from "./load.js";
 import { benchDatabases, peerCalls, peerDescription, peerSucceeded, seedPeer } from "./peer.js";
 import { buildPeer, buildSubgraph, residentMegabytes, startCeiling, startPeer, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
-import { amplificationBurst, loginDuringRegistrationBurst } from "./hardening.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
 const quick = process.argv.includes("--quick");

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AccessTokens, InvalidAccessTokenError } from "../src/auth/access-tokens.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";

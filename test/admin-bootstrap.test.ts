@@ -4,7 +4,7 @@ import { createLogger } from "../src/observability/logger.js";
 import { startServer } from "../src/server.js";
 import { signUp } from "./helpers/accounts.js";
 import { createTestDatabase } from "./helpers/database.js";
-import { run } from "./helpers/process.js";
+import { run } from "../harness/process.js";
 import { newAccount, startTestServer, testConfig } from "./helpers/server.js";
 
 // `npm run admin -- grant-admin …` runs exactly this.

@@ -3,7 +3,7 @@ import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, logIn, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "../harness/graphql.js";
 import { QueryLog } from "./helpers/query-log.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

@@ -6,7 +6,7 @@ import { settingNames } from "../src/config/config.js";
 import { errorCodes } from "../src/errors/codes.js";
 import { routes } from "../src/http/routes.js";
 import { accountEvents, metricLabels } from "../src/observability/events.js";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 // docs/api.md is the contract users read: whatever the code adds must be documented there.
 const apiDoc = await readFile(path.join(projectRoot, "docs/api.md"), "utf8");

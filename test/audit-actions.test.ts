@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { admin, logIn, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "../harness/graphql.js";
 import { linkToken, TestMailServer } from "./helpers/mail.js";
 import { authenticatorCode, mfaDocuments } from "./helpers/mfa.js";
 import type { TestServer } from "./helpers/server.js";

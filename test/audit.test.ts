@@ -2,7 +2,7 @@ import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "./helpers/clock.js";
 import { admin, logIn, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import type { TestServer } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { isDatabaseUnavailable } from "../src/errors/database-unavailable.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";

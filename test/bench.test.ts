@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
 import { privateCheckout, type PrivateCheckout } from "./helpers/private-checkout.js";
-import { run } from "./helpers/process.js";
+import { run } from "../harness/process.js";
 
 const database = useTestDatabase();
 // From a checkout inside a mode-700 folder: its zero-configuration phase must start there too.

@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { functionSizes, lineCount } from "./helpers/code-size.js";
 import { sourceFiles } from "./helpers/imports.js";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 const maxFileLines = 300;
 const maxFunctionLines = 80;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { reviewsSchemaPath } from "./fixtures/reviews/server.js";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 // The part of rover's supergraph config format this repository uses.
 const roverConfigSchema = z.object({

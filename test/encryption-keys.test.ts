@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EncryptionKeyError, EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "../src/auth/encryption-keys.js";
 import { ManualClock } from "./helpers/clock.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { mutations } from "./helpers/graphql.js";
+import { mutations } from "../harness/graphql.js";
 import { authenticatorCode, expectCodes, mfaClient } from "./helpers/mfa.js";
-import { run } from "./helpers/process.js";
+import { run } from "../harness/process.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 describe("ENCRYPTION_KEYS", () => {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import semver from "semver";
 import { expect, it } from "vitest";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 const manifest = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8"));
 const lock = JSON.parse(await readFile(path.join(projectRoot, "package-lock.json"), "utf8"));

@@ -2,7 +2,7 @@ import { Trace } from "@apollo/usage-reporting-protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes } from "./helpers/graphql.js";
+import { errorCodes } from "../harness/graphql.js";
 import { QueryLog } from "./helpers/query-log.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { mutations, sessionMutations } from "./helpers/graphql.js";
+import { mutations, sessionMutations } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";

@@ -3,7 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createLogger } from "../src/observability/logger.js";
-import { errorCodes, graphql, mutations, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, graphql, mutations, sessionMutations } from "../harness/graphql.js";
 import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
 import { newAccount } from "./helpers/server.js";
 

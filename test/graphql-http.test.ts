@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { mutations } from "./helpers/graphql.js";
+import { mutations } from "../harness/graphql.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const testServer = useTestServer();

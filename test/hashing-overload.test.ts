@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { createArgon2Hasher, owaspArgon2id } from "../src/auth/password-hasher.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

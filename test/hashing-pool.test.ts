@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, it } from "vitest";
 import { HashingPool } from "../src/auth/hashing-pool.js";
-import { run } from "./helpers/process.js";
+import { run } from "../harness/process.js";
 
 // argon2id at a cost too small for anything but tests.
 const cheap = { algorithm: 2, memoryCost: 64, timeCost: 1, parallelism: 1 };

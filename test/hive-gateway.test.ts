@@ -10,8 +10,8 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { reviewsSchemaPath } from "./fixtures/reviews/server.js";
-import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
-import { projectRoot } from "./helpers/process.js";
+import { errorCodes, graphql, mutations } from "../harness/graphql.js";
+import { projectRoot } from "../harness/process.js";
 import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
 import { newAccount, type TestServer } from "./helpers/server.js";
 

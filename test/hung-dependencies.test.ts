@@ -5,12 +5,12 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded
 import { applyMigrations } from "../src/db/migrate.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
 import { createLogger } from "../src/observability/logger.js";
-import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
+import { temporaryDataDir, type TemporaryDataDir } from "../harness/data-dir.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { signalPostgresCluster } from "./helpers/frozen.js";
-import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
-import { freePort } from "./helpers/process.js";
+import { freePort } from "../harness/process.js";
 import { startRedis, stopRedis } from "./helpers/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

@@ -3,7 +3,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKey, type SigningKey } from "../src/auth/signing-keys.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 const base64url = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");

@@ -8,7 +8,7 @@ import {
   type SigningKey,
 } from "../src/auth/signing-keys.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 let database: TestDatabase;

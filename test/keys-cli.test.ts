@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseSigningKeys } from "../src/auth/signing-keys.js";
 import { loadConfig } from "../src/config/config.js";
-import { run } from "./helpers/process.js";
+import { run } from "../harness/process.js";
 
 describe("making JWT_PRIVATE_KEYS", () => {
   it("npm run keys prints a fresh ES256 JWK set on one line; --alg EdDSA an Ed25519 one", async () => {

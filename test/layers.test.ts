@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { importCycles, importEdges, type ImportEdge } from "./helpers/imports.js";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 const src = path.join(projectRoot, "src");
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { freePort, run } from "./helpers/process.js";
+import { freePort, run } from "../harness/process.js";
 
 // A start that fails fast, through the logger: PostgreSQL refuses the connection.
 const failingStart = async () => ({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { mutations } from "./helpers/graphql.js";
+import { mutations } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

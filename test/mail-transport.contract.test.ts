@@ -4,7 +4,7 @@ import type { MailTransport } from "../src/mail/mail-transport.js";
 import { SmtpTransport } from "../src/mail/smtp-transport.js";
 import { templates } from "../src/mail/templates.js";
 import { capturedLogger } from "./helpers/log.js";
-import { freePort } from "./helpers/process.js";
+import { freePort } from "../harness/process.js";
 import { parseMail, TemporaryFileTransport, TestMailServer, type ReceivedMail } from "./helpers/mail.js";
 
 interface Subject {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDatabase, onQuery, type Database } from "../src/db/prisma.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { mutations } from "./helpers/graphql.js";
+import { mutations } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 let testDatabase: TestDatabase;

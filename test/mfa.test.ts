@@ -4,7 +4,7 @@ import { mfaChallengeLifetimeSeconds } from "../src/mfa/mfa-challenges.js";
 import { codeAttemptsPerChallenge } from "../src/mfa/mfa-login.js";
 import { codeAttemptsPerWindow } from "../src/mfa/second-factor.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { TemporaryFileTransport } from "./helpers/mail.js";
 import { authenticatorCode, expectCodes, mfaClient, mfaDocuments } from "./helpers/mfa.js";
 import { testEncryptionKeys } from "./helpers/server.js";

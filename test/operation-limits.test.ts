@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount, productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../src/store/redis-store.js";
 import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { freePort } from "./helpers/process.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
+import { freePort } from "../harness/process.js";
 import { startRedis, stopRedis } from "./helpers/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

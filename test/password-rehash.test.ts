@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createArgon2Hasher, defaultHashingConcurrency, type Argon2Parameters } from "../src/auth/password-hasher.js";
 import { logIn, signUp } from "./helpers/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { errorCodes, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, sessionMutations } from "../harness/graphql.js";
 import { mfaDocuments } from "./helpers/mfa.js";
 import { fastHasher, startTestServer, type TestServer } from "./helpers/server.js";
 

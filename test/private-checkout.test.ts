@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { graphql, mutations } from "./helpers/graphql.js";
+import { graphql, mutations } from "../harness/graphql.js";
 import { privateCheckout, type PrivateCheckout } from "./helpers/private-checkout.js";
-import { freePort, startProcess, type ServerProcess } from "./helpers/process.js";
+import { freePort, startProcess, type ServerProcess } from "../harness/process.js";
 import { newAccount } from "./helpers/server.js";
 
 // A checkout in a folder only its owner may enter, started as its owner — root, in a container —

@@ -3,12 +3,12 @@ import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { exportPrivateJwks, generateSigningKey } from "../src/auth/signing-keys.js";
 import { amplificationBody } from "../bench/hardening.js";
 import { buildSubgraph, residentMegabytes } from "../bench/processes.js";
-import { newAccount } from "./helpers/accounts.js";
+import { newAccount } from "../harness/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
-import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { errorCodes, graphql, mutations } from "../harness/graphql.js";
 import { TestMailServer } from "./helpers/mail.js";
-import { freePort, startProcess, type ServerProcess } from "./helpers/process.js";
+import { freePort, startProcess, type ServerProcess } from "../harness/process.js";
 
 // The compiled build as production runs it, in a process of its own: its memory, its signals.
 const database = useTestDatabase();

@@ -3,7 +3,7 @@ import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
-import { errorCodes } from "./helpers/graphql.js";
+import { errorCodes } from "../harness/graphql.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const introspection = "{ __schema { queryType { name } } }";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
-import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { newAccount, testConfig } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

@@ -1,6 +1,6 @@
 import { beforeEach, expect, it } from "vitest";
 import { capturedLogger } from "./helpers/log.js";
-import { graphql, mutations } from "./helpers/graphql.js";
+import { graphql, mutations } from "../harness/graphql.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const { logger, lines } = capturedLogger();

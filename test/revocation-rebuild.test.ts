@@ -8,8 +8,8 @@ import { MemoryStore } from "../src/store/memory-store.js";
 import { RedisStore } from "../src/store/redis-store.js";
 import { endingLockKey } from "../src/sessions/revocation-set.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
-import { freePort } from "./helpers/process.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
+import { freePort } from "../harness/process.js";
 import { startRedis, stopRedis } from "./helpers/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 

@@ -3,7 +3,7 @@ import { builtinModules } from "node:module";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { importsOf, sourceFiles } from "./helpers/imports.js";
-import { projectRoot } from "./helpers/process.js";
+import { projectRoot } from "../harness/process.js";
 
 function packageName(specifier: string): string {
   const parts = specifier.split("/");

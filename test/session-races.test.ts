@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "../harness/graphql.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 

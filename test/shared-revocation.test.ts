@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RedisStore } from "../src/store/redis-store.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { newAccount, openTestStore, startTestServer, type TestServer } from "./helpers/server.js";
 
 let database: TestDatabase;

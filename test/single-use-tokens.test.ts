@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations } from "../harness/graphql.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";

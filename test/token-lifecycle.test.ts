@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "./helpers/clock.js";
 import { useTestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations, type GraphQLResponse } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 const database = useTestDatabase();

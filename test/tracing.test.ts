@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTracing } from "../src/observability/tracing.js";
-import { newAccount } from "./helpers/accounts.js";
+import { newAccount } from "../harness/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
-import { graphql, mutations } from "./helpers/graphql.js";
-import { freePort, startProcess } from "./helpers/process.js";
+import { graphql, mutations } from "../harness/graphql.js";
+import { freePort, startProcess } from "../harness/process.js";
 
 interface ExportedSpan {
   traceId: string;

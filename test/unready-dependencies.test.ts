@@ -9,9 +9,9 @@ import { createLogger } from "../src/observability/logger.js";
 import { startServer, type RunningServer } from "../src/server.js";
 import { StartupError } from "../src/startup-error.js";
 import { testPostgresUrl, testRedisUrl } from "./helpers/environment.js";
-import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
+import { errorCodes, graphql, mutations } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
-import { freePort, run } from "./helpers/process.js";
+import { freePort, run } from "../harness/process.js";
 import { fastHasher } from "./helpers/server.js";
 
 /** A database URL on the test server, the database itself created (unmigrated) or not. */

@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
-import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
-import { graphql, mutations } from "./helpers/graphql.js";
+import { temporaryDataDir, type TemporaryDataDir } from "../harness/data-dir.js";
+import { graphql, mutations } from "../harness/graphql.js";
 import { linkToken, parseMail } from "./helpers/mail.js";
-import { freePort, startProcess, type ServerProcess } from "./helpers/process.js";
+import { freePort, startProcess, type ServerProcess } from "../harness/process.js";
 import { newAccount } from "./helpers/server.js";
 
 // The newcomer's path, as in zero-config.test.ts: no SMTP_URL, so mail lands in DATA_DIR/mail/

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { temporaryDataDir, type TemporaryDataDir } from "./helpers/data-dir.js";
-import { graphql, mutations } from "./helpers/graphql.js";
-import { freePort, run, startProcess, type ServerProcess } from "./helpers/process.js";
+import { temporaryDataDir, type TemporaryDataDir } from "../harness/data-dir.js";
+import { graphql, mutations } from "../harness/graphql.js";
+import { freePort, run, startProcess, type ServerProcess } from "../harness/process.js";
 import { newAccount } from "./helpers/server.js";
 
 // The newcomer's path: no DATABASE_URL, no REDIS_URL, no keys. Only DATA_DIR (to keep the test's

@@ -1,15 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { newAccount } from "../../harness/accounts.js";
+import { errorCodes, mutations } from "../../harness/graphql.js";
 import { grantAdmin } from "../../src/admin/bootstrap.js";
-import { errorCodes, mutations } from "./graphql.js";
 import type { TestServer } from "./server.js";
-
-let counter = 0;
-
-/** Registration input that no other test uses. */
-export function newAccount(prefix = "user") {
-  const id = `${prefix}${process.pid}x${++counter}x${randomBytes(3).toString("hex")}`;
-  return { email: `${id}@example.com`, username: id, password: `correct horse ${id}` };
-}
 
 export interface SignedUp {
   account: ReturnType<typeof newAccount>;

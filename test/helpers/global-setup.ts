@@ -3,10 +3,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { temporaryDataDir } from "../../harness/data-dir.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded-postgres.js";
 import { freePort } from "../../src/free-port.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { temporaryDataDir } from "./data-dir.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

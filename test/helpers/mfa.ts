@@ -1,8 +1,8 @@
 import { generate } from "otplib";
 import { expect } from "vitest";
+import { errorCodes, mutations, type GraphQLResponse } from "../../harness/graphql.js";
 import type { Clock } from "../../src/clock.js";
 import type { ManualClock } from "./clock.js";
-import { errorCodes, mutations, type GraphQLResponse } from "./graphql.js";
 import { newAccount, type TestServer } from "./server.js";
 
 export const mfaDocuments = {

@@ -1,8 +1,8 @@
 import { cp, mkdir, mkdtemp, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { projectRoot } from "../../harness/process.js";
 import { systemDir } from "../../src/db/postgres-placement.js";
-import { projectRoot } from "./process.js";
 
 export interface PrivateCheckout {
   /** The project's copy, inside a folder only its owner may enter (mode 700, as `mktemp -d` makes). */

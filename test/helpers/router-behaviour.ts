@@ -1,8 +1,8 @@
 import { expect, it } from "vitest";
+import { newAccount } from "../../harness/accounts.js";
+import { errorCodes, graphql, mutations } from "../../harness/graphql.js";
 import type { AuthResult } from "../../src/sessions/session-lifecycle.js";
-import { errorCodes, graphql, mutations } from "./graphql.js";
 import { startReviewsSubgraph, type ReviewsSubgraph } from "../fixtures/reviews/server.js";
-import { newAccount } from "./accounts.js";
 import { createTestDatabase } from "./database.js";
 import { QueryLog } from "./query-log.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";

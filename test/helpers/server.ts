@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { graphql, type GraphQLResponse, type RequestOptions } from "../../harness/graphql.js";
 import { createApp, type App, type AppDependencies } from "../../src/app.js";
 import { EncryptionKeys } from "../../src/auth/encryption-keys.js";
 import { createArgon2Hasher, defaultHashingConcurrency, type PasswordHasher } from "../../src/auth/password-hasher.js";
@@ -14,10 +15,9 @@ import { MemoryStore } from "../../src/store/memory-store.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { Store } from "../../src/store/store.js";
 import { testRedisUrl } from "./environment.js";
-import { graphql, type GraphQLResponse, type RequestOptions } from "./graphql.js";
 import { TemporaryFileTransport } from "./mail.js";
 
-export { newAccount } from "./accounts.js";
+export { newAccount } from "../../harness/accounts.js";
 
 /** One key for every test server that is not about keys, so servers of one file share secrets. */
 export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("test"));

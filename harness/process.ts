@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-export { freePort } from "../../src/free-port.js";
+export { freePort } from "../src/free-port.js";
 
-export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
+export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
