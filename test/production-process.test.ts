@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { exportPrivateJwks, generateSigningKey } from "../src/auth/signing-keys.js";
-import { amplificationBody } from "../bench/hardening.js";
+import { amplificationBody } from "../bench/phases/hardening.js";
 import { buildSubgraph, residentMegabytes } from "../bench/processes.js";
 import { newAccount } from "../harness/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";

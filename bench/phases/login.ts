@@ -1,0 +1,47 @@
+import { createArgon2Hasher } from "../../src/auth/password-hasher.js";
+import { ms, round, type Bench } from "../bench.js";
+import { percentile } from "../load.js";
+import type { Figure } from "../report.js";
+
+/** One argon2id hash with the production parameters, in this process: each sample's milliseconds, sorted. */
+async function hashMilliseconds(samples: number): Promise<number[]> {
+  const hasher = createArgon2Hasher();
+  const durations: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await hasher.hash(`correct horse battery staple ${i}`);
+    durations.push(performance.now() - started);
+  }
+  return durations.sort((a, b) => a - b);
+}
+
+/** A login's p50 on one connection against one hash's, and against better-auth's sign-in. */
+export async function loginFigures(bench: Bench): Promise<Figure[]> {
+  const { plan, peer } = bench;
+  const hashes = await hashMilliseconds(plan.hashSamples);
+  const logins = await bench.driveSubgraph({ calls: bench.calls.login, connections: 1, durationSeconds: plan.latency });
+  const signIns =
+    peer && (await bench.drivePeer({ calls: bench.peerUsers.map(bench.peerRequest.signIn), connections: 1, durationSeconds: plan.latency }));
+  const loginP50 = percentile(logins.latenciesMs, 50);
+  const hashP50 = percentile(hashes, 50);
+  const figures: Figure[] = [
+    {
+      id: "loginHashRatio",
+      label: "login p50 ÷ argon2id hash p50",
+      value: round(loginP50 / hashP50),
+      goal: { comparison: "≤", target: 1.3 },
+      basis: `${ms(loginP50)} / ${ms(hashP50)}`,
+    },
+  ];
+  if (signIns) {
+    const signInP50 = percentile(signIns.latenciesMs, 50);
+    figures.push({
+      id: "loginLatencyVsPeer",
+      label: "login p50 ÷ better-auth sign-in p50",
+      value: round(loginP50 / signInP50),
+      goal: { comparison: "≤", target: 1 },
+      basis: `${ms(loginP50)} / ${ms(signInP50)}, 1 connection`,
+    });
+  }
+  return figures;
+}
