@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
+import { admin, signUp, signUpAdmin } from "./helpers/accounts.js";
 import { mutations, sessionMutations } from "./helpers/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { productionSettings } from "./helpers/server.js";
@@ -195,3 +196,66 @@ it(`answers ${runs} generated bad requests with 4xx or coded errors: no 5xx, no 
   );
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
 }, 300_000);
+
+const cursorRuns = 2_000;
+const base64urlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const cursorOf = (text: string | Uint8Array) => Buffer.from(text).toString("base64url");
+
+/** What a client could put in `after`: random bytes, odd numbers and keys under every tag, text that is no base64url at all. */
+const tamperedCursor = (realCursors: string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.uint8Array({ maxLength: 80 }).map(cursorOf),
+    fc
+      .tuple(
+        fc.constantFrom("event", "user", "session", "EVENT", "", "event:1", "user:"),
+        fc.oneof(
+          fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+          fc.bigInt({ min: 2n ** 63n - 3n, max: 2n ** 63n + 3n }).map(String),
+          fc.constantFrom("0", "-0", "01", "+1", "1e3", "1.5", " 1", "0x10", "\u0000", "a\u0000b", "abc", "ab", "Alice", "___", "\ud800", "💥"),
+          fc.string({ unit: "binary", maxLength: 40 }),
+          fc.string({ maxLength: 8 }).map((text) => text.repeat(60)),
+        ),
+      )
+      .map(([tag, value]) => cursorOf(`${tag}:${value}`)),
+    fc.string({ unit: fc.constantFrom(...base64urlAlphabet, "+", "/", "=", ".", " "), maxLength: 520 }),
+    fc.tuple(fc.constantFrom(...realCursors), fc.nat(), fc.constantFrom(...base64urlAlphabet, "=", "+")).map(
+      ([cursor, at, character]) => cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1),
+    ),
+    nasty,
+  );
+
+it(`answers ${cursorRuns} tampered cursors on every paged list with a page or BAD_USER_INPUT on after`, async () => {
+  const root = await signUpAdmin(server(), "root");
+  const user = await signUp(server());
+  const lists = [
+    { query: admin.users, variables: {}, token: root.accessToken },
+    { query: admin.securityEvents, variables: {}, token: user.accessToken },
+    { query: admin.userSecurityEvents, variables: { userId: user.id }, token: root.accessToken },
+  ];
+  const realCursors: string[] = [];
+  for (const list of lists) {
+    const { data } = await server().request(list.query, { ...list.variables, first: 1 }, { token: list.token });
+    realCursors.push(Object.values(data!)[0].pageInfo.endCursor);
+  }
+  const outcomes = { page: 0, refused: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...lists), tamperedCursor(realCursors), async (list, after) => {
+      const response = await server().request(list.query, { ...list.variables, after }, { token: list.token });
+      expect(response.status, JSON.stringify(response.errors)).toBeLessThan(500);
+      if (response.errors === undefined) {
+        expect(Object.values(response.data!)[0]).toHaveProperty("edges");
+        outcomes.page++;
+      } else {
+        const refusals = response.errors.map((error) => [error.extensions?.code, error.extensions?.field]);
+        expect(refusals, JSON.stringify(response.errors)).toEqual([["BAD_USER_INPUT", "after"]]);
+        outcomes.refused++;
+      }
+    }),
+    { numRuns: cursorRuns },
+  );
+  console.info(`tampered cursors: ${outcomes.page} pages, ${outcomes.refused} refused on after`);
+  // Both answers occurred: some generated cursors were real positions.
+  expect(outcomes.refused).toBeGreaterThan(0);
+  expect(outcomes.page).toBeGreaterThan(0);
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 120_000);

@@ -4,7 +4,7 @@ import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError } from "../errors/errors.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
-import { foldIdentifier, parseUserId } from "../users/identity.js";
+import { foldIdentifier, isUsernameKey, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import { administer, assertAnotherAdmin } from "./administration.js";
 import { isAdmin, normalizeRoles } from "./roles.js";
@@ -31,7 +31,7 @@ export class AdminService {
   /** Accounts by username, optionally those whose username or e-mail address starts with `query`: one SQL statement. */
   async listUsers(first: number | null, after: string | null | undefined, query: string | null | undefined): Promise<Connection<UserRecord>> {
     const limit = pageLimit(first);
-    const afterKey = after == null ? undefined : decodeCursor(userCursorTag, after, (key) => key.length > 0 && key.length <= 64);
+    const afterKey = after == null ? undefined : decodeCursor(userCursorTag, after, isUsernameKey);
     const prefix = foldIdentifier(query ?? "");
     if (prefix.length > maxQueryLength) throw new BadUserInputError("query", `Search with at most ${maxQueryLength} characters.`);
     // Prisma's startsWith is a LIKE that leaves the pattern's wildcards to the caller.

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
+import { decodeCursor, encodeCursor, isBigintId, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import { truncateUserAgent, type ClientInfo } from "../sessions/session-lifecycle.js";
 
 /** What happened. Clients read these strings: add kinds freely, never rename one. */
@@ -51,7 +51,6 @@ export interface SecurityEventRecord {
 type Writer = Pick<Transaction, "$executeRaw">;
 
 const cursorTag = "event";
-const isEventId = (value: string) => /^[1-9][0-9]{0,18}$/.test(value);
 const maxIpLength = 64;
 
 /**
@@ -98,7 +97,7 @@ export class SecurityEvents {
   /** An account's events, newest first, in pages: one SQL statement per page. */
   async forUser(userId: string, first: number | null, after?: string | null): Promise<Connection<SecurityEventRecord>> {
     const limit = pageLimit(first);
-    const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isEventId));
+    const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isBigintId));
     const rows = await this.database.securityEvent.findMany({
       where: { userId, ...(before === undefined ? {} : { id: { lt: before } }) },
       orderBy: { id: "desc" },

@@ -34,12 +34,24 @@ export function encodeCursor(tag: string, value: string): string {
   return Buffer.from(`${tag}:${value}`, "utf8").toString("base64url");
 }
 
-/** The value of a cursor made by `encodeCursor(tag, …)`; BAD_USER_INPUT on `after` for anything else. */
+/**
+ * The value of a cursor made by `encodeCursor(tag, …)`; BAD_USER_INPUT on `after` for anything else.
+ * Only the exact encoding of a valid value passes: no stray bits, no bytes that are not UTF-8.
+ */
 export function decodeCursor(tag: string, cursor: string, valid: (value: string) => boolean): string {
   const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
   const value = text.startsWith(`${tag}:`) ? text.slice(tag.length + 1) : undefined;
-  if (value === undefined || !valid(value)) throw new BadUserInputError("after", "This cursor is not one this list gave out.");
+  if (value === undefined || !valid(value) || encodeCursor(tag, value) !== cursor) {
+    throw new BadUserInputError("after", "This cursor is not one this list gave out.");
+  }
   return value;
+}
+
+const maxBigint = 2n ** 63n - 1n;
+
+/** Whether `value` is a positive PostgreSQL bigint in plain decimals (an id of a bigserial column). */
+export function isBigintId(value: string): boolean {
+  return /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= maxBigint;
 }
 
 /** A page from `limit + 1` rows read in order: the extra row only says that there is a next page. */

@@ -38,6 +38,11 @@ export function normalizeUsername(username: string, field = "username"): { displ
   return { display, key: foldIdentifier(display) };
 }
 
+/** Whether `key` is a username key as `normalizeUsername` makes it (a position in the list of users, say). */
+export function isUsernameKey(key: string): boolean {
+  return key.length >= usernameLength.min && key.length <= usernameLength.max && usernamePattern.test(key) && foldIdentifier(key) === key;
+}
+
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** User ids are UUIDs; anything else names no user (and must not reach PostgreSQL's uuid cast). */
