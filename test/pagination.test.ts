@@ -101,3 +101,30 @@ describe("tampered cursors", () => {
     expect(last.data!.users.edges).toEqual([]);
   });
 });
+
+describe("`first` beyond 1–100", () => {
+  const outside = [101, 139, 140, 1000, 2 ** 31 - 1, 0, -1, -(2 ** 31)];
+  const fields: Record<string, string> = {
+    users: "users(first: FIRST) { edges { cursor node { id username email roles lockedAt } } pageInfo { hasNextPage endCursor } }",
+    securityEvents: "securityEvents(first: FIRST) { edges { cursor node { id kind at actorId ip userAgent } } pageInfo { hasNextPage endCursor } }",
+    userSecurityEvents: `userSecurityEvents(userId: "USER", first: FIRST) { edges { cursor node { id kind at actorId ip userAgent } } pageInfo { hasNextPage endCursor } }`,
+  };
+
+  it.each(Object.keys(fields))("%s: BAD_USER_INPUT on `first`, written into the query or in a variable, never a cost refusal", async (name) => {
+    const list = lists().find((entry) => entry.name === name)!;
+    const field = fields[name]!.replace("USER", user.id);
+    for (const first of outside) {
+      const literal = await server().request(`{ ${field.replace("FIRST", String(first))} }`, {}, { token: list.token });
+      expectRefusedOn(literal, "first");
+      const throughFragment = await server().request(
+        `{ ...Page } fragment Page on Query { ${field.replace("FIRST", String(first))} }`,
+        {},
+        { token: list.token },
+      );
+      expectRefusedOn(throughFragment, "first");
+      expectRefusedOn(await server().request(list.query, { ...list.variables, first }, { token: list.token }), "first");
+    }
+    const full = await server().request(`{ ${field.replace("FIRST", "100")} }`, {}, { token: list.token });
+    expect(full.errors, JSON.stringify(full.errors)).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@ import { GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type
 import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
+import { pageSizeRule, pageSizesOutOfRange } from "./pagination.js";
 
 /** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
 const passwordOperationFields = new Set([
@@ -24,6 +25,16 @@ export const tokenLimitMessage = /^Syntax Error: Document contains more tha[nt] 
 function rejectWith(code: OperationLimitCode): GraphQLArmorRejectCallback[] {
   return [(context, error) => context?.reportError(new OperationLimitError(code, error.message.replace(/^Syntax Error: /, "")))];
 }
+
+/**
+ * graphql-armor multiplies a list's estimated cost by a literal `first`: a `first` past the page
+ * maximum is refused on `first` (pageSizeRule), not as a cost that only its mistake inflated.
+ */
+const [rejectCost] = rejectWith("COST_LIMIT_EXCEEDED");
+const costRejection: GraphQLArmorRejectCallback = (context, error) => {
+  if (context && pageSizesOutOfRange(context.getDocument()).length > 0) return;
+  rejectCost!(context, error);
+};
 
 /** Password fields of one operation, fragments included (each spread counts as often as it is spread). */
 function countPasswordOperations(context: ValidationContext, selectionSet: SelectionSetNode, seen: Set<string>): number {
@@ -82,10 +93,10 @@ export function operationLimits(limits: OperationLimits) {
     maxDepth: { n: limits.depth, flattenFragments: true, propagateOnRejection: false, onReject: rejectWith("DEPTH_LIMIT_EXCEEDED") },
     maxAliases: { n: limits.aliases, propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
     maxDirectives: { n: limits.directives, propagateOnRejection: false, onReject: rejectWith("DIRECTIVE_LIMIT_EXCEEDED") },
-    costLimit: { maxCost: limits.cost, propagateOnRejection: false, onReject: rejectWith("COST_LIMIT_EXCEEDED") },
+    costLimit: { maxCost: limits.cost, propagateOnRejection: false, onReject: [costRejection] },
   }).protect();
   return {
     parseOptions: { maxTokens: limits.tokens },
-    validationRules: [knownOperationTypesRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
+    validationRules: [knownOperationTypesRule, pageSizeRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
   };
 }

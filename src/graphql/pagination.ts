@@ -1,3 +1,4 @@
+import { Kind, visit, type ArgumentNode, type DocumentNode, type ValidationRule } from "graphql";
 import { BadUserInputError } from "../errors/errors.js";
 
 export interface PageInfo {
@@ -17,14 +18,38 @@ export interface Connection<T> {
 
 export const pageSize = { default: 50, max: 100 } as const;
 
+const isPageSize = (first: number) => Number.isInteger(first) && first >= 1 && first <= pageSize.max;
+const pageSizeRefusal = () => new BadUserInputError("first", `first must be between 1 and ${pageSize.max}.`);
+
 /** How many rows a page asks for: `first` within 1–100 (null: the default), else BAD_USER_INPUT on `first`. */
 export function pageLimit(first: number | null | undefined): number {
   if (first == null) return pageSize.default;
-  if (!Number.isInteger(first) || first < 1 || first > pageSize.max) {
-    throw new BadUserInputError("first", `first must be between 1 and ${pageSize.max}.`);
-  }
+  if (!isPageSize(first)) throw pageSizeRefusal();
   return first;
 }
+
+/** The `first` arguments of fields written into the document (not variables) outside 1–100, fragments included. */
+export function pageSizesOutOfRange(document: DocumentNode): ArgumentNode[] {
+  const found: ArgumentNode[] = [];
+  visit(document, {
+    Field(field) {
+      const first = field.arguments?.find((argument) => argument.name.value === "first");
+      if (first?.value.kind === Kind.INT && !isPageSize(Number(first.value.value))) found.push(first);
+    },
+  });
+  return found;
+}
+
+/**
+ * A `first` written out of range into the document is refused before anything runs, on `first` as
+ * the resolver would refuse it in a variable. Otherwise the cost limit, whose estimate multiplies a
+ * list's cost by a literal `first`, would refuse it first with a code that hides the real mistake.
+ */
+export const pageSizeRule: ValidationRule = (context) => ({
+  Document(document) {
+    if (pageSizesOutOfRange(document).length > 0) context.reportError(pageSizeRefusal());
+  },
+});
 
 /**
  * Cursors are opaque to clients: the position's value, tagged with what it is a position in so a
