@@ -110,6 +110,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
       refreshReuseIntervalSeconds: config.jwt.refreshReuseIntervalSeconds,
     },
+    maxSessionsPerAccount: config.maxSessionsPerAccount,
     loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,

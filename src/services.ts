@@ -50,6 +50,8 @@ export interface ServicesDependencies {
   encryptionKeys: EncryptionKeys;
   clock: Clock;
   lifetimes: TokenLifetimes;
+  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
+  maxSessionsPerAccount: number;
   loginLimits: PasswordAttemptLimits;
   /** The name authenticator apps show beside an account. */
   totpIssuer: string;
@@ -66,7 +68,16 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const audit = new SecurityEvents(database, clock);
-  const lifecycle = new SessionLifecycle({ database, revocationStore, accessTokens, clock, lifetimes, audit, onEvent });
+  const lifecycle = new SessionLifecycle({
+    database,
+    revocationStore,
+    accessTokens,
+    clock,
+    lifetimes,
+    audit,
+    maxSessionsPerAccount: dependencies.maxSessionsPerAccount,
+    onEvent,
+  });
   const revocations = new RevocationSet({
     database,
     store: revocationStore,
@@ -104,6 +115,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     passwordAttempts,
     mfaLogin,
     requireEmailVerification: accountLinks.requireEmailVerification,
+    maxSessionsPerAccount: dependencies.maxSessionsPerAccount,
     audit,
     clock,
     onEvent,

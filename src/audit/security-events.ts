@@ -16,7 +16,10 @@ export type SecurityEventKind =
   | "password_reset"
   | "email_changed"
   | "email_verified"
-  /** One or more sessions ended by logout, logoutAll, revokeSession or revokeUserSessions (details: reason, count). */
+  /**
+   * One or more sessions ended by logout, logoutAll, revokeSession or revokeUserSessions, or by a
+   * sign-in past MAX_SESSIONS_PER_ACCOUNT (details: reason, count).
+   */
   | "session_ended"
   | "refresh_token_reused"
   | "roles_changed"
@@ -66,7 +69,8 @@ const maxIpLength = 64;
  *   });
  *
  * One action, one event: an action that ends sessions as a consequence (a password change, a
- * lock) records its own kind only, and an action that changed nothing records nothing.
+ * lock) records its own kind only, and an action that changed nothing records nothing. A sign-in
+ * past MAX_SESSIONS_PER_ACCOUNT records `session_ended` too: ending sessions is not what it asked.
  */
 export class SecurityEvents {
   constructor(

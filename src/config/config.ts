@@ -96,6 +96,7 @@ const envSchema = z
     ACCESS_TOKEN_TTL: duration("15m"),
     REFRESH_TOKEN_TTL: duration("30d"),
     REFRESH_REUSE_INTERVAL: duration("10s", true),
+    MAX_SESSIONS_PER_ACCOUNT: count(100),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
     INTROSPECTION: booleanFlag.optional(),
@@ -163,6 +164,8 @@ export interface Config {
     /** How long after its rotation the same client may present a refresh token again (racing tabs); 0: never. */
     refreshReuseIntervalSeconds: number;
   };
+  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
+  maxSessionsPerAccount: number;
   /** Absent: a key generated once and kept under `dataDir`. */
   encryptionKeys?: string;
   /** The name authenticator apps show beside an account's codes. */
@@ -252,6 +255,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
       refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     },
+    maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
     logLevel: env.LOG_LEVEL,
