@@ -137,7 +137,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     mfaLogin,
     verification: new VerificationService({ database, links, tokens, mailRequests, audit, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
-    profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests, audit }),
+    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };

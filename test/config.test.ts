@@ -150,6 +150,25 @@ describe("configuration", () => {
     expect(problems.join("\n")).toMatch(/TRUST_PROXY .*"proxy\.internal"/);
   });
 
+  it("takes only bare addresses in ADMIN_EMAILS, and shows what it refused with its control characters visible", () => {
+    expect(loadConfig({ ADMIN_EMAILS: " Ada@Example.com ,grace@example.org,ada@example.com" }).adminEmails).toEqual(["ada@example.com", "grace@example.org"]);
+    const refused: [string, string][] = [
+      ["X<evil@evil.example>", '"x<evil@evil.example>"'],
+      ["X:evil@example.com", '"x:evil@example.com"'],
+      ["X@example.com;evil", '"x@example.com;evil"'],
+      ["X@example.com>", '"x@example.com>"'],
+      ["a\u001bb@example.com", '"a\\u{001b}b@example.com"'],
+      ["a\u0085b@example.com", '"a\\u{0085}b@example.com"'],
+      ["ok@example.com,evil", '"evil"'],
+    ];
+    for (const [value, shown] of refused) {
+      const problems = problemsOf({ ADMIN_EMAILS: value });
+      expect(problems, value).toHaveLength(1);
+      expect(problems[0]).toMatch(/^ADMIN_EMAILS /);
+      expect(problems[0]).toContain(`(not: ${shown})`);
+    }
+  });
+
   it("checks key material when it reads the configuration, with the other settings' problems", () => {
     const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
     for (const garbage of ["garbage", "{ nope", publicOnly, '{"keys":[]}', "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"]) {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
+import { quotedVisible } from "../observability/visible-text.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import { parseDurationSeconds } from "./duration.js";
 
@@ -41,7 +42,7 @@ const emailList = z
     const emails = text.split(",").map(foldIdentifier).filter((email) => email.length > 0);
     const invalid = emails.filter((email) => !isEmailAddress(email));
     if (invalid.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must be comma-separated e-mail addresses (not: ${invalid.join(", ")})` });
+      ctx.addIssue({ code: "custom", message: `must be comma-separated bare e-mail addresses (not: ${invalid.map(quotedVisible).join(", ")})` });
       return z.NEVER;
     }
     return [...new Set(emails)];

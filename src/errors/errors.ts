@@ -26,8 +26,8 @@ export class WeakPasswordError extends AppError {
 }
 
 export class EmailTakenError extends AppError {
-  constructor(field = "email") {
-    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field });
+  constructor() {
+    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field: "email" });
   }
 }
 

@@ -1,11 +1,14 @@
 import path from "node:path";
+import type { SendMailOptions } from "nodemailer";
 import type { Logger } from "../observability/logger.js";
 import { FileTransport } from "./file-transport.js";
 import { SmtpTransport } from "./smtp-transport.js";
 
 /** One message as it leaves the subgraph: both bodies, so every mail client shows something readable. */
 export interface Mail {
+  /** `MAIL_FROM`, as the operator wrote it (it may carry a display name). */
   from: string;
+  /** A bare address (`isEmailAddress`): the recipient, nothing else. */
   to: string;
   subject: string;
   text: string;
@@ -23,6 +26,16 @@ export interface MailTransport {
   readonly sendLimitMs: number;
   send(mail: Mail): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The message as nodemailer takes it. The recipient is an address object, in the To header and in
+ * the SMTP envelope alike, so the library does not parse it as a header value: a name, a group or a
+ * second address in it could never become a recipient. (Only `from`, the operator's setting, is parsed.)
+ */
+export function composedMessage(mail: Mail): SendMailOptions {
+  const recipient = { name: "", address: mail.to };
+  return { ...mail, to: [recipient], envelope: { from: mail.from, to: [recipient] } };
 }
 
 /** SMTP when `SMTP_URL` is set; otherwise (outside production, which requires it) `.eml` files under `DATA_DIR/mail/`. */
