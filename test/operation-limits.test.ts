@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
-import { errorCodes, mutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { withLivenessProbe } from "./helpers/liveness.js";
 import { newAccount, productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -8,6 +9,21 @@ const aliases = (count: number, field: string) =>
   Array.from({ length: count }, (_, index) => `a${index.toString(36)}: ${field}`).join(" ");
 const login = "login(input: $i) { accessToken }";
 const loginInput = (account: { username: string; password: string }) => ({ i: { usernameOrEmail: account.username, password: account.password } });
+
+/** Fragment F0 spreads F1 twice, F1 spreads F2 twice, and so on: 2^(count-1) paths to the last one. */
+function doublingFragments(count: number, type: string, fields: (index: number) => string): string {
+  return Array.from({ length: count }, (_, index) => {
+    const spreads = index < count - 1 ? ` ...F${index + 1} ...F${index + 1}` : "";
+    return `fragment F${index} on ${type} { ${fields(index)}${spreads} }`;
+  }).join(" ");
+}
+
+function expectRefusedBeforeExecution(response: GraphQLResponse, code: string) {
+  expect(response.status).toBe(400);
+  expect(response.data).toBeUndefined();
+  expect(errorCodes(response)).toContain(code);
+  expect(JSON.stringify(response)).not.toMatch(/INTERNAL_SERVER_ERROR|stack/i);
+}
 
 describe("with limits set low", () => {
   const server = useTestServer({
@@ -26,11 +42,7 @@ describe("with limits set low", () => {
     expect(errorCodes(within)).not.toContain(code);
     expect(errorCodes(within)).not.toContain("GRAPHQL_VALIDATION_FAILED");
 
-    const over = await server().request(refused);
-    expect(over.status).toBe(400);
-    expect(over.data).toBeUndefined();
-    expect(errorCodes(over)).toContain(code);
-    expect(JSON.stringify(over)).not.toMatch(/INTERNAL_SERVER_ERROR|stack/i);
+    expectRefusedBeforeExecution(await server().request(refused), code);
   });
 
   it("counts password operations through aliases and fragments", async () => {
@@ -44,6 +56,12 @@ describe("with limits set low", () => {
       loginInput(account),
     );
     expect(errorCodes(throughFragments)).toContain("PASSWORD_OPERATION_LIMIT_EXCEEDED");
+  });
+
+  it("ends its count on a fragment cycle, which is refused as invalid", async () => {
+    const response = await server().request(`mutation { ...A } fragment A on Mutation { ...B } fragment B on Mutation { ...A }`);
+    expect(response.status).toBe(400);
+    expect(errorCodes(response)).toContain("GRAPHQL_VALIDATION_FAILED");
   });
 });
 
@@ -64,6 +82,19 @@ describe("in production, with the default limits", () => {
     expect(registered.errors, JSON.stringify(registered.errors)).toBeUndefined();
     const twice = await server().request(`mutation($i: LoginInput!) { ${aliases(2, login)} }`, loginInput(account));
     expect(errorCodes(twice)).toEqual(["PASSWORD_OPERATION_LIMIT_EXCEEDED"]);
+  });
+
+  it.each([24, 40])("refuses %i fragments each spread twice by the one before, and stays live meanwhile", async (count) => {
+    const query = `${doublingFragments(count, "Query", (index) => `a${index}: __typename`)} { ...F0 }`;
+    const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(query));
+    expectRefusedBeforeExecution(answer, "COST_LIMIT_EXCEEDED");
+    expect(liveStatus).toBe(200);
+  });
+
+  it("counts a password field reached through 2^39 fragment paths as more than one", async () => {
+    const query = `mutation($i: LoginInput!) { ...F0 } ${doublingFragments(40, "Mutation", (index) => (index === 39 ? login : ""))}`;
+    const response = await server().request(query, loginInput(newAccount()));
+    expectRefusedBeforeExecution(response, "PASSWORD_OPERATION_LIMIT_EXCEEDED");
   });
 
   it("suggests no field names", async () => {

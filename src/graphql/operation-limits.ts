@@ -1,6 +1,6 @@
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLArmorRejectCallback } from "@escape.tech/graphql-armor-types";
-import { GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from "graphql";
+import { GraphQLError, Kind, type SelectionSetNode, type ValidationRule } from "graphql";
 import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
@@ -25,37 +25,45 @@ function rejectWith(code: OperationLimitCode): GraphQLArmorRejectCallback[] {
   return [(context, error) => context?.reportError(new OperationLimitError(code, error.message.replace(/^Syntax Error: /, "")))];
 }
 
-/** Password fields of one operation, fragments included (each spread counts as often as it is spread). */
-function countPasswordOperations(context: ValidationContext, selectionSet: SelectionSetNode, seen: Set<string>): number {
-  let count = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if (passwordOperationFields.has(selection.name.value)) count++;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      count += countPasswordOperations(context, selection.selectionSet, seen);
-    } else if (!seen.has(selection.name.value)) {
-      // A fragment cycle is its own validation error; here it must merely not recurse forever.
-      const fragment = context.getFragment(selection.name.value);
-      if (fragment) count += countPasswordOperations(context, fragment.selectionSet, new Set([...seen, selection.name.value]));
-    }
-  }
-  return count;
-}
-
+/**
+ * Counts the password fields of each operation, fragments included (a spread counts as often as it
+ * is spread). Each fragment is counted once and remembered, so a fragment spread twice by one spread
+ * twice… costs no more than its text; counts stop at `limit + 1`, which is enough to refuse.
+ */
 function passwordOperationsRule(limit: number): ValidationRule {
-  return (context) => ({
-    OperationDefinition(operation) {
-      const count = countPasswordOperations(context, operation.selectionSet, new Set());
-      if (count > limit) {
-        context.reportError(
-          new OperationLimitError(
-            "PASSWORD_OPERATION_LIMIT_EXCEEDED",
-            `At most ${limit} of ${[...passwordOperationFields].join(", ")} per operation; found ${count}.`,
-          ),
-        );
+  return (context) => {
+    const fragmentCounts = new Map<string, number>();
+    const inFragments = new Set<string>();
+    const countFragment = (name: string): number => {
+      const known = fragmentCounts.get(name);
+      if (known !== undefined) return known;
+      const fragment = context.getFragment(name);
+      // A fragment cycle is its own validation error; here it must merely end.
+      if (!fragment || inFragments.has(name)) return 0;
+      inFragments.add(name);
+      const count = countSelections(fragment.selectionSet);
+      inFragments.delete(name);
+      fragmentCounts.set(name, count);
+      return count;
+    };
+    const countSelections = (selectionSet: SelectionSetNode): number => {
+      let count = 0;
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) count += passwordOperationFields.has(selection.name.value) ? 1 : 0;
+        else if (selection.kind === Kind.INLINE_FRAGMENT) count += countSelections(selection.selectionSet);
+        else count += countFragment(selection.name.value);
+        if (count > limit) return limit + 1;
       }
-    },
-  });
+      return count;
+    };
+    return {
+      OperationDefinition(operation) {
+        if (countSelections(operation.selectionSet) <= limit) return;
+        const fields = [...passwordOperationFields].join(", ");
+        context.reportError(new OperationLimitError("PASSWORD_OPERATION_LIMIT_EXCEEDED", `At most ${limit} of ${fields} per operation.`));
+      },
+    };
+  };
 }
 
 /**
