@@ -9,6 +9,7 @@ const aliases = (count: number, field: string) =>
   Array.from({ length: count }, (_, index) => `a${index.toString(36)}: ${field}`).join(" ");
 const login = "login(input: $i) { accessToken }";
 const loginInput = (account: { username: string; password: string }) => ({ i: { usernameOrEmail: account.username, password: account.password } });
+const entities = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
 
 /** Fragment F0 spreads F1 twice, F1 spreads F2 twice, and so on: 2^(count-1) paths to the last one. */
 function doublingFragments(count: number, type: string, fields: (index: number) => string): string {
@@ -65,6 +66,32 @@ describe("with limits set low", () => {
   });
 });
 
+describe("with MAX_ENTITIES set low", () => {
+  const server = useTestServer({ config: { MAX_ENTITIES: "2" } });
+
+  it.each([
+    ["a variable", entities, { r: [{}, {}] }, { r: [{}, {}, {}] }],
+    ["a literal list", "{ _entities(representations: [{}, {}]) { __typename } }", {}, undefined],
+    ["aliases and fragments, summed", "query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } ...F } fragment F on Query { b: _entities(representations: $r) { __typename } }", { r: [{}] }, { r: [{}, {}] }],
+    ["a fragment spread twice, counted once", "query($r: [_Any!]!) { ...F ...F } fragment F on Query { _entities(representations: $r) { __typename } }", { r: [{}, {}] }, { r: [{}, {}, {}] }],
+    ["a list of variables", "query($a: _Any!, $b: _Any!) { _entities(representations: [$a, $b]) { __typename } }", { a: {}, b: {} }, undefined],
+  ])("counts representations in %s, and refuses one more before anything runs", async (_case, query, allowedVariables, refusedVariables) => {
+    const within = await server().request(query, allowedVariables);
+    expect(errorCodes(within)).not.toContain("ENTITY_LIMIT_EXCEEDED");
+    expect(within.data!._entities ?? within.data!.a).toBeDefined();
+    const over = refusedVariables
+      ? await server().request(query, refusedVariables)
+      : await server().request(query.replace("[{}, {}]", "[{}, {}, {}]").replace("[$a, $b]", "[$a, $b, $a]"), allowedVariables);
+    expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
+    expect(errorCodes(over)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
+  });
+
+  it("counts a variable's default list when the variable is not given", async () => {
+    const response = await server().request("query($r: [_Any!]! = [{}, {}, {}]) { _entities(representations: $r) { __typename } }");
+    expectRefusedBeforeExecution(response, "ENTITY_LIMIT_EXCEEDED");
+  });
+});
+
 describe("in production, with the default limits", () => {
   const server = useTestServer({ config: productionSettings });
 
@@ -95,6 +122,28 @@ describe("in production, with the default limits", () => {
     const query = `mutation($i: LoginInput!) { ...F0 } ${doublingFragments(40, "Mutation", (index) => (index === 39 ? login : ""))}`;
     const response = await server().request(query, loginInput(newAccount()));
     expectRefusedBeforeExecution(response, "PASSWORD_OPERATION_LIMIT_EXCEEDED");
+  });
+
+  it.each([340_000, 100_000])("refuses %i representations before resolving any, and stays live meanwhile", async (count) => {
+    const variables = { r: Array.from({ length: count }, () => ({})) };
+    expect(JSON.stringify({ query: entities, variables }).length).toBeLessThan(1024 * 1024);
+    const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(entities, variables));
+    expectRefusedBeforeExecution(answer, "ENTITY_LIMIT_EXCEEDED");
+    expect(errorCodes(answer)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
+    expect(liveStatus).toBe(200);
+  });
+
+  it("resolves 1 000 representations, sending 100 of their errors and the count of the others", async () => {
+    const response = await server().request(entities, { r: Array.from({ length: 1000 }, () => ({})) });
+    expect(response.status).toBe(200);
+    expect(response.data!._entities).toEqual(Array.from({ length: 1000 }, () => null));
+    expect(response.errors).toHaveLength(101);
+    expect(response.errors!.slice(0, 100).map((error) => error.path)).toEqual(Array.from({ length: 100 }, (_, index) => ["_entities", index]));
+    expect(errorCodes(response).slice(0, 100)).toEqual(Array.from({ length: 100 }, () => "BAD_USER_INPUT"));
+    expect(response.errors![100]).toEqual({ message: expect.any(String), extensions: { code: "ERRORS_TRUNCATED", omitted: 900 } });
+
+    const over = await server().request(entities, { r: Array.from({ length: 1001 }, () => ({})) });
+    expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
   });
 
   it("suggests no field names", async () => {

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { BREAK, Kind, visit, type ASTNode, type DocumentNode } from "graphql";
-import { BadUserInputError } from "../errors/errors.js";
+import { BadUserInputError, refusedBeforeExecution } from "../errors/errors.js";
 
 const nul = "\u0000";
 
@@ -48,9 +48,8 @@ export const rejectNulCharacters: ApolloServerPlugin = {
       async didResolveOperation({ request, document }) {
         const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocument(document);
         if (field === undefined) return;
-        const error = new BadUserInputError(field, "Text may not contain NUL characters.");
-        // Refused before execution, like a variable of the wrong type: 400, not Apollo's default 500.
-        throw Object.assign(error, { extensions: { ...error.extensions, http: { status: 400 } } });
+        // Refused before execution, like a variable of the wrong type.
+        throw refusedBeforeExecution(new BadUserInputError(field, "Text may not contain NUL characters."));
       },
     };
   },
