@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from "@apollo/server";
 import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from "graphql";
 import { OperationLimitError, refusedBeforeExecution } from "../errors/errors.js";
+import type { RequestCheck } from "./checks-before-execution.js";
 
 /** The representations one `representations:` argument holds: a list's length, one for a single value. */
 function representationCount(value: ValueNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
@@ -51,22 +51,14 @@ function countEntities(
  * Refuses an operation whose `_entities` lists hold more than `limit` representations in all,
  * before they are coerced or resolved: each would cost a lookup and possibly an error in the answer.
  */
-export function entityLimitPlugin(limit: number): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation, document, request }) {
-          if (!operation) return;
-          const fragments = Object.fromEntries(
-            document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION).map((definition) => [definition.name.value, definition]),
-          );
-          const count = countEntities(operation, fragments, request.variables ?? {});
-          if (count <= limit) return;
-          throw refusedBeforeExecution(
-            new OperationLimitError("ENTITY_LIMIT_EXCEEDED", `At most ${limit} entity representations per operation; found ${count}.`),
-          );
-        },
-      };
-    },
+export function entityLimit(limit: number): RequestCheck {
+  return ({ operation, document, request }) => {
+    if (!operation) return;
+    const fragments = Object.fromEntries(
+      document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION).map((definition) => [definition.name.value, definition]),
+    );
+    const count = countEntities(operation, fragments, request.variables ?? {});
+    if (count <= limit) return;
+    throw refusedBeforeExecution(new OperationLimitError("ENTITY_LIMIT_EXCEEDED", `At most ${limit} entity representations per operation; found ${count}.`));
   };
 }

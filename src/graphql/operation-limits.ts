@@ -4,7 +4,7 @@ import { GraphQLError, Kind, type SelectionSetNode, type ValidationRule } from "
 import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
-import { entityLimitPlugin } from "./entity-limit.js";
+import { entityLimit } from "./entity-limit.js";
 
 /** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
 const passwordOperationFields = new Set([
@@ -97,6 +97,6 @@ export function operationLimits(limits: OperationLimits) {
     parseOptions: { maxTokens: limits.tokens },
     validationRules: [knownOperationTypesRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
     // The entity count depends on the variables, which validation (cached per document) does not see.
-    plugins: [entityLimitPlugin(limits.entities)],
+    checks: [entityLimit(limits.entities)],
   };
 }
