@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
-import { errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
+import { doublingFragments, errorCodes, mutations, type GraphQLResponse } from "./helpers/graphql.js";
 import { withLivenessProbe } from "./helpers/liveness.js";
 import { newAccount, productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
@@ -10,14 +10,6 @@ const aliases = (count: number, field: string) =>
 const login = "login(input: $i) { accessToken }";
 const loginInput = (account: { username: string; password: string }) => ({ i: { usernameOrEmail: account.username, password: account.password } });
 const entities = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
-
-/** Fragment F0 spreads F1 twice, F1 spreads F2 twice, and so on: 2^(count-1) paths to the last one. */
-function doublingFragments(count: number, type: string, fields: (index: number) => string): string {
-  return Array.from({ length: count }, (_, index) => {
-    const spreads = index < count - 1 ? ` ...F${index + 1} ...F${index + 1}` : "";
-    return `fragment F${index} on ${type} { ${fields(index)}${spreads} }`;
-  }).join(" ");
-}
 
 function expectRefusedBeforeExecution(response: GraphQLResponse, code: string) {
   expect(response.status).toBe(400);
