@@ -138,6 +138,21 @@ describe("in production, with the default limits", () => {
     expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
   });
 
+  it("makes no more than 100 of the errors of 1 000 entities' private fields, counting the others", async () => {
+    const { user } = await server().app.services.accounts.register(newAccount());
+    const emails = aliases(15, "email");
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id ${emails} roles lockedAt totpEnabled emailVerified } } }`;
+    const response = await server().request(query, { r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })) });
+    expect(response.status).toBe(200);
+    expect(response.data!._entities).toHaveLength(1000);
+    for (const entity of response.data!._entities) {
+      expect(entity).toEqual({ id: user.id, ...Object.fromEntries(Object.keys(entity).filter((key) => key !== "id").map((key) => [key, null])) });
+      expect(Object.keys(entity)).toHaveLength(20);
+    }
+    expect(errorCodes(response)).toEqual([...Array.from({ length: 100 }, () => "FORBIDDEN"), "ERRORS_TRUNCATED"]);
+    expect(response.errors![100]!.extensions!.omitted).toBe(1000 * 19 - 100);
+  });
+
   it("suggests no field names", async () => {
     const response = await server().request("{ mee { id } }");
     expect(errorCodes(response)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
