@@ -28,6 +28,7 @@ describe("with limits set low", () => {
     ["tokens", `{ ${"__typename ".repeat(58)}}`, `{ ${"__typename ".repeat(59)}}`, "TOKEN_LIMIT_EXCEEDED"],
     ["depth", "{ me { id } }", "{ a { b { c { d } } } }", "DEPTH_LIMIT_EXCEEDED"],
     ["aliases", `{ ${aliases(2, "me { id }")} }`, `{ ${aliases(3, "me { id }")} }`, "ALIAS_LIMIT_EXCEEDED"],
+    ["aliases of __typename", `{ ${aliases(2, "__typename")} }`, `{ ${aliases(3, "__typename")} }`, "ALIAS_LIMIT_EXCEEDED"],
     ["directives", "{ __typename @skip(if: false) @include(if: true) }", "{ __typename @skip(if: false) @include(if: true) a: __typename @skip(if: false) }", "DIRECTIVE_LIMIT_EXCEEDED"],
     ["cost", "{ me { id username } }", "{ me { id username createdAt } sessions { id createdAt lastUsedAt userAgent current } }", "COST_LIMIT_EXCEEDED"],
   ])("%s: allows the limit, refuses one more before anything runs, with its own code", async (_limit, allowed, refused, code) => {
@@ -151,6 +152,25 @@ describe("in production, with the default limits", () => {
     }
     expect(errorCodes(response)).toEqual([...Array.from({ length: 100 }, () => "FORBIDDEN"), "ERRORS_TRUNCATED"]);
     expect(response.errors![100]!.extensions!.omitted).toBe(1000 * 19 - 100);
+  });
+
+  it.each([
+    ["an alias", (name: string) => `{ ${name}: __typename }`],
+    ["a variable", (name: string) => `query($${name}: ID! = "x") { user(id: $${name}) { id } }`],
+  ])("refuses %s longer than 64 characters, which the answer would repeat", async (_case, query) => {
+    const within = await server().request(query("n".repeat(64)));
+    expect(within.errors, JSON.stringify(within.errors)).toBeUndefined();
+    const over = await server().request(query("n".repeat(65)));
+    expectRefusedBeforeExecution(over, "GRAPHQL_VALIDATION_FAILED");
+    expect(over.errors).toHaveLength(1);
+  });
+
+  it("refuses a 20 000-character alias over 1 000 entities before making the 20 MB answer", async () => {
+    const { user } = await server().app.services.accounts.register(newAccount());
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ${"a".repeat(20_000)}: __typename } }`;
+    const response = await server().request(query, { r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })) });
+    expectRefusedBeforeExecution(response, "GRAPHQL_VALIDATION_FAILED");
+    expect(JSON.stringify(response).length).toBeLessThan(1000);
   });
 
   it("suggests no field names", async () => {

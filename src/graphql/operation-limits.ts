@@ -1,6 +1,6 @@
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLArmorRejectCallback } from "@escape.tech/graphql-armor-types";
-import { GraphQLError, Kind, type SelectionSetNode, type ValidationRule } from "graphql";
+import { GraphQLError, Kind, type NameNode, type SelectionSetNode, type ValidationRule } from "graphql";
 import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
@@ -79,6 +79,20 @@ const knownOperationTypesRule: ValidationRule = (context) => ({
   },
 });
 
+/** Aliases and variable names come back in the answer, once per entry of a list or per error. */
+export const maxNameLength = 64;
+
+/** Refuses the document's first alias or variable name longer than `maxNameLength`. */
+const shortNamesRule: ValidationRule = (context) => {
+  let reported = false;
+  const check = (name: NameNode | undefined) => {
+    if (reported || !name || name.value.length <= maxNameLength) return;
+    reported = true;
+    context.reportError(new GraphQLError(`Aliases and variable names are at most ${maxNameLength} characters.`, { nodes: [name] }));
+  };
+  return { Field: (field) => check(field.alias), VariableDefinition: (definition) => check(definition.variable.name) };
+};
+
 /**
  * Apollo Server options that bound an operation before it runs. Tokens are counted by graphql-js's
  * own parser (`maxTokens`), which stops reading there; graphql-armor's token plugin would parse
@@ -89,13 +103,14 @@ export function operationLimits(limits: OperationLimits) {
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
     maxDepth: { n: limits.depth, flattenFragments: true, propagateOnRejection: false, onReject: rejectWith("DEPTH_LIMIT_EXCEEDED") },
-    maxAliases: { n: limits.aliases, propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
+    // An alias of `__typename` counts too: a thousand entities each answering hundreds of them would be megabytes.
+    maxAliases: { n: limits.aliases, allowList: [], propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
     maxDirectives: { n: limits.directives, propagateOnRejection: false, onReject: rejectWith("DIRECTIVE_LIMIT_EXCEEDED") },
     costLimit: { maxCost: limits.cost, propagateOnRejection: false, onReject: rejectWith("COST_LIMIT_EXCEEDED") },
   }).protect();
   return {
     parseOptions: { maxTokens: limits.tokens },
-    validationRules: [knownOperationTypesRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
+    validationRules: [knownOperationTypesRule, shortNamesRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
     // The entity count depends on the variables, which validation (cached per document) does not see.
     checks: [entityLimit(limits.entities)],
   };
