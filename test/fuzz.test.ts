@@ -235,7 +235,7 @@ beforeAll(async () => {
 it("answers every list argument at lengths up to the body limit at once, with a bounded answer", async () => {
   await fc.assert(
     fc.asyncProperty(fc.constant(null).chain(() => requests), ({ body, asAdmin }) => expectBoundedAnswer(body, asAdmin ? admin : undefined)),
-    { numRuns: 80 },
+    { numRuns: 120 },
   );
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
 }, 300_000);

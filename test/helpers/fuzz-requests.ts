@@ -76,12 +76,18 @@ export function listRequests(ids: { known: string; target: string }): fc.Arbitra
     () => "User",
   ];
   const roles = [() => "admin", () => "user", (index: number) => `r${index.toString(36)}`, () => "", () => "Not A Role", () => 1, () => null];
+  const aliased = (field: string) => Array.from({ length: 15 }, (_, index) => `a${index}: ${field}`).join(" ");
+  const entitySelections = [
+    "__typename ... on User { id username email }",
+    `... on User { id username createdAt ${aliased("id")} }`,
+    `... on User { id ${aliased("email")} roles lockedAt totpEnabled emailVerified }`,
+  ];
   const requests = [
-    {
-      query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { id username email } } }",
+    ...entitySelections.map((selection) => ({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`,
       items: representations,
       variables: (list: unknown[]) => ({ r: list }),
-    },
+    })),
     {
       query: "mutation($id: ID!, $r: [String!]!) { setUserRoles(id: $id, roles: $r) { id roles } }",
       items: roles,
@@ -94,7 +100,7 @@ export function listRequests(ids: { known: string; target: string }): fc.Arbitra
     .map(({ request, item, count, asAdmin, literal }) => {
       const { query, items, variables } = requests[request]!;
       const make = items[item % items.length]!;
-      if (literal && request === 0) {
+      if (literal && request < entitySelections.length) {
         // Written into the query, where the token limit bounds the list.
         const list = Array.from({ length: Math.min(count, 2_000) }, () => "{}").join(", ");
         return { body: JSON.stringify({ query: `{ _entities(representations: [${list}]) { __typename } }` }), asAdmin };
