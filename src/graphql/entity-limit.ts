@@ -8,7 +8,7 @@ function representationCount(value: ValueNode, operation: OperationDefinitionNod
   if (value.kind === Kind.NULL) return 0;
   if (value.kind !== Kind.VARIABLE) return 1;
   const name = value.name.value;
-  if (name in variables) {
+  if (Object.hasOwn(variables, name)) {
     const given = variables[name];
     return Array.isArray(given) ? given.length : given === null || given === undefined ? 0 : 1;
   }
