@@ -1,6 +1,6 @@
-// What a hostile or overwhelming client costs the subgraph: the largest request it refuses, and a
+// What a hostile or overwhelming client costs the subgraph: the largest requests it refuses, and a
 // login while a burst of registrations outruns the password hasher.
-import { errorCodes, graphql, mutations } from "../test/helpers/graphql.js";
+import { doublingFragments, errorCodes, graphql, mutations } from "../test/helpers/graphql.js";
 import { newAccount } from "../test/helpers/accounts.js";
 import { percentile } from "./load.js";
 import { residentMegabytes, type Served } from "./processes.js";
@@ -9,6 +9,29 @@ import { residentMegabytes, type Served } from "./processes.js";
 export const amplificationBody = JSON.stringify({
   query: `{_service{${Array.from({ length: 100_000 }, (_, index) => `a${index.toString(36)}:sdl`).join(" ")}}}`,
 });
+
+/** A request the subgraph refuses before running it, and the code it refuses it with. */
+export interface RejectedRequest {
+  body: string;
+  code: string;
+}
+
+export const rejectedRequests = {
+  aliases: { body: amplificationBody, code: "TOKEN_LIMIT_EXCEEDED" },
+  /** 24 fragments, each spread twice by the one before (220 tokens): once 11.9 s of a blocked event loop. */
+  fragments: {
+    body: JSON.stringify({ query: `${doublingFragments(24, "Query", (index) => `a${index}: __typename`)} { ...F0 }` }),
+    code: "COST_LIMIT_EXCEEDED",
+  },
+  /** 340 000 `{}` representations (0.97 MB): once 19.7 s of a blocked event loop and a 70.5 MB answer. */
+  entities: {
+    body: JSON.stringify({
+      query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+      variables: { r: Array.from({ length: 340_000 }, () => ({})) },
+    }),
+    code: "ENTITY_LIMIT_EXCEEDED",
+  },
+} satisfies Record<string, RejectedRequest>;
 
 /** `http_request_duration_seconds` of /graphql: sum, count, and how many took at most 100 ms. */
 async function graphqlDurations(baseUrl: string): Promise<{ sum: number; count: number; within100ms: number }> {
@@ -21,17 +44,17 @@ async function graphqlDurations(baseUrl: string): Promise<{ sum: number; count: 
   };
 }
 
-/** Eight amplification requests at once: the server's own time for each, and its memory around them. */
-export async function amplificationBurst(subgraph: Served, parallel = 8) {
+/** Eight such requests at once: the server's own time for each, and its memory around them. */
+export async function rejectedBurst(subgraph: Served, rejected: RejectedRequest, parallel = 8) {
   const rssBefore = await residentMegabytes(subgraph.process.child.pid!);
   const before = await graphqlDurations(subgraph.baseUrl);
   const clientMs = await Promise.all(
     Array.from({ length: parallel }, async () => {
       const started = performance.now();
-      const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body: amplificationBody });
+      const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body: rejected.body });
       const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
-      if (response.status !== 400 || body.errors?.[0]?.extensions?.code !== "TOKEN_LIMIT_EXCEEDED") {
-        throw new Error(`the amplification request was not refused: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+      if (response.status !== 400 || !body.errors?.some((error) => error.extensions?.code === rejected.code)) {
+        throw new Error(`the request was not refused with ${rejected.code}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
       }
       return performance.now() - started;
     }),

@@ -12,7 +12,7 @@ import { newAccount } from "../test/helpers/accounts.js";
 import { drive, graphqlCall, percentile, type HttpCall, type LoadOptions, type LoadResult } from "./load.js";
 import { benchDatabases, peerCalls, peerDescription, peerSucceeded, seedPeer } from "./peer.js";
 import { buildPeer, buildSubgraph, residentMegabytes, startCeiling, startPeer, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
-import { amplificationBurst, loginDuringRegistrationBurst } from "./hardening.js";
+import { loginDuringRegistrationBurst, rejectedBurst, rejectedRequests } from "./hardening.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
 const quick = process.argv.includes("--quick");
@@ -281,8 +281,10 @@ async function main(): Promise<void> {
     }
 
     // Last, so that neither disturbs the figures above.
-    log("the 100 000-alias request, 8 at once");
-    const amplification = await amplificationBurst(subgraph);
+    log("the largest rejected requests, 8 at once each");
+    const amplification = await rejectedBurst(subgraph, rejectedRequests.aliases);
+    const fragmentWalk = await rejectedBurst(subgraph, rejectedRequests.fragments);
+    const entityList = await rejectedBurst(subgraph, rejectedRequests.entities);
     log("logins during 400 concurrent registrations");
     const registrationBurst = await loginDuringRegistrationBurst(subgraph.url, { usernameOrEmail: users[0]!.usernameOrEmail, password: users[0]!.password });
 
@@ -358,6 +360,20 @@ async function main(): Promise<void> {
         value: round(amplification.serverMsMean),
         goal: { comparison: "≤", target: 100 },
         basis: `mean of ${amplification.parallel} × 100 000 aliases (0.93 MB) at once, all TOKEN_LIMIT_EXCEEDED; ${amplification.within100ms}/${amplification.parallel} within 100 ms; client max ${ms(amplification.clientMsMax)}`,
+      },
+      {
+        id: "fragmentWalkServerMs",
+        label: "24 fragments, each spread twice: server time, ms",
+        value: round(fragmentWalk.serverMsMean),
+        goal: { comparison: "≤", target: 100 },
+        basis: `mean of ${fragmentWalk.parallel} at once, all COST_LIMIT_EXCEEDED; ${fragmentWalk.within100ms}/${fragmentWalk.parallel} within 100 ms; client max ${ms(fragmentWalk.clientMsMax)}`,
+      },
+      {
+        id: "entityListServerMs",
+        label: "340 000 `_entities` representations: server time, ms",
+        value: round(entityList.serverMsMean),
+        goal: { comparison: "≤", target: 100 },
+        basis: `mean of ${entityList.parallel} × 0.97 MB at once, all ENTITY_LIMIT_EXCEEDED; ${entityList.within100ms}/${entityList.parallel} within 100 ms; client max ${ms(entityList.clientMsMax)}`,
       },
       {
         id: "amplificationRssGrowth",

@@ -21,6 +21,8 @@ import { onQuery, type Database } from "./db/prisma.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
 import { createErrorFormatter } from "./errors/format-error.js";
 import { createContext, type Context } from "./graphql/context.js";
+import { checksBeforeExecution } from "./graphql/checks-before-execution.js";
+import { capResponseErrors } from "./graphql/error-cap.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
@@ -149,7 +151,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     formatError: createErrorFormatter(logger, (code) => metrics.graphqlErrors.inc({ code }), config.dependencyErrorLogIntervalMs),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      rejectNulCharacters,
+      checksBeforeExecution(...limits.checks, rejectNulCharacters),
+      capResponseErrors,
       // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
       // concluded "no-store"; the GraphQL handler sends that header itself.
       ApolloServerPluginCacheControlDisabled(),

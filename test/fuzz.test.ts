@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { admin, signUp, signUpAdmin } from "./helpers/accounts.js";
+import { fragmentDocuments, listRequests, type ListRequest } from "./helpers/fuzz-requests.js";
 import { mutations, sessionMutations } from "./helpers/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { productionSettings } from "./helpers/server.js";
@@ -259,3 +260,45 @@ it(`answers ${cursorRuns} tampered cursors on every paged list with a page or BA
   expect(outcomes.page).toBeGreaterThan(0);
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
 }, 120_000);
+
+/** Whether the answer is bounded: no 5xx or INTERNAL_SERVER_ERROR, coded errors, at most 1 MB, within 1 s on loopback. */
+async function expectBoundedAnswer(body: string, token?: string) {
+  const started = performance.now();
+  const response = await fetch(server().url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  const text = await response.text();
+  const milliseconds = performance.now() - started;
+  expect(response.status, text.slice(0, 300)).toBeLessThan(500);
+  expect(text).not.toContain("INTERNAL_SERVER_ERROR");
+  expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
+  for (const error of JSON.parse(text).errors ?? []) expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
+  // Not a performance figure (those are in bench/): a request that stalls the server takes seconds.
+  expect(milliseconds, body.slice(0, 300)).toBeLessThan(1000);
+}
+
+it("answers generated fragment graphs (chains, diamonds, wide and cyclic spreads, up to 60 fragments) at once", async () => {
+  await fc.assert(
+    fc.asyncProperty(fragmentDocuments, (query) => expectBoundedAnswer(JSON.stringify({ query }))),
+    { numRuns: 300 },
+  );
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 300_000);
+
+let adminToken: string;
+let requests: fc.Arbitrary<ListRequest>;
+beforeAll(async () => {
+  const [root, known, target] = await Promise.all([signUpAdmin(server(), "fuzzadmin"), signUp(server(), "fuzzknown"), signUp(server(), "fuzztarget")]);
+  adminToken = root.accessToken;
+  requests = listRequests({ known: known.id, target: target.id });
+});
+
+it("answers every list argument at lengths up to the body limit at once, with a bounded answer", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.constant(null).chain(() => requests), ({ body, asAdmin }) => expectBoundedAnswer(body, asAdmin ? adminToken : undefined)),
+    { numRuns: 120 },
+  );
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 300_000);

@@ -130,6 +130,7 @@ const envSchema = z
     MAX_DIRECTIVES: positiveInt(50),
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
+    MAX_ENTITIES: positiveInt(1000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -219,6 +220,8 @@ export interface OperationLimits {
   cost: number;
   /** Fields that hash or verify a password (register, login…) in one operation. */
   passwordOperations: number;
+  /** `_entities` representations in one operation, all its `_entities` fields together. */
+  entities: number;
 }
 
 export class ConfigError extends Error {
@@ -299,6 +302,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       directives: env.MAX_DIRECTIVES,
       cost: env.MAX_COST,
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
+      entities: env.MAX_ENTITIES,
     },
   };
 }

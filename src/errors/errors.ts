@@ -127,6 +127,14 @@ export class OperationLimitError extends AppError {
   }
 }
 
+/**
+ * A plugin's refusal before execution is a 500 by Apollo's default; this one is the client's
+ * request that is wrong, a 400 (the formatter does not pass `http` on to the client).
+ */
+export function refusedBeforeExecution<T extends AppError>(error: T): T {
+  return Object.assign(error, { extensions: { ...error.extensions, http: { status: 400 } } });
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher", cause?: unknown) {
     super("SERVICE_UNAVAILABLE");

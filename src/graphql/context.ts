@@ -4,6 +4,7 @@ import { isAdmin } from "../admin/roles.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
+import { ErrorBudget } from "./error-cap.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
 import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
@@ -27,6 +28,8 @@ export interface Context {
   responded(): void;
   /** This request's log line: its operation and outcome. */
   requestLog: RequestRecord;
+  /** How many more per-entry errors (a forbidden field of each entity…) are worth making. */
+  errorBudget: ErrorBudget;
 }
 
 function bearerToken(header: string | undefined): string | null | undefined {
@@ -58,6 +61,7 @@ export function createContext(services: Services, request: IncomingMessage, prox
     loaders: { userById: createUserLoader(services.users) },
     tokensIssuedTo: new Set(),
     requestLog: requestRecordOf(request),
+    errorBudget: new ErrorBudget(),
     requireViewer: authenticate,
     viewer: async () => {
       if (token === undefined) return null;

@@ -1,9 +1,10 @@
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLArmorRejectCallback } from "@escape.tech/graphql-armor-types";
-import { GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from "graphql";
+import { GraphQLError, Kind, type NameNode, type SelectionSetNode, type ValidationRule } from "graphql";
 import type { OperationLimits } from "../config/config.js";
 import type { OperationLimitCode } from "../errors/codes.js";
 import { OperationLimitError } from "../errors/errors.js";
+import { entityLimit } from "./entity-limit.js";
 import { pageSizeRule, pageSizesOutOfRange } from "./pagination.js";
 
 /** Root fields that hash or verify a password: each costs a deliberately slow argon2id run. */
@@ -36,37 +37,45 @@ const costRejection: GraphQLArmorRejectCallback = (context, error) => {
   rejectCost!(context, error);
 };
 
-/** Password fields of one operation, fragments included (each spread counts as often as it is spread). */
-function countPasswordOperations(context: ValidationContext, selectionSet: SelectionSetNode, seen: Set<string>): number {
-  let count = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if (passwordOperationFields.has(selection.name.value)) count++;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      count += countPasswordOperations(context, selection.selectionSet, seen);
-    } else if (!seen.has(selection.name.value)) {
-      // A fragment cycle is its own validation error; here it must merely not recurse forever.
-      const fragment = context.getFragment(selection.name.value);
-      if (fragment) count += countPasswordOperations(context, fragment.selectionSet, new Set([...seen, selection.name.value]));
-    }
-  }
-  return count;
-}
-
+/**
+ * Counts the password fields of each operation, fragments included (a spread counts as often as it
+ * is spread). Each fragment is counted once and remembered, so a fragment spread twice by one spread
+ * twice… costs no more than its text; counts stop at `limit + 1`, which is enough to refuse.
+ */
 function passwordOperationsRule(limit: number): ValidationRule {
-  return (context) => ({
-    OperationDefinition(operation) {
-      const count = countPasswordOperations(context, operation.selectionSet, new Set());
-      if (count > limit) {
-        context.reportError(
-          new OperationLimitError(
-            "PASSWORD_OPERATION_LIMIT_EXCEEDED",
-            `At most ${limit} of ${[...passwordOperationFields].join(", ")} per operation; found ${count}.`,
-          ),
-        );
+  return (context) => {
+    const fragmentCounts = new Map<string, number>();
+    const inFragments = new Set<string>();
+    const countFragment = (name: string): number => {
+      const known = fragmentCounts.get(name);
+      if (known !== undefined) return known;
+      const fragment = context.getFragment(name);
+      // A fragment cycle is its own validation error; here it must merely end.
+      if (!fragment || inFragments.has(name)) return 0;
+      inFragments.add(name);
+      const count = countSelections(fragment.selectionSet);
+      inFragments.delete(name);
+      fragmentCounts.set(name, count);
+      return count;
+    };
+    const countSelections = (selectionSet: SelectionSetNode): number => {
+      let count = 0;
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) count += passwordOperationFields.has(selection.name.value) ? 1 : 0;
+        else if (selection.kind === Kind.INLINE_FRAGMENT) count += countSelections(selection.selectionSet);
+        else count += countFragment(selection.name.value);
+        if (count > limit) return limit + 1;
       }
-    },
-  });
+      return count;
+    };
+    return {
+      OperationDefinition(operation) {
+        if (countSelections(operation.selectionSet) <= limit) return;
+        const fields = [...passwordOperationFields].join(", ");
+        context.reportError(new OperationLimitError("PASSWORD_OPERATION_LIMIT_EXCEEDED", `At most ${limit} of ${fields} per operation.`));
+      },
+    };
+  };
 }
 
 /**
@@ -81,6 +90,20 @@ const knownOperationTypesRule: ValidationRule = (context) => ({
   },
 });
 
+/** Aliases and variable names come back in the answer, once per entry of a list or per error. */
+export const maxNameLength = 64;
+
+/** Refuses the document's first alias or variable name longer than `maxNameLength`. */
+const shortNamesRule: ValidationRule = (context) => {
+  let reported = false;
+  const check = (name: NameNode | undefined) => {
+    if (reported || !name || name.value.length <= maxNameLength) return;
+    reported = true;
+    context.reportError(new GraphQLError(`Aliases and variable names are at most ${maxNameLength} characters.`, { nodes: [name] }));
+  };
+  return { Field: (field) => check(field.alias), VariableDefinition: (definition) => check(definition.variable.name) };
+};
+
 /**
  * Apollo Server options that bound an operation before it runs. Tokens are counted by graphql-js's
  * own parser (`maxTokens`), which stops reading there; graphql-armor's token plugin would parse
@@ -91,12 +114,21 @@ export function operationLimits(limits: OperationLimits) {
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
     maxDepth: { n: limits.depth, flattenFragments: true, propagateOnRejection: false, onReject: rejectWith("DEPTH_LIMIT_EXCEEDED") },
-    maxAliases: { n: limits.aliases, propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
+    // An alias of `__typename` counts too: a thousand entities each answering hundreds of them would be megabytes.
+    maxAliases: { n: limits.aliases, allowList: [], propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
     maxDirectives: { n: limits.directives, propagateOnRejection: false, onReject: rejectWith("DIRECTIVE_LIMIT_EXCEEDED") },
     costLimit: { maxCost: limits.cost, propagateOnRejection: false, onReject: [costRejection] },
   }).protect();
   return {
     parseOptions: { maxTokens: limits.tokens },
-    validationRules: [knownOperationTypesRule, pageSizeRule, passwordOperationsRule(limits.passwordOperations), ...armor.validationRules],
+    validationRules: [
+      knownOperationTypesRule,
+      pageSizeRule,
+      shortNamesRule,
+      passwordOperationsRule(limits.passwordOperations),
+      ...armor.validationRules,
+    ],
+    // The entity count depends on the variables, which validation (cached per document) does not see.
+    checks: [entityLimit(limits.entities)],
   };
 }

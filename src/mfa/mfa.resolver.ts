@@ -1,10 +1,9 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
-import { ForbiddenError } from "../errors/errors.js";
 import type { Context } from "../graphql/context.js";
 import { issued } from "../sessions/issued.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import { AuthPayload } from "../sessions/session.types.js";
-import { isOwner } from "../users/owner.js";
+import { forbiddenField, isOwner } from "../users/owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
 import { TotpEnrollment } from "./mfa.types.js";
@@ -16,8 +15,8 @@ export class MfaResolver {
     nullable: true,
     description: "Whether logins need a second factor. Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
   })
-  async totpEnabled(@Root() user: UserRecord, @Ctx() context: Context): Promise<boolean> {
-    if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this.");
+  async totpEnabled(@Root() user: UserRecord, @Ctx() context: Context): Promise<boolean | null> {
+    if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see this.");
     return context.services.mfa.isEnabled(user.id);
   }
 
