@@ -31,6 +31,8 @@ const rowOrder = [
   "zeroConfigStartSeconds",
   "rssMegabytes",
   "amplificationServerMs",
+  "fragmentWalkServerMs",
+  "entityListServerMs",
   "amplificationRssGrowth",
   "loginDuringRegistrationsMs",
   "meVsPeer",

@@ -30,6 +30,14 @@ export async function graphql<T = Record<string, any>>(
   return { status: response.status, ...body };
 }
 
+/** Fragment F0 spreads F1 twice, F1 spreads F2 twice, and so on: 2^(count-1) paths to the last one. */
+export function doublingFragments(count: number, type: string, fields: (index: number) => string): string {
+  return Array.from({ length: count }, (_, index) => {
+    const spreads = index < count - 1 ? ` ...F${index + 1} ...F${index + 1}` : "";
+    return `fragment F${index} on ${type} { ${fields(index)}${spreads} }`;
+  }).join(" ");
+}
+
 export function errorCodes(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((error) => String(error.extensions?.code));
 }

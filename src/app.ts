@@ -120,6 +120,7 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
     clock,
     lifetimes: { accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds },
+    maxSessionsPerAccount: config.maxSessionsPerAccount,
     loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,

@@ -54,6 +54,8 @@ export interface ServicesDependencies {
   encryptionKeys: EncryptionKeys;
   clock: Clock;
   lifetimes: TokenLifetimes;
+  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
+  maxSessionsPerAccount: number;
   loginLimits: PasswordAttemptLimits;
   /** The name authenticator apps show beside an account. */
   totpIssuer: string;
@@ -72,7 +74,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const audit = new SecurityEvents(database, clock);
-  const lifecycle = new SessionLifecycle({ database, revocationStore: store, accessTokens, clock, lifetimes, audit, onEvent });
+  const { maxSessionsPerAccount } = dependencies;
+  const lifecycle = new SessionLifecycle({ database, revocationStore: store, accessTokens, clock, lifetimes, audit, maxSessionsPerAccount, onEvent });
   const revocations = new RevocationSet({
     database,
     store,
@@ -101,6 +104,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     passwordCheck,
     secondFactor: mfaChallenges,
     requireEmailVerification: dependencies.requireEmailVerification,
+    maxSessionsPerAccount,
     audit,
     clock,
     onEvent,
@@ -124,7 +128,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     mfaChallenges,
     verification: new VerificationService({ database, links, tokens: singleUseTokens, mailRequests, audit, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens: singleUseTokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
-    profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests, audit }),
+    profile: new ProfileService({ database, links, tokens: singleUseTokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };

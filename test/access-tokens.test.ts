@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { AccessTokens, InvalidAccessTokenError } from "../src/auth/access-tokens.js";
+import { AccessTokens, clockToleranceSeconds, InvalidAccessTokenError } from "../src/auth/access-tokens.js";
 import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations } from "../harness/graphql.js";
@@ -20,6 +20,40 @@ describe("access tokens verified before", () => {
     expect((await tokens.verify(token)).sessionId).toBe(sessionId);
     clock.advance(1);
     await expect(tokens.verify(token)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+
+  it("are refused from their exp second on by a verifier that never saw them, whatever the clock tolerance", async () => {
+    const keys = toSigningKeys([await generateSigningKey()]);
+    const clock = new ManualClock(new Date("2026-01-01T00:00:00.500Z"));
+    const { token } = await new AccessTokens(keys, settings, clock).issue(randomUUID(), randomUUID(), ["user"]);
+    clock.advance(59);
+    expect((await new AccessTokens(keys, settings, clock).verify(token)).expiresAt).toEqual(new Date("2026-01-01T00:01:00Z"));
+    clock.advance(1);
+    await expect(new AccessTokens(keys, settings, clock).verify(token)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+
+  it("from an instance whose clock runs ahead are accepted within the clock tolerance, refused beyond it", async () => {
+    const keys = toSigningKeys([await generateSigningKey()]);
+    const start = new Date("2026-01-01T00:00:00Z");
+    const verifier = new AccessTokens(keys, settings, new ManualClock(start));
+    const issuedAhead = async (seconds: number) => {
+      const clock = new ManualClock(start);
+      clock.advance(seconds);
+      return (await new AccessTokens(keys, settings, clock).issue(randomUUID(), randomUUID(), ["user"])).token;
+    };
+    await expect(verifier.verify(await issuedAhead(clockToleranceSeconds))).resolves.toBeDefined();
+    await expect(verifier.verify(await issuedAhead(clockToleranceSeconds + 1))).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+
+  it("issued under a longer ttl are refused, under a shorter one accepted", async () => {
+    const keys = toSigningKeys([await generateSigningKey()]);
+    const clock = new ManualClock();
+    const issue = async (ttlSeconds: number) =>
+      (await new AccessTokens(keys, { ...settings, ttlSeconds }, clock).issue(randomUUID(), randomUUID(), ["user"])).token;
+    const verifier = new AccessTokens(keys, settings, clock);
+    await expect(verifier.verify(await issue(settings.ttlSeconds + 1))).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    await expect(verifier.verify(await issue(settings.ttlSeconds))).resolves.toBeDefined();
+    await expect(verifier.verify(await issue(1))).resolves.toBeDefined();
   });
 
   it("do not vouch for the same claims under another signature", async () => {

@@ -108,6 +108,14 @@ describe("variables of the wrong shape", () => {
     expect(JSON.stringify(response)).not.toContain(password);
   });
 
+  it("past graphql-js's 50 coercion errors are BAD_USER_INPUT, the last one too", async () => {
+    const roles = Array.from({ length: 51 }, () => 1);
+    const response = await server().request(`mutation($r: [String!]!) { setUserRoles(id: "x", roles: $r) { id } }`, { r: roles });
+    expectNoBug(response);
+    expect(response.status).toBe(400);
+    expect(errorCodes(response)).toEqual(Array.from({ length: 51 }, () => "BAD_USER_INPUT"));
+  });
+
   it("written into the query are not echoed either", async () => {
     const response = await server().request(`mutation { login(input: {usernameOrEmail: "${password}", password: 12345678}) { accessToken } }`);
     expectNoBug(response);

@@ -39,6 +39,8 @@ it("npm run bench -- --quick produces every figure", async () => {
     "zeroConfigStartSeconds",
     "rssMegabytes",
     "amplificationServerMs",
+    "fragmentWalkServerMs",
+    "entityListServerMs",
     "amplificationRssGrowth",
     "loginDuringRegistrationsMs",
   ]);

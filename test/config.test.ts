@@ -31,6 +31,7 @@ describe("configuration", () => {
         registrationsPerAddress: 20,
       },
       trustProxy: [],
+      maxSessionsPerAccount: 100,
       jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
       mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
       requireEmailVerification: false,
@@ -52,6 +53,7 @@ describe("configuration", () => {
       ACCESS_TOKEN_TTL: "5m",
       REFRESH_TOKEN_TTL: "7d",
       REFRESH_REUSE_INTERVAL: "0s",
+      MAX_SESSIONS_PER_ACCOUNT: "5",
       LOG_LEVEL: "warn",
       LOGIN_FAILURES_PER_CLIENT: "3",
       LOGIN_FAILURES_PER_ACCOUNT: "30",
@@ -94,6 +96,7 @@ describe("configuration", () => {
         { address: "fd00::", prefix: 8, family: "ipv6" },
       ],
       jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400, refreshReuseIntervalSeconds: 0 },
+      maxSessionsPerAccount: 5,
     });
   });
 
@@ -130,19 +133,40 @@ describe("configuration", () => {
       DATABASE_URL: "mysql://x",
       LOG_LEVEL: "loud",
       LOGIN_FAILURES_PER_CLIENT: "0",
+      MAX_SESSIONS_PER_ACCOUNT: "0",
       TRUST_PROXY: "10.0.0.0/8, proxy.internal",
       SMTP_URL: "http://not-smtp",
       MAIL_FROM: "nobody",
       APP_URL: "app.example.com",
     });
-    expect(problems).toHaveLength(9);
+    expect(problems).toHaveLength(10);
     for (const name of ["SMTP_URL", "MAIL_FROM", "APP_URL"]) expect(problems.join("\n")).toContain(name);
     expect(problems.join("\n")).toMatch(/PORT/);
     expect(problems.join("\n")).toMatch(/ACCESS_TOKEN_TTL/);
     expect(problems.join("\n")).toMatch(/DATABASE_URL/);
     expect(problems.join("\n")).toMatch(/LOG_LEVEL/);
     expect(problems.join("\n")).toMatch(/LOGIN_FAILURES_PER_CLIENT/);
+    expect(problems.join("\n")).toMatch(/MAX_SESSIONS_PER_ACCOUNT/);
     expect(problems.join("\n")).toMatch(/TRUST_PROXY .*"proxy\.internal"/);
+  });
+
+  it("takes only bare addresses in ADMIN_EMAILS, and shows what it refused with its control characters visible", () => {
+    expect(loadConfig({ ADMIN_EMAILS: " Ada@Example.com ,grace@example.org,ada@example.com" }).adminEmails).toEqual(["ada@example.com", "grace@example.org"]);
+    const refused: [string, string][] = [
+      ["X<evil@evil.example>", '"x<evil@evil.example>"'],
+      ["X:evil@example.com", '"x:evil@example.com"'],
+      ["X@example.com;evil", '"x@example.com;evil"'],
+      ["X@example.com>", '"x@example.com>"'],
+      ["a\u001bb@example.com", '"a\\u{001b}b@example.com"'],
+      ["a\u0085b@example.com", '"a\\u{0085}b@example.com"'],
+      ["ok@example.com,evil", '"evil"'],
+    ];
+    for (const [value, shown] of refused) {
+      const problems = problemsOf({ ADMIN_EMAILS: value });
+      expect(problems, value).toHaveLength(1);
+      expect(problems[0]).toMatch(/^ADMIN_EMAILS /);
+      expect(problems[0]).toContain(`(not: ${shown})`);
+    }
   });
 
   it("checks key material when it reads the configuration, with the other settings' problems", () => {

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { mutations, sessionMutations } from "../harness/graphql.js";
+import { admin, signUp, signUpAdmin } from "./helpers/accounts.js";
+import { fragmentDocuments, listRequests, type ListRequest } from "./helpers/fuzz-requests.js";
 import { capturedLogger } from "./helpers/log.js";
 import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
@@ -192,6 +194,111 @@ it(`answers ${runs} generated bad requests with 4xx or coded errors: no 5xx, no 
       }
     }),
     { numRuns: runs },
+  );
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 300_000);
+
+const cursorRuns = 2_000;
+const base64urlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const cursorOf = (text: string | Uint8Array) => Buffer.from(text).toString("base64url");
+
+/** What a client could put in `after`: random bytes, odd numbers and keys under every tag, text that is no base64url at all. */
+const tamperedCursor = (realCursors: string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.uint8Array({ maxLength: 80 }).map(cursorOf),
+    fc
+      .tuple(
+        fc.constantFrom("event", "user", "session", "EVENT", "", "event:1", "user:"),
+        fc.oneof(
+          fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+          fc.bigInt({ min: 2n ** 63n - 3n, max: 2n ** 63n + 3n }).map(String),
+          fc.constantFrom("0", "-0", "01", "+1", "1e3", "1.5", " 1", "0x10", "\u0000", "a\u0000b", "abc", "ab", "Alice", "___", "\ud800", "💥"),
+          fc.string({ unit: "binary", maxLength: 40 }),
+          fc.string({ maxLength: 8 }).map((text) => text.repeat(60)),
+        ),
+      )
+      .map(([tag, value]) => cursorOf(`${tag}:${value}`)),
+    fc.string({ unit: fc.constantFrom(...base64urlAlphabet, "+", "/", "=", ".", " "), maxLength: 520 }),
+    fc.tuple(fc.constantFrom(...realCursors), fc.nat(), fc.constantFrom(...base64urlAlphabet, "=", "+")).map(
+      ([cursor, at, character]) => cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1),
+    ),
+    nasty,
+  );
+
+it(`answers ${cursorRuns} tampered cursors on every paged list with a page or BAD_USER_INPUT on after`, async () => {
+  const root = await signUpAdmin(server(), "root");
+  const user = await signUp(server());
+  const lists = [
+    { query: admin.users, variables: {}, token: root.accessToken },
+    { query: admin.securityEvents, variables: {}, token: user.accessToken },
+    { query: admin.userSecurityEvents, variables: { userId: user.id }, token: root.accessToken },
+  ];
+  const realCursors: string[] = [];
+  for (const list of lists) {
+    const { data } = await server().request(list.query, { ...list.variables, first: 1 }, { token: list.token });
+    realCursors.push(Object.values(data!)[0].pageInfo.endCursor);
+  }
+  const outcomes = { page: 0, refused: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...lists), tamperedCursor(realCursors), async (list, after) => {
+      const response = await server().request(list.query, { ...list.variables, after }, { token: list.token });
+      expect(response.status, JSON.stringify(response.errors)).toBeLessThan(500);
+      if (response.errors === undefined) {
+        expect(Object.values(response.data!)[0]).toHaveProperty("edges");
+        outcomes.page++;
+      } else {
+        const refusals = response.errors.map((error) => [error.extensions?.code, error.extensions?.field]);
+        expect(refusals, JSON.stringify(response.errors)).toEqual([["BAD_USER_INPUT", "after"]]);
+        outcomes.refused++;
+      }
+    }),
+    { numRuns: cursorRuns },
+  );
+  console.info(`tampered cursors: ${outcomes.page} pages, ${outcomes.refused} refused on after`);
+  // Both answers occurred: some generated cursors were real positions.
+  expect(outcomes.refused).toBeGreaterThan(0);
+  expect(outcomes.page).toBeGreaterThan(0);
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 120_000);
+
+/** Whether the answer is bounded: no 5xx or INTERNAL_SERVER_ERROR, coded errors, at most 1 MB, within 1 s on loopback. */
+async function expectBoundedAnswer(body: string, token?: string) {
+  const started = performance.now();
+  const response = await fetch(server().url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  const text = await response.text();
+  const milliseconds = performance.now() - started;
+  expect(response.status, text.slice(0, 300)).toBeLessThan(500);
+  expect(text).not.toContain("INTERNAL_SERVER_ERROR");
+  expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
+  for (const error of JSON.parse(text).errors ?? []) expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
+  // Not a performance figure (those are in bench/): a request that stalls the server takes seconds.
+  expect(milliseconds, body.slice(0, 300)).toBeLessThan(1000);
+}
+
+it("answers generated fragment graphs (chains, diamonds, wide and cyclic spreads, up to 60 fragments) at once", async () => {
+  await fc.assert(
+    fc.asyncProperty(fragmentDocuments, (query) => expectBoundedAnswer(JSON.stringify({ query }))),
+    { numRuns: 300 },
+  );
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 300_000);
+
+let adminToken: string;
+let requests: fc.Arbitrary<ListRequest>;
+beforeAll(async () => {
+  const [root, known, target] = await Promise.all([signUpAdmin(server(), "fuzzadmin"), signUp(server(), "fuzzknown"), signUp(server(), "fuzztarget")]);
+  adminToken = root.accessToken;
+  requests = listRequests({ known: known.id, target: target.id });
+});
+
+it("answers every list argument at lengths up to the body limit at once, with a bounded answer", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.constant(null).chain(() => requests), ({ body, asAdmin }) => expectBoundedAnswer(body, asAdmin ? adminToken : undefined)),
+    { numRuns: 120 },
   );
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
 }, 300_000);

@@ -8,7 +8,7 @@ import {
   type SigningKey,
 } from "../src/auth/signing-keys.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { errorCodes, mutations } from "../harness/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 let database: TestDatabase;
@@ -81,5 +81,38 @@ describe("rotating signing keys", () => {
     const after = await serverWith([newKey]);
     expect(errorCodes(await after.request(mutations.me, {}, { token: issuedBefore }))).toEqual(["UNAUTHENTICATED"]);
     expect((await after.request(mutations.me, {}, { token: issuedDuring })).errors).toBeUndefined();
+  });
+});
+
+describe("changing ACCESS_TOKEN_TTL", () => {
+  const servers: TestServer[] = [];
+  afterAll(() => Promise.all(servers.map((server) => server.close())));
+
+  async function serverWith(accessTokenTtl: string) {
+    const server = await startTestServer({
+      databaseUrl: database.url,
+      store: "redis",
+      signingKeys: toSigningKeys([newKey]),
+      config: { ACCESS_TOKEN_TTL: accessTokenTtl },
+    });
+    servers.push(server);
+    return server;
+  }
+  const lifetimeOf = (token: string) => {
+    const { iat, exp } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+    return exp - iat;
+  };
+
+  it("refuses tokens issued for longer than the current setting at once; their sessions refresh to shorter ones", async () => {
+    const longer = await serverWith("30m");
+    const registered = (await longer.request(mutations.register, { input: newAccount() })).data!.register;
+    expect(lifetimeOf(registered.accessToken)).toBe(30 * 60);
+
+    const shorter = await serverWith("15m");
+    expect(errorCodes(await shorter.request(mutations.me, {}, { token: registered.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    const refreshed = (await shorter.request(sessionMutations.refresh, { refreshToken: registered.refreshToken })).data!.refreshSession;
+    expect(lifetimeOf(refreshed.accessToken)).toBe(15 * 60);
+    // A shorter token is within every longer setting: raising the setting refuses nothing.
+    for (const server of [shorter, longer]) expect((await server.request(mutations.me, {}, { token: refreshed.accessToken })).errors).toBeUndefined();
   });
 });

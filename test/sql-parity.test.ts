@@ -89,6 +89,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     encryptionKeys: EncryptionKeys.parse(EncryptionKeys.generate()),
     clock: systemClock,
     lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
+    maxSessionsPerAccount: 100,
     loginLimits: testConfig().passwordAttempts,
     totpIssuer: "users-subgraph",
     mailer: new Mailer(mailTransport, { from: "test <test@example.com>", appUrl: "http://app.test" }),

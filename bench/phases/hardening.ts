@@ -1,7 +1,7 @@
-// What a hostile or overwhelming client costs the subgraph: the largest request it refuses, and a
+// What a hostile or overwhelming client costs the subgraph: the largest requests it refuses, and a
 // login while a burst of registrations outruns the password hasher.
 import { newAccount } from "../../harness/accounts.js";
-import { errorCodes, graphql, mutations } from "../../harness/graphql.js";
+import { doublingFragments, errorCodes, graphql, mutations } from "../../harness/graphql.js";
 import { ms, round, type Bench } from "../bench.js";
 import { percentile } from "../load.js";
 import { residentMegabytes, type Served } from "../processes.js";
@@ -11,6 +11,29 @@ import type { Figure } from "../report.js";
 export const amplificationBody = JSON.stringify({
   query: `{_service{${Array.from({ length: 100_000 }, (_, index) => `a${index.toString(36)}:sdl`).join(" ")}}}`,
 });
+
+/** A request the subgraph refuses before running it, and the code it refuses it with. */
+export interface RejectedRequest {
+  body: string;
+  code: string;
+}
+
+export const rejectedRequests = {
+  aliases: { body: amplificationBody, code: "TOKEN_LIMIT_EXCEEDED" },
+  /** 24 fragments, each spread twice by the one before (220 tokens): once 11.9 s of a blocked event loop. */
+  fragments: {
+    body: JSON.stringify({ query: `${doublingFragments(24, "Query", (index) => `a${index}: __typename`)} { ...F0 }` }),
+    code: "COST_LIMIT_EXCEEDED",
+  },
+  /** 340 000 `{}` representations (0.97 MB): once 19.7 s of a blocked event loop and a 70.5 MB answer. */
+  entities: {
+    body: JSON.stringify({
+      query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+      variables: { r: Array.from({ length: 340_000 }, () => ({})) },
+    }),
+    code: "ENTITY_LIMIT_EXCEEDED",
+  },
+} satisfies Record<string, RejectedRequest>;
 
 /** `http_request_duration_seconds` of /graphql: sum, count, and how many took at most 100 ms. */
 async function graphqlDurations(baseUrl: string): Promise<{ sum: number; count: number; within100ms: number }> {
@@ -23,17 +46,17 @@ async function graphqlDurations(baseUrl: string): Promise<{ sum: number; count: 
   };
 }
 
-/** Eight amplification requests at once: the server's own time for each, and its memory around them. */
-export async function amplificationBurst(subgraph: Served, parallel = 8) {
+/** Eight such requests at once: the server's own time for each, and its memory around them. */
+export async function rejectedBurst(subgraph: Served, rejected: RejectedRequest, parallel = 8) {
   const rssBefore = await residentMegabytes(subgraph.process.child.pid!);
   const before = await graphqlDurations(subgraph.baseUrl);
   const clientMs = await Promise.all(
     Array.from({ length: parallel }, async () => {
       const started = performance.now();
-      const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body: amplificationBody });
+      const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body: rejected.body });
       const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
-      if (response.status !== 400 || body.errors?.[0]?.extensions?.code !== "TOKEN_LIMIT_EXCEEDED") {
-        throw new Error(`the amplification request was not refused: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+      if (response.status !== 400 || !body.errors?.some((error) => error.extensions?.code === rejected.code)) {
+        throw new Error(`the request was not refused with ${rejected.code}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
       }
       return performance.now() - started;
     }),
@@ -81,10 +104,12 @@ export async function loginDuringRegistrationBurst(url: string, login: { usernam
   };
 }
 
-/** Last, so that neither disturbs the other figures: the largest request refused, and a login during a registration burst. */
+/** Last, so that neither disturbs the other figures: the largest requests refused, and a login during a registration burst. */
 export async function hardeningFigures(bench: Bench): Promise<Figure[]> {
-  bench.log("the 100 000-alias request, 8 at once");
-  const amplification = await amplificationBurst(bench.subgraph);
+  bench.log("the largest rejected requests, 8 at once each");
+  const amplification = await rejectedBurst(bench.subgraph, rejectedRequests.aliases);
+  const fragmentWalk = await rejectedBurst(bench.subgraph, rejectedRequests.fragments);
+  const entityList = await rejectedBurst(bench.subgraph, rejectedRequests.entities);
   bench.log("logins during 400 concurrent registrations");
   const [first] = bench.users;
   const burst = await loginDuringRegistrationBurst(bench.subgraph.url, { usernameOrEmail: first!.usernameOrEmail, password: first!.password });
@@ -95,6 +120,20 @@ export async function hardeningFigures(bench: Bench): Promise<Figure[]> {
       value: round(amplification.serverMsMean),
       goal: { comparison: "≤", target: 100 },
       basis: `mean of ${amplification.parallel} × 100 000 aliases (0.93 MB) at once, all TOKEN_LIMIT_EXCEEDED; ${amplification.within100ms}/${amplification.parallel} within 100 ms; client max ${ms(amplification.clientMsMax)}`,
+    },
+    {
+      id: "fragmentWalkServerMs",
+      label: "24 fragments, each spread twice: server time, ms",
+      value: round(fragmentWalk.serverMsMean),
+      goal: { comparison: "≤", target: 100 },
+      basis: `mean of ${fragmentWalk.parallel} at once, all COST_LIMIT_EXCEEDED; ${fragmentWalk.within100ms}/${fragmentWalk.parallel} within 100 ms; client max ${ms(fragmentWalk.clientMsMax)}`,
+    },
+    {
+      id: "entityListServerMs",
+      label: "340 000 `_entities` representations: server time, ms",
+      value: round(entityList.serverMsMean),
+      goal: { comparison: "≤", target: 100 },
+      basis: `mean of ${entityList.parallel} × 0.97 MB at once, all ENTITY_LIMIT_EXCEEDED; ${entityList.within100ms}/${entityList.parallel} within 100 ms; client max ${ms(entityList.clientMsMax)}`,
     },
     {
       id: "amplificationRssGrowth",

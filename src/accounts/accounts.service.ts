@@ -52,10 +52,11 @@ export class AccountsService {
           data: { email, username: username.display, usernameKey: username.key, passwordHash, createdAt: now },
           select: { ...publicUserColumns, credentialsVersion: true },
         });
-        // The session, its refresh token and the "registered" event in one statement.
-        const stored = await lifecycle.insert({ id: created.id, credentialsVersion }, session, client, "registered", tx);
-        if (!stored) throw new Error("the account created in this transaction was not found");
+        const inserted = await lifecycle.insertWithin(tx, { id: created.id, credentialsVersion }, session, client, "registered");
+        if (!inserted.stored) throw new Error("the account created in this transaction was not found");
         await links.send(tx, created, "verify_email", email, { newAccount: true });
+        // A new account has no other session to end; last all the same, as after every ending.
+        await inserted.revoke();
         return created;
       });
       onEvent("registered");

@@ -1,7 +1,7 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/prisma.js";
-import { BadUserInputError, EmailTakenError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import { BadUserInputError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import { templates } from "../mail/templates.js";
@@ -11,12 +11,14 @@ import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { normalizeEmail, normalizeUsername } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import type { AccountLinks } from "./account-links.js";
+import type { SingleUseTokens } from "./single-use-tokens.js";
 
 export interface ProfileServiceDependencies {
   database: Database;
   links: AccountLinks;
   lifecycle: SessionLifecycle;
   currentPassword: CurrentPassword;
+  tokens: SingleUseTokens;
   mailRequests: MailRequestLimiter;
   audit: SecurityEvents;
 }
@@ -46,18 +48,29 @@ export class ProfileService {
 
   /**
    * Mails a confirmation link to the new address and a notice to the current one; the address
-   * changes only when the link is followed (`verifyEmail`). Both mails go out in the transaction
-   * that stores the link's token, so a failed delivery leaves no working link.
+   * changes only when the link is followed (`verifyEmail`). An address another account has gets,
+   * instead of the link, a notice to its owner that someone tried: the caller's answer, mails,
+   * limits and earlier links are the same either way, so only that owner learns the address is
+   * taken. The mails go out in the transaction that stores the link's token, so a failed delivery
+   * leaves no working link.
    */
   async changeEmail(viewer: Viewer, newEmail: string, currentPassword: string, client: ClientInfo): Promise<boolean> {
-    const { database, links, mailRequests } = this.dependencies;
+    const { database, links, tokens, mailRequests } = this.dependencies;
     const address = normalizeEmail(newEmail, "newEmail");
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
     if (address === user.email) throw new BadUserInputError("newEmail", "This is already the account's e-mail address.");
-    if (await database.user.findUnique({ where: { email: address }, select: { id: true } })) throw new EmailTakenError("newEmail");
-    await mailRequests.attempt(`account:${user.id}`, client.ip);
+    // Counted before anything about the address is looked up: per account, and per address mailed.
+    await mailRequests.attempt([`account:${user.id}`, `address:${address}`], client.ip);
+    const owner = await database.user.findUnique({ where: { email: address }, select: { username: true } });
     await links.transaction(async (tx) => {
-      await links.send(tx, user, "change_email", address);
+      if (owner) {
+        // The statements a free address costs, so that the time taken does not tell either: the
+        // token replaces a pending one as a link would, but is never sent (nobody holds it).
+        await tokens.issue(tx, { userId: user.id, purpose: "change_email", email: address });
+        await links.mailer.send(address, templates.emailAlreadyInUse({ username: owner.username }));
+      } else {
+        await links.send(tx, user, "change_email", address);
+      }
       await links.mailer.send(user.email, templates.emailChangeRequested({ username: user.username, newEmail: address }));
     });
     return true;

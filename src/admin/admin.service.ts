@@ -7,7 +7,7 @@ import { BadUserInputError } from "../errors/errors.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
-import { foldIdentifier, parseUserId } from "../users/identity.js";
+import { foldIdentifier, isUsernameKey, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import { assertAnotherAdmin, withAdministrationLock } from "./administration-lock.js";
 
@@ -33,7 +33,7 @@ export class AdminService {
   /** Accounts by username, optionally those whose username or e-mail address starts with `query`: one SQL statement. */
   async listUsers(first: number | null, after: string | null | undefined, query: string | null | undefined): Promise<Connection<UserRecord>> {
     const limit = pageLimit(first);
-    const afterKey = after == null ? undefined : decodeCursor(userCursorTag, after, (key) => key.length > 0 && key.length <= 64);
+    const afterKey = after == null ? undefined : decodeCursor(userCursorTag, after, isUsernameKey);
     const prefix = foldIdentifier(query ?? "");
     if (prefix.length > maxQueryLength) throw new BadUserInputError("query", `Search with at most ${maxQueryLength} characters.`);
     // Prisma's startsWith is a LIKE that leaves the pattern's wildcards to the caller.

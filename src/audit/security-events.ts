@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
+import { decodeCursor, encodeCursor, isBigintId, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { AuditedEvent } from "../observability/events.js";
 
@@ -33,7 +33,6 @@ export interface SecurityEventRecord {
 type Writer = Pick<Transaction, "$executeRaw">;
 
 const cursorTag = "event";
-const isEventId = (value: string) => /^[1-9][0-9]{0,18}$/.test(value);
 const maxIpLength = 64;
 
 /**
@@ -49,7 +48,8 @@ const maxIpLength = 64;
  *   });
  *
  * One action, one event: an action that ends sessions as a consequence (a password change, a
- * lock) records its own kind only, and an action that changed nothing records nothing.
+ * lock) records its own kind only, and an action that changed nothing records nothing. A sign-in
+ * past MAX_SESSIONS_PER_ACCOUNT records `session_ended` too: ending sessions is not what it asked.
  */
 export class SecurityEvents {
   constructor(
@@ -80,7 +80,7 @@ export class SecurityEvents {
   /** An account's events, newest first, in pages: one SQL statement per page. */
   async forUser(userId: string, first: number | null, after?: string | null): Promise<Connection<SecurityEventRecord>> {
     const limit = pageLimit(first);
-    const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isEventId));
+    const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isBigintId));
     const rows = await this.database.securityEvent.findMany({
       where: { userId, ...(before === undefined ? {} : { id: { lt: before } }) },
       orderBy: { id: "desc" },

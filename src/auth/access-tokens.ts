@@ -25,6 +25,13 @@ export class InvalidAccessTokenError extends Error {
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * How far ahead of this instance's clock another instance's may run: a token issued (`iat`) or
+ * valid from (`nbf`) up to this many seconds in the future is accepted. Expiry has no tolerance:
+ * a session's revocation is remembered exactly until its newest token expires.
+ */
+export const clockToleranceSeconds = 30;
+
 /** Enough for every client active within one token lifetime on a busy instance; a few MB at most. */
 const verifiedTokenCacheSize = 10_000;
 
@@ -97,15 +104,18 @@ export class AccessTokens {
 
   private async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims> {
     try {
+      const now = this.clock.now();
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
         algorithms: this.algorithms,
         issuer: this.settings.issuer,
         audience: this.settings.audience,
-        currentDate: this.clock.now(),
+        currentDate: now,
+        // jose applies it to `nbf` and to `exp`: `checkLifetime` checks `exp` again without it.
+        clockTolerance: clockToleranceSeconds,
         requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       });
       // Tokens signed before roles were added carry none: the implied role only.
-      const { sub, sid, jti, exp, roles = [impliedRole] } = payload;
+      const { sub, sid, jti, iat, exp, roles = [impliedRole] } = payload;
       if (
         typeof sub !== "string" ||
         !uuid.test(sub) ||
@@ -116,7 +126,9 @@ export class AccessTokens {
       ) {
         throw new InvalidAccessTokenError("malformed claims");
       }
-      return { userId: sub, sessionId: sid, roles, tokenId: jti, expiresAt: new Date((exp as number) * 1000) };
+      // jose checked that both are present and numbers.
+      this.checkLifetime(iat!, exp!, now);
+      return { userId: sub, sessionId: sid, roles, tokenId: jti, expiresAt: new Date(exp! * 1000) };
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) throw error;
       if (error instanceof joseErrors.JOSEError || error instanceof TypeError) {
@@ -124,6 +136,19 @@ export class AccessTokens {
       }
       throw error;
     }
+  }
+
+  /**
+   * Issued no further in the future than the clock tolerance, not expired (from its `exp` second
+   * on), and living no longer than ACCESS_TOKEN_TTL says now, so that even a token minted with a
+   * leaked signing key expires as ours do. One issued under a longer TTL than the current one is
+   * refused; its client refreshes.
+   */
+  private checkLifetime(issuedAt: number, expiresAt: number, now: Date): void {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    if (issuedAt > nowSeconds + clockToleranceSeconds) throw new InvalidAccessTokenError("issued in the future");
+    if (expiresAt <= nowSeconds) throw new InvalidAccessTokenError("expired");
+    if (expiresAt - issuedAt > this.settings.ttlSeconds) throw new InvalidAccessTokenError("lifetime longer than ACCESS_TOKEN_TTL");
   }
 
   private keyFor(header: JWTHeaderParameters) {

@@ -1,82 +1,9 @@
 import path from "node:path";
 import { z } from "zod";
-import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
-import { foldIdentifier, isEmailAddress } from "../users/identity.js";
-import { parseAddressRange, type AddressRange } from "../http/client-address.js";
+import type { AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
-import { parseDurationSeconds } from "./duration.js";
-
-const duration = (fallback: string, allowZero = false) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const seconds = parseDurationSeconds(text, allowZero);
-      if (seconds === null) {
-        ctx.addIssue({ code: "custom", message: `must be a duration like 90s, 15m, 12h or 30d (got "${text}")` });
-        return z.NEVER;
-      }
-      return seconds;
-    });
-
-const url = (protocols: string[]) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a ${protocols.map((p) => `${p}//`).join(" or ")} URL`)
-    .optional();
-
-/** A comma-separated list of e-mail addresses, each a valid one, lower-cased. */
-const emailList = z
-  .string()
-  .default("")
-  .transform((text, ctx) => {
-    const emails = text.split(",").map(foldIdentifier).filter((email) => email.length > 0);
-    const invalid = emails.filter((email) => !isEmailAddress(email));
-    if (invalid.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must be comma-separated e-mail addresses (not: ${invalid.join(", ")})` });
-      return z.NEVER;
-    }
-    return [...new Set(emails)];
-  });
-const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
-
-const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
-
-/** Comma- or space-separated addresses and CIDR ranges; empty: none. */
-const addressRanges = z
-  .string()
-  .default("")
-  .transform((text, ctx) => {
-    const entries = text.split(/[\s,]+/).filter((entry) => entry !== "");
-    const ranges = entries.map((entry) => parseAddressRange(entry));
-    const malformed = entries.filter((_entry, index) => ranges[index] === null);
-    if (malformed.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must list IP addresses or CIDR ranges like 10.0.0.0/8 (got ${malformed.map((entry) => `"${entry}"`).join(", ")})` });
-      return z.NEVER;
-    }
-    return ranges as AddressRange[];
-  });
-
-/** Key material is checked here, so a bad key stops the start with the other settings' problems. */
-function checkPrivateKeys(text: string, ctx: z.RefinementCtx): void {
-  try {
-    readPrivateKeys(text);
-  } catch (error) {
-    if (!(error instanceof SigningKeyError)) throw error;
-    ctx.addIssue({ code: "custom", message: error.message });
-  }
-}
-
-const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+import { addressRanges, booleanFlag, checkPrivateKeys, count, duration, emailList, positiveInt, url } from "./parsers.js";
 
 const envSchema = z
   .object({
@@ -97,6 +24,7 @@ const envSchema = z
     ACCESS_TOKEN_TTL: duration("15m"),
     REFRESH_TOKEN_TTL: duration("30d"),
     REFRESH_REUSE_INTERVAL: duration("10s", true),
+    MAX_SESSIONS_PER_ACCOUNT: count(100),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
     INTROSPECTION: booleanFlag.optional(),
@@ -129,6 +57,7 @@ const envSchema = z
     MAX_DIRECTIVES: positiveInt(50),
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
+    MAX_ENTITIES: positiveInt(1000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -164,6 +93,8 @@ export interface Config {
     /** How long after its rotation the same client may present a refresh token again (racing tabs); 0: never. */
     refreshReuseIntervalSeconds: number;
   };
+  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
+  maxSessionsPerAccount: number;
   /** Absent: a key generated once and kept under `dataDir`. */
   encryptionKeys?: string;
   /** The name authenticator apps show beside an account's codes. */
@@ -242,6 +173,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
       refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     },
+    maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
     logLevel: env.LOG_LEVEL,
@@ -284,6 +216,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       directives: env.MAX_DIRECTIVES,
       cost: env.MAX_COST,
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
+      entities: env.MAX_ENTITIES,
     },
   };
 }

@@ -24,6 +24,8 @@ export const errorCodes = {
   DIRECTIVE_LIMIT_EXCEEDED: "The operation has too many directives.",
   COST_LIMIT_EXCEEDED: "The operation would cost too much to run.",
   PASSWORD_OPERATION_LIMIT_EXCEEDED: "The operation checks or sets too many passwords at once.",
+  ENTITY_LIMIT_EXCEEDED: "The operation asks for too many entities at once.",
+  ERRORS_TRUNCATED: "More errors occurred than one response carries; the rest were left out.",
   INTERNAL_SERVER_ERROR: "Internal server error.",
 } as const;
 

@@ -26,8 +26,8 @@ export class WeakPasswordError extends AppError {
 }
 
 export class EmailTakenError extends AppError {
-  constructor(field = "email") {
-    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field });
+  constructor() {
+    super("EMAIL_TAKEN", errorCodes.EMAIL_TAKEN, { field: "email" });
   }
 }
 
@@ -125,6 +125,14 @@ export class OperationLimitError extends AppError {
   constructor(code: OperationLimitCode, message: string) {
     super(code, message);
   }
+}
+
+/**
+ * A plugin's refusal before execution is a 500 by Apollo's default; this one is the client's
+ * request that is wrong, a 400 (the formatter does not pass `http` on to the client).
+ */
+export function refusedBeforeExecution<T extends AppError>(error: T): T {
+  return Object.assign(error, { extensions: { ...error.extensions, http: { status: 400 } } });
 }
 
 export class ServiceUnavailableError extends AppError {

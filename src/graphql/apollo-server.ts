@@ -11,6 +11,8 @@ import type { GraphQLSchema } from "graphql";
 import type { Logger } from "../observability/logger.js";
 import { requestLogPlugin, type RequestRecord } from "../observability/request-log.js";
 import { tracingPlugin } from "../observability/tracing.js";
+import { checksBeforeExecution } from "./checks-before-execution.js";
+import { capResponseErrors, type ErrorBudget } from "./error-cap.js";
 import { createErrorFormatter } from "./format-error.js";
 import { rejectNulCharacters } from "./nul-characters.js";
 import { operationLimits, type OperationLimits } from "./operation-limits.js";
@@ -33,7 +35,7 @@ export interface GraphQLServerOptions {
 }
 
 /** Apollo Server with the subgraph's limits, error formatting and plugins, started. */
-export async function startGraphQLServer<TContext extends { requestLog: RequestRecord }>(options: GraphQLServerOptions): Promise<ApolloServer<TContext>> {
+export async function startGraphQLServer<TContext extends { requestLog: RequestRecord; errorBudget: ErrorBudget }>(options: GraphQLServerOptions): Promise<ApolloServer<TContext>> {
   const { introspection, production, logger } = options;
   const limits = operationLimits(options.limits, options.passwordOperationFields);
   const apollo = new ApolloServer<TContext>({
@@ -49,7 +51,8 @@ export async function startGraphQLServer<TContext extends { requestLog: RequestR
     formatError: createErrorFormatter(logger, options.onErrorCode, options.dependencyErrorLogIntervalMs),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
-      rejectNulCharacters,
+      checksBeforeExecution(...limits.checks, rejectNulCharacters),
+      capResponseErrors,
       // The schema declares no cache hints, so this plugin's per-field bookkeeping only ever
       // concluded "no-store"; the GraphQL handler sends that header itself.
       ApolloServerPluginCacheControlDisabled(),

@@ -5,6 +5,7 @@ import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { clientInfo, type ClientInfo } from "../http/client-info.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
+import { ErrorBudget } from "./error-cap.js";
 
 /** What one GraphQL request carries to its resolvers: who asks, and the request's own loaders and log. */
 export interface RequestContext<Loaders extends object = object> {
@@ -25,6 +26,8 @@ export interface RequestContext<Loaders extends object = object> {
   responded(): void;
   /** This request's log line: its operation and outcome. */
   requestLog: RequestRecord;
+  /** How many more per-entry errors (a forbidden field of each entity…) are worth making. */
+  errorBudget: ErrorBudget;
 }
 
 /** Where a request's context comes from: the proxies to believe, how a token is checked, how loaders are made. */
@@ -54,6 +57,7 @@ export function createContext<Loaders extends object>(request: IncomingMessage, 
     loaders: sources.loaders(),
     tokensIssuedTo: new Set(),
     requestLog: requestRecordOf(request),
+    errorBudget: new ErrorBudget(),
     requireViewer: authenticate,
     viewer: async () => {
       if (token === undefined) return null;

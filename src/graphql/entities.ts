@@ -1,5 +1,6 @@
 import { isObjectType, type GraphQLFieldResolver, type GraphQLSchema, type GraphQLUnionType } from "graphql";
 import { BadUserInputError } from "../errors/errors.js";
+import type { RequestContext } from "./context.js";
 
 /**
  * `_entities` representations are client input. Apollo's resolver throws an uncoded error for the
@@ -18,15 +19,16 @@ export function guardEntityRepresentations(schema: GraphQLSchema): GraphQLSchema
     entityTypes.has((representation as { __typename?: unknown }).__typename as string);
 
   const resolveEntities: GraphQLFieldResolver<unknown, unknown> = entities.resolve;
-  entities.resolve = (source, args: { representations: unknown[] }, context, info) => {
+  entities.resolve = (source, args: { representations: unknown[] }, context: RequestContext, info) => {
     const resolvable = args.representations.filter(isResolvable);
     const resolved = resolveEntities(source, { ...args, representations: resolvable }, context, info) as unknown[];
     let next = 0;
-    return args.representations.map((representation, index) =>
-      isResolvable(representation)
-        ? resolved[next++]
-        : new BadUserInputError("representations", `Representation ${index} does not name an entity type of this subgraph.`),
-    );
+    return args.representations.map((representation, index) => {
+      if (isResolvable(representation)) return resolved[next++];
+      // Past the response's error cap, null in its place; the error is only counted.
+      if (!context.errorBudget.allows()) return null;
+      return new BadUserInputError("representations", `Representation ${index} does not name an entity type of this subgraph.`);
+    });
   };
   return schema;
 }

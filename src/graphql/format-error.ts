@@ -19,6 +19,9 @@ const requestErrorCodes = new Set([
   "PERSISTED_QUERY_NOT_SUPPORTED",
 ]);
 
+// graphql-js stops coercing variables at its 50th error with an uncoded error of its own.
+const variableErrorLimitMessage = /^Too many errors processing variables, error limit reached\. Execution aborted\.$/;
+
 // Codes whose graphql-js messages may quote the client's input.
 const echoingCodes = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]);
 
@@ -71,6 +74,8 @@ export function createErrorFormatter(logger: Logger, onCode: (code: string) => v
       result = { ...formatted, message: errorCodes.SERVICE_UNAVAILABLE, extensions: { code: "SERVICE_UNAVAILABLE" } };
     } else if (extensions.code === "GRAPHQL_PARSE_FAILED" && tokenLimitMessage.test(formatted.message)) {
       result = { ...formatted, message: errorCodes.TOKEN_LIMIT_EXCEEDED, extensions: { code: "TOKEN_LIMIT_EXCEEDED" } };
+    } else if (formatted.path === undefined && variableErrorLimitMessage.test(formatted.message)) {
+      result = { ...formatted, extensions: { code: "BAD_USER_INPUT" } };
     } else if (typeof extensions.code === "string" && requestErrorCodes.has(extensions.code)) {
       const message = echoingCodes.has(extensions.code) ? withoutEchoedValues(formatted.message) : formatted.message;
       const field = extensions.code === "BAD_USER_INPUT" ? coercionErrorField(formatted.message) : undefined;

@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from "@apollo/server";
 import { BREAK, Kind, visit, type ASTNode, type DocumentNode } from "graphql";
-import { BadUserInputError } from "../errors/errors.js";
+import { BadUserInputError, refusedBeforeExecution } from "../errors/errors.js";
+import type { RequestCheck } from "./checks-before-execution.js";
 
 const nul = "\u0000";
 
@@ -42,16 +42,8 @@ function fieldWithNulInDocument(document: DocumentNode): string | undefined {
  * PostgreSQL cannot store a NUL character in text and fails the statement (22021); no name,
  * address, token or id contains one. Refused as bad input before anything runs.
  */
-export const rejectNulCharacters: ApolloServerPlugin = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ request, document }) {
-        const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocument(document);
-        if (field === undefined) return;
-        const error = new BadUserInputError(field, "Text may not contain NUL characters.");
-        // Refused before execution, like a variable of the wrong type: 400, not Apollo's default 500.
-        throw Object.assign(error, { extensions: { ...error.extensions, http: { status: 400 } } });
-      },
-    };
-  },
+export const rejectNulCharacters: RequestCheck = ({ request, document }) => {
+  const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocument(document);
+  // Refused before execution, like a variable of the wrong type.
+  if (field !== undefined) throw refusedBeforeExecution(new BadUserInputError(field, "Text may not contain NUL characters."));
 };

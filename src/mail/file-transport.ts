@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import type { Logger } from "../observability/logger.js";
-import type { Mail, MailTransport } from "./mail-transport.js";
+import { composedMessage, type Mail, type MailTransport } from "./mail-transport.js";
 
 /**
  * Development without a mail server: each message is composed exactly as SMTP would carry it and
@@ -23,7 +23,7 @@ export class FileTransport implements MailTransport {
   }
 
   async send(mail: Mail): Promise<void> {
-    const { message } = await this.composer.sendMail(mail);
+    const { message } = await this.composer.sendMail(composedMessage(mail));
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const file = path.join(this.directory, `${stamp}-${randomBytes(4).toString("hex")}.eml`);
     // The directory is made once, not before every message (a registration waits for its mail);

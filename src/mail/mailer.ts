@@ -1,5 +1,6 @@
 import { ServiceUnavailableError } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
+import { isEmailAddress } from "../users/identity.js";
 import type { MailTransport } from "./mail-transport.js";
 import type { MailContent } from "./templates.js";
 
@@ -35,8 +36,13 @@ export class Mailer {
     await this.send(to, content).catch((error: unknown) => logger.error({ err: error, subject: content.subject }, "notice not delivered"));
   }
 
+  /**
+   * Sends to `to`, a bare address. Anything else (a row stored before addresses had to be bare) is
+   * never mailed: the mail could reach another mailbox than the one the account names.
+   */
   async send(to: string, content: MailContent): Promise<void> {
     try {
+      if (!isEmailAddress(to)) throw new Error("not a bare e-mail address: mail to it is not sent");
       await this.transport.send({ from: this.settings.from, to, ...content });
     } catch (error) {
       throw new ServiceUnavailableError("mail", error);

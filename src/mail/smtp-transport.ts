@@ -1,5 +1,5 @@
 import nodemailer, { type Mail as Transporter } from "nodemailer";
-import type { Mail, MailTransport } from "./mail-transport.js";
+import { composedMessage, type Mail, type MailTransport } from "./mail-transport.js";
 
 export interface SmtpTransportOptions {
   /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
@@ -39,7 +39,7 @@ export class SmtpTransport implements MailTransport {
       timer = setTimeout(() => reject(new Error(`the mail server did not accept the message within ${limitMs} ms`)), limitMs);
     });
     try {
-      await Promise.race([this.transporter.sendMail(mail), deadline]);
+      await Promise.race([this.transporter.sendMail(composedMessage(mail)), deadline]);
     } finally {
       clearTimeout(timer);
     }

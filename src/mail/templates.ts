@@ -71,10 +71,22 @@ export const templates = {
       subject: "Your e-mail address is about to change",
       greeting: `Hello ${input.username},`,
       paragraphs: [
-        `Someone signed in to your account asked to change its e-mail address to ${input.newEmail}. It changes only once the link sent to that address is followed.`,
+        `Someone signed in to your account asked to change its e-mail address to ${input.newEmail}. Nothing changes unless that address is confirmed from its own mailbox.`,
         "If this was not you, change your password now: that also signs out every device.",
       ],
       footer: "This notice goes to the address the account has now.",
+    }),
+
+  /** To the owner of an address another account asked to change to: nothing happens, and only the owner hears of it. */
+  emailAlreadyInUse: (input: { username: string }) =>
+    compose({
+      subject: "Someone tried to use your e-mail address",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        "Someone signed in to another account asked to use this e-mail address for that account. Nothing changed: the address stays with your account, and no link was sent.",
+        "If it was you, you already have an account with this address: sign in to it. If it was not, you need not do anything.",
+      ],
+      footer: "This notice goes to the address that was asked for.",
     }),
 
   resetPassword: (input: { username: string; link: string; validForSeconds: number }) =>

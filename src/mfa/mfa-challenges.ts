@@ -2,7 +2,7 @@ import { newOpaqueToken } from "../auth/opaque-tokens.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import type { SecondFactorChallenges } from "../sessions/second-factor-challenges.js";
-import type { AccountCredentials } from "../sessions/session-lifecycle.js";
+import type { AccountCredentials } from "../sessions/sign-in.js";
 
 export const mfaChallengeLifetimeSeconds = 5 * 60;
 

@@ -1,9 +1,8 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
-import { ForbiddenError } from "../errors/errors.js";
 import type { RequestContext } from "../graphql/context.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import { AuthPayload } from "../sessions/session.types.js";
-import { isOwner } from "../users/owner.js";
+import { forbiddenField, isOwner } from "../users/owner.js";
 import { markTokenOwner } from "../users/token-owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
@@ -23,8 +22,8 @@ export class MfaResolver {
     nullable: true,
     description: "Whether logins need a second factor. Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
   })
-  async totpEnabled(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean> {
-    if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this.");
+  async totpEnabled(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean | null> {
+    if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see this.");
     return this.mfa.isEnabled(user.id);
   }
 

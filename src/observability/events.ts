@@ -26,7 +26,8 @@ export const accountEvents = {
   refresh_token_reused: { audited: true, counted: "refresh_token_reused" },
   /**
    * Counted whenever sessions end, whatever ended them; audited only when ending them is the action
-   * (logout, logoutAll, revokeSession, revokeUserSessions; details: reason, count).
+   * (logout, logoutAll, revokeSession, revokeUserSessions), or when a sign-in past
+   * MAX_SESSIONS_PER_ACCOUNT ends them (details: reason, count).
    */
   session_ended: { audited: true, counted: "sessions_ended" },
   /** The revocation store was rebuilt from PostgreSQL (it lost its data, or the process started). */

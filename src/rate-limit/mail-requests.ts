@@ -15,9 +15,9 @@ export class MailRequestLimiter {
     private readonly perHour: number,
   ) {}
 
-  /** Counts one request for `subjectKey`; RATE_LIMITED past either limit. */
-  async attempt(subjectKey: string, ip: string | undefined): Promise<void> {
-    const limits: [string, number][] = [[`mail:${subjectKey}`, this.perHour]];
+  /** Counts one request for each subject (`account:…`, `address:…`); RATE_LIMITED past any limit. */
+  async attempt(subjectKeys: string | string[], ip: string | undefined): Promise<void> {
+    const limits: [string, number][] = [subjectKeys].flat().map((key) => [`mail:${key}`, this.perHour]);
     if (ip) limits.push([`mail:ip:${ip}`, this.perHour * 10]);
     for (const [key, limit] of limits) {
       const { count, resetInSeconds } = await this.store.hit(key, windowSeconds);

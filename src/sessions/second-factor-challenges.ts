@@ -1,4 +1,4 @@
-import type { AccountCredentials } from "./session-lifecycle.js";
+import type { AccountCredentials } from "./sign-in.js";
 
 /**
  * What a login needs from a second factor: once the password is right and the account has one

@@ -10,6 +10,7 @@ import type { EventCounter } from "../observability/events.js";
 import type { RevocationStore } from "../store/revocation-store.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
+import { inPoolTransaction, runIn, signIn, type AccountCredentials, type NewSession, type StoredSession } from "./sign-in.js";
 
 export interface AuthResult {
   accessToken: string;
@@ -26,26 +27,6 @@ export interface TokenLifetimes {
   refreshReuseIntervalSeconds: number;
 }
 
-/** A session about to start: its row (with its first refresh token) and the refresh token itself. */
-export interface NewSession {
-  refreshToken: string;
-  row: {
-    id: string;
-    userAgent: string | null;
-    createdAt: Date;
-    lastUsedAt: Date;
-    expiresAt: Date;
-    accessTokenExpiresAt: Date;
-    refreshTokens: { create: { tokenHash: string; createdAt: Date; expiresAt: Date } };
-  };
-}
-
-/** An account as read before its password was checked: the credentials that check was against. */
-export interface AccountCredentials {
-  id: string;
-  credentialsVersion: number;
-}
-
 export interface SessionLifecycleDependencies {
   database: Database;
   revocationStore: RevocationStore;
@@ -53,34 +34,13 @@ export interface SessionLifecycleDependencies {
   clock: Clock;
   lifetimes: TokenLifetimes;
   audit: SecurityEvents;
+  /** Live sessions one account may have (MAX_SESSIONS_PER_ACCOUNT); a sign-in past it ends the least recently used. */
+  maxSessionsPerAccount: number;
   onEvent: EventCounter;
 }
 
-/**
- * The session, its first refresh token and the login's security event, written only while the
- * account's credentials are still the ones the password was checked against and it is not locked.
- * FOR SHARE makes a concurrent credential change, lock or role change (each updates the row first)
- * and this statement wait for each other: either the change commits first and this sees it (no row
- * written, or the roles it committed), or the session is committed first and the change, which ends
- * every session it sees afterwards, ends it too.
- */
-const insertSessionWithRefreshToken = `WITH account AS (
-    SELECT id, roles, locked_at IS NOT NULL AS locked FROM users WHERE id = $2 AND credentials_version = $7 FOR SHARE
-  ), session AS (
-    INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at, access_token_expires_at)
-    SELECT $1, id, $3, $4, $4, $5, $8 FROM account WHERE NOT locked RETURNING id
-  ), refresh_token AS (
-    INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session
-  ), event AS (
-    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent) SELECT $4, $9, $2, $2, $10, $11 FROM session
-  )
-  SELECT roles, locked FROM account`;
-
-/** What `insert` found: the account's roles and lock as they are when the session is stored. */
-export interface StoredSession {
-  roles: string[];
-  locked: boolean;
-}
+/** Why sessions past MAX_SESSIONS_PER_ACCOUNT ended (`revoked_reason`, and the event's details). */
+export const sessionLimitReason = "session_limit";
 
 /**
  * How every session starts and ends, whichever operation starts or ends it (login, register,
@@ -117,38 +77,50 @@ export class SessionLifecycle {
   }
 
   /**
-   * The session, its first refresh token and the security event of the login (`kind`, the account
-   * itself acting) in one named statement: a single round trip, atomic without a transaction,
-   * planned once per connection. Logins are the hot write; Prisma's nested create took four round
-   * trips. Null, and nothing written, when the account's credentials changed (or it went) since
-   * `account` was read; `locked`, and nothing written, when it is locked. In `tx` when given: a
-   * registration stores the account and its first session in one transaction.
+   * A login's session (`login`, `completeLogin`), its first refresh token and its `login_succeeded`
+   * event, in a transaction that holds the account's row. When the account would then have more
+   * than `maxSessionsPerAccount` live sessions, the least recently used end as `revokeSession` ends
+   * one, recorded as one `session_ended` event. Null, and nothing written, when the account's
+   * credentials changed (or it went) since `account` was read; `locked`, and nothing written, when
+   * it is locked.
    */
-  async insert(
+  async insert(account: AccountCredentials, session: NewSession, client: ClientInfo): Promise<StoredSession | null> {
+    const { database, audit, maxSessionsPerAccount } = this.dependencies;
+    const event = { kind: "login_succeeded", client } as const;
+    // Most sign-ins end no session: a transaction of two prepared statements is then enough.
+    const quick = await inPoolTransaction(
+      database.pool,
+      (run) => signIn(run, audit, account, session, event, maxSessionsPerAccount - 1),
+      (result) => result.beyondLimit.length === 0,
+    );
+    if (quick.beyondLimit.length === 0) return quick.stored;
+    // Rolled back: again, in a transaction that can end the sessions past the limit too.
+    const outcome = await database.$transaction(async (tx) => {
+      const inserted = await this.insertWithin(tx, account, session, client, event.kind);
+      await inserted.revoke();
+      return inserted;
+    }, transactionOptions);
+    this.reportEnded(outcome.ended);
+    return outcome.stored;
+  }
+
+  /** `insert` inside the caller's transaction (a registration's, which stores the account too); the caller calls `revoke` last. */
+  async insertWithin(
+    tx: Transaction,
     account: AccountCredentials,
     session: NewSession,
     client: ClientInfo,
-    kind: SecurityEventKind = "login_succeeded",
-    tx?: Transaction,
-  ): Promise<StoredSession | null> {
-    const { row } = session;
-    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client });
-    const values = [
-      row.id,
-      account.id,
-      row.userAgent,
-      row.createdAt,
-      row.expiresAt,
-      row.refreshTokens.create.tokenHash,
-      account.credentialsVersion,
-      row.accessTokenExpiresAt,
-      event.kind,
-      event.ip,
-      event.userAgent,
-    ];
-    if (tx) return (await tx.$queryRawUnsafe<StoredSession[]>(insertSessionWithRefreshToken, ...values))[0] ?? null;
-    const { rows } = await this.dependencies.database.pool.query<StoredSession>({ name: "insert-session", text: insertSessionWithRefreshToken, values });
-    return rows[0] ?? null;
+    kind: SecurityEventKind,
+  ): Promise<{ stored: StoredSession | null; ended: number; revoke: () => Promise<void> }> {
+    const { audit, maxSessionsPerAccount } = this.dependencies;
+    const { stored, beyondLimit } = await signIn(runIn(tx), audit, account, session, { kind, client }, maxSessionsPerAccount - 1);
+    if (beyondLimit.length === 0) return { stored, ended: 0, revoke: async () => {} };
+    const ending = await this.endWithin(tx, { id: { in: beyondLimit } }, sessionLimitReason);
+    if (ending.ended > 0) {
+      const details = { reason: sessionLimitReason, count: ending.ended };
+      await audit.record(tx, { kind: "session_ended", userId: account.id, actorId: account.id, client, details });
+    }
+    return { stored, ...ending };
   }
 
   /** The pair a client receives for a session that is (or is being) stored. */

@@ -46,6 +46,8 @@ export interface SessionsServiceDependencies {
   secondFactor: SecondFactorChallenges;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
+  /** Live sessions one account may have: the session list is never longer. */
+  maxSessionsPerAccount: number;
   audit: SecurityEvents;
   clock: Clock;
   onEvent: EventCounter;
@@ -206,10 +208,13 @@ export class SessionsService {
     return ended;
   }
 
+  /** Newest first; at most MAX_SESSIONS_PER_ACCOUNT, which only a lowered setting leaves live sessions beyond until the next sign-in. */
   async listSessions(viewer: Viewer): Promise<SessionInfo[]> {
-    const sessions = await this.dependencies.database.session.findMany({
-      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.dependencies.clock.now() } },
+    const { database, clock, maxSessionsPerAccount } = this.dependencies;
+    const sessions = await database.session.findMany({
+      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: clock.now() } },
       orderBy: { createdAt: "desc" },
+      take: maxSessionsPerAccount,
     });
     return sessions.map((session) => ({
       id: session.id,

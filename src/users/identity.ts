@@ -1,6 +1,15 @@
+import { domainToASCII } from "node:url";
 import { BadUserInputError } from "../errors/errors.js";
 
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// A bare address (docs/api.md): a dot-atom local part of RFC 5322 atext or Unicode letters, marks
+// and digits (no invisible ones), "@", and an ASCII host name whose last label starts with a letter
+// (no IP address, no domain literal). Nothing the mail library or a mail server could read as a name,
+// a comment, a group, a second address or a route: what is stored is what mail is sent to.
+const atom = "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|(?!\\p{Default_Ignorable_Code_Point})[\\p{L}\\p{M}\\p{N}])+";
+const label = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const topLabel = "[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const emailPattern = new RegExp(`^(${atom}(?:\\.${atom})*)@((?:${label}\\.)+${topLabel})$`, "u");
+const octets = { address: 254, localPart: 64 } as const;
 const usernamePattern = /^[a-z0-9_][a-z0-9_.-]*$/i;
 export const usernameLength = { min: 3, max: 32 } as const;
 
@@ -12,16 +21,22 @@ export function foldIdentifier(text: string): string {
   return text.normalize("NFKC").trim().toLowerCase();
 }
 
-/** Whether a folded text (`foldIdentifier`) is an e-mail address an account may have. */
+/** Whether a folded text (`foldIdentifier`) is a bare e-mail address an account may have. */
 export function isEmailAddress(folded: string): boolean {
-  return folded.length <= 254 && emailPattern.test(folded);
+  if (Buffer.byteLength(folded) > octets.address) return false;
+  const [, localPart, domain] = emailPattern.exec(folded) ?? [];
+  if (localPart === undefined || domain === undefined || Buffer.byteLength(localPart) > octets.localPart) return false;
+  // An A-label (xn--) must be a valid one. With a non-ASCII local part the message travels as
+  // SMTPUTF8, which writes the domain in Unicode: it would no longer be the address stored.
+  if (domainToASCII(domain) !== domain) return false;
+  return /^[\x00-\x7f]*$/.test(localPart) || !/(?:^|\.)xn--/.test(domain);
 }
 
 /** E-mail addresses are compared and stored folded (`foldIdentifier`), here and everywhere else. */
 export function normalizeEmail(email: string, field = "email"): string {
   const normalized = foldIdentifier(email);
   if (!isEmailAddress(normalized)) {
-    throw new BadUserInputError(field, "Enter a valid e-mail address.");
+    throw new BadUserInputError(field, "Enter one e-mail address, like name@example.com, with nothing around it.");
   }
   return normalized;
 }
@@ -36,6 +51,11 @@ export function normalizeUsername(username: string, field = "username"): { displ
     );
   }
   return { display, key: foldIdentifier(display) };
+}
+
+/** Whether `key` is a username key as `normalizeUsername` makes it (a position in the list of users, say). */
+export function isUsernameKey(key: string): boolean {
+  return key.length >= usernameLength.min && key.length <= usernameLength.max && usernamePattern.test(key) && foldIdentifier(key) === key;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

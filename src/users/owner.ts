@@ -1,4 +1,5 @@
 import { isAdmin } from "../auth/roles.js";
+import { ForbiddenError } from "../errors/errors.js";
 import type { RequestContext } from "../graphql/context.js";
 
 /** Whether the request speaks for `userId`: it holds their access token, or has just issued them one. */
@@ -12,4 +13,10 @@ export async function isOwnerOrAdmin(context: RequestContext, userId: string): P
   if (context.tokensIssuedTo.has(userId)) return true;
   const viewer = await context.viewer();
   return viewer !== null && (viewer.userId === userId || isAdmin(viewer.roles));
+}
+
+/** A private field refused: FORBIDDEN, or only null once the response holds as many errors as it carries. */
+export function forbiddenField(context: RequestContext, message: string): null {
+  if (context.errorBudget.allows()) throw new ForbiddenError(message);
+  return null;
 }

@@ -1,12 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
 import { effectiveRoles } from "../auth/roles.js";
-import { ForbiddenError } from "../errors/errors.js";
 import type { RequestContext } from "../graphql/context.js";
 import { DateTimeScalar } from "../graphql/date-time.scalar.js";
-import { isOwner, isOwnerOrAdmin } from "./owner.js";
+import { forbiddenField, isOwner, isOwnerOrAdmin } from "./owner.js";
 import type { UserLoaders } from "./user.loader.js";
 import { User } from "./user.type.js";
 import type { UserRecord } from "./users.service.js";
+
+const privateField = "Only the account owner and admins can see this field.";
 
 @Resolver(() => User)
 export class UserResolver {
@@ -25,8 +26,8 @@ export class UserResolver {
     nullable: true,
     description: "Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
-  async email(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string> {
-    await assertMayReadPrivateFields(user, context);
+  async email(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string | null> {
+    if (!(await isOwnerOrAdmin(context, user.id))) return forbiddenField(context, privateField);
     return user.email;
   }
 
@@ -34,10 +35,8 @@ export class UserResolver {
     nullable: true,
     description: "Whether the owner has followed a link mailed to `email`. Only the owner sees it; anyone else gets null and FORBIDDEN.",
   })
-  async emailVerified(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean> {
-    if (!(await isOwner(context, user.id))) {
-      throw new ForbiddenError("Only the account owner can see whether this e-mail address is verified.");
-    }
+  async emailVerified(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean | null> {
+    if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see whether this e-mail address is verified.");
     return user.emailVerifiedAt !== null;
   }
 
@@ -45,8 +44,8 @@ export class UserResolver {
     nullable: true,
     description: "`user`, then every other role (`admin`…). Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
-  async roles(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string[]> {
-    await assertMayReadPrivateFields(user, context);
+  async roles(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string[] | null> {
+    if (!(await isOwnerOrAdmin(context, user.id))) return forbiddenField(context, privateField);
     return effectiveRoles(user.roles);
   }
 
@@ -55,11 +54,7 @@ export class UserResolver {
     description: "When an admin locked the account; null when it is not locked. Only the account's owner and admins see it.",
   })
   async lockedAt(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<Date | null> {
-    await assertMayReadPrivateFields(user, context);
+    if (!(await isOwnerOrAdmin(context, user.id))) return forbiddenField(context, privateField);
     return user.lockedAt;
   }
-}
-
-async function assertMayReadPrivateFields(user: UserRecord, context: RequestContext): Promise<void> {
-  if (!(await isOwnerOrAdmin(context, user.id))) throw new ForbiddenError("Only the account owner and admins can see this field.");
 }

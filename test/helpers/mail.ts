@@ -58,16 +58,26 @@ export class TemporaryFileTransport extends FileTransport {
   }
 }
 
+/** A message as the SMTP server got it: also the envelope's recipients, as the client wrote them. */
+export interface DeliveredMail extends ReceivedMail {
+  /** The addresses of the message's `RCPT TO` commands, byte for byte (the server's own parse decodes A-labels). */
+  envelopeTo: string[];
+}
+
+const ignore = () => {};
+
 /**
  * A real SMTP server in the test process: every message it accepts is parsed into `received`.
  * `refuse` makes it answer every message with a permanent error, as a broken relay would, after
  * reading it (into `refused`).
  */
 export class TestMailServer {
-  readonly received: ReceivedMail[] = [];
-  readonly refused: ReceivedMail[] = [];
+  readonly received: DeliveredMail[] = [];
+  readonly refused: DeliveredMail[] = [];
   refuse = false;
   private readonly server: SMTPServer;
+  /** Per connection, the `RCPT TO` addresses since its last `MAIL FROM`. */
+  private readonly recipients = new Map<string, string[]>();
 
   private constructor(
     private readonly credentials?: { user: string; pass: string },
@@ -76,18 +86,21 @@ export class TestMailServer {
       disabledCommands: credentials ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
       authOptional: !credentials,
       allowInsecureAuth: true,
-      logger: false,
+      // Its debug log is the only place the commands appear as sent.
+      logger: { trace: ignore, info: ignore, warn: ignore, error: ignore, fatal: ignore, debug: (meta, ...parts) => this.command(meta, parts) },
       disableReverseLookup: true,
       onAuth: (auth, _session, callback) => {
         if (auth.username === credentials?.user && auth.password === credentials?.pass) callback(null, { user: auth.username });
         else callback(new Error("Invalid username or password"));
       },
-      onData: (stream, _session, callback) => {
+      onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
+        const envelopeTo = this.recipients.get(session.id) ?? [];
         stream.on("data", (chunk: Buffer) => chunks.push(chunk));
         stream.on("end", () => {
           const refuse = this.refuse;
-          parseMail(Buffer.concat(chunks)).then((mail) => {
+          parseMail(Buffer.concat(chunks)).then((parsed) => {
+            const mail = { ...parsed, envelopeTo };
             if (refuse) {
               this.refused.push(mail);
               callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
@@ -99,6 +112,14 @@ export class TestMailServer {
         });
       },
     });
+  }
+
+  private command(meta: unknown, parts: unknown[]): void {
+    const { tnx, cid } = (meta ?? {}) as { tnx?: string; cid?: string };
+    if (tnx !== "command" || !cid) return;
+    const line = parts.map(String).join(" ").replace(/^C: /, "");
+    if (/^MAIL FROM:/i.test(line)) this.recipients.set(cid, []);
+    else if (/^RCPT TO:/i.test(line)) this.recipients.get(cid)?.push(line.slice(line.indexOf("<") + 1, line.lastIndexOf(">")));
   }
 
   /** On a free port, or on `port` (to come back where a stopped one was). */
@@ -122,12 +143,12 @@ export class TestMailServer {
   }
 
   /** Messages to `address` so far. */
-  to(address: string): ReceivedMail[] {
+  to(address: string): DeliveredMail[] {
     return this.received.filter((mail) => mail.to.includes(address));
   }
 
   /** The `count`-th message to `address` (1: the first), waiting for it to arrive. */
-  async waitFor(address: string, count = 1, timeoutMs = 10_000): Promise<ReceivedMail> {
+  async waitFor(address: string, count = 1, timeoutMs = 10_000): Promise<DeliveredMail> {
     const deadline = Date.now() + timeoutMs;
     while (this.to(address).length < count) {
       if (Date.now() > deadline) throw new Error(`no mail #${count} to ${address} within ${timeoutMs} ms`);
