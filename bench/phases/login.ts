@@ -21,7 +21,12 @@ export async function loginFigures(bench: Bench): Promise<Figure[]> {
   const hashes = await hashMilliseconds(plan.hashSamples);
   const logins = await bench.driveSubgraph({ calls: bench.calls.login, connections: 1, durationSeconds: plan.latency });
   const signIns =
-    peer && (await bench.drivePeer({ calls: bench.peerUsers.map(bench.peerRequest.signIn), connections: 1, durationSeconds: plan.latency }));
+    peer &&
+    (await bench.drivePeer({
+      calls: bench.peerUsers.map(bench.peerRequest.signIn),
+      connections: 1,
+      durationSeconds: plan.latency,
+    }));
   const loginP50 = percentile(logins.latenciesMs, 50);
   const hashP50 = percentile(hashes, 50);
   const figures: Figure[] = [

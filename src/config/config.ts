@@ -3,7 +3,16 @@ import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
-import { addressRanges, booleanFlag, checkPrivateKeys, count, duration, emailList, positiveInt, url } from "./parsers.js";
+import {
+  addressRanges,
+  booleanFlag,
+  checkPrivateKeys,
+  count,
+  duration,
+  emailList,
+  positiveInt,
+  url,
+} from "./parsers.js";
 
 const envSchema = z
   .object({
@@ -37,7 +46,11 @@ const envSchema = z
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
-    MAIL_FROM: z.string().trim().regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>").optional(),
+    MAIL_FROM: z
+      .string()
+      .trim()
+      .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
+      .optional(),
     APP_URL: url(["http:", "https:"]),
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
@@ -61,7 +74,15 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"] as const) {
+    for (const name of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "JWT_PRIVATE_KEYS",
+      "ENCRYPTION_KEYS",
+      "SMTP_URL",
+      "MAIL_FROM",
+      "APP_URL",
+    ] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
   });
@@ -208,7 +229,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       redisCommandMs: env.REDIS_COMMAND_TIMEOUT * 1000,
     },
     dependencyErrorLogIntervalMs: env.DEPENDENCY_ERROR_LOG_INTERVAL * 1000,
-    passwordHashingQueue: { maxWaiting: env.PASSWORD_HASHING_QUEUE_LIMIT, maxWaitMs: env.PASSWORD_HASHING_QUEUE_TIMEOUT * 1000 },
+    passwordHashingQueue: {
+      maxWaiting: env.PASSWORD_HASHING_QUEUE_LIMIT,
+      maxWaitMs: env.PASSWORD_HASHING_QUEUE_TIMEOUT * 1000,
+    },
     limits: {
       tokens: env.MAX_TOKENS,
       depth: env.MAX_DEPTH,

@@ -36,7 +36,10 @@ export class MfaLogin {
   async complete(mfaToken: string, code: string, client: ClientInfo): Promise<AuthResult> {
     const { database, users, secondFactor, audit, clock, sessions, onEvent } = this.dependencies;
     const tokenHash = hashOpaqueToken(mfaToken);
-    const challenge = await database.mfaChallenge.findUnique({ where: { tokenHash }, select: { userId: true, credentialsVersion: true } });
+    const challenge = await database.mfaChallenge.findUnique({
+      where: { tokenHash },
+      select: { userId: true, credentialsVersion: true },
+    });
     if (!challenge) throw new InvalidMfaTokenError();
     const { userId } = challenge;
     await secondFactor.throttle(userId);

@@ -10,7 +10,14 @@ import type { EventCounter } from "../observability/events.js";
 import type { RevocationStore } from "../store/revocation-store.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
-import { inPoolTransaction, runIn, signIn, type AccountCredentials, type NewSession, type StoredSession } from "./sign-in.js";
+import {
+  inPoolTransaction,
+  runIn,
+  signIn,
+  type AccountCredentials,
+  type NewSession,
+  type StoredSession,
+} from "./sign-in.js";
 
 export interface AuthResult {
   accessToken: string;
@@ -113,7 +120,14 @@ export class SessionLifecycle {
     kind: SecurityEventKind,
   ): Promise<{ stored: StoredSession | null; ended: number; revoke: () => Promise<void> }> {
     const { audit, maxSessionsPerAccount } = this.dependencies;
-    const { stored, beyondLimit } = await signIn(runIn(tx), audit, account, session, { kind, client }, maxSessionsPerAccount - 1);
+    const { stored, beyondLimit } = await signIn(
+      runIn(tx),
+      audit,
+      account,
+      session,
+      { kind, client },
+      maxSessionsPerAccount - 1,
+    );
     if (beyondLimit.length === 0) return { stored, ended: 0, revoke: async () => {} };
     const ending = await this.endWithin(tx, { id: { in: beyondLimit } }, sessionLimitReason);
     if (ending.ended > 0) {
@@ -125,7 +139,12 @@ export class SessionLifecycle {
 
   /** The pair a client receives for a session that is (or is being) stored. */
   async tokensFor(user: UserRecord, session: NewSession): Promise<AuthResult> {
-    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id, effectiveRoles(user.roles), session.row.createdAt);
+    const access = await this.dependencies.accessTokens.issue(
+      user.id,
+      session.row.id,
+      effectiveRoles(user.roles),
+      session.row.createdAt,
+    );
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -83,7 +83,9 @@ export class SessionsService {
     }
     if (account.mfaEnabled) {
       onEvent("login_mfa_required");
-      throw new MfaRequiredError(await secondFactor.issue({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
+      throw new MfaRequiredError(
+        await secondFactor.issue({ id: account.user.id, credentialsVersion: account.credentialsVersion }),
+      );
     }
     return this.startSession(account, client);
   }
@@ -92,7 +94,10 @@ export class SessionsService {
    * A session for an account that just proved who it is (a login, or a login completed with a
    * second factor), written only while its credentials are still those that were checked.
    */
-  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo): Promise<AuthResult> {
+  async startSession(
+    account: Pick<LoginAccount, "user" | "credentialsVersion">,
+    client: ClientInfo,
+  ): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
@@ -107,7 +112,8 @@ export class SessionsService {
     if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
     onEvent("login_succeeded");
     // Roles changed meanwhile: the token carries the stored ones.
-    if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
+    if (stored.roles.join() !== account.user.roles.join())
+      return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
     return result;
   }
 
@@ -130,7 +136,12 @@ export class SessionsService {
     onEvent("login_failed");
     if (userId) {
       // The right password refused for another reason: say which (the client was told too).
-      const reason = error instanceof AccountLockedError ? "locked" : error instanceof EmailNotVerifiedError ? "email_not_verified" : undefined;
+      const reason =
+        error instanceof AccountLockedError
+          ? "locked"
+          : error instanceof EmailNotVerifiedError
+            ? "email_not_verified"
+            : undefined;
       const details = reason ? { reason } : undefined;
       await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details });
     }
@@ -164,7 +175,8 @@ export class SessionsService {
       await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused", async (tx, ended) => {
         // Recorded once, by whichever presentation ended the session, and with no actor: whoever
         // presented the copy did not sign in.
-        if (ended > 0) await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
+        if (ended > 0)
+          await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
       });
       onEvent("refresh_token_reused");
       throw new RefreshTokenReusedError();
@@ -174,7 +186,12 @@ export class SessionsService {
       throw new InvalidRefreshTokenError();
     }
     onEvent("refresh_succeeded");
-    const access = await accessTokens.issue(rotated.user.id, rotated.sessionId, effectiveRoles(rotated.user.roles), rotated.at);
+    const access = await accessTokens.issue(
+      rotated.user.id,
+      rotated.sessionId,
+      effectiveRoles(rotated.user.roles),
+      rotated.at,
+    );
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -199,11 +216,17 @@ export class SessionsService {
   }
 
   /** Ends the viewer's matching sessions; one `session_ended` event when any ended (none for a repeat). */
-  private async endOwnSessions(viewer: Viewer, where: Prisma.SessionWhereInput, reason: string, client: ClientInfo): Promise<number> {
+  private async endOwnSessions(
+    viewer: Viewer,
+    where: Prisma.SessionWhereInput,
+    reason: string,
+    client: ClientInfo,
+  ): Promise<number> {
     const { lifecycle, audit } = this.dependencies;
     const { userId } = viewer;
     const { ended } = await lifecycle.end(where, reason, async (tx, count) => {
-      if (count > 0) await audit.record(tx, { kind: "session_ended", userId, actorId: userId, client, details: { reason, count } });
+      if (count > 0)
+        await audit.record(tx, { kind: "session_ended", userId, actorId: userId, client, details: { reason, count } });
     });
     return ended;
   }

@@ -79,7 +79,9 @@ export class MemoryStore implements Store {
     const now = this.now();
     return keys.map((key) => {
       const entry = this.liveCounter(key);
-      return entry ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) } : { count: 0, resetInSeconds: 0 };
+      return entry
+        ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) }
+        : { count: 0, resetInSeconds: 0 };
     });
   }
 

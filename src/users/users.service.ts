@@ -3,7 +3,10 @@ import type { User } from "../generated/prisma/client.js";
 import { isUserId } from "./identity.js";
 
 /** What the GraphQL `User` shows (`roles` as stored, without the implied one); never the password hash. */
-export type UserRecord = Pick<User, "id" | "username" | "email" | "emailVerifiedAt" | "createdAt" | "roles" | "lockedAt">;
+export type UserRecord = Pick<
+  User,
+  "id" | "username" | "email" | "emailVerifiedAt" | "createdAt" | "roles" | "lockedAt"
+>;
 
 /** The same columns for Prisma's `select`, so no query hands the password hash beyond this service. */
 export const publicUserColumns = {
