@@ -20,7 +20,7 @@ import { assertSecretsReadable } from "./mfa/reencryption.js";
 import type { Logger } from "./observability/logger.js";
 import { startPurges } from "./purges.js";
 import { reasonOf } from "./startup-error.js";
-import { openStore } from "./store/open-store.js";
+import { describeRedis, openStore } from "./store/open-store.js";
 
 export interface RunningServer {
   app: App;
@@ -127,7 +127,7 @@ export async function startServer(
     if (opened.applied.length > 0) logger.info({ migrations: opened.applied }, "applied database migrations");
     if (!config.migrateOnStart) await reportUnreadyDatabase(opened.database, opened.name, logger);
     const store = await openStore({
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       redisKeyPrefix: config.redisKeyPrefix,
       redisCommandMs: config.timeouts.redisCommandMs,
     });
@@ -162,9 +162,7 @@ export async function startServer(
         database: opened.embeddedDataDir
           ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})`
           : `PostgreSQL at ${describeUrl(opened.url)}`,
-        revocationStore: config.redisUrl
-          ? `Redis at ${describeUrl(config.redisUrl)}`
-          : "in-process (single instance only)",
+        revocationStore: describeRedis(config.redis) ?? "in-process (single instance only)",
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,
         mail: mailTransport.description,

@@ -19,7 +19,7 @@ describe("configuration", () => {
       env: "development",
       port: 4001,
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redis: { url: undefined, clusterNodes: undefined, sentinels: undefined },
       introspection: true,
       migrateOnStart: true,
       logLevel: "info",
@@ -90,7 +90,7 @@ describe("configuration", () => {
       },
       port: 5000,
       databaseUrl: "postgresql://u:p@db:5432/users",
-      redisUrl: "redis://cache:6379",
+      redis: { url: "redis://cache:6379" },
       dataDir: "/tmp/somewhere",
       logLevel: "warn",
       passwordAttempts: {

@@ -8,8 +8,10 @@ import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import type { TemporaryFileTransport } from "./helpers/mail.js";
 import { authenticatorCode, expectCodes, mfaClient, mfaDocuments } from "./helpers/mfa.js";
 import { testEncryptionKeys } from "./helpers/server.js";
+import { useRedisCluster } from "./helpers/redis-cluster.js";
 import { useTestServer } from "./helpers/test-server.js";
 
+useRedisCluster();
 const clock = new ManualClock(new Date("2026-11-25T12:00:00.000Z"));
 const server = useTestServer({ clock });
 const client = mfaClient(server, clock);
@@ -422,5 +424,33 @@ describe("secrets at rest", () => {
     const response = await complete(await mfaToken(bob.account), await authenticatorCode(alice.secret, clock));
     expect(response.data).toBeNull();
     expectCodes(response, ["INTERNAL_SERVER_ERROR"]);
+  });
+});
+
+describe("on a Redis Cluster", () => {
+  // Redis expires the code counters on its own clock: this server's clock is today's and stays
+  // within one window.
+  const clusterClock = new ManualClock(new Date());
+  const clusterServer = useTestServer({ clock: clusterClock, store: "cluster" });
+  const onCluster = mfaClient(clusterServer, clusterClock);
+
+  it("completes logins with a code and a recovery code; concurrent wrong codes are limited per account, exactly", async () => {
+    const { account, secret, userId, recoveryCodes } = await onCluster.registerWithMfa();
+    const withCode = await onCluster.complete(
+      await onCluster.mfaToken(account),
+      await authenticatorCode(secret, clusterClock),
+    );
+    expect(withCode.errors).toBeUndefined();
+    const me = await onCluster.request(mutations.me, {}, withCode.data!.completeLogin.accessToken);
+    expect(me.data!.me.id).toBe(userId);
+    const withRecoveryCode = await onCluster.complete(await onCluster.mfaToken(account), recoveryCodes[0]!);
+    expect(withRecoveryCode.errors).toBeUndefined();
+
+    // The confirming code and the two above counted: the rest of the window goes to 30 guesses at once.
+    const tokens = await Promise.all(Array.from({ length: 30 }, () => onCluster.mfaToken(account)));
+    const guesses = await Promise.all(tokens.map((token) => onCluster.complete(token, "000000")));
+    const codes = guesses.map((response) => errorCodes(response)[0]);
+    expect(codes.filter((code) => code === "INVALID_MFA_CODE")).toHaveLength(codeAttemptsPerWindow - 3);
+    expect(codes.filter((code) => code === "RATE_LIMITED")).toHaveLength(30 - (codeAttemptsPerWindow - 3));
   });
 });

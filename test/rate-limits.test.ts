@@ -4,6 +4,7 @@ import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
 import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { newAccount, testConfig } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
+import { useRedisCluster } from "./helpers/redis-cluster.js";
 
 // The shipped thresholds: 5 failures per (account, client), 20 per account, 100 per client.
 const limits = testConfig().passwordAttempts;
@@ -17,7 +18,9 @@ function expectRateLimited(response: GraphQLResponse): void {
   expect(retryAfter).toBeLessThanOrEqual(limits.windowSeconds);
 }
 
-describe.each(["redis", "memory"] as const)(
+useRedisCluster();
+
+describe.each(["redis", "memory", "cluster"] as const)(
   "login limits, per client behind a trusted proxy, on the %s store",
   (store) => {
     // Clients are told apart by X-Forwarded-For, which the test (a trusted proxy) sets.

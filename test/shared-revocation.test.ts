@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RedisStore } from "../src/store/redis-store.js";
+import { revocationShards, type RedisStore } from "../src/store/redis-store.js";
+import { storeKeys } from "./helpers/redis-keys.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { newAccount, openTestStore, startTestServer, type TestServer } from "./helpers/server.js";
@@ -48,12 +49,11 @@ it("keeps revocations in Redis only as long as the tokens they guard could live"
   expect(ttl).toBeGreaterThan(15 * 60 - 30);
   expect(ttl).toBeLessThanOrEqual(15 * 60);
 
-  // Every key the subgraph writes expires by itself, login-attempt counters included.
+  // Every key the subgraph writes expires by itself, login-attempt counters included; only the
+  // marks of the revocation set's shards stay, a fixed number of them.
   await first.request(mutations.login, { input: { usernameOrEmail: "nobody-at-all", password: "whatever it is" } });
-  const keys = [
-    ...(await store.redis.keys(`${store.key("session", "")}*`)),
-    ...(await store.redis.keys(`${store.key("hits", "")}*`)),
-  ];
+  const keys = [...(await storeKeys(store, "{revocations:*}session:*")), ...(await storeKeys(store, "hits:*"))];
+  expect(await storeKeys(store, "{revocations:*}current")).toHaveLength(revocationShards);
   expect(keys.some((key) => key.includes(":hits:"))).toBe(true);
   for (const key of keys) expect(await store.redis.ttl(key), key).toBeGreaterThan(0);
 });

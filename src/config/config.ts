@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
+import type { RedisTarget } from "../store/redis-connection.js";
 import {
   addressRanges,
   booleanFlag,
@@ -13,6 +14,7 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
+import { checkRedisTopology, hasSharedRedis, redisTarget, redisTopologySettings } from "./redis-topology.js";
 
 const envSchema = z
   .object({
@@ -24,6 +26,7 @@ const envSchema = z
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_KEY_PREFIX: z.string().default("users:"),
+    ...redisTopologySettings,
     DATA_DIR: z.string().min(1).default(".data"),
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
@@ -73,10 +76,17 @@ const envSchema = z
     MAX_ENTITIES: positiveInt(1000),
   })
   .superRefine((env, ctx) => {
+    checkRedisTopology(env, ctx);
     if (env.NODE_ENV !== "production") return;
+    if (!hasSharedRedis(env)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REDIS_URL"],
+        message: "is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)",
+      });
+    }
     for (const name of [
       "DATABASE_URL",
-      "REDIS_URL",
       "JWT_PRIVATE_KEYS",
       "ENCRYPTION_KEYS",
       "SMTP_URL",
@@ -100,8 +110,8 @@ export interface Config {
   shutdownDrainPeriodMs: number;
   /** Absent: an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
-  /** Absent: the in-process revocation store. */
-  redisUrl?: string;
+  /** One Redis server, a Redis Cluster or a Sentinel-watched master; none named: the in-process store. */
+  redis: RedisTarget;
   redisKeyPrefix: string;
   dataDir: string;
   jwt: {
@@ -183,7 +193,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     metricsPort: env.METRICS_PORT,
     shutdownDrainPeriodMs: env.SHUTDOWN_DRAIN_PERIOD * 1000,
     databaseUrl: env.DATABASE_URL,
-    redisUrl: env.REDIS_URL,
+    redis: redisTarget(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     dataDir: path.resolve(env.DATA_DIR),
     jwt: {

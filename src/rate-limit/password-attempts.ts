@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { RateLimitedError } from "../errors/errors.js";
 import type { CounterStore, ReachedLimit } from "../store/counter-store.js";
+import { slotTag } from "../store/key-slot.js";
 
 export interface PasswordAttemptLimits {
   /** Failed password checks of one account from one client in a window: past it, that client waits. */
@@ -74,12 +75,13 @@ export class PasswordAttemptLimiter {
   async begin(account: string, address: string | undefined): Promise<PasswordAttempt> {
     const { failuresPerClient, failuresPerAccount, failuresPerAddress, windowSeconds } = this.limits;
     const client = clientKey(address);
+    // Hash tags: the counters of one account share a slot of a Redis Cluster, those of one client another.
     const keys = {
-      pair: `login:pair:${account}:${client}`,
-      account: `login:account:${account}`,
-      address: `login:address:${client}`,
+      pair: `login:pair:${slotTag(account)}:${client}`,
+      account: `login:account:${slotTag(account)}`,
+      address: `login:address:${slotTag(client)}`,
     };
-    const known = `login:known:${account}:${client}`;
+    const known = `login:known:${slotTag(account)}:${client}`;
     const reached = await this.store.hitUnlessLimited(
       [
         { key: keys.pair, limit: failuresPerClient },
@@ -120,7 +122,7 @@ export class PasswordAttemptLimiter {
     const retryAfterSeconds = Math.max(1, ...reached.map(({ resetInSeconds }) => resetInSeconds));
     const aboutAccount = reached.some(({ key }) => !key.startsWith("login:address:"));
     const startsLockout =
-      aboutAccount && (await this.store.hit(`login:lockout:${account}`, retryAfterSeconds)).count === 1;
+      aboutAccount && (await this.store.hit(`login:lockout:${slotTag(account)}`, retryAfterSeconds)).count === 1;
     throw new RateLimitedError(retryAfterSeconds, startsLockout);
   }
 }

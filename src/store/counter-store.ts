@@ -6,11 +6,14 @@ export interface CounterStore {
   /** Counts an event in a fixed window that starts with the first hit; the count so far. */
   hit(key: string, windowSeconds: number): Promise<Counter>;
   /**
-   * Counts one hit on every key only if none has reached its limit, atomically, in one round trip:
-   * concurrent callers cannot overshoot. Answers the limits reached, empty when the hits were counted.
+   * Counts one hit on every key only if none has reached its limit, in one round trip: concurrent
+   * callers cannot overshoot any counter. Answers the limits reached, empty when the hits were
+   * counted; a refused call counts nowhere. Keys that share a hash tag (`slotTag`) are checked and
+   * counted together atomically; on a Redis Cluster, keys of different slots are checked apart,
+   * and those counted while another slot refused take their hit back.
    */
   hitUnlessLimited(hits: readonly LimitedHit[], windowSeconds: number): Promise<ReachedLimit[]>;
-  /** Applies the changes that settle an attempt, in one round trip. */
+  /** Applies the changes that settle an attempt, in one round trip (on a Redis Cluster, one per slot, sent together). */
   settle(changes: CounterSettlement): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export interface LimitedHit {
   key: string;
   /** The count at which the next hit is refused. */
   limit: number;
-  /** The limit does not apply while this other counter is above zero. */
+  /** The limit does not apply while this other counter is above zero; it shares the hash tag of `key`. */
   waivedBy?: string;
 }
 

@@ -1,166 +1,149 @@
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import { ServiceUnavailableError } from "../errors/errors.js";
 import { endSpan, startClientSpan } from "../observability/tracing.js";
 import type { Counter, CounterSettlement, LimitedHit, ReachedLimit } from "./counter-store.js";
+import { groupBySlot, keySlot } from "./key-slot.js";
+import { connectRedis, type RedisClient, type RedisTarget } from "./redis-connection.js";
+import { defineScripts, type StoreScripts } from "./redis-scripts.js";
 import type { RebuildTicket, RevocationEntry, SessionRevocation } from "./revocation-store.js";
 import type { Store } from "./store.js";
 
 export const defaultRedisTimeoutMs = 2_000;
 
-interface RedisRebuildTicket extends RebuildTicket {
-  /** The Redis server the rebuild read from: the mark it leaves is valid on that server only. */
-  runId: string;
+/**
+ * The revocation set is cut into this many shards, each with keys of one hash tag: a Redis Cluster
+ * spreads them over its masters, and each shard knows by itself whether it is current.
+ */
+export const revocationShards = 1024;
+
+/** FNV-1a: a session's shard, the same in every process. */
+function shardOf(sessionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < sessionId.length; index++) {
+    hash = Math.imul(hash ^ sessionId.charCodeAt(index), 0x01000193);
+  }
+  return (hash >>> 0) % revocationShards;
 }
 
-/** Marks the set current only if this rebuild is still the latest and its key survived (no FLUSHALL, no restart). */
-const completeRebuildScript = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('DEL', KEYS[1])
-return 1`;
-
-const rebuildEntriesPerRoundTrip = 1000;
+const allShards = Array.from({ length: revocationShards }, (_, shard) => shard);
 
 /**
- * KEYS: the counters, then their waivers. ARGV: the window, then per counter its limit and the
- * position of its waiver in KEYS (0 for none). Answers {position, ttl} pairs of the limits reached,
- * empty when every counter took its hit.
- */
-const hitUnlessLimitedScript = `local counters = (#ARGV - 1) / 2
-local reached = {}
-for i = 1, counters do
-  local waiver = tonumber(ARGV[2 * i + 1])
-  local waived = waiver > 0 and tonumber(redis.call('GET', KEYS[waiver]) or '0') > 0
-  if not waived and tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i]) then
-    table.insert(reached, i)
-    table.insert(reached, redis.call('TTL', KEYS[i]))
-  end
-end
-if #reached > 0 then return reached end
-for i = 1, counters do
-  redis.call('INCR', KEYS[i])
-  redis.call('EXPIRE', KEYS[i], ARGV[1], 'NX')
-end
-return reached`;
-
-/**
- * KEYS: the counters to forget, those to take a hit back from (DECR alone would create a key
- * without TTL when it has expired meanwhile), then the one to hit if any. ARGV: how many to
- * forget, how many to take back, the hit's window (0 for no hit).
- */
-const settleScript = `local forget, unhit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, forget do redis.call('DEL', KEYS[i]) end
-for i = forget + 1, forget + unhit do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECR', KEYS[i]) end
-end
-if window > 0 then
-  local key = KEYS[forget + unhit + 1]
-  redis.call('INCR', key)
-  redis.call('EXPIRE', key, window, 'NX')
-end
-return 0`;
-
-/**
- * Shared by every instance. Keys carry the TTL of what they guard, so Redis never grows without
- * bound; commands fail fast while Redis is unreachable instead of queueing behind the request.
+ * Shared by every instance: one Redis server, a Redis Cluster or a Sentinel-watched master. Keys
+ * carry the TTL of what they guard, so Redis never grows without bound; commands fail fast while
+ * Redis is unreachable instead of queueing behind the request.
  *
- * Whether Redis holds the current revocation set: the key `revocations:current` holds the run id
- * of the Redis server on which a rebuild completed. FLUSHALL deletes it; a restarted server (even
- * one that reloaded an older snapshot) or a replica promoted by a failover has another run id. So
- * any of them reads as "unknown" until rebuilt from PostgreSQL.
+ * Whether a shard of the revocation set is current: its mark holds the run id of the Redis server
+ * on which a rebuild completed it, and each read compares it with the run id of the server that
+ * answers, in the same script. FLUSHALL deletes the mark; a restarted server (even one that
+ * reloaded an older snapshot) or a replica promoted by a failover has another run id. So any of
+ * them reads as "unknown" for the shards it holds until rebuilt from PostgreSQL, and the others
+ * are not disturbed.
+ *
+ * On a Cluster, every transaction and script keeps to the keys of one slot: a shard's keys share a
+ * hash tag, and counters given together are split by slot (their callers tag them, see `slotTag`).
  */
 export class RedisStore implements Store {
-  private runId: Promise<string> | undefined;
+  private readonly scripts: StoreScripts;
+  /** On a Cluster, keys are grouped by slot before a transaction or script; a single server takes them together. */
+  private readonly bySlot: <T>(items: readonly T[], keyOf: (item: T) => string) => T[][];
 
   private constructor(
-    readonly redis: Redis,
-    private readonly prefix: string,
+    readonly redis: RedisClient,
+    /** Starts every key of this store. */
+    readonly prefix: string,
+    private readonly timeoutMs: number,
   ) {
-    // The next connection may reach another server (a restart, a failover): ask it again.
-    redis.on("close", () => {
-      this.runId = undefined;
-    });
+    this.scripts = defineScripts(redis);
+    this.bySlot = redis instanceof Cluster ? groupBySlot : (items) => (items.length === 0 ? [] : [[...items]]);
   }
 
-  /** `timeoutMs` bounds connecting and every command: a Redis that hangs fails the request, not stalls it. */
-  static async connect(url: string, prefix: string, timeoutMs = defaultRedisTimeoutMs): Promise<RedisStore> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    // Connection errors surface on the commands that need Redis; the client keeps reconnecting.
-    let lastError: Error | undefined;
-    redis.on("error", (error: Error) => (lastError = error));
-    try {
-      await redis.connect();
-    } catch (error) {
-      redis.disconnect();
-      // "Connection is closed." says less than the error that closed it (ECONNREFUSED, NOAUTH…).
-      throw lastError ?? error;
-    }
-    return new RedisStore(redis, prefix);
+  /** `timeoutMs` bounds connecting and every call: a Redis that hangs fails the request, not stalls it. */
+  static async connect(
+    target: string | RedisTarget,
+    prefix: string,
+    timeoutMs = defaultRedisTimeoutMs,
+  ): Promise<RedisStore> {
+    const redis = await connectRedis(typeof target === "string" ? { url: target } : target, timeoutMs);
+    return new RedisStore(redis, prefix, timeoutMs);
   }
 
-  key(kind: "session" | "hits" | "revocations", id: string): string {
-    return `${this.prefix}${kind}:${id}`;
+  /** The Redis key of a revoked session, or of a counter. */
+  key(kind: "session" | "hits", id: string): string {
+    return kind === "session" ? this.shardKey(shardOf(id), `session:${id}`) : `${this.prefix}hits:${id}`;
+  }
+
+  private shardKey(shard: number, name: "current" | "rebuild" | `session:${string}`): string {
+    return `${this.prefix}{revocations:${shard}}${name}`;
   }
 
   async revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void> {
     if (sessionIds.length === 0) return;
-    await this.reach("MULTI SET", async () => {
-      const pipeline = this.redis.multi();
-      for (const id of sessionIds) pipeline.set(this.key("session", id), "1", "EX", Math.max(1, Math.ceil(ttlSeconds)));
-      const results = await pipeline.exec();
-      const failure = results?.find(([error]) => error);
-      if (!results || failure) throw failure?.[0] ?? new Error("Redis transaction aborted");
-    });
+    const ttl = Math.max(1, Math.ceil(ttlSeconds));
+    const groups = this.bySlot(
+      sessionIds.map((id) => this.key("session", id)),
+      (key) => key,
+    );
+    await this.reach("MULTI SET", () =>
+      Promise.all(
+        groups.map(async (keys) => {
+          const transaction = this.redis.multi();
+          for (const key of keys) transaction.set(key, "1", "EX", ttl);
+          const results = await transaction.exec();
+          const failure = results?.find(([error]) => error);
+          if (!results || failure) throw failure?.[0] ?? new Error("Redis transaction aborted");
+        }),
+      ),
+    );
   }
 
   async sessionRevocation(sessionId: string): Promise<SessionRevocation> {
-    return this.reach("MGET", async () => {
-      const [runId, [current, revoked]] = await Promise.all([
-        this.serverRunId(),
-        this.redis.mget(this.key("revocations", "current"), this.key("session", sessionId)),
-      ]);
-      if (current !== runId) return "unknown";
-      return revoked === null ? "live" : "revoked";
-    });
+    const shard = shardOf(sessionId);
+    return this.reach(
+      "EVAL",
+      () =>
+        this.scripts.sessionRevocation(
+          2,
+          this.shardKey(shard, "current"),
+          this.key("session", sessionId),
+        ) as Promise<SessionRevocation>,
+    );
   }
 
+  /** Leaves a ticket in every shard, on the server that holds it. */
   async beginRebuild(): Promise<RebuildTicket> {
-    return this.reach("SET", async () => {
-      const ticket: RedisRebuildTicket = { id: randomUUID(), runId: await this.serverRunId() };
-      // Expires, so that a rebuild whose process died leaves nothing behind.
-      await this.redis.set(this.key("revocations", "rebuild"), ticket.id, "EX", 600);
-      return ticket;
-    });
+    const ticket: RebuildTicket = { id: randomUUID() };
+    await this.reach(
+      "EVAL",
+      () =>
+        Promise.all(allShards.map((shard) => this.scripts.beginRebuild(1, this.shardKey(shard, "rebuild"), ticket.id))),
+      "unbounded",
+    );
+    return ticket;
   }
 
+  /** Shard by shard, each in one script; true when every shard was marked current. */
   async completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean> {
-    return this.reach("PIPELINE SET", async () => {
-      for (let start = 0; start < entries.length; start += rebuildEntriesPerRoundTrip) {
-        const pipeline = this.redis.pipeline();
-        for (const { sessionId, ttlSeconds } of entries.slice(start, start + rebuildEntriesPerRoundTrip)) {
-          pipeline.set(this.key("session", sessionId), "1", "EX", Math.max(1, Math.ceil(ttlSeconds)));
-        }
-        const results = await pipeline.exec();
-        const failure = results?.find(([error]) => error);
-        if (!results || failure) throw failure?.[0] ?? new Error("Redis pipeline aborted");
-      }
-      const marked = await this.redis.eval(
-        completeRebuildScript,
-        2,
-        this.key("revocations", "rebuild"),
-        this.key("revocations", "current"),
-        ticket.id,
-        (ticket as RedisRebuildTicket).runId,
-      );
-      return marked === 1;
-    });
+    const byShard = new Map<number, RevocationEntry[]>(allShards.map((shard) => [shard, []]));
+    for (const entry of entries) byShard.get(shardOf(entry.sessionId))!.push(entry);
+    const marked = await this.reach(
+      "EVAL",
+      () =>
+        Promise.all(
+          [...byShard].map(([shard, ended]) =>
+            this.scripts.completeRebuild(
+              2 + ended.length,
+              this.shardKey(shard, "rebuild"),
+              this.shardKey(shard, "current"),
+              ...ended.map(({ sessionId }) => this.key("session", sessionId)),
+              ticket.id,
+              ...ended.map(({ ttlSeconds }) => Math.max(1, Math.ceil(ttlSeconds))),
+            ),
+          ),
+        ),
+      "unbounded",
+    );
+    return marked.every((done) => done === 1);
   }
 
   async hit(key: string, windowSeconds: number): Promise<Counter> {
@@ -178,15 +161,34 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * One script per slot, sent together: each checks and counts its own counters atomically, so no
+   * counter overshoots. Counters of other slots that took their hit while one slot refused take it
+   * back, so that a refused attempt counts nowhere.
+   */
   async hitUnlessLimited(hits: readonly LimitedHit[], windowSeconds: number): Promise<ReachedLimit[]> {
-    if (hits.length === 0) return [];
+    for (const { key, waivedBy } of hits) {
+      if (waivedBy !== undefined && this.redis instanceof Cluster && keySlot(waivedBy) !== keySlot(key)) {
+        throw new Error(`the waiver ${waivedBy} must share the hash tag of ${key}`);
+      }
+    }
+    const groups = this.bySlot(hits, ({ key }) => this.key("hits", key));
+    const answers = await this.reach("EVAL", () =>
+      Promise.all(groups.map((group) => this.hitGroupUnlessLimited(group, windowSeconds))),
+    );
+    const reached = answers.flat();
+    if (reached.length === 0) return [];
+    const counted = groups.filter((_group, index) => answers[index]!.length === 0).flat();
+    if (counted.length > 0) await this.settle({ unhit: counted.map(({ key }) => key) });
+    return reached;
+  }
+
+  private async hitGroupUnlessLimited(hits: readonly LimitedHit[], windowSeconds: number): Promise<ReachedLimit[]> {
     const waivers = hits.flatMap(({ waivedBy }) => (waivedBy === undefined ? [] : [waivedBy]));
     let waiverPosition = hits.length;
     const limits = hits.flatMap(({ limit, waivedBy }) => [limit, waivedBy === undefined ? 0 : ++waiverPosition]);
     const keys = [...hits.map(({ key }) => key), ...waivers].map((key) => this.key("hits", key));
-    const reached = (await this.reach("EVAL", () =>
-      this.redis.eval(hitUnlessLimitedScript, keys.length, ...keys, windowSeconds, ...limits),
-    )) as number[];
+    const reached = (await this.scripts.hitUnlessLimited(keys.length, ...keys, windowSeconds, ...limits)) as number[];
     const limitsReached: ReachedLimit[] = [];
     for (let index = 0; index < reached.length; index += 2) {
       limitsReached.push({ key: hits[reached[index]! - 1]!.key, resetInSeconds: Math.max(1, reached[index + 1]!) });
@@ -194,11 +196,25 @@ export class RedisStore implements Store {
     return limitsReached;
   }
 
+  /** One script per slot, sent together: each change concerns one counter. */
   async settle({ forget = [], unhit = [], hit }: CounterSettlement): Promise<void> {
-    const keys = [...forget, ...unhit, ...(hit ? [hit.key] : [])].map((key) => this.key("hits", key));
-    if (keys.length === 0) return;
+    const changes = [
+      ...forget.map((key) => ({ key, change: "forget" as const })),
+      ...unhit.map((key) => ({ key, change: "unhit" as const })),
+      ...(hit ? [{ key: hit.key, change: "hit" as const }] : []),
+    ];
+    const groups = this.bySlot(changes, ({ key }) => this.key("hits", key));
     await this.reach("EVAL", () =>
-      this.redis.eval(settleScript, keys.length, ...keys, forget.length, unhit.length, hit?.windowSeconds ?? 0),
+      Promise.all(
+        groups.map((group) => {
+          const keysOf = (change: string) =>
+            group.filter((item) => item.change === change).map(({ key }) => this.key("hits", key));
+          const [forgotten, takenBack, hits] = [keysOf("forget"), keysOf("unhit"), keysOf("hit")];
+          const keys = [...forgotten, ...takenBack, ...hits];
+          const window = hits.length > 0 ? hit!.windowSeconds : 0;
+          return this.scripts.settle(keys.length, ...keys, forgotten.length, takenBack.length, window);
+        }),
+      ),
     );
   }
 
@@ -210,30 +226,36 @@ export class RedisStore implements Store {
     this.redis.disconnect();
   }
 
-  private serverRunId(): Promise<string> {
-    this.runId ??= this.redis.info("server").then(
-      (info) => {
-        const runId = /^run_id:(\w+)/m.exec(info)?.[1];
-        if (!runId) throw new Error("Redis INFO names no run_id");
-        return runId;
-      },
-      (error: unknown) => {
-        this.runId = undefined;
-        throw error;
-      },
-    );
-    return this.runId;
-  }
-
-  private async reach<T>(name: string, command: () => Promise<T>): Promise<T> {
+  /**
+   * Every failure is Redis being unavailable. A call answers within the timeout (a Cluster retries
+   * a command a node refused while failing over, which could add up), except a rebuild's steps,
+   * whose many commands are each bounded.
+   */
+  private async reach<T>(
+    name: string,
+    command: () => Promise<T>,
+    bound: "bounded" | "unbounded" = "bounded",
+  ): Promise<T> {
     const span = startClientSpan(`redis ${name}`, { "db.system.name": "redis", "db.operation.name": name });
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await command();
+      const running = command();
+      running.catch(() => {}); // answered below, or abandoned after the deadline
+      const result = await (bound === "unbounded"
+        ? running
+        : Promise.race([
+            running,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error("Redis did not answer in time")), this.timeoutMs);
+            }),
+          ]));
       endSpan(span);
       return result;
     } catch (error) {
       endSpan(span, error);
       throw new ServiceUnavailableError("revocation-store", error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

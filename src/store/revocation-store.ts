@@ -6,7 +6,8 @@
  * ended within the access-token lifetime. A store can lose its data (a restart without
  * persistence, FLUSHALL, a failover to a replica that had not caught up), so it says whether it
  * holds the current set: only a completed rebuild from PostgreSQL marks it so, and the mark goes
- * with the data.
+ * with the data. A store spread over several servers (a Redis Cluster) answers it for the part
+ * that holds the session asked about: one server losing its data leaves the others current.
  */
 export interface RevocationStore {
   /** Remembers the sessions as ended for `ttlSeconds` (the longest remaining access-token lifetime). */
@@ -15,7 +16,10 @@ export interface RevocationStore {
   sessionRevocation(sessionId: string): Promise<SessionRevocation>;
   /** The first step of a rebuild; the ticket loses its value if the store loses data meanwhile, or another rebuild starts. */
   beginRebuild(): Promise<RebuildTicket>;
-  /** Stores the rebuilt entries and marks the set current, unless the ticket lost its value (false then). */
+  /**
+   * Stores the rebuilt entries and marks the set current, unless the ticket lost its value (false
+   * then; a store spread over servers marks the parts where it kept its value).
+   */
   completeRebuild(ticket: RebuildTicket, entries: readonly RevocationEntry[]): Promise<boolean>;
 }
 

@@ -16,6 +16,7 @@ import { RedisStore } from "../../src/store/redis-store.js";
 import type { Store } from "../../src/store/store.js";
 import { testRedisUrl } from "./environment.js";
 import { TemporaryFileTransport } from "./mail.js";
+import { fileRedisCluster } from "./redis-cluster.js";
 
 export { newAccount } from "../../harness/accounts.js";
 
@@ -65,15 +66,19 @@ const unlimited = {
   registrationsPerAddress: 1_000_000,
 };
 
-export async function openTestStore(kind: "memory" | "redis", clock?: Clock): Promise<Store> {
-  return kind === "redis"
-    ? RedisStore.connect(testRedisUrl, `test:${randomBytes(6).toString("hex")}:`)
-    : new MemoryStore(clock);
+/** The store kinds a test server runs on: in-process, the shared test Redis, or the file's Redis Cluster. */
+export type TestStoreKind = "memory" | "redis" | "cluster";
+
+export async function openTestStore(kind: TestStoreKind, clock?: Clock): Promise<Store> {
+  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  if (kind === "redis") return RedisStore.connect(testRedisUrl, prefix);
+  if (kind === "cluster") return RedisStore.connect({ clusterNodes: fileRedisCluster().nodes }, prefix);
+  return new MemoryStore(clock);
 }
 
 export interface TestServerOptions {
   databaseUrl: string;
-  store?: "memory" | "redis" | Store;
+  store?: TestStoreKind | Store;
   clock?: Clock;
   signingKeys?: SigningKeys;
   encryptionKeys?: EncryptionKeys;
