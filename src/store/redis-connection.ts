@@ -66,9 +66,9 @@ function createClient(target: RedisTarget, timeoutMs: number): RedisClient {
       retryStrategy: reconnectDelay,
       sentinelRetryStrategy: reconnectDelay,
       sentinelCommandTimeout: timeoutMs,
-      // Sentinels announce a failover: the client leaves the old master at once instead of at its next error.
-      failoverDetector: true,
-      // A write refused by a demoted master: reconnect, the Sentinels name the new one.
+      // No failoverDetector: its announcement, arriving while the client reconnects after its master
+      // died, aborts that reconnection for good. A dead master closes the connection anyway, and
+      // a write refused by a demoted one reconnects: the Sentinels name the new master.
       reconnectOnError: (error) => error.message.startsWith("READONLY"),
     });
   }

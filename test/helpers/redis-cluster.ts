@@ -1,11 +1,10 @@
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { temporaryDataDir, type TemporaryDataDir } from "../../harness/data-dir.js";
 import { freePort, run } from "../../harness/process.js";
 import type { HostAndPort } from "../../src/store/redis-connection.js";
-import { startRedis, stopRedis } from "./redis-server.js";
+import { startRedis, stopRedis, withRedisNode } from "./redis-server.js";
 
 /** How long a node may be silent before the others count it failed and promote its replica. */
 const nodeTimeoutMs = 2_000;
@@ -23,6 +22,9 @@ export interface RedisClusterProcesses {
   command(node: HostAndPort, ...args: (string | number)[]): Promise<unknown>;
   /** Kills one node as a crash would: nothing saved. */
   kill(node: HostAndPort): Promise<void>;
+  /** Freezes a node (SIGSTOP): it neither answers nor replicates until thawed. */
+  freeze(node: HostAndPort): void;
+  thaw(node: HostAndPort): void;
   /** Starts a killed node again, empty, under its old identity (its cluster configuration file). */
   restart(node: HostAndPort): Promise<void>;
   /** Waits until every slot is served and every node agrees the cluster is ok. */
@@ -52,17 +54,6 @@ function parseClusterNodes(text: string): ClusterNodeRow[] {
         masterId: masterId!,
       };
     });
-}
-
-async function withNode<T>(node: HostAndPort, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ ...node, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return await work(redis);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**
@@ -127,7 +118,7 @@ function clusterControls(
   const running = (port: number) => processes.get(port)?.exitCode === null && processes.get(port)?.signalCode === null;
   const alive = () => nodes.filter(({ port }) => running(port));
   const view = async () =>
-    withNode(alive()[0]!, async (redis) => parseClusterNodes((await redis.cluster("NODES")) as string));
+    withRedisNode(alive()[0]!, async (redis) => parseClusterNodes((await redis.cluster("NODES")) as string));
   return {
     nodes,
     masters: async () =>
@@ -135,7 +126,7 @@ function clusterControls(
         .filter((row) => row.flags.includes("master") && !row.flags.includes("fail"))
         .map((row) => row.address),
     slotMasters: async () => {
-      const ranges = await withNode(alive()[0]!, (redis) => redis.cluster("SLOTS"));
+      const ranges = await withRedisNode(alive()[0]!, (redis) => redis.cluster("SLOTS"));
       return (slot) => {
         const master = ranges.find(([first, last]) => first <= slot && slot <= last)?.[2];
         if (!master) throw new Error(`no master serves slot ${slot}`);
@@ -147,8 +138,10 @@ function clusterControls(
       const id = rows.find((row) => row.address.port === master.port)!.id;
       return rows.filter((row) => row.masterId === id && !row.flags.includes("fail")).map((row) => row.address);
     },
-    command: (node, ...args) => withNode(node, (redis) => redis.call(String(args[0]), ...args.slice(1))),
+    command: (node, ...args) => withRedisNode(node, (redis) => redis.call(String(args[0]), ...args.slice(1))),
     kill: async (node) => stopRedis(processes.get(node.port)!),
+    freeze: (node) => processes.get(node.port)!.kill("SIGSTOP"),
+    thaw: (node) => processes.get(node.port)!.kill("SIGCONT"),
     restart: (node) => start(node.port),
     settled: () => waitUntilSettled(alive),
     stop,
@@ -161,7 +154,7 @@ async function waitUntilSettled(alive: () => HostAndPort[]): Promise<void> {
   for (;;) {
     const states = await Promise.all(
       alive().map((node) =>
-        withNode(node, async (redis) => {
+        withRedisNode(node, async (redis) => {
           const info = await redis.cluster("INFO");
           const replication = await redis.info("replication");
           const linkDown = /role:slave/.test(replication) && !/master_link_status:up/.test(replication);
