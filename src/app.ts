@@ -8,6 +8,7 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
+import { primaryOnly, type LaggingReads } from "./db/read-replicas.js";
 import { startGraphQLServer } from "./graphql/apollo-server.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
@@ -32,6 +33,8 @@ import {
 export interface AppDependencies {
   config: Config;
   database: Database;
+  /** Reads that may lag (DATABASE_REPLICA_URLS); absent: the primary serves them. */
+  laggingReads?: LaggingReads;
   store: Store;
   signingKeys: SigningKeys;
   encryptionKeys: EncryptionKeys;
@@ -118,6 +121,7 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
   const { issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds } = config.jwt;
   return {
     database,
+    laggingReads: dependencies.laggingReads ?? primaryOnly(database),
     store,
     hasher,
     accessTokens: new AccessTokens(

@@ -11,8 +11,9 @@ import {
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { migrationNames, pendingMigrations } from "./db/migrate.js";
-import { openDatabase } from "./db/open-database.js";
+import { openDatabase, type OpenedDatabase } from "./db/open-database.js";
 import type { Database } from "./db/prisma.js";
+import { ReadReplicas } from "./db/read-replicas.js";
 import { describeUrl } from "./db/url.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
 import { createMailTransport } from "./mail/configured-transport.js";
@@ -100,6 +101,29 @@ async function loadKeys(config: Config) {
   return { signingKeys, encryptionKeys };
 }
 
+/** What the start-up log says the server runs on: the stores, the keys, the mail. */
+function runningOn(
+  config: Config,
+  opened: OpenedDatabase,
+  {
+    signingKeys,
+    encryptionKeys,
+    mailTransport,
+  }: Pick<AppDependencies, "signingKeys" | "encryptionKeys" | "mailTransport">,
+) {
+  return {
+    env: config.env,
+    database: opened.embeddedDataDir
+      ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})`
+      : `PostgreSQL at ${describeUrl(opened.url)}`,
+    readReplicas: config.databaseReplicas.urls.map(describeUrl),
+    revocationStore: describeRedis(config.redis) ?? "in-process (single instance only)",
+    signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
+    encryptionKeys: encryptionKeys.keyIds,
+    mail: mailTransport.description,
+  };
+}
+
 /**
  * Opens the stores the configuration names (or the embedded defaults), then serves. Whatever was
  * opened is closed again if a later step fails.
@@ -126,6 +150,9 @@ export async function startServer(
     cleanups.push(() => opened.close());
     if (opened.applied.length > 0) logger.info({ migrations: opened.applied }, "applied database migrations");
     if (!config.migrateOnStart) await reportUnreadyDatabase(opened.database, opened.name, logger);
+    const readReplicas = new ReadReplicas(opened.database, config.databaseReplicas, { timeouts }, logger);
+    cleanups.push(() => readReplicas.close());
+    await readReplicas.start();
     const store = await openStore({
       redis: config.redis,
       redisKeyPrefix: config.redisKeyPrefix,
@@ -140,6 +167,7 @@ export async function startServer(
     const dependencies = {
       config,
       database: opened.database,
+      laggingReads: readReplicas,
       store,
       signingKeys,
       encryptionKeys,
@@ -158,14 +186,7 @@ export async function startServer(
       {
         url,
         metrics: metricsPort === undefined ? "/metrics on the API port" : `/metrics on port ${metricsPort}`,
-        env: config.env,
-        database: opened.embeddedDataDir
-          ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})`
-          : `PostgreSQL at ${describeUrl(opened.url)}`,
-        revocationStore: describeRedis(config.redis) ?? "in-process (single instance only)",
-        signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
-        encryptionKeys: encryptionKeys.keyIds,
-        mail: mailTransport.description,
+        ...runningOn(config, opened, dependencies),
       },
       "users subgraph ready",
     );

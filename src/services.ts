@@ -12,6 +12,7 @@ import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import type { LaggingReads } from "./db/read-replicas.js";
 import type { Mailer } from "./mail/mailer.js";
 import { MfaChallenges } from "./mfa/mfa-challenges.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
@@ -48,6 +49,8 @@ export interface Services {
 
 export interface ServicesDependencies {
   database: Database;
+  /** Reads that may lag: a replica when one serves, else the primary. */
+  laggingReads: LaggingReads;
   store: Store;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
@@ -70,10 +73,10 @@ export interface ServicesDependencies {
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
   const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits } = dependencies;
-  const { totpIssuer, logger, maxSessionsPerAccount } = dependencies;
+  const { totpIssuer, logger, maxSessionsPerAccount, laggingReads } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
-  const users = new UsersService(database);
-  const audit = new SecurityEvents(database, clock);
+  const users = new UsersService(database, laggingReads);
+  const audit = new SecurityEvents(database, clock, laggingReads);
   const lifecycle = new SessionLifecycle({
     database,
     revocationStore: store,
@@ -137,7 +140,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     mfaLogin,
     mfaChallenges,
     ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
-    admin: new AdminService({ database, lifecycle, audit, clock }),
+    admin: new AdminService({ database, laggingReads, lifecycle, audit, clock }),
     audit,
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { primaryOnly } from "../src/db/read-replicas.js";
 import { AccessTokens } from "../src/auth/access-tokens.js";
 import { EncryptionKeys } from "../src/auth/encryption-keys.js";
 import { MemoryStore } from "../src/store/memory-store.js";
@@ -48,7 +49,7 @@ it("reads users' public fields by id exactly as Prisma does, in order, null for 
   const [first, second] = await Promise.all(
     created.map((user) => database.user.findUniqueOrThrow({ where: { id: user.id }, select: publicUserColumns })),
   );
-  const read = await new UsersService(database).findByIds([
+  const read = await new UsersService(database, primaryOnly(database)).findByIds([
     second!.id,
     randomUUID(),
     first!.id.toUpperCase(),
@@ -77,7 +78,7 @@ it("finds a login's account by e-mail or username key, with its password hash an
     credentialsVersion,
     mfaEnabled: false,
   };
-  const users = new UsersService(database);
+  const users = new UsersService(database, primaryOnly(database));
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
   expect(await users.findForLogin(`nobody-${randomUUID()}`)).toBeNull();
@@ -87,6 +88,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
   const account = newAccount();
   const { accounts, sessions } = createServices({
     database,
+    laggingReads: primaryOnly(database),
     store: new MemoryStore(),
     hasher: fastHasher,
     accessTokens: new AccessTokens(

@@ -3,6 +3,7 @@ import { isAdmin, normalizeRoles } from "../auth/roles.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
+import type { LaggingReads } from "../db/read-replicas.js";
 import { BadUserInputError } from "../errors/errors.js";
 import { decodeCursor, encodeCursor, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
 import type { ClientInfo } from "../http/client-info.js";
@@ -13,6 +14,8 @@ import { assertAnotherAdmin, withAdministrationLock } from "./administration-loc
 
 export interface AdminServiceDependencies {
   database: Database;
+  /** The account list may lag: a replica serves it when one can. */
+  laggingReads: LaggingReads;
   lifecycle: SessionLifecycle;
   audit: SecurityEvents;
   clock: Clock;
@@ -43,15 +46,17 @@ export class AdminService {
       throw new BadUserInputError("query", `Search with at most ${maxQueryLength} characters.`);
     // Prisma's startsWith is a LIKE that leaves the pattern's wildcards to the caller.
     const pattern = prefix.replace(/[\\%_]/g, "\\$&");
-    const rows = await this.dependencies.database.user.findMany({
-      where: {
-        ...(afterKey === undefined ? {} : { usernameKey: { gt: afterKey } }),
-        ...(prefix ? { OR: [{ usernameKey: { startsWith: pattern } }, { email: { startsWith: pattern } }] } : {}),
-      },
-      orderBy: { usernameKey: "asc" },
-      take: limit + 1,
-      select: { ...publicUserColumns, usernameKey: true },
-    });
+    const rows = await this.dependencies.laggingReads.read((database) =>
+      database.user.findMany({
+        where: {
+          ...(afterKey === undefined ? {} : { usernameKey: { gt: afterKey } }),
+          ...(prefix ? { OR: [{ usernameKey: { startsWith: pattern } }, { email: { startsWith: pattern } }] } : {}),
+        },
+        orderBy: { usernameKey: "asc" },
+        take: limit + 1,
+        select: { ...publicUserColumns, usernameKey: true },
+      }),
+    );
     const page = toConnection(rows, limit, (row) => encodeCursor(userCursorTag, row.usernameKey));
     return {
       ...page,

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
+import type { LaggingReads } from "../db/read-replicas.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import {
   decodeCursor,
@@ -62,6 +63,8 @@ export class SecurityEvents {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    /** The log may lag when read: a replica serves it when one can. */
+    private readonly laggingReads: LaggingReads,
   ) {}
 
   async record(writer: Writer, event: SecurityEventInput): Promise<void> {
@@ -88,12 +91,14 @@ export class SecurityEvents {
   async forUser(userId: string, first: number | null, after?: string | null): Promise<Connection<SecurityEventRecord>> {
     const limit = pageLimit(first);
     const before = after == null ? undefined : BigInt(decodeCursor(cursorTag, after, isBigintId));
-    const rows = await this.database.securityEvent.findMany({
-      where: { userId, ...(before === undefined ? {} : { id: { lt: before } }) },
-      orderBy: { id: "desc" },
-      take: limit + 1,
-      select: { id: true, kind: true, at: true, actorId: true, ip: true, userAgent: true },
-    });
+    const rows = await this.laggingReads.read((database) =>
+      database.securityEvent.findMany({
+        where: { userId, ...(before === undefined ? {} : { id: { lt: before } }) },
+        orderBy: { id: "desc" },
+        take: limit + 1,
+        select: { id: true, kind: true, at: true, actorId: true, ip: true, userAgent: true },
+      }),
+    );
     return toConnection(
       rows.map((row) => ({ ...row, id: row.id.toString() })),
       limit,

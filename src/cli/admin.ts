@@ -9,6 +9,7 @@ import { SecurityEvents } from "../audit/security-events.js";
 import { systemClock } from "../clock.js";
 import { loadConfigOrExit } from "../config/config.js";
 import { openDatabase, type OpenedDatabase } from "../db/open-database.js";
+import { primaryOnly } from "../db/read-replicas.js";
 import type { Database } from "../db/prisma.js";
 import { AppError } from "../errors/errors.js";
 import { createLogger } from "../observability/logger.js";
@@ -31,7 +32,12 @@ if (command === "grant-admin" && !isEmailAddress(foldIdentifier(email))) {
 
 /** 0: granted or already an admin; 1: no account has the address. */
 async function grantAdminCommand(database: Database): Promise<number> {
-  const outcome = await grantAdmin(database, new SecurityEvents(database, systemClock), email, "cli");
+  const outcome = await grantAdmin(
+    database,
+    new SecurityEvents(database, systemClock, primaryOnly(database)),
+    email,
+    "cli",
+  );
   if (outcome === "no such account") {
     console.error(`No account has the e-mail address ${email}: register it first, then run this again.`);
     return 1;

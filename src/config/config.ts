@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import type { ReadReplicaSettings } from "../db/read-replicas.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
@@ -14,6 +15,7 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
+import { databaseReplicas, databaseReplicaSettings } from "./database-replicas.js";
 import { checkRedisTopology, hasSharedRedis, redisTarget, redisTopologySettings } from "./redis-topology.js";
 
 const envSchema = z
@@ -24,6 +26,7 @@ const envSchema = z
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     SHUTDOWN_DRAIN_PERIOD: duration("5s"),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
+    ...databaseReplicaSettings,
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_KEY_PREFIX: z.string().default("users:"),
     ...redisTopologySettings,
@@ -110,6 +113,8 @@ export interface Config {
   shutdownDrainPeriodMs: number;
   /** Absent: an embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
+  /** Streaming replicas of that PostgreSQL for the reads that may lag. */
+  databaseReplicas: ReadReplicaSettings;
   /** One Redis server, a Redis Cluster or a Sentinel-watched master; none named: the in-process store. */
   redis: RedisTarget;
   redisKeyPrefix: string;
@@ -193,6 +198,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     metricsPort: env.METRICS_PORT,
     shutdownDrainPeriodMs: env.SHUTDOWN_DRAIN_PERIOD * 1000,
     databaseUrl: env.DATABASE_URL,
+    databaseReplicas: databaseReplicas(env),
     redis: redisTarget(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     dataDir: path.resolve(env.DATA_DIR),

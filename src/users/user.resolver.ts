@@ -22,7 +22,7 @@ export class UserResolver {
 
   @Query(() => User, { nullable: true, description: "A public profile; null when no user has this id." })
   async user(@Arg("id", () => ID) id: string, @Ctx() context: RequestContext<UserLoaders>): Promise<UserRecord | null> {
-    return context.loaders.userById.load(id);
+    return context.loaders.userByIdMayLag.load(id);
   }
 
   @FieldResolver(() => String, {

@@ -1,4 +1,5 @@
 import type { Database } from "../db/prisma.js";
+import type { LaggingReads } from "../db/read-replicas.js";
 import type { User } from "../generated/prisma/client.js";
 import { isUserId } from "./identity.js";
 
@@ -52,13 +53,25 @@ function toUserRecord(row: UserRow): UserRecord {
 }
 
 export class UsersService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly laggingReads: LaggingReads,
+  ) {}
 
   /** In the order of `ids`, null for unknown ones; one SQL query whatever their number. */
-  async findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+  findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    return this.selectByIds(this.database, ids);
+  }
+
+  /** The same from a replica when one serves: for views of a user that may lag (`user`, `_entities`). */
+  findByIdsMayLag(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    return this.laggingReads.read((database) => this.selectByIds(database, ids));
+  }
+
+  private async selectByIds(database: Database, ids: readonly string[]): Promise<(UserRecord | null)[]> {
     const valid = [...new Set(ids.filter(isUserId).map((id) => id.toLowerCase()))];
     if (valid.length === 0) return ids.map(() => null);
-    const { rows } = await this.database.pool.query<UserRow>({
+    const { rows } = await database.pool.query<UserRow>({
       name: "users-by-id",
       text: `SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`,
       values: [valid],

@@ -6,6 +6,7 @@ import { createArgon2Hasher, defaultHashingConcurrency, type PasswordHasher } fr
 import { exportPrivateJwks, generateSigningKey, toSigningKeys, type SigningKeys } from "../../src/auth/signing-keys.js";
 import type { Clock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
+import { ReadReplicas } from "../../src/db/read-replicas.js";
 import { createDatabase, type Database } from "../../src/db/prisma.js";
 import { createMailTransport } from "../../src/mail/configured-transport.js";
 import type { MailTransport } from "../../src/mail/mail-transport.js";
@@ -116,7 +117,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     (config.mail.smtpUrl && config.mail.smtpUrl !== productionSettings.SMTP_URL
       ? createMailTransport(config, createLogger("silent"))
       : await TemporaryFileTransport.create());
+  const readReplicas = new ReadReplicas(database, config.databaseReplicas, { poolSize: 2 }, createLogger("silent"));
+  await readReplicas.start();
   const closeStores = async () => {
+    await readReplicas.close();
     if (typeof options.store !== "object") await store.close();
     if (!options.database) await database.$disconnect();
     if (!options.mailTransport) {
@@ -127,6 +131,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const dependencies: AppDependencies = {
     config,
     database,
+    laggingReads: readReplicas,
     store,
     signingKeys,
     encryptionKeys: options.encryptionKeys ?? testEncryptionKeys,
