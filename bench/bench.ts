@@ -70,7 +70,7 @@ export interface Bench {
 }
 
 /** Accounts made the way clients make them: `register` over HTTP, with the real argon2id cost. */
-async function seed(url: string, count: number): Promise<Seeded[]> {
+export async function seed(url: string, count: number): Promise<Seeded[]> {
   const seeded: Seeded[] = [];
   const concurrency = 4;
   for (let start = 0; start < count; start += concurrency) {

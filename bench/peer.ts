@@ -1,13 +1,10 @@
 // `npm run bench -- --peers`: better-auth beside the subgraph, on a database of its own in the same
 // PostgreSQL, asked the same things through its own routes.
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import pg from "pg";
 import { newAccount } from "../harness/accounts.js";
 import { projectRoot } from "../harness/process.js";
-import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
-import { createLogger } from "../src/observability/logger.js";
+import { benchPostgres, scratchDatabase } from "./databases.js";
 import type { HttpCall } from "./load.js";
 import { peerArgon2id, peerPoolSize } from "./peer-settings.js";
 import { productionEnvironment } from "./processes.js";
@@ -27,16 +24,6 @@ export async function peerDescription(): Promise<string> {
   );
 }
 
-async function admin(databaseUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 export interface BenchDatabases {
   subgraphUrl: string;
   peerUrl: string;
@@ -48,18 +35,14 @@ export interface BenchDatabases {
  * started here (the subgraph's own embedded database would live and die with its process).
  */
 export async function benchDatabases(dataDir: string): Promise<BenchDatabases> {
-  const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres(dataDir, createLogger("silent"));
-  const subgraphUrl = process.env.DATABASE_URL ?? embedded!.url;
-  const name = `bench_peer_${randomBytes(4).toString("hex")}`;
-  await admin(subgraphUrl, `CREATE DATABASE ${name}`);
-  const peerUrl = new URL(subgraphUrl);
-  peerUrl.pathname = `/${name}`;
+  const postgres = await benchPostgres(dataDir);
+  const peer = await scratchDatabase(postgres.url, "bench_peer");
   return {
-    subgraphUrl,
-    peerUrl: peerUrl.toString(),
+    subgraphUrl: postgres.url,
+    peerUrl: peer.url,
     remove: async () => {
-      await admin(subgraphUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await embedded?.stop();
+      await peer.drop();
+      await postgres.stop();
     },
   };
 }

@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --peers]`: the users subgraph against the framework ceiling (and
 // with --peers against better-auth), side by side in one run, because on a shared machine only
-// ratios measured together mean anything.
+// ratios measured together mean anything. `-- --fleet`: one, two and three instances instead.
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { projectRoot } from "../harness/process.js";
@@ -15,6 +15,7 @@ import { peerWriteFigures } from "./phases/peer-writes.js";
 import { tailFigures } from "./phases/tail.js";
 import { throughputFigures } from "./phases/throughput.js";
 import { zeroConfigFigures } from "./phases/zero-config.js";
+import { runFleet } from "./fleet.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
 const quick = process.argv.includes("--quick");
@@ -100,4 +101,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv.includes("--fleet")) await runFleet(quick, log);
+else await main();

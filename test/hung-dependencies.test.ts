@@ -11,7 +11,7 @@ import { signalPostgresCluster } from "./helpers/frozen.js";
 import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { capturedLogger } from "./helpers/log.js";
 import { freePort } from "../harness/process.js";
-import { startRedis, stopRedis } from "./helpers/redis-server.js";
+import { startRedis, stopRedis } from "../harness/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 // A hung server (SIGSTOP: connections stay open, nothing answers) is worse than a stopped one:

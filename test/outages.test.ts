@@ -5,7 +5,7 @@ import { createDatabase } from "../src/db/prisma.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { freePort } from "../harness/process.js";
-import { startRedis, stopRedis } from "./helpers/redis-server.js";
+import { startRedis, stopRedis } from "../harness/redis-server.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
 async function readiness(server: TestServer) {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from "vitest";
 import { temporaryDataDir, type TemporaryDataDir } from "../../harness/data-dir.js";
 import { freePort, run } from "../../harness/process.js";
 import type { HostAndPort } from "../../src/store/redis-connection.js";
-import { startRedis, stopRedis, withRedisNode } from "./redis-server.js";
+import { startRedis, stopRedis, withRedisNode } from "../../harness/redis-server.js";
 
 /** How long a node may be silent before the others count it failed and promote its replica. */
 const nodeTimeoutMs = 2_000;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { temporaryDataDir } from "../../harness/data-dir.js";
 import { freePort } from "../../harness/process.js";
 import type { HostAndPort } from "../../src/store/redis-connection.js";
-import { spawnRedis, startRedis, stopRedis, withRedisNode } from "./redis-server.js";
+import { spawnRedis, startRedis, stopRedis, withRedisNode } from "../../harness/redis-server.js";
 
 export const sentinelMasterName = "users-test";
 

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
-import type { HostAndPort } from "../../src/store/redis-connection.js";
+import type { HostAndPort } from "../src/store/redis-connection.js";
 
 /**
- * A Redis server of the test's own, so that stopping, freezing or flushing it disturbs no one
- * else. Without persistence unless `args` ask for it.
+ * A Redis server of its own (a test's, a bench run's), so that stopping, freezing or flushing it
+ * disturbs no one else. Without persistence unless `args` ask for it.
  */
 export async function startRedis(
   port: number,
@@ -39,7 +39,7 @@ export async function stopRedis(redis: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** A short-lived connection to one server (or Sentinel), every wait bounded: for a test's own look. */
+/** A short-lived connection to one server (or Sentinel), every wait bounded: to look at it from outside. */
 export async function withRedisNode<T>(node: HostAndPort, work: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis({
     ...node,
