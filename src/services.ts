@@ -90,7 +90,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     audit,
     clock,
     // A login completed with a second factor starts its session as every login does.
-    startSession: (account, client) => sessions.startSession(account, client),
+    startSession: (account, client, details) => sessions.startSession(account, client, details),
     onEvent,
   });
   const sessions: SessionsService = new SessionsService({

@@ -99,9 +99,12 @@ const insertSessionWithRefreshToken = `WITH account AS (
   ), refresh_token AS (
     INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session
   ), event AS (
-    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent) SELECT $4, $9, $2, $2, $10, $11 FROM session
+    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent, details) SELECT $4, $9, $2, $2, $10, $11, $12::jsonb FROM session
   )
   SELECT roles, locked FROM account`;
+
+/** The event a new session records: its kind, and what else explains it (how the account signed in). */
+export type SessionEvent = SecurityEventKind | { kind: SecurityEventKind; details?: Prisma.InputJsonObject };
 
 /** What `insert` found: the account's roles and lock as they are when the session is stored. */
 export interface StoredSession {
@@ -144,7 +147,7 @@ export class SessionLifecycle {
   }
 
   /**
-   * The session, its first refresh token and the security event of the login (`kind`, the account
+   * The session, its first refresh token and the security event of the login (`event`, the account
    * itself acting) in one named statement: a single round trip, atomic without a transaction,
    * planned once per connection. Logins are the hot write; Prisma's nested create took four round
    * trips. Null, and nothing written, when the account's credentials changed (or it went) since
@@ -155,11 +158,12 @@ export class SessionLifecycle {
     account: AccountCredentials,
     session: NewSession,
     client: ClientInfo,
-    kind: SecurityEventKind = "login_succeeded",
+    sessionEvent: SessionEvent = "login_succeeded",
     tx?: Transaction,
   ): Promise<StoredSession | null> {
     const { row } = session;
-    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client });
+    const { kind, details } = typeof sessionEvent === "string" ? { kind: sessionEvent, details: undefined } : sessionEvent;
+    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client, details });
     const values = [
       row.id,
       account.id,
@@ -172,6 +176,7 @@ export class SessionLifecycle {
       event.kind,
       event.ip,
       event.userAgent,
+      event.details === undefined ? null : JSON.stringify(event.details),
     ];
     if (tx) return (await tx.$queryRawUnsafe<StoredSession[]>(insertSessionWithRefreshToken, ...values))[0] ?? null;
     const { rows } = await this.dependencies.database.pool.query<StoredSession>({ name: "insert-session", text: insertSessionWithRefreshToken, values });
