@@ -19,9 +19,11 @@ import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
 import type { Mailer } from "./mail/mailer.js";
 import type { Logger } from "./observability/logger.js";
+import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
+import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionsService } from "./sessions/sessions.service.js";
@@ -40,6 +42,7 @@ export interface Services {
   tokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
+  passkeys: Passkeys;
 }
 
 export interface ServicesDependencies {
@@ -55,6 +58,8 @@ export interface ServicesDependencies {
   totpIssuer: string;
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
+  passkeys: Config["passkeys"];
+  reauthenticationWindowSeconds: number;
   logger: Logger;
   onEvent?: (event: AuthEvent) => void;
 }
@@ -115,6 +120,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, tokens, mailer);
+  const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
+  const passkeys = createPasskeys({ database, revocationStore, settings: dependencies.passkeys, reauthentication, users, audit, mailer, logger, clock });
   return {
     users,
     tokens,
@@ -128,5 +135,6 @@ export function createServices(dependencies: ServicesDependencies): Services {
     profile: new ProfileService({ database, links, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
+    passkeys,
   };
 }

@@ -1,0 +1,42 @@
+import type { SecurityEvents } from "../audit/security-events.js";
+import type { EncryptionKeys } from "../auth/encryption-keys.js";
+import type { RevocationStore } from "../auth/revocation/revocation-store.js";
+import type { Clock } from "../clock.js";
+import type { PasskeySettings } from "../config/config.js";
+import type { Database } from "../db/prisma.js";
+import type { Mailer } from "../mail/mailer.js";
+import type { Logger } from "../observability/logger.js";
+import type { Reauthentication } from "../sessions/reauthentication.js";
+import type { UsersService } from "../users/users.service.js";
+import { PasskeyChallenges } from "./challenges.js";
+import { PasskeyRegistration } from "./passkey-registration.service.js";
+import { PasskeyStore } from "./passkey-store.js";
+import { RelyingParty } from "./relying-party.js";
+
+export interface Passkeys {
+  registration: PasskeyRegistration;
+}
+
+export interface PasskeysDependencies {
+  database: Database;
+  /** Where challenges wait for their answer, shared by every instance. */
+  revocationStore: RevocationStore;
+  settings: PasskeySettings;
+  reauthentication: Reauthentication;
+  users: UsersService;
+  audit: SecurityEvents;
+  mailer: Mailer;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** The passkey feature's services over one store of credentials and one of challenges. */
+export function createPasskeys(dependencies: PasskeysDependencies): Passkeys {
+  const { database, revocationStore, settings, clock } = dependencies;
+  const store = new PasskeyStore(database);
+  const challenges = new PasskeyChallenges(revocationStore, clock, settings.challengeTtlSeconds);
+  const relyingParty = new RelyingParty(settings);
+  return {
+    registration: new PasskeyRegistration({ ...dependencies, store, challenges, relyingParty }),
+  };
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { signUp, logIn } from "./helpers/accounts.js";
+import { ManualClock } from "./helpers/clock.js";
+import { errorCodes, sessionMutations } from "./helpers/graphql.js";
+import type { TemporaryFileTransport } from "./helpers/mail.js";
+import { beginRegistration, ok, passkeyDocuments, passkeySettings, registerPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import { useTestServer } from "./helpers/test-server.js";
+
+const clock = new ManualClock();
+const server = useTestServer({ clock, config: { ...passkeySettings, TOTP_ISSUER: "Example App" } });
+
+const mailsTo = async (email: string) =>
+  (await (server().mailTransport as TemporaryFileTransport).messages()).filter((mail) => mail.to.includes(email));
+
+describe("registering a passkey", () => {
+  it("offers options for a discoverable credential of this RP, naming the account by a random handle, never its e-mail", async () => {
+    const user = await signUp(server(), "options");
+    const first = await beginRegistration(server(), user.accessToken);
+    expect(first.challengeId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Date(first.expiresAt).getTime()).toBe(clock.now().getTime() + 300_000);
+    expect(first.options).toMatchObject({
+      rp: { id: "localhost", name: "Example App" },
+      user: { name: user.account.username, displayName: user.account.username },
+      attestation: "none",
+      authenticatorSelection: { residentKey: "required", requireResidentKey: true, userVerification: "preferred" },
+      excludeCredentials: [],
+    });
+    expect(JSON.stringify(first.options)).not.toContain(user.account.email);
+    const handle = Buffer.from(first.options.user.id, "base64url");
+    expect(handle).toHaveLength(32);
+    // The same handle every time for one account, another for the next account.
+    expect((await beginRegistration(server(), user.accessToken)).options.user.id).toBe(first.options.user.id);
+    const other = await signUp(server(), "options");
+    expect((await beginRegistration(server(), other.accessToken)).options.user.id).not.toBe(first.options.user.id);
+  });
+
+  it("stores two passkeys of one account with what the authenticator said, excludes them next time, and tells the owner", async () => {
+    const user = await signUp(server(), "two");
+    const [laptop, phone] = [new TestAuthenticator(), new TestAuthenticator()];
+    const first = await registerPasskey(server(), user.accessToken, laptop, "  Laptop  ");
+    const second = await registerPasskey(server(), user.accessToken, phone);
+    expect(first).toMatchObject({ name: "Laptop", lastUsedAt: null, backedUp: true, deviceType: "multiDevice", transports: ["usb"] });
+    expect(second).toMatchObject({ name: "Passkey" });
+
+    const rows = await server().database.passkey.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((row) => row.id).sort()).toEqual([first.id, second.id].sort());
+    for (const row of rows) {
+      expect(row.publicKey.length).toBeGreaterThan(0);
+      expect(row.signCount).toBe(0n);
+      expect(row.aaguid).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const next = await beginRegistration(server(), user.accessToken);
+    expect(next.options.excludeCredentials.map((credential: { id: string }) => credential.id).sort()).toEqual(rows.map((row) => row.credentialId).sort());
+
+    const events = await server().database.securityEvent.findMany({ where: { userId: user.id, kind: "passkey_added" }, orderBy: { id: "asc" } });
+    expect(events.map((event) => event.details)).toEqual([
+      { passkeyId: first.id, name: "Laptop" },
+      { passkeyId: second.id, name: "Passkey" },
+    ]);
+    const mails = await mailsTo(user.account.email);
+    expect(mails.filter((mail) => mail.subject === "A passkey was added to your account").map((mail) => mail.text)).toEqual([
+      expect.stringContaining('"Laptop"'),
+      expect.stringContaining('"Passkey"'),
+    ]);
+  });
+
+  it("asks for the password once the session's sign-in is older than the window; a refresh does not renew it", async () => {
+    const user = await signUp(server(), "reauth");
+    clock.advance(5 * 60 + 1);
+    const refreshed = ok(await server().request(sessionMutations.refresh, { refreshToken: user.refreshToken })).refreshSession;
+    const stale = await server().request(passkeyDocuments.beginRegistration, {}, { token: refreshed.accessToken });
+    expect(errorCodes(stale)).toEqual(["REAUTHENTICATION_REQUIRED"]);
+    expect(stale.errors![0]!.extensions).toMatchObject({ field: "currentPassword" });
+    const wrong = await server().request(passkeyDocuments.beginRegistration, { currentPassword: "not the password" }, { token: refreshed.accessToken });
+    expect(errorCodes(wrong)).toEqual(["INVALID_CREDENTIALS"]);
+    await beginRegistration(server(), refreshed.accessToken, user.account.password);
+    // A new sign-in is recent again.
+    const login = ok(await logIn(server(), user.account)).login;
+    await beginRegistration(server(), login.accessToken);
+    expect(errorCodes(await server().request(passkeyDocuments.beginRegistration, {}))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("refuses a name it cannot show, keeping the challenge for a corrected one", async () => {
+    const user = await signUp(server(), "named");
+    const { challengeId, options } = await beginRegistration(server(), user.accessToken);
+    const response = new TestAuthenticator().create(options);
+    for (const name of ["", "   ", "x".repeat(65), "tab\there"]) {
+      const refused = await server().request(passkeyDocuments.finishRegistration, { challengeId, response, name }, { token: user.accessToken });
+      expect(errorCodes(refused), name).toEqual(["BAD_USER_INPUT"]);
+      expect(refused.errors![0]!.extensions).toMatchObject({ field: "name" });
+    }
+    const added = ok(await server().request(passkeyDocuments.finishRegistration, { challengeId, response, name: "Ｋｅｙ" }, { token: user.accessToken }));
+    expect(added.finishPasskeyRegistration.name).toBe("Key");
+  });
+});
