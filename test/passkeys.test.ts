@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { signUp, logIn } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, sessionMutations } from "./helpers/graphql.js";
+import { errorCodes, mutations, sessionMutations } from "./helpers/graphql.js";
 import type { TemporaryFileTransport } from "./helpers/mail.js";
-import { beginRegistration, ok, passkeyDocuments, passkeySettings, registerPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import {
+  beginLogin,
+  beginRegistration,
+  ok,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  signInWithPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const clock = new ManualClock();
@@ -91,5 +100,68 @@ describe("registering a passkey", () => {
     }
     const added = ok(await server().request(passkeyDocuments.finishRegistration, { challengeId, response, name: "Ｋｅｙ" }, { token: user.accessToken }));
     expect(added.finishPasskeyRegistration.name).toBe("Key");
+  });
+});
+
+describe("signing in with a passkey", () => {
+  const loginEvents = (userId: string) =>
+    server().database.securityEvent.findMany({ where: { userId, kind: { in: ["login_succeeded", "login_failed"] } }, orderBy: { id: "asc" }, select: { kind: true, details: true } });
+
+  it("signs in with each of two passkeys, by name and discoverable; the tokens work for me, refresh and logout", async () => {
+    const user = await signUp(server(), "signin");
+    const [laptop, phone] = [new TestAuthenticator(), new TestAuthenticator()];
+    const [onLaptop, onPhone] = [await registerPasskey(server(), user.accessToken, laptop), await registerPasskey(server(), user.accessToken, phone)];
+    const ways = [
+      { authenticator: laptop, input: { usernameOrEmail: user.account.username.toUpperCase() } },
+      { authenticator: phone, input: { usernameOrEmail: ` ${user.account.email} ` } },
+      { authenticator: laptop, input: {} },
+      { authenticator: phone, input: {} },
+    ];
+    for (const { authenticator, input } of ways) {
+      const signedIn = ok(await signInWithPasskey(server(), authenticator, input)).finishPasskeyLogin;
+      expect(signedIn.user).toEqual({ id: user.id, username: user.account.username, email: user.account.email });
+      expect(ok(await server().request(mutations.me, {}, { token: signedIn.accessToken })).me.id).toBe(user.id);
+      const refreshed = ok(await server().request(sessionMutations.refresh, { refreshToken: signedIn.refreshToken })).refreshSession;
+      expect(ok(await server().request(sessionMutations.logout, {}, { token: refreshed.accessToken })).logout).toBe(true);
+      expect(errorCodes(await server().request(mutations.me, {}, { token: refreshed.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    }
+    // Each sign-in moved its passkey's counter on and recorded when it was used, and how the account signed in.
+    const rows = await server().database.passkey.findMany({ where: { userId: user.id } });
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.signCount]))).toEqual({ [onLaptop.id]: 2n, [onPhone.id]: 2n });
+    for (const row of rows) expect(row.lastUsedAt).toEqual(clock.now());
+    expect(await loginEvents(user.id)).toEqual(Array.from({ length: 4 }, () => ({ kind: "login_succeeded", details: { method: "passkey" } })));
+  });
+
+  it("answers a name no account has, or an account without passkeys, with options that look like a real account's", async () => {
+    const withPasskey = await signUp(server(), "known");
+    await registerPasskey(server(), withPasskey.accessToken, new TestAuthenticator());
+    const without = await signUp(server(), "bare");
+    const shape = (options: Record<string, any>) => ({
+      keys: Object.keys(options).sort(),
+      credentials: options.allowCredentials.map((credential: Record<string, string>) => ({ keys: Object.keys(credential).sort(), idLength: credential.id!.length })),
+      rest: { rpId: options.rpId, userVerification: options.userVerification, timeout: options.timeout },
+    });
+    const known = shape((await beginLogin(server(), { usernameOrEmail: withPasskey.account.username })).options);
+    for (const name of [without.account.username, without.account.email, "nobody-at-all", "nobody@example.com"]) {
+      const first = (await beginLogin(server(), { usernameOrEmail: name })).options;
+      expect(shape(first), name).toEqual(known);
+      // The same made-up credential every time, so that asking twice tells nothing either.
+      expect((await beginLogin(server(), { usernameOrEmail: name })).options.allowCredentials).toEqual(first.allowCredentials);
+    }
+    // An account without passkeys shows one made-up credential, whichever of its names is typed.
+    const [byName, byEmail] = await Promise.all([without.account.username, without.account.email].map((name) => beginLogin(server(), { usernameOrEmail: name })));
+    expect(byName!.options.allowCredentials).toEqual(byEmail!.options.allowCredentials);
+    const unknown = (await beginLogin(server(), { usernameOrEmail: "nobody-else" })).options.allowCredentials;
+    expect(unknown).not.toEqual((await beginLogin(server(), { usernameOrEmail: "nobody-at-all" })).options.allowCredentials);
+  });
+
+  it("asks for a name or an mfaToken, not both, and refuses an empty or oversized name", async () => {
+    const both = await server().request(passkeyDocuments.beginLogin, { usernameOrEmail: "someone", mfaToken: "x" });
+    expect(errorCodes(both)).toEqual(["BAD_USER_INPUT"]);
+    for (const name of ["", "   ", "x".repeat(321)]) {
+      const refused = await server().request(passkeyDocuments.beginLogin, { usernameOrEmail: name });
+      expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
+      expect(refused.errors![0]!.extensions).toMatchObject({ field: "usernameOrEmail" });
+    }
   });
 });

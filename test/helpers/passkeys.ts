@@ -37,10 +37,12 @@ export class TestAuthenticator {
   readonly repository = new SnapshotRepository();
   private readonly emulator: InstanceType<typeof emulatorLibrary.default>;
 
-  constructor(options: { userVerified?: boolean } = {}) {
+  /** `signCounterIncrement: 0`: keeps no counter (reports 0), as synced passkeys do. */
+  constructor(options: { userVerified?: boolean; signCounterIncrement?: number } = {}) {
     const interaction = () => ({ options: { uv: options.userVerified ?? true, up: true } });
     const authenticator = new emulatorLibrary.AuthenticatorEmulator({
       credentialsRepository: this.repository,
+      signCounterIncrement: options.signCounterIncrement ?? 1,
       userMakeCredentialInteraction: interaction,
       userGetAssertionInteraction: interaction,
     });

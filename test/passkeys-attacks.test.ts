@@ -1,0 +1,315 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
+import { ManualClock } from "./helpers/clock.js";
+import { errorCodes, type GraphQLResponse } from "./helpers/graphql.js";
+import {
+  appOrigin,
+  beginLogin,
+  beginRegistration,
+  ok,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
+import { useTestServer } from "./helpers/test-server.js";
+
+// Every forgery, replay and misuse a passkey answer can carry: each refused with its code, and
+// nothing stored (no passkey, no session, no refresh token) — read from the database itself.
+const clock = new ManualClock();
+// The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
+const server = useTestServer({ clock, config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" } });
+const trials = 5;
+
+type Json = Record<string, any>;
+
+/** A JSON answer with its client data (base64url JSON) rewritten by `change`. */
+function withClientData(response: Json, change: (clientData: Json) => void): Json {
+  const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
+  change(clientData);
+  return { ...response, response: { ...response.response, clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString("base64url") } };
+}
+
+/** A base64url value with one bit flipped at `index`. */
+function flipped(value: string, index: number): string {
+  const bytes = Buffer.from(value, "base64url");
+  bytes[index % bytes.length]! ^= 0x01;
+  return bytes.toString("base64url");
+}
+
+/** What an account holds: its passkeys, live sessions, refresh tokens and passkey events. */
+async function holdings(userId: string) {
+  const database = server().database;
+  const [passkeys, sessions, refreshTokens, added] = await Promise.all([
+    database.passkey.findMany({ where: { userId }, select: { id: true, credentialId: true, signCount: true }, orderBy: { id: "asc" } }),
+    database.session.count({ where: { userId } }),
+    database.refreshToken.count({ where: { session: { userId } } }),
+    database.securityEvent.count({ where: { userId, kind: "passkey_added" } }),
+  ]);
+  return { passkeys, sessions, refreshTokens, added };
+}
+
+function expectRefused(response: GraphQLResponse, code: string): void {
+  expect(errorCodes(response)).toEqual([code]);
+  expect(response.data ?? null).toBeNull();
+}
+
+const finishRegistration = (user: SignedUp, challengeId: string, response: Json) =>
+  server().request(passkeyDocuments.finishRegistration, { challengeId, response }, { token: user.accessToken });
+const finishLogin = (challengeId: string, response: Json) => server().request(passkeyDocuments.finishLogin, { challengeId, response });
+
+describe("forged or misused registrations", () => {
+  let user: SignedUp;
+  let other: SignedUp;
+  beforeAll(async () => {
+    [user, other] = [await signUp(server(), "attacked"), await signUp(server(), "attacker")];
+  });
+
+  /** Begins a registration for `owner`, lets `forge` alter the authenticator's answer, and expects `code` with nothing stored. */
+  async function refusedRegistration(code: string, forge: (options: Json, authenticator: TestAuthenticator) => { challengeId?: string; response: Json; as?: SignedUp }) {
+    const before = [await holdings(user.id), await holdings(other.id)];
+    const { challengeId, options } = await beginRegistration(server(), user.accessToken);
+    const forged = forge(options, new TestAuthenticator());
+    expectRefused(await finishRegistration(forged.as ?? user, forged.challengeId ?? challengeId, forged.response), code);
+    expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
+  }
+
+  it("refuses a replayed challenge, and an expired one", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      const { challengeId, options } = await beginRegistration(server(), user.accessToken);
+      const response = new TestAuthenticator().create(options);
+      ok(await finishRegistration(user, challengeId, response));
+      const before = await holdings(user.id);
+      expectRefused(await finishRegistration(user, challengeId, response), "INVALID_CHALLENGE");
+      expectRefused(await finishRegistration(user, challengeId, new TestAuthenticator().create(options)), "INVALID_CHALLENGE");
+      expect(await holdings(user.id)).toEqual(before);
+    }
+    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => {
+      clock.advance(5 * 60 + 1);
+      return { response: authenticator.create(options) };
+    });
+  });
+
+  it("refuses another account's challenge, a sign-in challenge, and ids that name no challenge", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ response: authenticator.create(options), as: other }));
+    }
+    const signIn = await beginLogin(server(), {});
+    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId: signIn.challengeId, response: authenticator.create(options) }));
+    for (const challengeId of ["", "x", "A".repeat(43), "%2e%2e%2fetc", "*", "A".repeat(10_000)]) {
+      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId, response: authenticator.create(options) }));
+    }
+  });
+
+  it("refuses an answer made on another origin, for another RP ID, or with tampered client data", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: authenticator.create(options, `http://localhost:${6000 + trial}`) }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
+        response: authenticator.create({ ...options, rp: { ...options.rp, id: "evil.localhost" } }, appOrigin, [appOrigin]),
+      }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
+        response: withClientData(authenticator.create(options), (clientData) => (clientData.challenge = Buffer.from(`forged ${trial}`).toString("base64url"))),
+      }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
+        response: withClientData(authenticator.create(options), (clientData) => (clientData.type = "webauthn.get")),
+      }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => {
+        const response = authenticator.create(options);
+        return { response: { ...response, response: { ...response.response, attestationObject: flipped(response.response.attestationObject, 40 + trial) } } };
+      });
+    }
+  });
+
+  it("refuses an attestation for a credential id already registered, to this account or another", async () => {
+    const authenticator = new TestAuthenticator();
+    const { challengeId, options } = await beginRegistration(server(), user.accessToken);
+    const original = authenticator.create(options);
+    ok(await finishRegistration(user, challengeId, original));
+    for (let trial = 0; trial < trials; trial++) {
+      for (const owner of [user, other]) {
+        // With "none" attestation nothing signs the client data: the same credential, re-sent under a fresh challenge, verifies.
+        const before = [await holdings(user.id), await holdings(other.id)];
+        const fresh = await beginRegistration(server(), owner.accessToken);
+        const replayed = withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge));
+        expectRefused(await finishRegistration(owner, fresh.challengeId, replayed), "INVALID_PASSKEY");
+        expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
+      }
+    }
+    // Concurrent registrations of one credential: one stored at most (here: none, it is taken).
+    const races = await Promise.all(
+      [user, other, user, other].map(async (owner) => {
+        const fresh = await beginRegistration(server(), owner.accessToken);
+        return finishRegistration(owner, fresh.challengeId, withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge)));
+      }),
+    );
+    for (const race of races) expectRefused(race, "INVALID_PASSKEY");
+    expect(await server().database.passkey.count({ where: { credentialId: original.id } })).toBe(1);
+  });
+
+  it("answers malformed answers with INVALID_PASSKEY, storing nothing", async () => {
+    const malformed: ((response: Json) => Json)[] = [
+      () => ({}),
+      (response) => ({ ...response, type: "password" }),
+      (response) => ({ ...response, id: "not base64url!" }),
+      (response) => ({ ...response, rawId: "A".repeat(2_000) }),
+      (response) => ({ ...response, response: { ...response.response, attestationObject: 42 } }),
+      (response) => ({ ...response, response: { ...response.response, clientDataJSON: "" } }),
+      (response) => ({ ...response, response: { ...response.response, attestationObject: "A".repeat(70_000) } }),
+      (response) => ({ ...response, response: null }),
+    ];
+    for (const forge of malformed) {
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: forge(authenticator.create(options)) }));
+    }
+  });
+
+  it("lets one of concurrent finishes of one challenge store its passkey", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      const { challengeId, options } = await beginRegistration(server(), user.accessToken);
+      const before = (await holdings(user.id)).passkeys.length;
+      const answers = await Promise.all(Array.from({ length: 6 }, () => finishRegistration(user, challengeId, new TestAuthenticator().create(options))));
+      expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
+      for (const answer of answers.filter((answer) => answer.errors)) expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
+      expect((await holdings(user.id)).passkeys.length).toBe(before + 1);
+    }
+  });
+});
+
+describe("forged or misused sign-ins", () => {
+  let user: SignedUp;
+  let other: SignedUp;
+  let authenticator: TestAuthenticator;
+  let otherAuthenticator: TestAuthenticator;
+  beforeAll(async () => {
+    [user, other] = [await signUp(server(), "target"), await signUp(server(), "intruder")];
+    [authenticator, otherAuthenticator] = [new TestAuthenticator(), new TestAuthenticator()];
+    await registerPasskey(server(), user.accessToken, authenticator);
+    await registerPasskey(server(), other.accessToken, otherAuthenticator);
+  });
+
+  /** A sign-in whose answer `forge` makes, expecting `code` and no new session, token or counter for either account. */
+  async function refusedSignIn(code: string, forge: (options: Json, challengeId: string) => { challengeId?: string; response: Json }, input: { usernameOrEmail?: string } = {}) {
+    const before = [await holdings(user.id), await holdings(other.id)];
+    const { challengeId, options } = await beginLogin(server(), input);
+    const forged = forge(options, challengeId);
+    expectRefused(await finishLogin(forged.challengeId ?? challengeId, forged.response), code);
+    expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
+  }
+
+  it("refuses a replayed challenge, an expired one, and a registration challenge", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      const { challengeId, options } = await beginLogin(server(), { usernameOrEmail: user.account.username });
+      const response = authenticator.get(options);
+      ok(await finishLogin(challengeId, response));
+      const before = await holdings(user.id);
+      expectRefused(await finishLogin(challengeId, response), "INVALID_CHALLENGE");
+      expectRefused(await finishLogin(challengeId, authenticator.get(options)), "INVALID_CHALLENGE");
+      expect(await holdings(user.id)).toEqual(before);
+    }
+    await refusedSignIn("INVALID_CHALLENGE", (options) => {
+      clock.advance(5 * 60 + 1);
+      return { response: authenticator.get(options) };
+    });
+    const registration = await beginRegistration(server(), other.accessToken, other.account.password);
+    await refusedSignIn("INVALID_CHALLENGE", (options) => ({ challengeId: registration.challengeId, response: authenticator.get(options) }));
+  });
+
+  it("refuses a credential of another account, whichever account the challenge named", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: otherAuthenticator.get({ ...options, allowCredentials: undefined }) }), {
+        usernameOrEmail: user.account.email,
+      });
+      // A name no account has: its made-up allow-list admits no real credential either.
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: authenticator.get({ ...options, allowCredentials: undefined }) }), {
+        usernameOrEmail: `nobody-${trial}`,
+      });
+    }
+  });
+
+  it("refuses an answer made on another origin, for another RP ID, with tampered client data, signature or user handle", async () => {
+    const movedAway = new TestAuthenticator();
+    movedAway.restore(authenticator.snapshot());
+    movedAway.moveToRelyingParty("evil.localhost");
+    for (let trial = 0; trial < trials; trial++) {
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: authenticator.get(options, `http://localhost:${7000 + trial}`) }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: movedAway.get({ ...options, rpId: "evil.localhost" }, appOrigin, [appOrigin]) }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: withClientData(authenticator.get(options), (clientData) => (clientData.crossOrigin = trial % 2 === 0 ? true : "x")) }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => {
+        const response = authenticator.get(options);
+        return { response: { ...response, response: { ...response.response, signature: flipped(response.response.signature, 8 + trial) } } };
+      });
+      await refusedSignIn("INVALID_PASSKEY", (options) => {
+        const response = authenticator.get(options);
+        return { response: { ...response, response: { ...response.response, authenticatorData: flipped(response.response.authenticatorData, 33 + trial) } } };
+      });
+      await refusedSignIn("INVALID_PASSKEY", (options) => {
+        const response = authenticator.get(options);
+        return { response: { ...response, response: { ...response.response, userHandle: Buffer.from(`someone else ${trial}`).toString("base64url") } } };
+      });
+    }
+  });
+
+  it("refuses an assertion whose counter went back, and records it; a passkey that keeps no counter signs in every time", async () => {
+    const cloned = await signUp(server(), "cloned");
+    const original = new TestAuthenticator();
+    const passkey = await registerPasskey(server(), cloned.accessToken, original);
+    const atRegistration = original.snapshot();
+    for (let use = 0; use < 3; use++) ok(await finishLogin(...(await signInParts(original, cloned))));
+    for (let trial = 0; trial < trials; trial++) {
+      // A copy of the authenticator as it was, used apart from the original: counters 1, 2, 3 again.
+      const copy = new TestAuthenticator();
+      copy.restore(atRegistration);
+      for (let use = 0; use < 3; use++) {
+        const before = await holdings(cloned.id);
+        expectRefused(await finishLogin(...(await signInParts(copy, cloned))), "INVALID_PASSKEY");
+        expect(await holdings(cloned.id)).toEqual(before);
+      }
+    }
+    const regressions = await server().database.securityEvent.findMany({ where: { userId: cloned.id, kind: "passkey_counter_regressed" }, orderBy: { id: "asc" } });
+    expect(regressions).toHaveLength(trials * 3);
+    expect(regressions[0]!.details).toEqual({ passkeyId: passkey.id, storedCount: 3, presentedCount: 1 });
+    // The original goes on from where it was.
+    ok(await finishLogin(...(await signInParts(original, cloned))));
+
+    const synced = await signUp(server(), "synced");
+    const counterless = new TestAuthenticator({ signCounterIncrement: 0 });
+    await registerPasskey(server(), synced.accessToken, counterless);
+    for (let use = 0; use < trials; use++) ok(await finishLogin(...(await signInParts(counterless, synced))));
+    expect(await server().database.securityEvent.count({ where: { userId: synced.id, kind: "passkey_counter_regressed" } })).toBe(0);
+  });
+
+  it("refuses a locked account's passkey once it verifies, and records why", async () => {
+    const root = await signUpAdmin(server(), "passkeyadmin");
+    const locked = await signUp(server(), "locked");
+    const key = new TestAuthenticator();
+    await registerPasskey(server(), locked.accessToken, key);
+    ok(await server().request(admin.lockUser, { id: locked.id }, { token: root.accessToken }));
+    for (let trial = 0; trial < trials; trial++) {
+      const before = await holdings(locked.id);
+      expectRefused(await finishLogin(...(await signInParts(key, locked))), "ACCOUNT_LOCKED");
+      expectRefused(await finishLogin(...(await signInParts(key))), "ACCOUNT_LOCKED");
+      expect(await holdings(locked.id)).toEqual({ ...before, passkeys: expect.any(Array) });
+    }
+    expect(await server().database.session.count({ where: { userId: locked.id, revokedAt: null } })).toBe(0);
+    const failures = await server().database.securityEvent.findMany({ where: { userId: locked.id, kind: "login_failed" }, select: { details: true } });
+    expect(failures).toHaveLength(trials * 2);
+    for (const failure of failures) expect(failure.details).toEqual({ reason: "locked", method: "passkey" });
+  });
+
+  it("lets one of concurrent finishes of one challenge start a session", async () => {
+    for (let trial = 0; trial < trials; trial++) {
+      const { challengeId, options } = await beginLogin(server(), { usernameOrEmail: user.account.username });
+      const response = authenticator.get(options);
+      const before = await holdings(user.id);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => finishLogin(challengeId, response)));
+      expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
+      for (const answer of answers.filter((answer) => answer.errors)) expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
+      expect((await holdings(user.id)).sessions).toBe(before.sessions + 1);
+    }
+  });
+});
+
+/** The challenge id and the authenticator's answer of a sign-in (by the account's name when given, else discoverable). */
+async function signInParts(authenticator: TestAuthenticator, account?: SignedUp): Promise<[string, Json]> {
+  const { challengeId, options } = await beginLogin(server(), account ? { usernameOrEmail: account.account.username } : {});
+  return [challengeId, authenticator.get(options)];
+}
