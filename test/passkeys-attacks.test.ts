@@ -225,6 +225,22 @@ describe("forged or misused sign-ins", () => {
     }
   });
 
+  it("refuses a removed credential", async () => {
+    const owner = await signUp(server(), "removing");
+    const removed = new TestAuthenticator();
+    const passkey = await registerPasskey(server(), owner.accessToken, removed);
+    await registerPasskey(server(), owner.accessToken, new TestAuthenticator());
+    ok(await server().request(passkeyDocuments.remove, { id: passkey.id }, { token: owner.accessToken }));
+    for (let trial = 0; trial < trials; trial++) {
+      for (const input of [{ usernameOrEmail: owner.account.username }, {}]) {
+        const before = await holdings(owner.id);
+        const { challengeId, options } = await beginLogin(server(), input);
+        expectRefused(await finishLogin(challengeId, removed.get({ ...options, allowCredentials: undefined })), "INVALID_PASSKEY");
+        expect(await holdings(owner.id)).toEqual(before);
+      }
+    }
+  });
+
   it("refuses an answer made on another origin, for another RP ID, with tampered client data, signature or user handle", async () => {
     const movedAway = new TestAuthenticator();
     movedAway.restore(authenticator.snapshot());

@@ -14,6 +14,7 @@ import {
   TestAuthenticator,
 } from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
+import { hasSignInMethodOtherThan, type SignInMethod } from "../src/users/sign-in-methods.js";
 
 const clock = new ManualClock();
 const server = useTestServer({ clock, config: { ...passkeySettings, TOTP_ISSUER: "Example App" } });
@@ -163,5 +164,102 @@ describe("signing in with a passkey", () => {
       expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
       expect(refused.errors![0]!.extensions).toMatchObject({ field: "usernameOrEmail" });
     }
+  });
+});
+
+describe("managing passkeys", () => {
+  const listOf = async (token: string) => ok(await server().request(passkeyDocuments.list, {}, { token })).me.passkeys as { id: string; name: string }[];
+
+  it("lists them to their owner only, renames and removes one, tells the owner, and the removed one no longer signs in", async () => {
+    const user = await signUp(server(), "manage");
+    const other = await signUp(server(), "nosy");
+    const [keep, drop] = [new TestAuthenticator(), new TestAuthenticator()];
+    const kept = await registerPasskey(server(), user.accessToken, keep, "Keep");
+    const dropped = await registerPasskey(server(), user.accessToken, drop, "Drop");
+    expect((await listOf(user.accessToken)).map((passkey) => passkey.name).sort()).toEqual(["Drop", "Keep"]);
+
+    const peek = await server().request(`query($id: ID!) { user(id: $id) { id passkeys { id } } }`, { id: user.id }, { token: other.accessToken });
+    expect(errorCodes(peek)).toEqual(["FORBIDDEN"]);
+    expect(peek.data!.user).toEqual({ id: user.id, passkeys: null });
+
+    const renamed = ok(await server().request(passkeyDocuments.rename, { id: kept.id, name: " Work laptop " }, { token: user.accessToken })).renamePasskey;
+    expect(renamed).toEqual({ id: kept.id, name: "Work laptop" });
+    for (const [id, name, field] of [
+      [kept.id, "", "name"],
+      [kept.id, "x".repeat(65), "name"],
+      [kept.id.toUpperCase().replace(/.$/, "0"), "Mine now", "id"],
+      ["not-an-id", "Mine now", "id"],
+    ] as const) {
+      const refused = await server().request(passkeyDocuments.rename, { id, name }, { token: user.accessToken });
+      expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
+      expect(refused.errors![0]!.extensions).toMatchObject({ field });
+    }
+    // Another account cannot rename or remove it: to them it does not exist.
+    expect(errorCodes(await server().request(passkeyDocuments.rename, { id: kept.id, name: "Mine now" }, { token: other.accessToken }))).toEqual(["BAD_USER_INPUT"]);
+    expect(ok(await server().request(passkeyDocuments.remove, { id: dropped.id }, { token: other.accessToken })).removePasskey).toBe(false);
+    expect(ok(await server().request(passkeyDocuments.remove, { id: "not-an-id" }, { token: user.accessToken })).removePasskey).toBe(false);
+    expect(errorCodes(await server().request(passkeyDocuments.remove, { id: dropped.id }))).toEqual(["UNAUTHENTICATED"]);
+
+    expect(ok(await server().request(passkeyDocuments.remove, { id: dropped.id }, { token: user.accessToken })).removePasskey).toBe(true);
+    expect(ok(await server().request(passkeyDocuments.remove, { id: dropped.id }, { token: user.accessToken })).removePasskey).toBe(false);
+    expect(await listOf(user.accessToken)).toEqual([expect.objectContaining({ id: kept.id, name: "Work laptop" })]);
+    const removedEvents = await server().database.securityEvent.findMany({ where: { userId: user.id, kind: "passkey_removed" }, select: { details: true, actorId: true } });
+    expect(removedEvents).toEqual([{ details: { passkeyId: dropped.id, name: "Drop" }, actorId: user.id }]);
+    const notices = (await mailsTo(user.account.email)).filter((mail) => mail.subject === "A passkey was removed from your account");
+    expect(notices.map((mail) => mail.text)).toEqual([expect.stringContaining('"Drop"')]);
+
+    // The browser would no longer offer it by name; answered anyway, or discoverable, it is refused.
+    const named = await beginLogin(server(), { usernameOrEmail: user.account.username });
+    expect(named.options.allowCredentials).toHaveLength(1);
+    const forced = drop.get({ ...named.options, allowCredentials: undefined });
+    expect(errorCodes(await server().request(passkeyDocuments.finishLogin, { challengeId: named.challengeId, response: forced }))).toEqual(["INVALID_PASSKEY"]);
+    expect(errorCodes(await signInWithPasskey(server(), drop))).toEqual(["INVALID_PASSKEY"]);
+    expect(ok(await signInWithPasskey(server(), keep)).finishPasskeyLogin.user.id).toBe(user.id);
+  });
+
+  it("removes every passkey at once when they race, the password being left to sign in with", async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const user = await signUp(server(), "race");
+      const ids = [];
+      for (let index = 0; index < 3; index++) ids.push((await registerPasskey(server(), user.accessToken, new TestAuthenticator())).id);
+      const removals = await Promise.all([...ids, ...ids].map((id) => server().request(passkeyDocuments.remove, { id }, { token: user.accessToken })));
+      expect(removals.filter((removal) => ok(removal).removePasskey === true)).toHaveLength(3);
+      expect(await server().database.passkey.count({ where: { userId: user.id } })).toBe(0);
+      expect(await server().database.securityEvent.count({ where: { userId: user.id, kind: "passkey_removed" } })).toBe(3);
+    }
+  });
+
+  it("deletes every passkey with the account", async () => {
+    const user = await signUp(server(), "leaving");
+    const key = new TestAuthenticator();
+    await registerPasskey(server(), user.accessToken, key);
+    await registerPasskey(server(), user.accessToken, new TestAuthenticator());
+    ok(await server().request(`mutation($p: String!) { deleteAccount(currentPassword: $p) }`, { p: user.account.password }, { token: user.accessToken }));
+    expect(await server().database.passkey.count({ where: { userId: user.id } })).toBe(0);
+    expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
+  });
+
+  it("counts every other way to sign in before one goes: the last one cannot (LAST_SIGN_IN_METHOD)", async () => {
+    const user = await signUp(server(), "methods");
+    const othersThan = (removed: SignInMethod) => server().database.$transaction((tx) => hasSignInMethodOtherThan(tx, user.id, removed));
+    // Only a password: it is the last way.
+    expect(await othersThan({ kind: "password" })).toBe(false);
+    const passkey = await registerPasskey(server(), user.accessToken, new TestAuthenticator());
+    expect(await othersThan({ kind: "password" })).toBe(true);
+    expect(await othersThan({ kind: "passkey", id: passkey.id })).toBe(true);
+    // Without the password (a hypothetical account that has none), the one passkey is the last way; a second one is not.
+    const withoutPassword = (removed: SignInMethod) =>
+      server().database.$transaction(async (tx) => {
+        await tx.$executeRaw`ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL`;
+        await tx.$executeRaw`UPDATE users SET password_hash = NULL WHERE id = ${user.id}::uuid`;
+        const others = await hasSignInMethodOtherThan(tx, user.id, removed);
+        // Undone with the transaction.
+        throw Object.assign(new Error("rolled back"), { others });
+      }).catch((error: { others: boolean }) => error.others);
+    expect(await withoutPassword({ kind: "passkey", id: passkey.id })).toBe(false);
+    const second = await registerPasskey(server(), user.accessToken, new TestAuthenticator());
+    expect(await withoutPassword({ kind: "passkey", id: passkey.id })).toBe(true);
+    expect(await withoutPassword({ kind: "passkey", id: second.id })).toBe(true);
+    expect((await server().database.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toMatch(/^\$argon2id\$/);
   });
 });

@@ -12,6 +12,7 @@ import type { CredentialSignIn } from "../sessions/sessions.service.js";
 import type { UsersService } from "../users/users.service.js";
 import { PasskeyChallenges } from "./challenges.js";
 import { DecoyCredentials } from "./decoys.js";
+import { PasskeyManagement } from "./passkey-management.service.js";
 import { PasskeyRegistration } from "./passkey-registration.service.js";
 import { PasskeySignIn } from "./passkey-sign-in.service.js";
 import { PasskeyStore } from "./passkey-store.js";
@@ -20,6 +21,7 @@ import { RelyingParty } from "./relying-party.js";
 export interface Passkeys {
   registration: PasskeyRegistration;
   signIn: PasskeySignIn;
+  management: PasskeyManagement;
 }
 
 export interface PasskeysDependencies {
@@ -48,6 +50,7 @@ export function createPasskeys(dependencies: PasskeysDependencies): Passkeys {
   const relyingParty = new RelyingParty(settings);
   return {
     registration: new PasskeyRegistration({ ...dependencies, store, challenges, relyingParty }),
+    management: new PasskeyManagement({ ...dependencies, store }),
     signIn: new PasskeySignIn({ ...dependencies, store, challenges, relyingParty, decoys: new DecoyCredentials(encryptionKeys.derive("passkey-decoys")) }),
   };
 }
