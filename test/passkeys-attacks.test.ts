@@ -329,3 +329,41 @@ async function signInParts(authenticator: TestAuthenticator, account?: SignedUp)
   const { challengeId, options } = await beginLogin(server(), account ? { usernameOrEmail: account.account.username } : {});
   return [challengeId, authenticator.get(options)];
 }
+
+describe("the login limits", () => {
+  const limited = useTestServer({ config: passkeySettings, loginLimits: { failuresPerClient: 3 } });
+
+  it("count refused passkeys as wrong passwords are, and stop passkeys and passwords alike past them", async () => {
+    const user = await signUp(limited(), "limited");
+    const key = new TestAuthenticator();
+    await registerPasskey(limited(), user.accessToken, key);
+    const attempt = async (forge: (response: Json) => Json) => {
+      const { challengeId, options } = await beginLogin(limited(), { usernameOrEmail: user.account.username });
+      const response = key.get(options);
+      return limited().request(passkeyDocuments.finishLogin, { challengeId, response: forge(response) });
+    };
+    const tampered = (response: Json) => ({ ...response, response: { ...response.response, signature: flipped(response.response.signature, 9) } });
+    // A success resets the client's count, as a right password does.
+    for (let round = 0; round < 2; round++) {
+      for (let failure = 0; failure < 2; failure++) expectRefused(await attempt(tampered), "INVALID_PASSKEY");
+      ok(await attempt((response) => response));
+    }
+    for (let failure = 0; failure < 3; failure++) expectRefused(await attempt(tampered), "INVALID_PASSKEY");
+    const sessions = await limited().database.session.count({ where: { userId: user.id } });
+    const refused = await attempt((response) => response);
+    expectRefused(refused, "RATE_LIMITED");
+    expect(refused.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    expectRefused(await limited().request(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+      input: { usernameOrEmail: user.account.username, password: user.account.password },
+    }), "RATE_LIMITED");
+    expect(await limited().database.session.count({ where: { userId: user.id } })).toBe(sessions);
+    const events = await limited().database.securityEvent.findMany({
+      where: { userId: user.id, kind: { in: ["login_failed", "login_rate_limited", "login_succeeded"] } },
+      orderBy: { id: "asc" },
+      select: { kind: true, details: true },
+    });
+    const failed = { kind: "login_failed", details: { method: "passkey" } };
+    const succeeded = { kind: "login_succeeded", details: { method: "passkey" } };
+    expect(events).toEqual([failed, failed, succeeded, failed, failed, succeeded, failed, failed, failed, { kind: "login_rate_limited", details: null }]);
+  });
+});
