@@ -1,178 +1,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
-import { errorCodes, type GraphQLResponse } from "./helpers/graphql.js";
-import {
-  appOrigin,
-  beginLogin,
-  beginRegistration,
-  ok,
-  passkeyDocuments,
-  passkeySettings,
-  registerPasskey,
-  TestAuthenticator,
-} from "./helpers/passkeys.js";
+import { errorCodes } from "./helpers/graphql.js";
+import { expectRefused, flipped, holdings as heldBy, withClientData, type Json } from "./helpers/passkey-forgery.js";
+import { appOrigin, beginLogin, beginRegistration, ok, passkeyDocuments, passkeySettings, registerPasskey, TestAuthenticator } from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
-// Every forgery, replay and misuse a passkey answer can carry: each refused with its code, and
-// nothing stored (no passkey, no session, no refresh token) — read from the database itself.
-const clock = new ManualClock();
+// Every forgery, replay and misuse a sign-in answer can carry: each refused with its code, and
+// nothing issued (no session, no refresh token, no counter moved) — read from the database itself.
 // The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
+const clock = new ManualClock();
 const server = useTestServer({ clock, config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" } });
 const trials = 5;
+const holdings = (userId: string) => heldBy(server().database, userId);
 
-type Json = Record<string, any>;
-
-/** A JSON answer with its client data (base64url JSON) rewritten by `change`. */
-function withClientData(response: Json, change: (clientData: Json) => void): Json {
-  const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
-  change(clientData);
-  return { ...response, response: { ...response.response, clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString("base64url") } };
-}
-
-/** A base64url value with one bit flipped at `index`. */
-function flipped(value: string, index: number): string {
-  const bytes = Buffer.from(value, "base64url");
-  bytes[index % bytes.length]! ^= 0x01;
-  return bytes.toString("base64url");
-}
-
-/** What an account holds: its passkeys, live sessions, refresh tokens and passkey events. */
-async function holdings(userId: string) {
-  const database = server().database;
-  const [passkeys, sessions, refreshTokens, added] = await Promise.all([
-    database.passkey.findMany({ where: { userId }, select: { id: true, credentialId: true, signCount: true }, orderBy: { id: "asc" } }),
-    database.session.count({ where: { userId } }),
-    database.refreshToken.count({ where: { session: { userId } } }),
-    database.securityEvent.count({ where: { userId, kind: "passkey_added" } }),
-  ]);
-  return { passkeys, sessions, refreshTokens, added };
-}
-
-function expectRefused(response: GraphQLResponse, code: string): void {
-  expect(errorCodes(response)).toEqual([code]);
-  expect(response.data ?? null).toBeNull();
-}
-
-const finishRegistration = (user: SignedUp, challengeId: string, response: Json) =>
-  server().request(passkeyDocuments.finishRegistration, { challengeId, response }, { token: user.accessToken });
 const finishLogin = (challengeId: string, response: Json) => server().request(passkeyDocuments.finishLogin, { challengeId, response });
-
-describe("forged or misused registrations", () => {
-  let user: SignedUp;
-  let other: SignedUp;
-  beforeAll(async () => {
-    [user, other] = [await signUp(server(), "attacked"), await signUp(server(), "attacker")];
-  });
-
-  /** Begins a registration for `owner`, lets `forge` alter the authenticator's answer, and expects `code` with nothing stored. */
-  async function refusedRegistration(code: string, forge: (options: Json, authenticator: TestAuthenticator) => { challengeId?: string; response: Json; as?: SignedUp }) {
-    const before = [await holdings(user.id), await holdings(other.id)];
-    const { challengeId, options } = await beginRegistration(server(), user.accessToken);
-    const forged = forge(options, new TestAuthenticator());
-    expectRefused(await finishRegistration(forged.as ?? user, forged.challengeId ?? challengeId, forged.response), code);
-    expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
-  }
-
-  it("refuses a replayed challenge, and an expired one", async () => {
-    for (let trial = 0; trial < trials; trial++) {
-      const { challengeId, options } = await beginRegistration(server(), user.accessToken);
-      const response = new TestAuthenticator().create(options);
-      ok(await finishRegistration(user, challengeId, response));
-      const before = await holdings(user.id);
-      expectRefused(await finishRegistration(user, challengeId, response), "INVALID_CHALLENGE");
-      expectRefused(await finishRegistration(user, challengeId, new TestAuthenticator().create(options)), "INVALID_CHALLENGE");
-      expect(await holdings(user.id)).toEqual(before);
-    }
-    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => {
-      clock.advance(5 * 60 + 1);
-      return { response: authenticator.create(options) };
-    });
-  });
-
-  it("refuses another account's challenge, a sign-in challenge, and ids that name no challenge", async () => {
-    for (let trial = 0; trial < trials; trial++) {
-      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ response: authenticator.create(options), as: other }));
-    }
-    const signIn = await beginLogin(server(), {});
-    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId: signIn.challengeId, response: authenticator.create(options) }));
-    for (const challengeId of ["", "x", "A".repeat(43), "%2e%2e%2fetc", "*", "A".repeat(10_000)]) {
-      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId, response: authenticator.create(options) }));
-    }
-  });
-
-  it("refuses an answer made on another origin, for another RP ID, or with tampered client data", async () => {
-    for (let trial = 0; trial < trials; trial++) {
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: authenticator.create(options, `http://localhost:${6000 + trial}`) }));
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
-        response: authenticator.create({ ...options, rp: { ...options.rp, id: "evil.localhost" } }, appOrigin, [appOrigin]),
-      }));
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
-        response: withClientData(authenticator.create(options), (clientData) => (clientData.challenge = Buffer.from(`forged ${trial}`).toString("base64url"))),
-      }));
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
-        response: withClientData(authenticator.create(options), (clientData) => (clientData.type = "webauthn.get")),
-      }));
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => {
-        const response = authenticator.create(options);
-        return { response: { ...response, response: { ...response.response, attestationObject: flipped(response.response.attestationObject, 40 + trial) } } };
-      });
-    }
-  });
-
-  it("refuses an attestation for a credential id already registered, to this account or another", async () => {
-    const authenticator = new TestAuthenticator();
-    const { challengeId, options } = await beginRegistration(server(), user.accessToken);
-    const original = authenticator.create(options);
-    ok(await finishRegistration(user, challengeId, original));
-    for (let trial = 0; trial < trials; trial++) {
-      for (const owner of [user, other]) {
-        // With "none" attestation nothing signs the client data: the same credential, re-sent under a fresh challenge, verifies.
-        const before = [await holdings(user.id), await holdings(other.id)];
-        const fresh = await beginRegistration(server(), owner.accessToken);
-        const replayed = withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge));
-        expectRefused(await finishRegistration(owner, fresh.challengeId, replayed), "INVALID_PASSKEY");
-        expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
-      }
-    }
-    // Concurrent registrations of one credential: one stored at most (here: none, it is taken).
-    const races = await Promise.all(
-      [user, other, user, other].map(async (owner) => {
-        const fresh = await beginRegistration(server(), owner.accessToken);
-        return finishRegistration(owner, fresh.challengeId, withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge)));
-      }),
-    );
-    for (const race of races) expectRefused(race, "INVALID_PASSKEY");
-    expect(await server().database.passkey.count({ where: { credentialId: original.id } })).toBe(1);
-  });
-
-  it("answers malformed answers with INVALID_PASSKEY, storing nothing", async () => {
-    const malformed: ((response: Json) => Json)[] = [
-      () => ({}),
-      (response) => ({ ...response, type: "password" }),
-      (response) => ({ ...response, id: "not base64url!" }),
-      (response) => ({ ...response, rawId: "A".repeat(2_000) }),
-      (response) => ({ ...response, response: { ...response.response, attestationObject: 42 } }),
-      (response) => ({ ...response, response: { ...response.response, clientDataJSON: "" } }),
-      (response) => ({ ...response, response: { ...response.response, attestationObject: "A".repeat(70_000) } }),
-      (response) => ({ ...response, response: null }),
-    ];
-    for (const forge of malformed) {
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: forge(authenticator.create(options)) }));
-    }
-  });
-
-  it("lets one of concurrent finishes of one challenge store its passkey", async () => {
-    for (let trial = 0; trial < trials; trial++) {
-      const { challengeId, options } = await beginRegistration(server(), user.accessToken);
-      const before = (await holdings(user.id)).passkeys.length;
-      const answers = await Promise.all(Array.from({ length: 6 }, () => finishRegistration(user, challengeId, new TestAuthenticator().create(options))));
-      expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
-      for (const answer of answers.filter((answer) => answer.errors)) expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
-      expect((await holdings(user.id)).passkeys.length).toBe(before + 1);
-    }
-  });
-});
 
 describe("forged or misused sign-ins", () => {
   let user: SignedUp;
