@@ -122,7 +122,16 @@ export function createServices(dependencies: ServicesDependencies): Services {
   const links = new AccountLinks(database, tokens, mailer);
   const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
   const passkeys = createPasskeys({
-    ...{ database, revocationStore, settings: dependencies.passkeys, encryptionKeys, reauthentication, users, audit, mailer, logger, clock },
+    database,
+    revocationStore,
+    settings: dependencies.passkeys,
+    encryptionKeys,
+    reauthentication,
+    users,
+    audit,
+    mailer,
+    logger,
+    clock,
     // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
     signIn: sessions,
     mfaLogin,

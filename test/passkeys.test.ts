@@ -263,3 +263,19 @@ describe("managing passkeys", () => {
     expect((await server().database.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toMatch(/^\$argon2id\$/);
   });
 });
+
+describe("the number of passkeys", () => {
+  it("stops at 20 per account, whether the next is begun or finished past it", async () => {
+    const user = await signUp(server(), "many");
+    const pending = await beginRegistration(server(), user.accessToken);
+    for (let index = 0; index < 20; index++) await registerPasskey(server(), user.accessToken, new TestAuthenticator());
+    expect(errorCodes(await server().request(passkeyDocuments.beginRegistration, {}, { token: user.accessToken }))).toEqual(["FORBIDDEN"]);
+    const late = await server().request(
+      passkeyDocuments.finishRegistration,
+      { challengeId: pending.challengeId, response: new TestAuthenticator().create(pending.options) },
+      { token: user.accessToken },
+    );
+    expect(errorCodes(late)).toEqual(["FORBIDDEN"]);
+    expect(await server().database.passkey.count({ where: { userId: user.id } })).toBe(20);
+  });
+});
