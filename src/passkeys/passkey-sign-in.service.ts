@@ -7,7 +7,7 @@ import { BadUserInputError, InvalidPasskeyError } from "../errors/errors.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
 import type { AuthResult, ClientInfo } from "../sessions/session-lifecycle.js";
 import type { CredentialSignIn } from "../sessions/sessions.service.js";
-import { foldIdentifier } from "../users/identity.js";
+import { parseLoginIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { PasskeyChallenges, PendingChallenge } from "./challenges.js";
 import type { DecoyCredentials } from "./decoys.js";
@@ -16,7 +16,6 @@ import type { PasskeyStore, StoredPasskey } from "./passkey-store.js";
 import type { CredentialDescriptor, RelyingParty, VerifiedAssertion } from "./relying-party.js";
 import { parseAssertion } from "./responses.js";
 
-const maxIdentifierLength = 320;
 /** Listed for a name no account has, so that it costs the queries a real name does. */
 const nobody = "00000000-0000-0000-0000-000000000000";
 const byPasskey = { method: "passkey" } as const;
@@ -67,10 +66,7 @@ export class PasskeySignIn {
 
   private async beginNamed(usernameOrEmail: string): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const { users, store, decoys } = this.dependencies;
-    const identifier = foldIdentifier(usernameOrEmail);
-    if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
-      throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
-    }
+    const identifier = parseLoginIdentifier(usernameOrEmail);
     const account = await users.findForLogin(identifier);
     const passkeys = await store.listOf(account?.user.id ?? nobody);
     const allow = passkeys.length > 0 ? passkeys : decoys.for(account ? `id:${account.user.id}` : `name:${identifier}`);

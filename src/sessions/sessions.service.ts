@@ -9,7 +9,6 @@ import type { Prisma } from "../generated/prisma/client.js";
 import {
   AccountLockedError,
   type AppError,
-  BadUserInputError,
   EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
@@ -20,7 +19,7 @@ import {
 } from "../errors/errors.js";
 import type { PasswordAttempt, PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
-import { foldIdentifier } from "../users/identity.js";
+import { parseLoginIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
@@ -71,7 +70,6 @@ export interface SessionsServiceDependencies {
   onEvent: (event: AuthEvent) => void;
 }
 
-const maxIdentifierLength = 320;
 
 /** Signing in and out: login, authentication of access tokens, refresh rotation, logout, the session list. */
 export class SessionsService {
@@ -79,10 +77,7 @@ export class SessionsService {
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
     const { users, hasher } = this.dependencies;
-    const identifier = foldIdentifier(input.usernameOrEmail);
-    if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
-      throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
-    }
+    const identifier = parseLoginIdentifier(input.usernameOrEmail);
     const account = await users.findForLogin(identifier);
     // Counted against the account itself, whichever of its names was typed.
     const attempt = await this.attempt(account ? `id:${account.user.id}` : `name:${identifier}`, account?.user.id, client);
