@@ -116,6 +116,23 @@ describe("an account with a second factor", () => {
   });
 });
 
+describe("a second factor from a copied authenticator", () => {
+  it("is refused once its counter goes back, and recorded", async () => {
+    const account = await client.registerWithMfa();
+    const original = new TestAuthenticator();
+    await registerPasskey(server(), account.accessToken, original);
+    const copy = new TestAuthenticator();
+    copy.restore(original.snapshot());
+    for (let use = 0; use < 2; use++) ok(await signInWithPasskey(server(), original, { mfaToken: await client.mfaToken(account.account) }));
+    const sessions = await liveSessions(account.userId);
+    const refused = await signInWithPasskey(server(), copy, { mfaToken: await client.mfaToken(account.account) });
+    expect(errorCodes(refused)).toEqual(["INVALID_PASSKEY"]);
+    expect(await liveSessions(account.userId)).toBe(sessions);
+    const regressions = await server().database.securityEvent.findMany({ where: { userId: account.userId, kind: "passkey_counter_regressed" }, select: { details: true } });
+    expect(regressions).toEqual([{ details: expect.objectContaining({ storedCount: 2, presentedCount: 1 }) }]);
+  });
+});
+
 describe("an account without a second factor", () => {
   it("signs in with a passkey that did not verify its user, as with a password", async () => {
     const user = await signUp(server(), "single");
