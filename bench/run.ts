@@ -13,6 +13,7 @@ import { drive, graphqlCall, percentile, type HttpCall, type LoadOptions, type L
 import { benchDatabases, peerCalls, peerDescription, peerSucceeded, seedPeer } from "./peer.js";
 import { buildPeer, buildSubgraph, residentMegabytes, startCeiling, startPeer, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
 import { loginDuringRegistrationBurst, rejectedBurst, rejectedRequests } from "./hardening.js";
+import { passkeySignInMilliseconds } from "./passkeys.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
 const quick = process.argv.includes("--quick");
@@ -20,8 +21,8 @@ const peers = process.argv.includes("--peers");
 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
 const plan = quick
-  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1 }
-  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3 };
+  ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1, passkeySignIns: 10 }
+  : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3, passkeySignIns: 200 };
 /** requestPasswordReset pairs (one known address, one unknown) timed one after the other. */
 const resetPairs = quick ? 20 : 400;
 
@@ -243,6 +244,9 @@ async function main(): Promise<void> {
     const hashes = await hashMilliseconds(plan.hashSamples);
     const logins = await driveSubgraph({ calls: loginCalls, connections: 1, durationSeconds: plan.latency });
     const signIns = peer && (await drivePeer({ calls: peerUsers.map(peerRequest.signIn), connections: 1, durationSeconds: plan.latency }));
+    log("passkey sign-in latency, on one connection as the logins above");
+    const passkeySignIns = await passkeySignInMilliseconds(subgraph.url, users[1]!, plan.passkeySignIns);
+    subgraphRequests += 2 + 2 * passkeySignIns.length;
 
     log("me p99, idle and during a login storm");
     const steadyMe = { calls: meCalls, connections: 2, rate: tailRate, durationSeconds: plan.tail };
@@ -325,6 +329,13 @@ async function main(): Promise<void> {
         value: round(loginP50 / hashP50),
         goal: { comparison: "≤", target: 1.3 },
         basis: `${ms(loginP50)} / ${ms(hashP50)}`,
+      },
+      {
+        id: "passkeySignInRatio",
+        label: "passkey sign-in p50 ÷ password login p50",
+        value: round(percentile(passkeySignIns, 50) / loginP50),
+        goal: { comparison: "≤", target: 0.5 },
+        basis: `${ms(percentile(passkeySignIns, 50))} (begin + finish) / ${ms(loginP50)}, ${passkeySignIns.length} sign-ins`,
       },
       {
         id: "meStormTailRatio",

@@ -116,6 +116,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
+    passkeys: config.passkeys,
+    reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
     logger,
     onEvent: metrics.recordAuthEvent,
   });

@@ -19,9 +19,11 @@ import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
 import type { Mailer } from "./mail/mailer.js";
 import type { Logger } from "./observability/logger.js";
+import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
+import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionsService } from "./sessions/sessions.service.js";
@@ -40,6 +42,7 @@ export interface Services {
   tokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
+  passkeys: Passkeys;
 }
 
 export interface ServicesDependencies {
@@ -57,6 +60,8 @@ export interface ServicesDependencies {
   totpIssuer: string;
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
+  passkeys: Config["passkeys"];
+  reauthenticationWindowSeconds: number;
   logger: Logger;
   onEvent?: (event: AuthEvent) => void;
 }
@@ -101,7 +106,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     audit,
     clock,
     // A login completed with a second factor starts its session as every login does.
-    startSession: (account, client) => sessions.startSession(account, client),
+    startSession: (account, client, details) => sessions.startSession(account, client, details),
     onEvent,
   });
   const sessions: SessionsService = new SessionsService({
@@ -127,6 +132,22 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, tokens, mailer);
+  const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
+  const passkeys = createPasskeys({
+    database,
+    revocationStore,
+    settings: dependencies.passkeys,
+    encryptionKeys,
+    reauthentication,
+    users,
+    audit,
+    mailer,
+    logger,
+    clock,
+    // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
+    signIn: sessions,
+    mfaLogin,
+  });
   return {
     users,
     tokens,
@@ -140,5 +161,6 @@ export function createServices(dependencies: ServicesDependencies): Services {
     profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
+    passkeys,
   };
 }

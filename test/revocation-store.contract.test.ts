@@ -7,7 +7,7 @@ import { ManualClock } from "./helpers/clock.js";
 import { openRevocationStore } from "./helpers/server.js";
 
 /** Reads a key's remaining lifetime the way each store keeps it; -2 when the key is gone. */
-type TtlReader = (kind: "session" | "hits", id: string) => Promise<number>;
+type TtlReader = (kind: "session" | "hits" | "once", id: string) => Promise<number>;
 
 interface Subject {
   store: RevocationStore;
@@ -47,8 +47,9 @@ async function redisSubject(): Promise<Subject> {
     expireAll: async () => {
       const keys = await store.redis.keys(`${store.key("session", "")}*`);
       const hits = await store.redis.keys(`${store.key("hits", "")}*`);
+      const kept = await store.redis.keys(`${store.key("once", "")}*`);
       // PEXPIRE 1 then wait for Redis itself to expire them: its own expiry, not a DEL.
-      for (const key of [...keys, ...hits]) await store.redis.pexpire(key, 1);
+      for (const key of [...keys, ...hits, ...kept]) await store.redis.pexpire(key, 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     },
   };
@@ -149,7 +150,41 @@ describe.each([
     expect((await subject.store.hit(key, 900)).count).toBe(1);
   });
 
+  it("hands a kept value to one take only, however many race for it", async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const key = `challenge:${randomUUID()}`;
+      await subject.store.put(key, `value ${trial}`, 300);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => subject.store.take(key)));
+      expect(taken.filter((value) => value !== null)).toEqual([`value ${trial}`]);
+      expect(await subject.store.take(key)).toBeNull();
+    }
+    expect(await subject.store.take(`challenge:${randomUUID()}`)).toBeNull();
+  });
+
+  it("keeps a value only as long as asked, then no take gets it", async () => {
+    const [key, other] = [`challenge:${randomUUID()}`, `challenge:${randomUUID()}`];
+    await subject.store.put(key, "kept", 300);
+    await subject.store.put(other, "kept too", 300);
+    const ttl = await subject.ttl("once", key);
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await subject.expireAll();
+    expect(await subject.store.take(key)).toBeNull();
+    expect(await subject.ttl("once", other)).toBe(-2);
+  });
+
   it("answers ping while reachable", async () => {
     await expect(subject.store.ping()).resolves.toBeUndefined();
+  });
+});
+
+describe("the in-process store under a flood of kept values", () => {
+  it("stays within its cap, dropping the oldest first", async () => {
+    const store = new MemoryRevocationStore(undefined, { maxCounters: 1_000 });
+    for (let index = 0; index < 5_000; index++) await store.put(`challenge:${index}`, `value ${index}`, 300);
+    expect(store.keptCount).toBeLessThanOrEqual(1_000);
+    expect(await store.take("challenge:0")).toBeNull();
+    expect(await store.take("challenge:4999")).toBe("value 4999");
+    await store.close();
   });
 });

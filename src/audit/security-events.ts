@@ -27,6 +27,11 @@ export type SecurityEventKind =
   | "unlocked"
   | "mfa_enabled"
   | "mfa_disabled"
+  /** details: the passkey's id and name. */
+  | "passkey_added"
+  | "passkey_removed"
+  /** A passkey answered with a signature counter not above the last one seen: a cloned authenticator, likely. */
+  | "passkey_counter_regressed"
   | "deleted";
 
 export interface SecurityEventInput {

@@ -6,6 +6,7 @@ import { parseAddressRange, type AddressRange } from "../http/client-address.js"
 import { quotedVisible } from "../observability/visible-text.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import { parseDurationSeconds } from "./duration.js";
+import { originList, originUnder, relyingPartyId } from "./web-origins.js";
 
 const duration = (fallback: string, allowZero = false) =>
   z
@@ -92,6 +93,11 @@ const envSchema = z
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
+    WEBAUTHN_RP_ID: relyingPartyId,
+    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).optional(),
+    WEBAUTHN_ORIGINS: originList,
+    WEBAUTHN_CHALLENGE_TTL: duration("5m"),
+    REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
     JWT_AUDIENCE: z.string().min(1).default("supergraph"),
     ACCESS_TOKEN_TTL: duration("15m"),
@@ -134,8 +140,14 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"] as const) {
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL", "WEBAUTHN_ORIGINS"] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+    }
+    // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
+    for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
+      if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
+        ctx.addIssue({ code: "custom", path: ["WEBAUTHN_ORIGINS"], message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it` });
+      }
     }
   });
 
@@ -172,6 +184,9 @@ export interface Config {
   encryptionKeys?: string;
   /** The name authenticator apps show beside an account's codes. */
   totpIssuer: string;
+  passkeys: PasskeySettings;
+  /** How long after signing in with a credential a session may make sensitive changes without the password again. */
+  reauthenticationWindowSeconds: number;
   logLevel: string;
   /** Absent: readable on a terminal outside production, JSON otherwise. */
   logFormat?: "json" | "pretty";
@@ -211,6 +226,14 @@ export interface Config {
   limits: OperationLimits;
 }
 
+/** The WebAuthn relying party: answers are accepted from these origins and this RP ID only, never from the request's own. */
+export interface PasskeySettings {
+  rpId: string;
+  rpName: string;
+  origins: string[];
+  challengeTtlSeconds: number;
+}
+
 export interface OperationLimits {
   /** Lexical tokens of the document; parsing stops past it. */
   tokens: number;
@@ -241,6 +264,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const production = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -262,6 +286,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
+    passkeys: {
+      rpId: env.WEBAUTHN_RP_ID,
+      rpName: env.WEBAUTHN_RP_NAME ?? env.TOTP_ISSUER,
+      origins: env.WEBAUTHN_ORIGINS ?? [new URL(appUrl).origin],
+      challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL,
+    },
+    reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     introspection: env.INTROSPECTION ?? !production,
@@ -278,7 +309,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
-      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+      appUrl,
     },
     accountLinks: {
       requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,

@@ -17,6 +17,7 @@ const passwordOperationFields = new Set([
   "deleteAccount",
   "enrollTotp",
   "disableTotp",
+  "beginPasskeyRegistration",
 ]);
 
 /** graphql-js's message when the parser stops at `maxTokens`; the formatter gives it its own code. */

@@ -8,6 +8,7 @@ import { AccountsResolver } from "../accounts/accounts.resolver.js";
 import { AdminResolver } from "../admin/admin.resolver.js";
 import { SecurityEventsResolver } from "../audit/security-events.resolver.js";
 import { MfaResolver } from "../mfa/mfa.resolver.js";
+import { PasskeysResolver } from "../passkeys/passkeys.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
 import { UserResolver } from "../users/user.resolver.js";
@@ -22,7 +23,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver],
+      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver, PasskeysResolver],
       validate: false,
       emitSchemaFile: false,
     });

@@ -8,7 +8,7 @@ import type { Database } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import {
   AccountLockedError,
-  BadUserInputError,
+  type AppError,
   EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
@@ -17,9 +17,9 @@ import {
   RefreshTokenReusedError,
   UnauthenticatedError,
 } from "../errors/errors.js";
-import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import type { PasswordAttempt, PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
-import { foldIdentifier } from "../users/identity.js";
+import { parseLoginIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
@@ -39,6 +39,19 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/** How an account proved who it is, when not with its password. */
+export interface SignInProof {
+  method?: "passkey";
+  /** The credential proved two factors by itself (a passkey with user verification): no second factor is asked. */
+  multiFactor?: boolean;
+}
+
+/**
+ * The steps of a login every credential shares, for sign-ins with a credential other than the
+ * password: the same limits, refusals, events, second factor and session as `login`.
+ */
+export type CredentialSignIn = Pick<SessionsService, "attempt" | "refuse" | "proceed">;
+
 export interface SessionsServiceDependencies {
   database: Database;
   users: UsersService;
@@ -48,7 +61,7 @@ export interface SessionsServiceDependencies {
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   passwordAttempts: PasswordAttemptLimiter;
-  /** Issues the mfaToken of a login whose account has a second factor. */
+  /** Issues the mfaToken of a login whose account has a second factor, saying what the login proved first. */
   mfaLogin: Pick<MfaLogin, "challenge">;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
@@ -59,87 +72,104 @@ export interface SessionsServiceDependencies {
   onEvent: (event: AuthEvent) => void;
 }
 
-const maxIdentifierLength = 320;
-
 /** Signing in and out: login, authentication of access tokens, refresh rotation, logout, the session list. */
 export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, hasher, passwordAttempts, mfaLogin, onEvent } = this.dependencies;
-    const identifier = foldIdentifier(input.usernameOrEmail);
-    if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
-      throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
-    }
+    const { users, hasher } = this.dependencies;
+    const identifier = parseLoginIdentifier(input.usernameOrEmail);
     const account = await users.findForLogin(identifier);
-    // Counted against the account itself, whichever of its names was typed; no password is
-    // checked past the limit.
-    const attempt = await passwordAttempts.begin(account ? `id:${account.user.id}` : `name:${identifier}`, client.ip).catch(async (error: unknown) => {
-      // A lockout of an existing account is recorded once per window, not at every refusal.
-      if (error instanceof RateLimitedError && error.startsLockout && account) {
-        const { database, audit } = this.dependencies;
-        await audit.record(database, { kind: "login_rate_limited", userId: account.user.id, actorId: null, client });
-      }
-      throw error;
-    });
+    // Counted against the account itself, whichever of its names was typed.
+    const attempt = await this.attempt(account ? `id:${account.user.id}` : `name:${identifier}`, account?.user.id, client);
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
     // Unknown users cost one verification too, so timing does not tell them apart.
     const verified =
       account && passwordFits
         ? await hasher.verify(account.passwordHash, input.password)
         : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
-    if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
+    if (!account || !verified) throw await this.refuse(account?.user.id, client, new InvalidCredentialsError());
     // The right password: not a failure, whatever follows (second-factor codes have their own limit).
     await attempt.succeeded();
-    // A locked account says so only to the right password, so guessers learn nothing.
-    if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
-    // Only after the password: to anyone else, an unverified account looks like any other.
+    return this.proceed(account, client);
+  }
+
+  /**
+   * Counts a sign-in attempt against `subject` (the account, `id:<id>`, once known) from the client;
+   * RATE_LIMITED past the limits, and no credential is checked then. Settle it once the credential holds.
+   */
+  async attempt(subject: string, userId: string | undefined, client: ClientInfo): Promise<PasswordAttempt> {
+    return this.dependencies.passwordAttempts.begin(subject, client.ip).catch(async (error: unknown) => {
+      // A lockout of an existing account is recorded once per window, not at every refusal.
+      if (error instanceof RateLimitedError && error.startsLockout && userId) {
+        const { database, audit } = this.dependencies;
+        await audit.record(database, { kind: "login_rate_limited", userId, actorId: null, client });
+      }
+      throw error;
+    });
+  }
+
+  /**
+   * What follows a credential that holds, whichever it was: a locked account is refused (said only
+   * now, so guessers learn nothing), so is an unverified one where verification is required (to
+   * anyone else it looks like any other); an account with a second factor gets an mfaToken unless
+   * the credential proved two factors itself; then the session.
+   */
+  async proceed(account: LoginAccount, client: ClientInfo, proof: SignInProof = {}): Promise<AuthResult> {
+    const { mfaLogin, onEvent } = this.dependencies;
+    const details = proof.method ? { method: proof.method } : undefined;
+    if (account.user.lockedAt) throw await this.refuse(account.user.id, client, new AccountLockedError(), details);
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
-      throw await this.failedLogin(account.user.id, client, new EmailNotVerifiedError());
+      throw await this.refuse(account.user.id, client, new EmailNotVerifiedError(), details);
     }
-    if (account.mfaEnabled) {
+    if (account.mfaEnabled && !proof.multiFactor) {
       onEvent("login_mfa_required");
-      throw new MfaRequiredError(await mfaLogin.challenge({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
+      const credentials = { id: account.user.id, credentialsVersion: account.credentialsVersion };
+      throw new MfaRequiredError(await mfaLogin.challenge(credentials, proof.method ?? "password"));
     }
-    return this.startSession(account, client);
+    return this.startSession(account, client, details);
   }
 
   /**
    * A session for an account that just proved who it is (a login, or a login completed with a
    * second factor), written only while its credentials are still those that were checked.
+   * `details` says how it signed in when not with its password alone.
    */
-  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo): Promise<AuthResult> {
+  async startSession(
+    account: Pick<LoginAccount, "user" | "credentialsVersion">,
+    client: ClientInfo,
+    details?: Prisma.InputJsonObject,
+  ): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
     // The access token is signed while the session is written; it is handed out only once stored.
     const [result, stored] = await Promise.all([
       lifecycle.tokensFor(account.user, session),
-      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client),
+      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, details),
     ]);
     // The password changed while it was being checked: the one checked is no longer the password.
-    if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError());
+    if (!stored) throw await this.refuse(userId, client, new InvalidCredentialsError(), details);
     // Locked meanwhile: nothing was written.
-    if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
+    if (stored.locked) throw await this.refuse(userId, client, new AccountLockedError(), details);
     onEvent("login_succeeded");
     // Roles changed meanwhile: the token carries the stored ones.
     if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
     return result;
   }
 
-  /** Counts and records a refused login (of an existing account: a name of none is about no one), and hands the error back. */
-  private async failedLogin<E extends InvalidCredentialsError | AccountLockedError | EmailNotVerifiedError>(
-    userId: string | undefined,
-    client: ClientInfo,
-    error: E,
-  ): Promise<E> {
+  /**
+   * Counts and records a refused login (of an existing account: a name of none is about no one),
+   * and hands the error back. `details` says how it signed in when not with its password.
+   */
+  async refuse<E extends AppError>(userId: string | undefined, client: ClientInfo, error: E, details?: Prisma.InputJsonObject): Promise<E> {
     const { database, audit, onEvent } = this.dependencies;
     onEvent("login_failed");
     if (userId) {
-      // The right password refused for another reason: say which (the client was told too).
+      // The right credential refused for another reason: say which (the client was told too).
       const reason = error instanceof AccountLockedError ? "locked" : error instanceof EmailNotVerifiedError ? "email_not_verified" : undefined;
-      const details = reason ? { reason } : undefined;
-      await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details });
+      const recorded = reason || details ? { ...(reason ? { reason } : {}), ...details } : undefined;
+      await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details: recorded });
     }
     return error;
   }
