@@ -10,8 +10,8 @@ import { buildPeer, buildSubgraph, startCeiling, startPeer, startSubgraph, type 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
 export function planFor(quick: boolean) {
   return quick
-    ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1, resetPairs: 20 }
-    : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3, resetPairs: 400 };
+    ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1, resetPairs: 20, passkeySignIns: 10 }
+    : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3, resetPairs: 400, passkeySignIns: 200 };
 }
 
 export const seededUsers = 100;

@@ -19,10 +19,13 @@ import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
 import type { EventCounter } from "./observability/events.js";
 import type { Logger } from "./observability/logger.js";
+import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
+import type { PasskeySettings } from "./passkeys/relying-party.js";
 import { CurrentPassword } from "./passwords/current-password.js";
 import { PasswordCheck } from "./passwords/password-check.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
+import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionLifecycle, type TokenLifetimes } from "./sessions/session-lifecycle.js";
@@ -44,6 +47,7 @@ export interface Services {
   singleUseTokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
+  passkeys: Passkeys;
 }
 
 export interface ServicesDependencies {
@@ -63,6 +67,9 @@ export interface ServicesDependencies {
   accountLinks: Config["accountLinks"];
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
+  passkeys: PasskeySettings;
+  /** How long after its sign-in a session may make sensitive changes without the password again. */
+  reauthenticationWindowSeconds: number;
   logger: Logger;
   onEvent?: EventCounter;
 }
@@ -102,6 +109,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     revocations,
     accessTokens,
     passwordCheck,
+    passwordAttempts,
     secondFactor: mfaChallenges,
     requireEmailVerification: dependencies.requireEmailVerification,
     maxSessionsPerAccount,
@@ -117,6 +125,13 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, singleUseTokens, mailer);
+  const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
+  const passkeys = createPasskeys({
+    ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys, reauthentication, users, audit, mailer, logger, clock },
+    // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
+    signIn: sessions,
+    mfaLogin,
+  });
   return {
     users,
     singleUseTokens,
@@ -131,5 +146,6 @@ export function createServices(dependencies: ServicesDependencies): Services {
     profile: new ProfileService({ database, links, tokens: singleUseTokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
+    passkeys,
   };
 }

@@ -102,7 +102,7 @@ describe("npm start with no configuration", () => {
   it("refuses to start in production without its required settings, naming each", async () => {
     const result = await run("node", ["--import", "tsx", "src/main.ts"], { NODE_ENV: "production" });
     expect(result.code).toBe(1);
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"]) {
+    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL", "WEBAUTHN_ORIGINS"]) {
       expect(result.output).toContain(name);
     }
   });

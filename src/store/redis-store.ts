@@ -69,7 +69,7 @@ export class RedisStore implements Store {
     return new RedisStore(redis, prefix);
   }
 
-  key(kind: "session" | "hits" | "revocations", id: string): string {
+  key(kind: "session" | "hits" | "revocations" | "once", id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
@@ -159,6 +159,15 @@ export class RedisStore implements Store {
   async forget(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.reach("DEL", () => this.redis.del(...keys.map((key) => this.key("hits", key))));
+  }
+
+  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.reach("SET", () => this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))));
+  }
+
+  /** GETDEL: reading and deleting are one command, so two instances cannot both take the value. */
+  async take(key: string): Promise<string | null> {
+    return this.reach("GETDEL", () => this.redis.getdel(this.key("once", key)));
   }
 
   async ping(): Promise<void> {
