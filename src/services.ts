@@ -76,13 +76,21 @@ export interface ServicesDependencies {
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits, totpIssuer, accountLinks, logger } =
-    dependencies;
+  const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits } = dependencies;
+  const { totpIssuer, logger, maxSessionsPerAccount } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   const audit = new SecurityEvents(database, clock);
-  const { maxSessionsPerAccount } = dependencies;
-  const lifecycle = new SessionLifecycle({ database, revocationStore: store, accessTokens, clock, lifetimes, audit, maxSessionsPerAccount, onEvent });
+  const lifecycle = new SessionLifecycle({
+    database,
+    revocationStore: store,
+    accessTokens,
+    clock,
+    lifetimes,
+    audit,
+    maxSessionsPerAccount,
+    onEvent,
+  });
   const revocations = new RevocationSet({
     database,
     store,
@@ -109,7 +117,6 @@ export function createServices(dependencies: ServicesDependencies): Services {
     revocations,
     accessTokens,
     passwordCheck,
-    passwordAttempts,
     secondFactor: mfaChallenges,
     requireEmailVerification: dependencies.requireEmailVerification,
     maxSessionsPerAccount,
@@ -118,6 +125,55 @@ export function createServices(dependencies: ServicesDependencies): Services {
     onEvent,
   });
   const mfaLogin = new MfaLogin({ database, users, secondFactor, audit, clock, sessions, onEvent });
+  return {
+    users,
+    revocations,
+    sessions,
+    mfa: new MfaService({
+      database,
+      lifecycle,
+      currentPassword,
+      secondFactor,
+      mailer,
+      audit,
+      logger,
+      clock,
+      totpIssuer,
+      onEvent,
+    }),
+    mfaLogin,
+    mfaChallenges,
+    passkeys: createPasskeys({
+      ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys, users, audit, mailer, logger, clock },
+      reauthentication: new Reauthentication({
+        database,
+        currentPassword,
+        clock,
+        windowSeconds: dependencies.reauthenticationWindowSeconds,
+      }),
+      // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
+      signIn: sessions,
+      mfaLogin,
+    }),
+    ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
+    admin: new AdminService({ database, lifecycle, audit, clock }),
+    audit,
+  };
+}
+
+/** The mailed-link services: verification, password reset, profile changes and the account itself. */
+function createAccountServices(
+  dependencies: ServicesDependencies,
+  shared: {
+    lifecycle: SessionLifecycle;
+    currentPassword: CurrentPassword;
+    passwordAttempts: PasswordAttemptLimiter;
+    audit: SecurityEvents;
+  },
+) {
+  const { database, store, hasher, mailer, clock, accountLinks, logger } = dependencies;
+  const { lifecycle, currentPassword, passwordAttempts, audit } = shared;
+  const onEvent = dependencies.onEvent ?? (() => {});
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
   const singleUseTokens = new SingleUseTokens(clock, {
     verify_email: accountLinks.emailVerificationTtlSeconds,
@@ -125,27 +181,40 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, singleUseTokens, mailer);
-  const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
-  const passkeys = createPasskeys({
-    ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys, reauthentication, users, audit, mailer, logger, clock },
-    // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
-    signIn: sessions,
-    mfaLogin,
-  });
   return {
-    users,
     singleUseTokens,
-    revocations,
-    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, clock, onEvent }),
-    sessions,
-    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
-    mfaLogin,
-    mfaChallenges,
+    accounts: new AccountsService({
+      database,
+      lifecycle,
+      links,
+      hasher,
+      currentPassword,
+      passwordAttempts,
+      audit,
+      clock,
+      onEvent,
+    }),
     verification: new VerificationService({ database, links, tokens: singleUseTokens, mailRequests, audit, clock }),
-    passwordReset: new PasswordResetService({ database, links, tokens: singleUseTokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
-    profile: new ProfileService({ database, links, tokens: singleUseTokens, lifecycle, currentPassword, mailRequests, audit }),
-    admin: new AdminService({ database, lifecycle, audit, clock }),
-    audit,
-    passkeys,
+    passwordReset: new PasswordResetService({
+      database,
+      links,
+      tokens: singleUseTokens,
+      lifecycle,
+      hasher,
+      mailRequests,
+      mailer,
+      audit,
+      clock,
+      logger,
+    }),
+    profile: new ProfileService({
+      database,
+      links,
+      tokens: singleUseTokens,
+      lifecycle,
+      currentPassword,
+      mailRequests,
+      audit,
+    }),
   };
 }
