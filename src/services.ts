@@ -117,6 +117,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     revocations,
     accessTokens,
     passwordCheck,
+    passwordAttempts,
     secondFactor: mfaChallenges,
     requireEmailVerification: dependencies.requireEmailVerification,
     maxSessionsPerAccount,
