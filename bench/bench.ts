@@ -10,8 +10,30 @@ import { buildPeer, buildSubgraph, startCeiling, startPeer, startSubgraph, type 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
 export function planFor(quick: boolean) {
   return quick
-    ? { warmup: 0.5, throughput: 1, throughputRounds: 1, latency: 1, tail: 2, tailRounds: 1, hashSamples: 5, writes: 1, resetPairs: 20, passkeySignIns: 10 }
-    : { warmup: 2, throughput: 5, throughputRounds: 3, latency: 5, tail: 8, tailRounds: 3, hashSamples: 40, writes: 3, resetPairs: 400, passkeySignIns: 200 };
+    ? {
+        warmup: 0.5,
+        throughput: 1,
+        throughputRounds: 1,
+        latency: 1,
+        tail: 2,
+        tailRounds: 1,
+        hashSamples: 5,
+        writes: 1,
+        resetPairs: 20,
+        passkeySignIns: 10,
+      }
+    : {
+        warmup: 2,
+        throughput: 5,
+        throughputRounds: 3,
+        latency: 5,
+        tail: 8,
+        tailRounds: 3,
+        hashSamples: 40,
+        writes: 3,
+        resetPairs: 400,
+        passkeySignIns: 200,
+      };
 }
 
 export const seededUsers = 100;
@@ -60,7 +82,13 @@ async function seed(url: string, count: number): Promise<Seeded[]> {
         const response = await graphql(url, mutations.register, { input: account });
         if (response.errors) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
         const { user, accessToken } = response.data!.register;
-        seeded.push({ id: user.id, email: account.email, usernameOrEmail: account.username, password: account.password, accessToken });
+        seeded.push({
+          id: user.id,
+          email: account.email,
+          usernameOrEmail: account.username,
+          password: account.password,
+          accessToken,
+        });
       }),
     );
   }
@@ -68,7 +96,10 @@ async function seed(url: string, count: number): Promise<Seeded[]> {
 }
 
 /** The compiled subgraph, the framework ceiling and (with `peers`) better-auth, started; `stops` undoes each step. */
-async function startServers(peers: boolean, stops: (() => Promise<void>)[]): Promise<Pick<Bench, "subgraph" | "ceiling" | "peer">> {
+async function startServers(
+  peers: boolean,
+  stops: (() => Promise<void>)[],
+): Promise<Pick<Bench, "subgraph" | "ceiling" | "peer">> {
   const build = await buildSubgraph();
   stops.push(build.remove);
   let databases;
@@ -88,17 +119,27 @@ async function startServers(peers: boolean, stops: (() => Promise<void>)[]): Pro
 }
 
 /** Starts the servers and seeds them. Memory depends on what a server was asked, not on how fast: both are seeded at once. */
-export async function startBench(quick: boolean, peers: boolean, stops: (() => Promise<void>)[], log: (message: string) => void): Promise<Bench> {
+export async function startBench(
+  quick: boolean,
+  peers: boolean,
+  stops: (() => Promise<void>)[],
+  log: (message: string) => void,
+): Promise<Bench> {
   log(`building the users subgraph, starting it${peers ? ", better-auth" : ""} and the ceiling server`);
   const { subgraph, ceiling, peer } = await startServers(peers, stops);
   const requests = { subgraph: 0, peer: 0 };
-  const counted = (baseUrl: string, counter: "subgraph" | "peer", extra: Partial<LoadOptions> = {}): Driver => async (options) => {
-    const result = await drive({ baseUrl, ...extra, ...options });
-    requests[counter] += result.requests;
-    return result;
-  };
+  const counted =
+    (baseUrl: string, counter: "subgraph" | "peer", extra: Partial<LoadOptions> = {}): Driver =>
+    async (options) => {
+      const result = await drive({ baseUrl, ...extra, ...options });
+      requests[counter] += result.requests;
+      return result;
+    };
   log(`registering ${seededUsers} users`);
-  const [users, peerUsers] = await Promise.all([seed(subgraph.url, seededUsers), peer ? seedPeer(peer.baseUrl, seededUsers) : []]);
+  const [users, peerUsers] = await Promise.all([
+    seed(subgraph.url, seededUsers),
+    peer ? seedPeer(peer.baseUrl, seededUsers) : [],
+  ]);
   requests.subgraph += users.length;
   requests.peer += peerUsers.length;
   const peerRequest = peerCalls(peer?.baseUrl ?? "");
@@ -119,7 +160,9 @@ export async function startBench(quick: boolean, peers: boolean, stops: (() => P
     calls: {
       getSession: peerUsers.map(peerRequest.getSession),
       me: users.map((user) => graphqlCall({ query: mutations.me, token: user.accessToken })),
-      login: users.map(({ usernameOrEmail, password }) => graphqlCall({ query: mutations.login, variables: { input: { usernameOrEmail, password } } })),
+      login: users.map(({ usernameOrEmail, password }) =>
+        graphqlCall({ query: mutations.login, variables: { input: { usernameOrEmail, password } } }),
+      ),
     },
   };
 }
@@ -128,10 +171,14 @@ export const round = (value: number, digits = 2) => Number(value.toFixed(digits)
 export const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 /** The best of alternating rounds: interference from other work on the machine only lowers a round. */
-export async function bestOfAlternatingRounds(rounds: number, ...servers: (() => Promise<LoadResult>)[]): Promise<number[]> {
+export async function bestOfAlternatingRounds(
+  rounds: number,
+  ...servers: (() => Promise<LoadResult>)[]
+): Promise<number[]> {
   const best = servers.map(() => 0);
   for (let i = 0; i < rounds; i++) {
-    for (const [index, server] of servers.entries()) best[index] = Math.max(best[index]!, (await server()).requestsPerSecond);
+    for (const [index, server] of servers.entries())
+      best[index] = Math.max(best[index]!, (await server()).requestsPerSecond);
   }
   return best;
 }

@@ -75,7 +75,11 @@ export function drive(options: LoadOptions): Promise<LoadResult> {
         if (error) return reject(error);
         const failed = failures.length + result.errors + result.timeouts + result.non2xx;
         if (failed > 0) {
-          return reject(new Error(`${failed} of ${result.requests.total} requests to ${options.baseUrl} failed: ${failures[0] ?? "connection errors"}`));
+          return reject(
+            new Error(
+              `${failed} of ${result.requests.total} requests to ${options.baseUrl} failed: ${failures[0] ?? "connection errors"}`,
+            ),
+          );
         }
         latenciesMs.sort((a, b) => a - b);
         resolve({ requests: latenciesMs.length, requestsPerSecond: latenciesMs.length / result.duration, latenciesMs });

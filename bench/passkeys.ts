@@ -11,7 +11,12 @@ const documents = {
   finishLogin: `mutation($c: ID!, $r: JSONObject!) { finishPasskeyLogin(challengeId: $c, response: $r) { accessToken } }`,
 };
 
-async function call(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Record<string, any>> {
+async function call(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<Record<string, any>> {
   const response = await graphql(url, query, variables, token ? { token } : {});
   if (response.errors) throw new Error(`passkey bench: ${JSON.stringify(response.errors)}`);
   return response.data!;
@@ -28,13 +33,15 @@ export async function passkeySignInMilliseconds(
   samples: number,
 ): Promise<number[]> {
   const authenticator = new TestAuthenticator();
-  const registration = (await call(url, documents.beginRegistration, { p: account.password }, account.accessToken)).beginPasskeyRegistration;
+  const registration = (await call(url, documents.beginRegistration, { p: account.password }, account.accessToken))
+    .beginPasskeyRegistration;
   const response = authenticator.create(registration.options, origin);
   await call(url, documents.finishRegistration, { c: registration.challengeId, r: response }, account.accessToken);
   const durations: number[] = [];
   for (let sample = 0; sample < samples; sample++) {
     const began = performance.now();
-    const { challengeId, options } = (await call(url, documents.beginLogin, { u: account.usernameOrEmail })).beginPasskeyLogin;
+    const { challengeId, options } = (await call(url, documents.beginLogin, { u: account.usernameOrEmail }))
+      .beginPasskeyLogin;
     const answered = performance.now();
     const answer = authenticator.get(options, origin);
     const finishing = performance.now();

@@ -50,7 +50,9 @@ const auth = betterAuth({
         text: `Hello ${user.name},\n\nconfirm your e-mail address: ${url}\n`,
         html: `<p>Hello ${user.name},</p><p><a href="${url}">Confirm your e-mail address</a></p>`,
       });
-      await writeFile(path.join(mailDirectory, `${Date.now()}-${mailsWritten++}.eml`), message as Buffer, { mode: 0o600 });
+      await writeFile(path.join(mailDirectory, `${Date.now()}-${mailsWritten++}.eml`), message as Buffer, {
+        mode: 0o600,
+      });
     },
   },
   rateLimit: { enabled: false },

@@ -13,13 +13,17 @@ import { peerArgon2id, peerPoolSize } from "./peer-settings.js";
 import { productionEnvironment } from "./processes.js";
 
 export async function peerDescription(): Promise<string> {
-  const { version } = JSON.parse(await readFile(path.join(projectRoot, "node_modules", "better-auth", "package.json"), "utf8"));
+  const { version } = JSON.parse(
+    await readFile(path.join(projectRoot, "node_modules", "better-auth", "package.json"), "utf8"),
+  );
   return (
     `better-auth ${version}: email + password on a pg Pool (max ${peerPoolSize}) in a database of its own on the same PostgreSQL; ` +
     `argon2id m=${peerArgon2id.memoryCost} KiB, t=${peerArgon2id.timeCost}, p=${peerArgon2id.parallelism} through @node-rs/argon2 ` +
     "(on libuv's thread pool); rate limiter off; cookie cache off, so every get-session reads the database; " +
     "a verification mail on sign-up, composed by nodemailer and written as an .eml file, as the subgraph's register does without SMTP_URL; " +
-    `its tables made beforehand; both servers compiled, run by node with ${Object.entries(productionEnvironment).map(([name, value]) => `${name}=${value}`).join(" ")}`
+    `its tables made beforehand; both servers compiled, run by node with ${Object.entries(productionEnvironment)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(" ")}`
   );
 }
 
@@ -105,7 +109,11 @@ export async function seedPeer(baseUrl: string, count: number): Promise<PeerUser
 /** The peer's requests for `me`, `login` and `register`. */
 export function peerCalls(baseUrl: string) {
   return {
-    getSession: (user: PeerUser): HttpCall => ({ method: "GET", path: "/api/auth/get-session", headers: { cookie: user.cookie } }),
+    getSession: (user: PeerUser): HttpCall => ({
+      method: "GET",
+      path: "/api/auth/get-session",
+      headers: { cookie: user.cookie },
+    }),
     signIn: ({ email, password }: PeerUser): HttpCall => ({
       method: "POST",
       path: "/api/auth/sign-in/email",

@@ -41,7 +41,12 @@ async function serve(
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const started = await startProcess("node", args, { ...productionEnvironment, ...environment, PORT: String(port) }, ready(baseUrl));
+    const started = await startProcess(
+      "node",
+      args,
+      { ...productionEnvironment, ...environment, PORT: String(port) },
+      ready(baseUrl),
+    );
     return {
       process: started,
       baseUrl,
@@ -70,7 +75,9 @@ export async function startSubgraph(buildDir: string, databaseUrl = process.env.
   }
   const dataDir = await temporaryDataDir("users-subgraph-bench-");
   const passThrough = Object.fromEntries(
-    Object.entries({ DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL }).filter((entry): entry is [string, string] => !!entry[1]),
+    Object.entries({ DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL }).filter(
+      (entry): entry is [string, string] => !!entry[1],
+    ),
   );
   return serve(
     [path.join(buildDir, "main.js")],
@@ -122,9 +129,12 @@ export async function startPeer(server: string, databaseUrl: string): Promise<Se
 
 /** The constant-resolver Apollo subgraph, in a process of its own like the subgraph it is compared with. */
 export function startCeiling(): Promise<Served> {
-  return serve(["--import", "tsx", path.join("bench", "ceiling-server.ts")], {}, (baseUrl) =>
-    // Apollo's CSRF prevention answers a GET operation only with a preflight header.
-    new Request(`${baseUrl}/graphql?query=%7B__typename%7D`, { headers: { "apollo-require-preflight": "true" } }),
+  return serve(
+    ["--import", "tsx", path.join("bench", "ceiling-server.ts")],
+    {},
+    (baseUrl) =>
+      // Apollo's CSRF prevention answers a GET operation only with a preflight header.
+      new Request(`${baseUrl}/graphql?query=%7B__typename%7D`, { headers: { "apollo-require-preflight": "true" } }),
   );
 }
 
@@ -134,7 +144,12 @@ export async function timeZeroConfigStart(): Promise<number> {
   try {
     const port = await freePort();
     const started = performance.now();
-    const running = await startProcess("npm", ["start"], { DATA_DIR: dataDir.dir, PORT: String(port) }, `http://127.0.0.1:${port}/health/ready`);
+    const running = await startProcess(
+      "npm",
+      ["start"],
+      { DATA_DIR: dataDir.dir, PORT: String(port) },
+      `http://127.0.0.1:${port}/health/ready`,
+    );
     const seconds = (performance.now() - started) / 1000;
     await running.stop();
     // npm returns on Ctrl-C before the server it ran has stopped its PostgreSQL, which removes

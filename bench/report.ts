@@ -54,11 +54,16 @@ export function formatTable(rows: Row[]): string {
   ];
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
   const render = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
-  return [render(lines[0]!), render(widths.map((width) => "-".repeat(width))), ...lines.slice(1).map(render)].join("\n");
+  return [render(lines[0]!), render(widths.map((width) => "-".repeat(width))), ...lines.slice(1).map(render)].join(
+    "\n",
+  );
 }
 
 /** Writes the run under bench/results/ (git-ignored); returns the file's path. */
-export async function writeResults(directory: string, results: { startedAt: Date; quick: boolean } & Record<string, unknown>): Promise<string> {
+export async function writeResults(
+  directory: string,
+  results: { startedAt: Date; quick: boolean } & Record<string, unknown>,
+): Promise<string> {
   await mkdir(directory, { recursive: true });
   const stamp = results.startedAt.toISOString().replace(/[:.]/g, "-");
   const file = path.join(directory, `${stamp}${results.quick ? "-quick" : ""}.json`);

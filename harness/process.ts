@@ -43,7 +43,10 @@ export async function startProcess(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
-    const answered = await fetch(ready).then((response) => response.ok, () => false);
+    const answered = await fetch(ready).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (answered) return { child, output: () => output, stop, exited };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

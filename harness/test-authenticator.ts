@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
 
 // A CommonJS package: its classes come through require from this ES module.
-const emulatorLibrary = createRequire(import.meta.url)("nid-webauthn-emulator") as typeof import("nid-webauthn-emulator");
+const emulatorLibrary = createRequire(import.meta.url)(
+  "nid-webauthn-emulator",
+) as typeof import("nid-webauthn-emulator");
 type Repository = import("nid-webauthn-emulator").PasskeysCredentialsRepository;
 type Credential = import("nid-webauthn-emulator").PasskeyDiscoverableCredential;
 
@@ -70,7 +72,10 @@ export class TestAuthenticator {
   moveToRelyingParty(rpId: string): void {
     for (const [id, data] of this.repository.credentials) {
       const credential = emulatorLibrary.deserializeCredential(data);
-      const moved = { ...credential, publicKeyCredentialSource: { ...credential.publicKeyCredentialSource, rpId: new emulatorLibrary.RpId(rpId) } };
+      const moved = {
+        ...credential,
+        publicKeyCredentialSource: { ...credential.publicKeyCredentialSource, rpId: new emulatorLibrary.RpId(rpId) },
+      };
       this.repository.credentials.set(id, emulatorLibrary.serializeCredential(moved));
     }
   }

@@ -19,7 +19,10 @@ const databaseUrl = process.env.DATABASE_URL ?? "postgresql://postgres:postgres@
 
 const { stdout } = await withSchemaEngine(databaseUrl, [[schemaPath, current]], (engine) =>
   engine.diff({
-    from: previous === null ? { tag: "empty" } : { tag: "schemaDatamodel", files: [{ path: snapshotPath, content: previous }] },
+    from:
+      previous === null
+        ? { tag: "empty" }
+        : { tag: "schemaDatamodel", files: [{ path: snapshotPath, content: previous }] },
     to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: current }] },
     script: true,
     exitCode: null,

@@ -22,7 +22,12 @@ import { Metrics } from "./observability/metrics.js";
 import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { createServices, type Services, type ServicesDependencies } from "./services.js";
 import type { Store } from "./store/store.js";
-import { buildSubgraphSchema, passwordOperationFields, subgraphContext, type SubgraphContext } from "./subgraph-schema.js";
+import {
+  buildSubgraphSchema,
+  passwordOperationFields,
+  subgraphContext,
+  type SubgraphContext,
+} from "./subgraph-schema.js";
 
 export interface AppDependencies {
   config: Config;
@@ -115,7 +120,11 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     database,
     store,
     hasher,
-    accessTokens: new AccessTokens(dependencies.signingKeys, { issuer, audience, ttlSeconds: accessTokenTtlSeconds }, clock),
+    accessTokens: new AccessTokens(
+      dependencies.signingKeys,
+      { issuer, audience, ttlSeconds: accessTokenTtlSeconds },
+      clock,
+    ),
     encryptionKeys,
     mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
     clock,

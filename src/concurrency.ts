@@ -18,7 +18,10 @@ export interface QueueBounds {
  * `bounds`: past them a task fails with QueueFullError, so that a burst costs callers a fast
  * refusal rather than an ever longer wait.
  */
-export function concurrencyLimit(limit: number, { maxWaiting = Number.POSITIVE_INFINITY, maxWaitMs = Number.POSITIVE_INFINITY }: QueueBounds = {}) {
+export function concurrencyLimit(
+  limit: number,
+  { maxWaiting = Number.POSITIVE_INFINITY, maxWaitMs = Number.POSITIVE_INFINITY }: QueueBounds = {},
+) {
   let running = 0;
   const waiting: (() => void)[] = [];
   const turn = () =>

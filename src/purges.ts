@@ -19,13 +19,25 @@ function report(purge: Promise<number>, logger: Logger, purged: string, failed =
  * bound: ended sessions past their week, expired MFA challenges and account links, security events
  * past their retention. Returns the stop.
  */
-export function startPurges(services: Services, database: Database, securityEventRetentionSeconds: number, logger: Logger): () => void {
+export function startPurges(
+  services: Services,
+  database: Database,
+  securityEventRetentionSeconds: number,
+  logger: Logger,
+): () => void {
   const purge = () =>
     Promise.all([
       report(services.sessions.purgeEndedSessions(endedSessionRetentionSeconds), logger, "ended sessions"),
-      services.mfaChallenges.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
+      services.mfaChallenges
+        .purgeExpired()
+        .catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
       report(services.singleUseTokens.purgeExpired(database), logger, "expired account links"),
-      report(services.audit.purgeOlderThan(securityEventRetentionSeconds), logger, "security events past their retention", "security events"),
+      report(
+        services.audit.purgeOlderThan(securityEventRetentionSeconds),
+        logger,
+        "security events past their retention",
+        "security events",
+      ),
     ]);
   const timer = setInterval(purge, purgeIntervalMs).unref();
   return () => clearInterval(timer);

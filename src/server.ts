@@ -2,7 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { grantAdmin } from "./admin/bootstrap.js";
 import { createApp, type App, type AppDependencies } from "./app.js";
 import { EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "./auth/encryption-keys.js";
-import { createArgon2Hasher, defaultHashingConcurrency, owaspArgon2id, type PasswordHasher } from "./auth/password-hasher.js";
+import {
+  createArgon2Hasher,
+  defaultHashingConcurrency,
+  owaspArgon2id,
+  type PasswordHasher,
+} from "./auth/password-hasher.js";
 import { loadOrCreateDevelopmentKeys, parseSigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config/config.js";
 import { migrationNames, pendingMigrations } from "./db/migrate.js";
@@ -38,10 +43,15 @@ async function reportUnreadyDatabase(database: Database, postgres: string, logge
   try {
     const pending = await pendingMigrations(database, await migrationNames());
     if (pending.length > 0) {
-      logger.warn({ pending }, `${postgres} lacks ${pending.length} migration(s): not ready until node dist/cli/migrate.js applies them`);
+      logger.warn(
+        { pending },
+        `${postgres} lacks ${pending.length} migration(s): not ready until node dist/cli/migrate.js applies them`,
+      );
     }
   } catch (error) {
-    logger.warn(`${postgres} does not answer (${reasonOf(error)}): not ready, operations answer SERVICE_UNAVAILABLE until it does`);
+    logger.warn(
+      `${postgres} does not answer (${reasonOf(error)}): not ready, operations answer SERVICE_UNAVAILABLE until it does`,
+    );
   }
 }
 
@@ -53,7 +63,10 @@ async function reportUnreadyDatabase(database: Database, postgres: string, logge
  * ran: the revocation set is loaded now rather than on the first request; if that fails, the
  * first request that checks a token tries again (and fails closed meanwhile).
  */
-export async function prepareToServe(app: App, dependencies: Pick<AppDependencies, "database" | "encryptionKeys" | "hasher" | "logger">): Promise<void> {
+export async function prepareToServe(
+  app: App,
+  dependencies: Pick<AppDependencies, "database" | "encryptionKeys" | "hasher" | "logger">,
+): Promise<void> {
   const { database, encryptionKeys, hasher, logger } = dependencies;
   await Promise.all([
     hasher.dummyHash(),
@@ -61,7 +74,9 @@ export async function prepareToServe(app: App, dependencies: Pick<AppDependencie
       if (!isDatabaseUnavailable(error)) throw error;
       logger.warn("could not check that ENCRYPTION_KEYS opens every stored secret: the database is unreachable");
     }),
-    app.services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
+    app.services.revocations
+      .rebuild()
+      .catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
   ]);
 }
 
@@ -76,7 +91,9 @@ async function applyAdminEmails(app: App, database: Database, emails: string[], 
 
 /** The keys the configuration names, or (development) those generated once under DATA_DIR. */
 async function loadKeys(config: Config) {
-  const signingKeys = config.jwt.privateKeys ? await parseSigningKeys(config.jwt.privateKeys) : await loadOrCreateDevelopmentKeys(config.dataDir);
+  const signingKeys = config.jwt.privateKeys
+    ? await parseSigningKeys(config.jwt.privateKeys)
+    : await loadOrCreateDevelopmentKeys(config.dataDir);
   const encryptionKeys = config.encryptionKeys
     ? EncryptionKeys.parse(config.encryptionKeys)
     : await loadOrCreateDevelopmentEncryptionKeys(config.dataDir);
@@ -87,26 +104,49 @@ async function loadKeys(config: Config) {
  * Opens the stores the configuration names (or the embedded defaults), then serves. Whatever was
  * opened is closed again if a later step fails.
  */
-export async function startServer(config: Config, logger: Logger, options: { hasher?: PasswordHasher } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: { hasher?: PasswordHasher } = {},
+): Promise<RunningServer> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.error({ err: error }, "shutdown step failed"));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error) => logger.error({ err: error }, "shutdown step failed"));
     cleanups.length = 0;
   };
   try {
     // Query events feed the SQL-statement counter of /metrics.
     const timeouts = { statementMs: config.timeouts.databaseStatementMs, connectMs: config.timeouts.databaseConnectMs };
-    const opened = await openDatabase(config, logger, { migrate: config.migrateOnStart, emitQueryEvents: true, timeouts });
+    const opened = await openDatabase(config, logger, {
+      migrate: config.migrateOnStart,
+      emitQueryEvents: true,
+      timeouts,
+    });
     cleanups.push(() => opened.close());
     if (opened.applied.length > 0) logger.info({ migrations: opened.applied }, "applied database migrations");
     if (!config.migrateOnStart) await reportUnreadyDatabase(opened.database, opened.name, logger);
-    const store = await openStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, redisCommandMs: config.timeouts.redisCommandMs });
+    const store = await openStore({
+      redisUrl: config.redisUrl,
+      redisKeyPrefix: config.redisKeyPrefix,
+      redisCommandMs: config.timeouts.redisCommandMs,
+    });
     cleanups.push(() => store.close());
     const { signingKeys, encryptionKeys } = await loadKeys(config);
     const mailTransport = createMailTransport(config, logger);
     cleanups.push(() => mailTransport.close());
-    const hasher = options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue);
-    const dependencies = { config, database: opened.database, store, signingKeys, encryptionKeys, hasher, mailTransport, logger };
+    const hasher =
+      options.hasher ?? createArgon2Hasher(owaspArgon2id, defaultHashingConcurrency, config.passwordHashingQueue);
+    const dependencies = {
+      config,
+      database: opened.database,
+      store,
+      signingKeys,
+      encryptionKeys,
+      hasher,
+      mailTransport,
+      logger,
+    };
     const app = await createApp(dependencies);
     cleanups.push(() => app.close());
     await prepareToServe(app, dependencies);
@@ -119,8 +159,12 @@ export async function startServer(config: Config, logger: Logger, options: { has
         url,
         metrics: metricsPort === undefined ? "/metrics on the API port" : `/metrics on port ${metricsPort}`,
         env: config.env,
-        database: opened.embeddedDataDir ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})` : `PostgreSQL at ${describeUrl(opened.url)}`,
-        revocationStore: config.redisUrl ? `Redis at ${describeUrl(config.redisUrl)}` : "in-process (single instance only)",
+        database: opened.embeddedDataDir
+          ? `embedded PostgreSQL (data in ${opened.embeddedDataDir})`
+          : `PostgreSQL at ${describeUrl(opened.url)}`,
+        revocationStore: config.redisUrl
+          ? `Redis at ${describeUrl(config.redisUrl)}`
+          : "in-process (single instance only)",
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,
         mail: mailTransport.description,

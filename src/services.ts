@@ -145,7 +145,17 @@ export function createServices(dependencies: ServicesDependencies): Services {
     mfaLogin,
     mfaChallenges,
     passkeys: createPasskeys({
-      ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys, users, audit, mailer, logger, clock },
+      ...{
+        database,
+        challengeStore: store,
+        settings: dependencies.passkeys,
+        encryptionKeys,
+        users,
+        audit,
+        mailer,
+        logger,
+        clock,
+      },
       reauthentication: new Reauthentication({
         database,
         currentPassword,

@@ -44,10 +44,17 @@ const resolvers = new Map<Function, (services: Services) => object>([
   [AccountsResolver, (services) => new AccountsResolver(services.accounts)],
   [SessionsResolver, (services) => new SessionsResolver(services.sessions)],
   [MfaResolver, (services) => new MfaResolver(services.mfa, services.mfaLogin)],
-  [AccountLifecycleResolver, (services) => new AccountLifecycleResolver(services.verification, services.passwordReset, services.profile)],
+  [
+    AccountLifecycleResolver,
+    (services) => new AccountLifecycleResolver(services.verification, services.passwordReset, services.profile),
+  ],
   [AdminResolver, (services) => new AdminResolver(services.admin)],
   [SecurityEventsResolver, (services) => new SecurityEventsResolver(services.audit)],
-  [PasskeysResolver, (services) => new PasskeysResolver(services.passkeys.registration, services.passkeys.signIn, services.passkeys.management)],
+  [
+    PasskeysResolver,
+    (services) =>
+      new PasskeysResolver(services.passkeys.registration, services.passkeys.signIn, services.passkeys.management),
+  ],
 ]);
 
 const resolverTypes = [...resolvers.keys()] as NonEmptyArray<Function>;
@@ -62,7 +69,10 @@ export function buildSubgraphSchema(services: Services): Promise<GraphQLSchema> 
 }
 
 /** Each request's context: its client, its viewer (checked by the sessions service), its own loaders. */
-export function subgraphContext(services: Services, proxies: TrustedProxies): (request: IncomingMessage) => SubgraphContext {
+export function subgraphContext(
+  services: Services,
+  proxies: TrustedProxies,
+): (request: IncomingMessage) => SubgraphContext {
   return (request) =>
     createContext(request, {
       proxies,

@@ -27,7 +27,9 @@ describe("access tokens verified before", () => {
     const clock = new ManualClock(new Date("2026-01-01T00:00:00.500Z"));
     const { token } = await new AccessTokens(keys, settings, clock).issue(randomUUID(), randomUUID(), ["user"]);
     clock.advance(59);
-    expect((await new AccessTokens(keys, settings, clock).verify(token)).expiresAt).toEqual(new Date("2026-01-01T00:01:00Z"));
+    expect((await new AccessTokens(keys, settings, clock).verify(token)).expiresAt).toEqual(
+      new Date("2026-01-01T00:01:00Z"),
+    );
     clock.advance(1);
     await expect(new AccessTokens(keys, settings, clock).verify(token)).rejects.toBeInstanceOf(InvalidAccessTokenError);
   });
@@ -42,14 +44,17 @@ describe("access tokens verified before", () => {
       return (await new AccessTokens(keys, settings, clock).issue(randomUUID(), randomUUID(), ["user"])).token;
     };
     await expect(verifier.verify(await issuedAhead(clockToleranceSeconds))).resolves.toBeDefined();
-    await expect(verifier.verify(await issuedAhead(clockToleranceSeconds + 1))).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    await expect(verifier.verify(await issuedAhead(clockToleranceSeconds + 1))).rejects.toBeInstanceOf(
+      InvalidAccessTokenError,
+    );
   });
 
   it("issued under a longer ttl are refused, under a shorter one accepted", async () => {
     const keys = toSigningKeys([await generateSigningKey()]);
     const clock = new ManualClock();
     const issue = async (ttlSeconds: number) =>
-      (await new AccessTokens(keys, { ...settings, ttlSeconds }, clock).issue(randomUUID(), randomUUID(), ["user"])).token;
+      (await new AccessTokens(keys, { ...settings, ttlSeconds }, clock).issue(randomUUID(), randomUUID(), ["user"]))
+        .token;
     const verifier = new AccessTokens(keys, settings, clock);
     await expect(verifier.verify(await issue(settings.ttlSeconds + 1))).rejects.toBeInstanceOf(InvalidAccessTokenError);
     await expect(verifier.verify(await issue(settings.ttlSeconds))).resolves.toBeDefined();
@@ -62,7 +67,9 @@ describe("access tokens verified before", () => {
     await tokens.verify(token);
     const [header, payload] = token.split(".");
     const { token: other } = await tokens.issue(randomUUID(), randomUUID(), ["user"]);
-    await expect(tokens.verify(`${header}.${payload}.${other.split(".")[2]}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    await expect(tokens.verify(`${header}.${payload}.${other.split(".")[2]}`)).rejects.toBeInstanceOf(
+      InvalidAccessTokenError,
+    );
   });
 });
 

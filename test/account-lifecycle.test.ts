@@ -23,7 +23,8 @@ async function register() {
   return { account, session: response.data!.register };
 }
 
-const login = (usernameOrEmail: string, password: string) => server().request(mutations.login, { input: { usernameOrEmail, password } });
+const login = (usernameOrEmail: string, password: string) =>
+  server().request(mutations.login, { input: { usernameOrEmail, password } });
 
 describe("e-mail verification", () => {
   it("register mails a verification link to the app's /verify-email page; following it verifies the address", async () => {
@@ -95,7 +96,9 @@ describe("password reset", () => {
 
     for (const { accessToken, refreshToken } of [session, other]) {
       expect(errorCodes(await server().request(mutations.me, {}, { token: accessToken }))).toEqual(["UNAUTHENTICATED"]);
-      expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken }))).toEqual(["INVALID_REFRESH_TOKEN"]);
+      expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken }))).toEqual([
+        "INVALID_REFRESH_TOKEN",
+      ]);
     }
     expect(errorCodes(await login(account.username, account.password))).toEqual(["INVALID_CREDENTIALS"]);
     const fresh = await login(account.username, newPassword);
@@ -105,9 +108,9 @@ describe("password reset", () => {
     expect(me.data!.me.emailVerified).toBe(true);
     const notice = await mail.waitFor(account.email, 3);
     expect(notice.subject).toBe("Your password was changed");
-    expect(errorCodes(await server().request(lifecycle.resetPassword, { token, newPassword: `${newPassword} again` }))).toEqual([
-      "INVALID_TOKEN",
-    ]);
+    expect(
+      errorCodes(await server().request(lifecycle.resetPassword, { token, newPassword: `${newPassword} again` })),
+    ).toEqual(["INVALID_TOKEN"]);
   });
 
   it("answers true for an unknown address and sends nothing", async () => {
@@ -125,14 +128,30 @@ describe("changing the username", () => {
   it("renames the account; a name someone has is USERNAME_TAKEN", async () => {
     const { account, session } = await register();
     const { account: other } = await register();
-    const renamed = await server().request(lifecycle.changeUsername, { newUsername: `${account.username}_New` }, { token: session.accessToken });
-    expect(renamed.data!.changeUsername).toMatchObject({ id: session.user.id, username: `${account.username}_New`, email: account.email });
+    const renamed = await server().request(
+      lifecycle.changeUsername,
+      { newUsername: `${account.username}_New` },
+      { token: session.accessToken },
+    );
+    expect(renamed.data!.changeUsername).toMatchObject({
+      id: session.user.id,
+      username: `${account.username}_New`,
+      email: account.email,
+    });
     expect((await login(`${account.username}_new`, account.password)).errors).toBeUndefined();
 
-    const taken = await server().request(lifecycle.changeUsername, { newUsername: other.username.toUpperCase() }, { token: session.accessToken });
+    const taken = await server().request(
+      lifecycle.changeUsername,
+      { newUsername: other.username.toUpperCase() },
+      { token: session.accessToken },
+    );
     expect(errorCodes(taken)).toEqual(["USERNAME_TAKEN"]);
     expect(taken.errors![0]!.extensions!.field).toBe("newUsername");
-    const malformed = await server().request(lifecycle.changeUsername, { newUsername: "a b" }, { token: session.accessToken });
+    const malformed = await server().request(
+      lifecycle.changeUsername,
+      { newUsername: "a b" },
+      { token: session.accessToken },
+    );
     expect(errorCodes(malformed)).toEqual(["BAD_USER_INPUT"]);
     expect(malformed.errors![0]!.extensions!.field).toBe("newUsername");
   });
@@ -142,10 +161,18 @@ describe("changing the e-mail address", () => {
   it("mails the new address a link and the old one a notice; the address changes when the link is followed", async () => {
     const { account, session } = await register();
     const newEmail = `new-${account.email}`;
-    const wrong = await server().request(lifecycle.changeEmail, { newEmail, currentPassword: "not the password" }, { token: session.accessToken });
+    const wrong = await server().request(
+      lifecycle.changeEmail,
+      { newEmail, currentPassword: "not the password" },
+      { token: session.accessToken },
+    );
     expect(errorCodes(wrong)).toEqual(["INVALID_CREDENTIALS"]);
 
-    const changed = await server().request(lifecycle.changeEmail, { newEmail, currentPassword: account.password }, { token: session.accessToken });
+    const changed = await server().request(
+      lifecycle.changeEmail,
+      { newEmail, currentPassword: account.password },
+      { token: session.accessToken },
+    );
     expect(changed).toMatchObject({ data: { changeEmail: true } });
     const confirmation = await mail.waitFor(newEmail);
     expect(confirmation.subject).toBe("Confirm your new e-mail address");
@@ -165,22 +192,34 @@ describe("changing the e-mail address", () => {
     const me = await server().request(lifecycle.meVerified, {}, { token: byNew.data!.login.accessToken });
     expect(me.data!.me).toMatchObject({ email: newEmail, emailVerified: true });
     // The old address is free again.
-    expect((await server().request(mutations.register, { input: { ...newAccount("life"), email: account.email } })).errors).toBeUndefined();
+    expect(
+      (await server().request(mutations.register, { input: { ...newAccount("life"), email: account.email } })).errors,
+    ).toBeUndefined();
   });
 
   it("answers an address another account has as a free one; a link whose address was registered meanwhile is EMAIL_TAKEN", async () => {
     const { account, session } = await register();
     const { account: other } = await register();
-    const taken = await server().request(lifecycle.changeEmail, { newEmail: other.email, currentPassword: account.password }, { token: session.accessToken });
+    const taken = await server().request(
+      lifecycle.changeEmail,
+      { newEmail: other.email, currentPassword: account.password },
+      { token: session.accessToken },
+    );
     expect(taken).toMatchObject({ data: { changeEmail: true } });
     expect(taken.errors).toBeUndefined();
     expect((await mail.waitFor(other.email, 2)).subject).toBe("Someone tried to use your e-mail address");
 
     const wanted = `wanted-${account.email}`;
-    await server().request(lifecycle.changeEmail, { newEmail: wanted, currentPassword: account.password }, { token: session.accessToken });
+    await server().request(
+      lifecycle.changeEmail,
+      { newEmail: wanted, currentPassword: account.password },
+      { token: session.accessToken },
+    );
     const token = linkToken(await mail.waitFor(wanted), "verify-email");
     // Someone registers the address before the link is followed.
-    expect((await server().request(mutations.register, { input: { ...newAccount("life"), email: wanted } })).errors).toBeUndefined();
+    expect(
+      (await server().request(mutations.register, { input: { ...newAccount("life"), email: wanted } })).errors,
+    ).toBeUndefined();
     expect(errorCodes(await server().request(lifecycle.verifyEmail, { token }))).toEqual(["EMAIL_TAKEN"]);
     expect((await login(account.email, account.password)).errors).toBeUndefined();
   });
@@ -190,22 +229,35 @@ describe("deleting the account", () => {
   it("removes the account and its tokens; the entity resolves null and the address registers again", async () => {
     const { account, session } = await register();
     const other = (await login(account.username, account.password)).data!.login;
-    const wrong = await server().request(lifecycle.deleteAccount, { currentPassword: "not the password" }, { token: session.accessToken });
+    const wrong = await server().request(
+      lifecycle.deleteAccount,
+      { currentPassword: "not the password" },
+      { token: session.accessToken },
+    );
     expect(errorCodes(wrong)).toEqual(["INVALID_CREDENTIALS"]);
 
-    const deleted = await server().request(lifecycle.deleteAccount, { currentPassword: account.password }, { token: session.accessToken });
+    const deleted = await server().request(
+      lifecycle.deleteAccount,
+      { currentPassword: account.password },
+      { token: session.accessToken },
+    );
     expect(deleted).toMatchObject({ data: { deleteAccount: true } });
 
     const user = await server().request(`query($id: ID!) { user(id: $id) { id } }`, { id: session.user.id });
     expect(user).toMatchObject({ data: { user: null } });
-    const entities = await server().request(`query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`, {
-      r: [{ __typename: "User", id: session.user.id }],
-    });
+    const entities = await server().request(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`,
+      {
+        r: [{ __typename: "User", id: session.user.id }],
+      },
+    );
     expect(entities.errors).toBeUndefined();
     expect(entities.data!._entities).toEqual([null]);
     for (const { accessToken, refreshToken } of [session, other]) {
       expect(errorCodes(await server().request(mutations.me, {}, { token: accessToken }))).toEqual(["UNAUTHENTICATED"]);
-      expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken }))).toEqual(["INVALID_REFRESH_TOKEN"]);
+      expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken }))).toEqual([
+        "INVALID_REFRESH_TOKEN",
+      ]);
     }
     expect(errorCodes(await login(account.username, account.password))).toEqual(["INVALID_CREDENTIALS"]);
     // Nothing names it any more.

@@ -13,7 +13,8 @@ afterAll(() => mail?.close());
 
 describe("with REQUIRE_EMAIL_VERIFICATION=true", () => {
   const server = useTestServer({ config: withMailServer(() => mail, { REQUIRE_EMAIL_VERIFICATION: "true" }) });
-  const login = (usernameOrEmail: string, password: string) => server().request(mutations.login, { input: { usernameOrEmail, password } });
+  const login = (usernameOrEmail: string, password: string) =>
+    server().request(mutations.login, { input: { usernameOrEmail, password } });
 
   it("login answers EMAIL_NOT_VERIFIED only with the right password, and works once the address is verified", async () => {
     const account = newAccount("policy");
@@ -36,7 +37,9 @@ describe("with REQUIRE_EMAIL_VERIFICATION=true", () => {
     await server().request(lifecycle.requestPasswordReset, { email: account.email });
     const token = linkToken(await mail.waitFor(account.email, 2), "reset-password");
     const newPassword = `${account.password} reset`;
-    expect((await server().request(lifecycle.resetPassword, { token, newPassword })).data).toEqual({ resetPassword: true });
+    expect((await server().request(lifecycle.resetPassword, { token, newPassword })).data).toEqual({
+      resetPassword: true,
+    });
     expect((await login(account.email, newPassword)).errors).toBeUndefined();
   });
 });
@@ -49,7 +52,9 @@ describe("mail requests are rate-limited", () => {
     await server().request(mutations.register, { input: account });
     for (const email of [account.email, `nobody-${account.email}`]) {
       for (let attempt = 0; attempt < 2; attempt++) {
-        expect((await server().request(lifecycle.requestPasswordReset, { email })).data).toEqual({ requestPasswordReset: true });
+        expect((await server().request(lifecycle.requestPasswordReset, { email })).data).toEqual({
+          requestPasswordReset: true,
+        });
       }
       const limited = await server().request(lifecycle.requestPasswordReset, { email: email.toUpperCase() });
       expect(errorCodes(limited)).toEqual(["RATE_LIMITED"]);
@@ -63,9 +68,13 @@ describe("mail requests are rate-limited", () => {
     const account = newAccount("limit");
     const { accessToken } = (await server().request(mutations.register, { input: account })).data!.register;
     for (let attempt = 0; attempt < 2; attempt++) {
-      expect((await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken })).errors).toBeUndefined();
+      expect(
+        (await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken })).errors,
+      ).toBeUndefined();
     }
-    expect(errorCodes(await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken }))).toEqual(["RATE_LIMITED"]);
+    expect(errorCodes(await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken }))).toEqual([
+      "RATE_LIMITED",
+    ]);
   });
 });
 
@@ -80,7 +89,11 @@ describe("deleteAccount racing logins", () => {
       const logins = Array.from({ length: 20 }, () =>
         server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } }),
       );
-      const deletion = server().request(lifecycle.deleteAccount, { currentPassword: account.password }, { token: accessToken });
+      const deletion = server().request(
+        lifecycle.deleteAccount,
+        { currentPassword: account.password },
+        { token: accessToken },
+      );
       const [deleted, ...answers] = await Promise.all([deletion, ...logins]);
       expect(deleted.data).toEqual({ deleteAccount: true });
       for (const answer of answers) {

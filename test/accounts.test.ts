@@ -19,7 +19,9 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
     const payload = registered.data!.register;
     expect(payload.user).toMatchObject({ username: account.username, email: account.email });
     expect(new Date(payload.accessTokenExpiresAt).getTime()).toBeGreaterThan(Date.now());
-    expect(new Date(payload.refreshTokenExpiresAt).getTime()).toBeGreaterThan(new Date(payload.accessTokenExpiresAt).getTime());
+    expect(new Date(payload.refreshTokenExpiresAt).getTime()).toBeGreaterThan(
+      new Date(payload.accessTokenExpiresAt).getTime(),
+    );
 
     for (const usernameOrEmail of [account.username, account.email.toUpperCase()]) {
       const login = await server.request(mutations.login, { input: { usernameOrEmail, password: account.password } });
@@ -48,7 +50,8 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
   });
 
   it("folds e-mail addresses the same way everywhere: fullwidth and NFKC variants are one account", async () => {
-    const toFullwidth = (text: string) => text.replace(/[a-z0-9]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
+    const toFullwidth = (text: string) =>
+      text.replace(/[a-z0-9]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
     const account = newAccount();
     const [local, domain] = account.email.split("@") as [string, string];
     // Fullwidth letters and digits; an upper-case fullwidth first letter between ideographic spaces.
@@ -62,7 +65,9 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
     for (const email of [account.email, ...variants]) {
       const duplicate = await server.request(mutations.register, { input: { ...newAccount(), email } });
       expect(errorCodes(duplicate)).toEqual(["EMAIL_TAKEN"]);
-      const login = await server.request(mutations.login, { input: { usernameOrEmail: email, password: account.password } });
+      const login = await server.request(mutations.login, {
+        input: { usernameOrEmail: email, password: account.password },
+      });
       expect(login.errors).toBeUndefined();
       expect(login.data!.login.user.id).toBe(registered.data!.register.user.id);
     }
@@ -107,7 +112,9 @@ describe.each(["memory", "redis"] as const)("accounts over HTTP with the %s revo
       const response = await server.request(mutations.register, { input: { ...newAccount(), password } });
       expect(errorCodes(response), password.slice(0, 12)).toEqual(["WEAK_PASSWORD"]);
     }
-    const longest = await server.request(mutations.register, { input: { ...newAccount(), password: "😀".repeat(128) } });
+    const longest = await server.request(mutations.register, {
+      input: { ...newAccount(), password: "😀".repeat(128) },
+    });
     expect(longest.errors).toBeUndefined();
   });
 

@@ -27,18 +27,33 @@ it("grants admin from the command line on a fresh database, idempotently", async
       const { id } = (await server.app.services.accounts.register(account)).user;
       const granted = await grantAdmin(database.url, account.email.toUpperCase());
       expect(granted).toEqual({ code: 0, output: `${account.email.toUpperCase()} is now an admin.\n` });
-      const again = await run("npm", ["run", "--silent", "admin", "--", "grant-admin", account.email], { DATABASE_URL: database.url });
+      const again = await run("npm", ["run", "--silent", "admin", "--", "grant-admin", account.email], {
+        DATABASE_URL: database.url,
+      });
       expect(again).toEqual({ code: 0, output: `${account.email} is already an admin.\n` });
 
       expect((await server.database.user.findUniqueOrThrow({ where: { id } })).roles).toEqual(["admin"]);
       const events = await server.database.securityEvent.findMany({ where: { userId: id, kind: "roles_changed" } });
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ actorId: null, ip: null, details: { added: ["admin"], removed: [], source: "cli" } });
+      expect(events[0]).toMatchObject({
+        actorId: null,
+        ip: null,
+        details: { added: ["admin"], removed: [], source: "cli" },
+      });
 
-      expect(await grantAdmin(database.url, "not an address")).toEqual({ code: 2, output: 'Not an e-mail address: "not an address"\n' });
+      expect(await grantAdmin(database.url, "not an address")).toEqual({
+        code: 2,
+        output: 'Not an e-mail address: "not an address"\n',
+      });
       // Only a bare address: not the account of the address a mail library would find in it.
-      expect(await grantAdmin(database.url, `X<${account.email}>`)).toEqual({ code: 2, output: `Not an e-mail address: "X<${account.email}>"\n` });
-      expect(await grantAdmin(database.url, `${account.email}\u0085`)).toEqual({ code: 2, output: `Not an e-mail address: "${account.email}\\u{0085}"\n` });
+      expect(await grantAdmin(database.url, `X<${account.email}>`)).toEqual({
+        code: 2,
+        output: `Not an e-mail address: "X<${account.email}>"\n`,
+      });
+      expect(await grantAdmin(database.url, `${account.email}\u0085`)).toEqual({
+        code: 2,
+        output: `Not an e-mail address: "${account.email}\\u{0085}"\n`,
+      });
       expect((await run("node", ["--import", "tsx", "src/cli/admin.ts", "make-admin", account.email])).code).toBe(2);
     } finally {
       await server.close();
@@ -56,7 +71,10 @@ it("applies ADMIN_EMAILS at start to the accounts that exist, and starts though 
     await first.close();
 
     const missing = newAccount("later");
-    const config = testConfig({ DATABASE_URL: database.url, ADMIN_EMAILS: ` ${existing.account.email.toUpperCase()} , ${missing.email}` });
+    const config = testConfig({
+      DATABASE_URL: database.url,
+      ADMIN_EMAILS: ` ${existing.account.email.toUpperCase()} , ${missing.email}`,
+    });
     for (let start = 0; start < 2; start++) {
       const running = await startServer(config, createLogger("silent"));
       await running.stop();
@@ -77,7 +95,10 @@ it("check-emails lists the accounts whose stored address the server would refuse
   const database = await createTestDatabase();
   const client = createDatabase(database.url, { poolSize: 1 });
   try {
-    expect(await admin(database.url, "check-emails")).toEqual({ code: 0, output: "Every account's e-mail address is a bare, folded address.\n" });
+    expect(await admin(database.url, "check-emails")).toEqual({
+      code: 0,
+      output: "Every account's e-mail address is a bare, folded address.\n",
+    });
 
     // As an older version (or a hand-written statement) could have stored them.
     const rows = [
@@ -107,7 +128,9 @@ it("check-emails lists the accounts whose stored address the server would refuse
       ].join("\n"),
     });
     const stored = await client.user.findMany({ select: { id: true, email: true } });
-    expect(new Map(stored.map((user) => [user.id, user.email]))).toEqual(new Map(rows.map((row) => [row.id, row.email])));
+    expect(new Map(stored.map((user) => [user.id, user.email]))).toEqual(
+      new Map(rows.map((row) => [row.id, row.email])),
+    );
     expect((await admin(database.url, "check-emails", "extra")).code).toBe(2);
   } finally {
     await client.$disconnect();

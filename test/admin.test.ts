@@ -23,7 +23,8 @@ afterAll(async () => {
   await database.drop();
 });
 
-const asAdmin = (query: string, variables: Record<string, unknown> = {}) => server.request(query, variables, { token: root.accessToken });
+const asAdmin = (query: string, variables: Record<string, unknown> = {}) =>
+  server.request(query, variables, { token: root.accessToken });
 const me = (token: string) => server.request(mutations.me, {}, { token });
 const expectCode = (response: GraphQLResponse, code: string, field?: string) => {
   expect(errorCodes(response)).toEqual([code]);
@@ -46,7 +47,11 @@ describe("roles in the access token", () => {
     expect(granted.errors).toBeUndefined();
     expect(granted.data!.setUserRoles.roles).toEqual(["user", "billing:read", "support"]);
     // New tokens carry them at once, by login and by refresh; adding a role ends no session.
-    expect(await verify((await logIn(server, user.account)).data!.login.accessToken)).toEqual(["user", "billing:read", "support"]);
+    expect(await verify((await logIn(server, user.account)).data!.login.accessToken)).toEqual([
+      "user",
+      "billing:read",
+      "support",
+    ]);
     const refreshed = await server.request(sessionMutations.refresh, { refreshToken: user.refreshToken });
     expect(await verify(refreshed.data!.refreshSession.accessToken)).toEqual(["user", "billing:read", "support"]);
 
@@ -54,9 +59,11 @@ describe("roles in the access token", () => {
     expect(removed.data!.setUserRoles.roles).toEqual(["user", "billing:read"]);
     // Taking a role away ends every session, so no live token still claims it.
     expect(errorCodes(await me(refreshed.data!.refreshSession.accessToken))).toEqual(["UNAUTHENTICATED"]);
-    expect(errorCodes(await server.request(sessionMutations.refresh, { refreshToken: refreshed.data!.refreshSession.refreshToken }))).toEqual([
-      "INVALID_REFRESH_TOKEN",
-    ]);
+    expect(
+      errorCodes(
+        await server.request(sessionMutations.refresh, { refreshToken: refreshed.data!.refreshSession.refreshToken }),
+      ),
+    ).toEqual(["INVALID_REFRESH_TOKEN"]);
     expect(await verify((await logIn(server, user.account)).data!.login.accessToken)).toEqual(["user", "billing:read"]);
   });
 
@@ -99,7 +106,11 @@ describe("admin operations", () => {
     const created = [];
     // Ten at a time: more registrations at once would queue on the pool past its connect timeout.
     for (let batch = 0; batch < 25; batch++) {
-      created.push(...(await Promise.all(Array.from({ length: 10 }, () => server.app.services.accounts.register(newAccount(prefix))))));
+      created.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, () => server.app.services.accounts.register(newAccount(prefix))),
+        )),
+      );
     }
     const expected = created.map(({ user }) => user.id);
     const byName = new Map(created.map(({ user }) => [user.id, user.username.toLowerCase()]));
@@ -108,7 +119,9 @@ describe("admin operations", () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 5; page++) {
-      const { result, statements } = await queries.during(() => asAdmin(admin.users, { first: 50, after, query: prefix.toUpperCase() }));
+      const { result, statements } = await queries.during(() =>
+        asAdmin(admin.users, { first: 50, after, query: prefix.toUpperCase() }),
+      );
       expect(result.errors).toBeUndefined();
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatch(/FROM "public"\."users"/);
@@ -126,7 +139,16 @@ describe("admin operations", () => {
     // The admin sees each account's private fields.
     const first = await asAdmin(admin.users, { first: 1, query: created[0]!.user.email });
     expect(first.data!.users.edges).toEqual([
-      { cursor: expect.any(String), node: { id: created[0]!.user.id, username: created[0]!.user.username, email: created[0]!.user.email, roles: ["user"], lockedAt: null } },
+      {
+        cursor: expect.any(String),
+        node: {
+          id: created[0]!.user.id,
+          username: created[0]!.user.username,
+          email: created[0]!.user.email,
+          roles: ["user"],
+          lockedAt: null,
+        },
+      },
     ]);
   });
 
@@ -148,10 +170,24 @@ describe("admin operations", () => {
     expectCode(await asAdmin(admin.users, { query: "x".repeat(255) }), "BAD_USER_INPUT", "query");
     // A cursor of one list is no cursor of another.
     const events = await asAdmin(admin.userSecurityEvents, { userId: root.id, first: 1 });
-    expectCode(await asAdmin(admin.users, { after: events.data!.userSecurityEvents.pageInfo.endCursor }), "BAD_USER_INPUT", "after");
-    expectCode(await asAdmin(admin.userSecurityEvents, { userId: root.id, after: "dXNlcjph" }), "BAD_USER_INPUT", "after");
+    expectCode(
+      await asAdmin(admin.users, { after: events.data!.userSecurityEvents.pageInfo.endCursor }),
+      "BAD_USER_INPUT",
+      "after",
+    );
+    expectCode(
+      await asAdmin(admin.userSecurityEvents, { userId: root.id, after: "dXNlcjph" }),
+      "BAD_USER_INPUT",
+      "after",
+    );
     expectCode(await asAdmin(admin.userSecurityEvents, { userId: "nope" }), "BAD_USER_INPUT", "userId");
-    for (const roles of [["Admin"], ["has space"], [""], ["x".repeat(65)], Array.from({ length: 33 }, (_, i) => `role${i}`)]) {
+    for (const roles of [
+      ["Admin"],
+      ["has space"],
+      [""],
+      ["x".repeat(65)],
+      Array.from({ length: 33 }, (_, i) => `role${i}`),
+    ]) {
       expectCode(await asAdmin(admin.setUserRoles, { id: user.id, roles }), "BAD_USER_INPUT", "roles");
     }
     for (const query of [admin.lockUser, admin.unlockUser, admin.revokeUserSessions]) {
@@ -159,7 +195,10 @@ describe("admin operations", () => {
     }
     expectCode(await asAdmin(admin.lockUser, { id: "00000000-0000-4000-8000-000000000000" }), "BAD_USER_INPUT", "id");
     expectCode(await asAdmin(admin.lockUser, { id: user.id, reason: "x".repeat(501) }), "BAD_USER_INPUT", "reason");
-    expect((await asAdmin(admin.revokeUserSessions, { id: "00000000-0000-4000-8000-000000000000" })).data!.revokeUserSessions).toBe(false);
+    expect(
+      (await asAdmin(admin.revokeUserSessions, { id: "00000000-0000-4000-8000-000000000000" })).data!
+        .revokeUserSessions,
+    ).toBe(false);
   });
 });
 
@@ -171,10 +210,16 @@ describe("locking an account", () => {
     expect(new Date(locked.data!.lockUser.lockedAt).getTime()).toBeGreaterThan(0);
 
     expectCode(await me(user.accessToken), "UNAUTHENTICATED");
-    expectCode(await server.request(sessionMutations.refresh, { refreshToken: user.refreshToken }), "INVALID_REFRESH_TOKEN");
+    expectCode(
+      await server.request(sessionMutations.refresh, { refreshToken: user.refreshToken }),
+      "INVALID_REFRESH_TOKEN",
+    );
     expectCode(await logIn(server, user.account), "ACCOUNT_LOCKED");
     expectCode(await logIn(server, { ...user.account, password: "not the password" }), "INVALID_CREDENTIALS");
-    expectCode(await logIn(server, { ...user.account, username: `nobody-${user.account.username}` }), "INVALID_CREDENTIALS");
+    expectCode(
+      await logIn(server, { ...user.account, username: `nobody-${user.account.username}` }),
+      "INVALID_CREDENTIALS",
+    );
 
     const unlocked = await asAdmin(admin.unlockUser, { id: user.id });
     expect(unlocked.data!.unlockUser).toEqual({ id: user.id, lockedAt: null });
@@ -207,7 +252,8 @@ describe("the last admin", () => {
     const alone = await startTestServer({ databaseUrl: own.url });
     try {
       const only = await signUpAdmin(alone, "only");
-      const call = (query: string, variables: Record<string, unknown>) => alone.request(query, variables, { token: only.accessToken });
+      const call = (query: string, variables: Record<string, unknown>) =>
+        alone.request(query, variables, { token: only.accessToken });
       expectCode(await call(admin.setUserRoles, { id: only.id, roles: ["support"] }), "LAST_ADMIN");
       expectCode(await call(admin.lockUser, { id: only.id }), "LAST_ADMIN");
       const still = await call(admin.userRoles, { id: only.id });

@@ -35,13 +35,17 @@ describe("docs/api.md", () => {
   });
 
   it("documents every kind of security event", () => {
-    const kinds = Object.entries(accountEvents).filter(([, event]) => event.audited).map(([kind]) => kind);
+    const kinds = Object.entries(accountEvents)
+      .filter(([, event]) => event.audited)
+      .map(([kind]) => kind);
     const missing = kinds.filter((kind) => !documents(kind));
     expect(missing, "security event kinds missing from docs/api.md").toEqual([]);
   });
 
   it("documents every route", () => {
-    const missing = [...routes].filter((route) => !new RegExp(`\`(GET|POST) ${route.replace(/[.]/g, "\\.")}[ \`]`).test(apiDoc));
+    const missing = [...routes].filter(
+      (route) => !new RegExp(`\`(GET|POST) ${route.replace(/[.]/g, "\\.")}[ \`]`).test(apiDoc),
+    );
     expect(missing, "routes missing from docs/api.md").toEqual([]);
   });
 
@@ -54,7 +58,10 @@ describe("docs/api.md", () => {
       .map((field) => ({ name: field.name.value, takesArguments: (field.arguments?.length ?? 0) > 0 }));
     expect(operations.length).toBeGreaterThan(0);
     const missing = operations.filter(({ name, takesArguments }) => !documents(name, takesArguments ? "(" : ":"));
-    expect(missing.map(({ name }) => name), "operations missing from docs/api.md").toEqual([]);
+    expect(
+      missing.map(({ name }) => name),
+      "operations missing from docs/api.md",
+    ).toEqual([]);
   });
 });
 

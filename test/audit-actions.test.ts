@@ -48,7 +48,9 @@ async function eventsOf(userId: string): Promise<Event[]> {
   const read = () => server.request(admin.userSecurityEvents, { userId, first: 100 }, { token: root.accessToken });
   let response = await read();
   if (errorCodes(response).join() === "UNAUTHENTICATED") {
-    const refreshed = ok(await server.request(sessionMutations.refresh, { refreshToken: root.refreshToken })).refreshSession;
+    const refreshed = ok(
+      await server.request(sessionMutations.refresh, { refreshToken: root.refreshToken }),
+    ).refreshSession;
     Object.assign(root, { accessToken: refreshed.accessToken, refreshToken: refreshed.refreshToken });
     response = await read();
   }
@@ -56,7 +58,8 @@ async function eventsOf(userId: string): Promise<Event[]> {
   return response.data!.userSecurityEvents.edges.map((edge: { node: Event }) => edge.node).reverse();
 }
 
-const sessionOf = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()).sid as string;
+const sessionOf = (accessToken: string) =>
+  JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()).sid as string;
 
 const ok = (response: GraphQLResponse) => {
   expect(response.errors).toBeUndefined();
@@ -78,26 +81,44 @@ describe("one event per action", () => {
     await expectEvents();
 
     // Verification link from registration.
-    ok(await server.request(lifecycle.verifyEmail, { token: linkToken(await mail.waitFor(user.account.email), "verify-email") }, { headers: agent }));
+    ok(
+      await server.request(
+        lifecycle.verifyEmail,
+        { token: linkToken(await mail.waitFor(user.account.email), "verify-email") },
+        { headers: agent },
+      ),
+    );
     seen.push({ kind: "email_verified", actor: null });
 
     // Logins: right, wrong, and past the limit (three failures per client here): one event when the lockout starts.
     const login = ok(await logIn(server, user.account, agent)).login;
     seen.push({ kind: "login_succeeded", actor: id });
-    for (let attempt = 0; attempt < 5; attempt++) await logIn(server, { ...user.account, password: "wrong password!" }, agent);
-    seen.push(...Array.from({ length: 3 }, () => ({ kind: "login_failed", actor: null })), { kind: "login_rate_limited", actor: null });
+    for (let attempt = 0; attempt < 5; attempt++)
+      await logIn(server, { ...user.account, password: "wrong password!" }, agent);
+    seen.push(...Array.from({ length: 3 }, () => ({ kind: "login_failed", actor: null })), {
+      kind: "login_rate_limited",
+      actor: null,
+    });
     await expectEvents();
     clock.advance(15 * 60 + 1); // the window ends; access tokens are renewed by refresh below
-    const renewed = ok(await server.request(sessionMutations.refresh, { refreshToken: login.refreshToken }, { headers: agent })).refreshSession;
+    const renewed = ok(
+      await server.request(sessionMutations.refresh, { refreshToken: login.refreshToken }, { headers: agent }),
+    ).refreshSession;
     const second = ok(await logIn(server, user.account, agent)).login;
     seen.push({ kind: "login_succeeded", actor: id });
 
     // Ending sessions: one of them by id, then the presented one; a repeat ends nothing and records nothing.
     const other = sessionOf(renewed.accessToken);
-    expect(ok(await server.request(sessionMutations.revokeSession, { id: other }, as(second.accessToken))).revokeSession).toBe(true);
-    expect(ok(await server.request(sessionMutations.revokeSession, { id: other }, as(second.accessToken))).revokeSession).toBe(false);
+    expect(
+      ok(await server.request(sessionMutations.revokeSession, { id: other }, as(second.accessToken))).revokeSession,
+    ).toBe(true);
+    expect(
+      ok(await server.request(sessionMutations.revokeSession, { id: other }, as(second.accessToken))).revokeSession,
+    ).toBe(false);
     seen.push({ kind: "session_ended", actor: id });
-    expect(errorCodes(await server.request(mutations.me, {}, { token: renewed.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await server.request(mutations.me, {}, { token: renewed.accessToken }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
 
     // A password change (ends every session: still one event).
     const changed = ok(
@@ -111,8 +132,16 @@ describe("one event per action", () => {
     let password = "a brand new passphrase";
 
     // Second factor on, then off.
-    const enrolled = ok(await server.request(mfaDocuments.enroll, { currentPassword: password }, as(changed.accessToken))).enrollTotp;
-    ok(await server.request(mfaDocuments.confirm, { code: await authenticatorCode(enrolled.secret, clock) }, as(changed.accessToken)));
+    const enrolled = ok(
+      await server.request(mfaDocuments.enroll, { currentPassword: password }, as(changed.accessToken)),
+    ).enrollTotp;
+    ok(
+      await server.request(
+        mfaDocuments.confirm,
+        { code: await authenticatorCode(enrolled.secret, clock) },
+        as(changed.accessToken),
+      ),
+    );
     seen.push({ kind: "mfa_enabled", actor: id });
     clock.advance(30);
     ok(
@@ -127,7 +156,13 @@ describe("one event per action", () => {
     // A new address, confirmed by its link.
     const newEmail = `moved-${user.account.email}`;
     ok(await server.request(lifecycle.changeEmail, { newEmail, currentPassword: password }, as(changed.accessToken)));
-    ok(await server.request(lifecycle.verifyEmail, { token: linkToken(await mail.waitFor(newEmail), "verify-email") }, { headers: agent }));
+    ok(
+      await server.request(
+        lifecycle.verifyEmail,
+        { token: linkToken(await mail.waitFor(newEmail), "verify-email") },
+        { headers: agent },
+      ),
+    );
     seen.push({ kind: "email_changed", actor: null });
 
     // A reset by link (no one signed in), then logout and logoutAll.
@@ -148,9 +183,11 @@ describe("one event per action", () => {
     seen.push({ kind: "login_succeeded", actor: id });
     ok(await server.request(sessionMutations.refresh, { refreshToken: fifth.refreshToken }, { headers: agent }));
     clock.advance(60); // past the reuse interval
-    expect(errorCodes(await server.request(sessionMutations.refresh, { refreshToken: fifth.refreshToken }, { headers: agent }))).toEqual([
-      "REFRESH_TOKEN_REUSED",
-    ]);
+    expect(
+      errorCodes(
+        await server.request(sessionMutations.refresh, { refreshToken: fifth.refreshToken }, { headers: agent }),
+      ),
+    ).toEqual(["REFRESH_TOKEN_REUSED"]);
     seen.push({ kind: "refresh_token_reused", actor: null });
     await expectEvents();
 
@@ -161,8 +198,14 @@ describe("one event per action", () => {
     seen.push({ kind: "deleted", actor: id });
     await expectEvents();
     // No secret in any of it.
-    const stored = JSON.stringify(await server.database.securityEvent.findMany({ where: { userId: id }, select: { details: true, userAgent: true, ip: true, kind: true } }));
-    for (const secret of [user.account.password, password, resetToken, enrolled.secret, fifth.refreshToken]) expect(stored).not.toContain(secret);
+    const stored = JSON.stringify(
+      await server.database.securityEvent.findMany({
+        where: { userId: id },
+        select: { details: true, userAgent: true, ip: true, kind: true },
+      }),
+    );
+    for (const secret of [user.account.password, password, resetToken, enrolled.secret, fifth.refreshToken])
+      expect(stored).not.toContain(secret);
   });
 });
 
@@ -170,15 +213,29 @@ describe("concurrent actions", () => {
   it("record one session_ended for racing logouts of one session, and one refresh_token_reused for racing reuses", async () => {
     for (let trial = 0; trial < 5; trial++) {
       const user = await signUp(server, "race");
-      const logouts = await Promise.all(Array.from({ length: 6 }, () => server.request(sessionMutations.logout, {}, { token: user.accessToken })));
+      const logouts = await Promise.all(
+        Array.from({ length: 6 }, () => server.request(sessionMutations.logout, {}, { token: user.accessToken })),
+      );
       // Each answers true (it ended the session) or, once it has ended, UNAUTHENTICATED / false.
       const ended = logouts.filter((response) => response.data?.logout === true).length;
       expect(ended).toBe(1);
 
       const session = ok(await logIn(server, user.account)).login;
-      ok(await server.request(sessionMutations.refresh, { refreshToken: session.refreshToken }, { headers: { "user-agent": "first" } }));
+      ok(
+        await server.request(
+          sessionMutations.refresh,
+          { refreshToken: session.refreshToken },
+          { headers: { "user-agent": "first" } },
+        ),
+      );
       const reuses = await Promise.all(
-        Array.from({ length: 6 }, () => server.request(sessionMutations.refresh, { refreshToken: session.refreshToken }, { headers: { "user-agent": "thief" } })),
+        Array.from({ length: 6 }, () =>
+          server.request(
+            sessionMutations.refresh,
+            { refreshToken: session.refreshToken },
+            { headers: { "user-agent": "thief" } },
+          ),
+        ),
       );
       for (const reuse of reuses) expect(errorCodes(reuse)).toEqual(["REFRESH_TOKEN_REUSED"]);
 
@@ -191,24 +248,45 @@ describe("concurrent actions", () => {
 describe("a locked account with a second factor", () => {
   it("answers ACCOUNT_LOCKED to the right password before any code, and to a login completed after the lock", async () => {
     const user = await signUp(server, "mfalock");
-    const enrolled = ok(await server.request(mfaDocuments.enroll, { currentPassword: user.account.password }, { token: user.accessToken })).enrollTotp;
-    ok(await server.request(mfaDocuments.confirm, { code: await authenticatorCode(enrolled.secret, clock) }, { token: user.accessToken }));
+    const enrolled = ok(
+      await server.request(
+        mfaDocuments.enroll,
+        { currentPassword: user.account.password },
+        { token: user.accessToken },
+      ),
+    ).enrollTotp;
+    ok(
+      await server.request(
+        mfaDocuments.confirm,
+        { code: await authenticatorCode(enrolled.secret, clock) },
+        { token: user.accessToken },
+      ),
+    );
     clock.advance(30);
 
     const started = await logIn(server, user.account);
     expect(errorCodes(started)).toEqual(["MFA_REQUIRED"]);
     const mfaToken = started.errors![0]!.extensions!.mfaToken as string;
     const wrong = (await authenticatorCode(enrolled.secret, clock)) === "000000" ? "111111" : "000000";
-    expect(errorCodes(await server.request(mfaDocuments.complete, { mfaToken, code: wrong }))).toEqual(["INVALID_MFA_CODE"]);
+    expect(errorCodes(await server.request(mfaDocuments.complete, { mfaToken, code: wrong }))).toEqual([
+      "INVALID_MFA_CODE",
+    ]);
 
     await eventsOf(user.id); // renews the admin's token if the clock has moved past it
     ok(await server.request(admin.lockUser, { id: user.id }, { token: root.accessToken }));
-    const completed = await server.request(mfaDocuments.complete, { mfaToken, code: await authenticatorCode(enrolled.secret, clock) });
+    const completed = await server.request(mfaDocuments.complete, {
+      mfaToken,
+      code: await authenticatorCode(enrolled.secret, clock),
+    });
     expect(errorCodes(completed)).toEqual(["ACCOUNT_LOCKED"]);
     expect(errorCodes(await logIn(server, user.account))).toEqual(["ACCOUNT_LOCKED"]);
     expect(await server.database.session.count({ where: { userId: user.id, revokedAt: null } })).toBe(0);
 
-    const events = await server.database.securityEvent.findMany({ where: { userId: user.id }, orderBy: { id: "asc" }, select: { kind: true, details: true } });
+    const events = await server.database.securityEvent.findMany({
+      where: { userId: user.id },
+      orderBy: { id: "asc" },
+      select: { kind: true, details: true },
+    });
     expect(events).toEqual([
       { kind: "registered", details: null },
       { kind: "mfa_enabled", details: null },

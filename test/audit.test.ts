@@ -29,7 +29,11 @@ async function eventsOf(userId: string): Promise<Event[]> {
   const events: Event[] = [];
   let after: string | null = null;
   do {
-    const response = await server.request(admin.userSecurityEvents, { userId, first: 100, after }, { token: root.accessToken });
+    const response = await server.request(
+      admin.userSecurityEvents,
+      { userId, first: 100, after },
+      { token: root.accessToken },
+    );
     expect(response.errors).toBeUndefined();
     const page = response.data!.userSecurityEvents;
     events.push(...page.edges.map((edge: { node: Event }) => edge.node));
@@ -49,15 +53,27 @@ describe("the security events of logins", () => {
     const user = await signUp(server);
     const before = (await eventsOf(user.id)).length;
     expect((await logIn(server, user.account, browser)).errors).toBeUndefined();
-    expect(errorCodes(await logIn(server, { ...user.account, password: "wrong password" }, browser))).toEqual(["INVALID_CREDENTIALS"]);
-    expect(errorCodes(await logIn(server, { ...user.account, username: `x${user.account.username}` }, browser))).toEqual([
+    expect(errorCodes(await logIn(server, { ...user.account, password: "wrong password" }, browser))).toEqual([
       "INVALID_CREDENTIALS",
     ]);
+    expect(
+      errorCodes(await logIn(server, { ...user.account, username: `x${user.account.username}` }, browser)),
+    ).toEqual(["INVALID_CREDENTIALS"]);
     const [failed, succeeded, ...older] = await eventsOf(user.id);
     expect(older).toHaveLength(before);
-    expect(succeeded).toMatchObject({ kind: "login_succeeded", actorId: user.id, ip: "127.0.0.1", userAgent: browser["user-agent"] });
+    expect(succeeded).toMatchObject({
+      kind: "login_succeeded",
+      actorId: user.id,
+      ip: "127.0.0.1",
+      userAgent: browser["user-agent"],
+    });
     // Nobody was signed in: no actor.
-    expect(failed).toMatchObject({ kind: "login_failed", actorId: null, ip: "127.0.0.1", userAgent: browser["user-agent"] });
+    expect(failed).toMatchObject({
+      kind: "login_failed",
+      actorId: null,
+      ip: "127.0.0.1",
+      userAgent: browser["user-agent"],
+    });
   });
 });
 
@@ -94,14 +110,20 @@ describe("the security events of administration", () => {
 
     // What an event says beyond its kind, for those reading the table: never a secret.
     const stored = await server.database.securityEvent.findMany({ where: { userId: user.id }, orderBy: { id: "asc" } });
-    expect(stored.filter((event) => event.kind !== "login_succeeded" && event.kind !== "registered").map((event) => event.details)).toEqual([
+    expect(
+      stored
+        .filter((event) => event.kind !== "login_succeeded" && event.kind !== "registered")
+        .map((event) => event.details),
+    ).toEqual([
       { added: ["support"], removed: [] },
       { reason: "investigation" },
       { reason: "locked" },
       null,
       { reason: "revoked_by_admin", count: 1 },
     ]);
-    expect(JSON.stringify(stored.map((event) => ({ ...event, id: String(event.id) })))).not.toContain(user.account.password);
+    expect(JSON.stringify(stored.map((event) => ({ ...event, id: String(event.id) })))).not.toContain(
+      user.account.password,
+    );
   });
 
   it("loses and duplicates no event under concurrent actions", async () => {
@@ -115,7 +137,9 @@ describe("the security events of administration", () => {
         ...Array.from({ length: 3 }, () => asAdmin(admin.setUserRoles, { id: user.id, roles: ["editor"] })),
       ]);
       const succeededLogins = responses.slice(0, 8).filter((response) => !response.errors).length;
-      const lockedLogins = responses.slice(0, 8).filter((response) => errorCodes(response).join() === "ACCOUNT_LOCKED").length;
+      const lockedLogins = responses
+        .slice(0, 8)
+        .filter((response) => errorCodes(response).join() === "ACCOUNT_LOCKED").length;
       expect(succeededLogins + lockedLogins).toBe(8);
       for (const response of responses.slice(8)) expect(response.errors).toBeUndefined();
 
@@ -161,8 +185,12 @@ describe("the security_events table", () => {
     const client = new pg.Client({ connectionString: testServer().database.pool.options.connectionString });
     await client.connect();
     try {
-      await expect(client.query("UPDATE security_events SET kind = 'nothing' WHERE user_id = $1", [user.id])).rejects.toThrow(/append-only/);
-      await expect(client.query("DELETE FROM security_events WHERE user_id = $1", [user.id])).rejects.toThrow(/append-only/);
+      await expect(
+        client.query("UPDATE security_events SET kind = 'nothing' WHERE user_id = $1", [user.id]),
+      ).rejects.toThrow(/append-only/);
+      await expect(client.query("DELETE FROM security_events WHERE user_id = $1", [user.id])).rejects.toThrow(
+        /append-only/,
+      );
       await expect(client.query("TRUNCATE security_events")).rejects.toThrow(/append-only/);
     } finally {
       await client.end();

@@ -22,10 +22,30 @@ function expectNoBug(response: unknown) {
 describe("_entities with representations it cannot resolve", () => {
   it("answers BAD_USER_INPUT for each such entry, in its place, and resolves the others", async () => {
     const { user } = await server().app.services.accounts.register(newAccount());
-    const representations = [{}, { __typename: "Query" }, { __typename: "User", id: user.id }, 5, "User", { __typename: 7 }, { __typename: "Session" }, [], { __typename: "Nope" }];
+    const representations = [
+      {},
+      { __typename: "Query" },
+      { __typename: "User", id: user.id },
+      5,
+      "User",
+      { __typename: 7 },
+      { __typename: "Session" },
+      [],
+      { __typename: "Nope" },
+    ];
     const response = await server().request(entities, { representations });
     expectNoBug(response);
-    expect(response.data!._entities).toEqual([null, null, { id: user.id, username: user.username }, null, null, null, null, null, null]);
+    expect(response.data!._entities).toEqual([
+      null,
+      null,
+      { id: user.id, username: user.username },
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
     const failed = response.errors!.map((error) => [error.path, error.extensions!.code]);
     expect(failed).toEqual([0, 1, 3, 4, 5, 6, 7, 8].map((index) => [["_entities", index], "BAD_USER_INPUT"]));
   });
@@ -40,7 +60,12 @@ describe("_entities with representations it cannot resolve", () => {
 describe("a NUL character in text input", () => {
   const nul = "a\u0000b";
   it.each([
-    ["login.usernameOrEmail", mutations.login, { input: { usernameOrEmail: nul, password: "whatever password" } }, "usernameOrEmail"],
+    [
+      "login.usernameOrEmail",
+      mutations.login,
+      { input: { usernameOrEmail: nul, password: "whatever password" } },
+      "usernameOrEmail",
+    ],
     ["register.email", mutations.register, { input: { ...newAccount(), email: `${nul}@example.com` } }, "email"],
     ["register.username", mutations.register, { input: { ...newAccount(), username: nul } }, "username"],
     ["refreshSession", sessionMutations.refresh, { refreshToken: nul }, "refreshToken"],
@@ -63,16 +88,35 @@ describe("automatic persisted queries", () => {
   const query = "{ __typename }";
   const sha256Hash = createHash("sha256").update(query).digest("hex");
   const send = (body: unknown) =>
-    fetch(server().url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (response) => ({
+    fetch(server().url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).then(async (response) => ({
       status: response.status,
       ...((await response.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] }),
     }));
 
   it.each([
     ["an unknown version", { query, extensions: { persistedQuery: { version: 2, sha256Hash } } }, 400, "BAD_REQUEST"],
-    ["a hash that does not match", { query, extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, 400, "BAD_REQUEST"],
-    ["a hash not registered", { extensions: { persistedQuery: { version: 1, sha256Hash: "1".repeat(64) } } }, 200, "PERSISTED_QUERY_NOT_FOUND"],
-    ["a hash that is not a string", { query, extensions: { persistedQuery: { version: 1, sha256Hash: 5 } } }, 400, "BAD_REQUEST"],
+    [
+      "a hash that does not match",
+      { query, extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } },
+      400,
+      "BAD_REQUEST",
+    ],
+    [
+      "a hash not registered",
+      { extensions: { persistedQuery: { version: 1, sha256Hash: "1".repeat(64) } } },
+      200,
+      "PERSISTED_QUERY_NOT_FOUND",
+    ],
+    [
+      "a hash that is not a string",
+      { query, extensions: { persistedQuery: { version: 1, sha256Hash: 5 } } },
+      400,
+      "BAD_REQUEST",
+    ],
   ])("with %s are refused with a code", async (_case, body, status, code) => {
     const response = await send(body);
     expectNoBug(response);
@@ -81,8 +125,12 @@ describe("automatic persisted queries", () => {
   });
 
   it("work when registered, then by hash alone", async () => {
-    expect((await send({ query, extensions: { persistedQuery: { version: 1, sha256Hash } } })).data).toEqual({ __typename: "Query" });
-    expect((await send({ extensions: { persistedQuery: { version: 1, sha256Hash } } })).data).toEqual({ __typename: "Query" });
+    expect((await send({ query, extensions: { persistedQuery: { version: 1, sha256Hash } } })).data).toEqual({
+      __typename: "Query",
+    });
+    expect((await send({ extensions: { persistedQuery: { version: 1, sha256Hash } } })).data).toEqual({
+      __typename: "Query",
+    });
   });
 });
 
@@ -110,14 +158,18 @@ describe("variables of the wrong shape", () => {
 
   it("past graphql-js's 50 coercion errors are BAD_USER_INPUT, the last one too", async () => {
     const roles = Array.from({ length: 51 }, () => 1);
-    const response = await server().request(`mutation($r: [String!]!) { setUserRoles(id: "x", roles: $r) { id } }`, { r: roles });
+    const response = await server().request(`mutation($r: [String!]!) { setUserRoles(id: "x", roles: $r) { id } }`, {
+      r: roles,
+    });
     expectNoBug(response);
     expect(response.status).toBe(400);
     expect(errorCodes(response)).toEqual(Array.from({ length: 51 }, () => "BAD_USER_INPUT"));
   });
 
   it("written into the query are not echoed either", async () => {
-    const response = await server().request(`mutation { login(input: {usernameOrEmail: "${password}", password: 12345678}) { accessToken } }`);
+    const response = await server().request(
+      `mutation { login(input: {usernameOrEmail: "${password}", password: 12345678}) { accessToken } }`,
+    );
     expectNoBug(response);
     expect(JSON.stringify(response)).not.toContain("12345678");
   });
@@ -145,7 +197,9 @@ describe("PostgreSQL that cannot serve now", () => {
     expect(isDatabaseUnavailable(shuttingDown)).toBe(true);
     const client = createDatabase(database().url, { poolSize: 1 });
     try {
-      const notMigrated = await client.$queryRawUnsafe("SELECT * FROM no_such_table").catch((caught: unknown) => caught);
+      const notMigrated = await client
+        .$queryRawUnsafe("SELECT * FROM no_such_table")
+        .catch((caught: unknown) => caught);
       expect(isDatabaseUnavailable(notMigrated)).toBe(true);
       const wrong = await client.$queryRawUnsafe("SELECT FROM users WHERE").catch((caught: unknown) => caught);
       expect(wrong).toBeInstanceOf(Error);

@@ -28,7 +28,11 @@ function expectRefused(response: GraphQLResponse, field: string): void {
 async function offer(email: string, signedIn: { accessToken: string; password: string }) {
   const account = newAccount("bare");
   const register = await server().request(mutations.register, { input: { ...account, email } });
-  const change = await server().request(lifecycle.changeEmail, { newEmail: email, currentPassword: signedIn.password }, { token: signedIn.accessToken });
+  const change = await server().request(
+    lifecycle.changeEmail,
+    { newEmail: email, currentPassword: signedIn.password },
+    { token: signedIn.accessToken },
+  );
   const reset = await server().request(lifecycle.requestPasswordReset, { email });
   await server().app.services.passwordReset.settled();
   return { account, register, change, reset };
@@ -43,7 +47,9 @@ async function expectAllRefused(email: string, signedIn: { id: string; accessTok
   expectRefused(reset, "email");
   expect(await server().database.user.count()).toBe(users);
   expect(await server().database.user.count({ where: { username: account.username } })).toBe(0);
-  expect(await server().database.accountToken.count({ where: { userId: signedIn.id, purpose: "change_email" } })).toBe(0);
+  expect(await server().database.accountToken.count({ where: { userId: signedIn.id, purpose: "change_email" } })).toBe(
+    0,
+  );
   expect(mail.received.slice(mailed)).toEqual([]);
 }
 
@@ -94,7 +100,9 @@ function toHeader(message: DeliveredMail): Buffer {
 
 /** Waits until `count` messages arrived after the first `since`; those messages. */
 async function arrived(since: number, count: number): Promise<DeliveredMail[]> {
-  await expect.poll(() => mail.received.length - since, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(count);
+  await expect
+    .poll(() => mail.received.length - since, { timeout: 10_000, interval: 20 })
+    .toBeGreaterThanOrEqual(count);
   return mail.received.slice(since);
 }
 
@@ -112,11 +120,17 @@ describe("accepted addresses", () => {
         expect(stored).toBe(foldIdentifier(email));
         expect(user.email).toBe(stored);
 
-        expect((await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken })).errors).toBeUndefined();
+        expect(
+          (await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken })).errors,
+        ).toBeUndefined();
         expect((await server().request(lifecycle.requestPasswordReset, { email })).errors).toBeUndefined();
         await server().app.services.passwordReset.settled();
         const messages = await arrived(mailed, 3);
-        expect(messages.map((message) => message.subject).sort()).toEqual(["Confirm your e-mail address", "Confirm your e-mail address", "Reset your password"]);
+        expect(messages.map((message) => message.subject).sort()).toEqual([
+          "Confirm your e-mail address",
+          "Confirm your e-mail address",
+          "Reset your password",
+        ]);
         for (const message of messages) {
           expect(message.envelopeTo).toEqual([stored]);
           expect(toHeader(message).equals(Buffer.from(`To: ${stored}`)), toHeader(message).toString()).toBe(true);
@@ -137,11 +151,15 @@ describe("a row stored before addresses had to be bare", () => {
     await server().database.$executeRaw`
       INSERT INTO users (id, email, username, username_key, password_hash, created_at, updated_at)
       VALUES (gen_random_uuid(), ${legacy}, ${account.username}, ${account.username}, ${passwordHash}, now(), now())`;
-    const login = await server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
+    const login = await server().request(mutations.login, {
+      input: { usernameOrEmail: account.username, password: account.password },
+    });
     const { accessToken } = login.data!.login;
     const mailed = mail.received.length;
 
-    expect(errorCodes(await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken }))).toEqual(["SERVICE_UNAVAILABLE"]);
+    expect(errorCodes(await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken }))).toEqual([
+      "SERVICE_UNAVAILABLE",
+    ]);
     expectRefused(await server().request(lifecycle.requestPasswordReset, { email: legacy }), "email");
     await server().app.services.passwordReset.settled();
     expect(mail.received.slice(mailed)).toEqual([]);

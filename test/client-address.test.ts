@@ -26,13 +26,13 @@ describe("the client address behind proxies", () => {
 
   it("reads Forwarded when there is no X-Forwarded-For, IPv6 and ports included", () => {
     const trusted = proxies("fd00::/8", "127.0.0.1");
-    expect(trusted.clientAddress("127.0.0.1", { forwarded: 'for=192.0.2.60;proto=https, for="[2001:DB8::17]:4711"' })).toBe(
-      "2001:db8::17",
-    );
+    expect(
+      trusted.clientAddress("127.0.0.1", { forwarded: 'for=192.0.2.60;proto=https, for="[2001:DB8::17]:4711"' }),
+    ).toBe("2001:db8::17");
     expect(trusted.clientAddress("fd00::1", { forwarded: "for=198.51.100.1:8080;by=fd00::1" })).toBe("198.51.100.1");
-    expect(trusted.clientAddress("fd00::1", { "x-forwarded-for": "[2001:db8::1]:443", forwarded: "for=198.51.100.1" })).toBe(
-      "2001:db8::1",
-    );
+    expect(
+      trusted.clientAddress("fd00::1", { "x-forwarded-for": "[2001:db8::1]:443", forwarded: "for=198.51.100.1" }),
+    ).toBe("2001:db8::1");
   });
 
   it("stops at the nearest trusted proxy when it forwarded something that is not an address", () => {
@@ -44,7 +44,8 @@ describe("the client address behind proxies", () => {
   it("parses addresses and ranges, refusing anything else", () => {
     expect(parseAddressRange("10.0.0.0/8")).toEqual({ address: "10.0.0.0", prefix: 8, family: "ipv4" });
     expect(parseAddressRange("::1")).toEqual({ address: "::1", prefix: 128, family: "ipv6" });
-    for (const bad of ["10.0.0.0/33", "10.0.0/8", "example.com", "10.0.0.0/8/1", "::1/abc", ""]) expect(parseAddressRange(bad)).toBeNull();
+    for (const bad of ["10.0.0.0/33", "10.0.0/8", "example.com", "10.0.0.0/8/1", "::1/abc", ""])
+      expect(parseAddressRange(bad)).toBeNull();
     expect(canonicalAddress("[::FFFF:192.0.2.1]:80")).toBe("192.0.2.1");
   });
 

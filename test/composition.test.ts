@@ -38,7 +38,11 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       reviews,
     ];
     const services = await Promise.all(
-      subgraphs.map(async ({ name, url, schemaFile }) => ({ name, url, typeDefs: parse(await readFile(schemaFile, "utf8")) })),
+      subgraphs.map(async ({ name, url, schemaFile }) => ({
+        name,
+        url,
+        typeDefs: parse(await readFile(schemaFile, "utf8")),
+      })),
     );
     result = composeServices(services);
   });
@@ -82,7 +86,15 @@ describe("rover.yaml composed with a subgraph that references User", () => {
     });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });
     expect(Object.keys(fieldsOf(api, "Mutation"))).toEqual(
-      expect.arrayContaining(["register", "login", "refreshSession", "logout", "logoutAll", "revokeSession", "changePassword"]),
+      expect.arrayContaining([
+        "register",
+        "login",
+        "refreshSession",
+        "logout",
+        "logoutAll",
+        "revokeSession",
+        "changePassword",
+      ]),
     );
   });
 });

@@ -21,7 +21,13 @@ it("runs at most the limit at once, the rest in arrival order, through failures"
   );
   expect(mostAtOnce).toBe(2);
   expect(started).toEqual([0, 1, 2, 3, 4]);
-  expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+  expect(results.map((result) => result.status)).toEqual([
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+  ]);
 });
 
 it("refuses at once what would wait beyond the queue limit, and takes tasks again once it drains", async () => {

@@ -32,7 +32,12 @@ describe("configuration", () => {
       },
       trustProxy: [],
       maxSessionsPerAccount: 100,
-      jwt: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10, privateKeys: undefined },
+      jwt: {
+        accessTokenTtlSeconds: 900,
+        refreshTokenTtlSeconds: 30 * 86400,
+        refreshReuseIntervalSeconds: 10,
+        privateKeys: undefined,
+      },
       mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
       requireEmailVerification: false,
       accountLinks: {
@@ -71,7 +76,12 @@ describe("configuration", () => {
       MAIL_REQUESTS_PER_HOUR: "20",
     });
     expect(config).toMatchObject({
-      mail: { smtpUrl: "smtp://relay:587", smtpTimeoutSeconds: 30, from: "no-reply@example.com", appUrl: "http://localhost:5173" },
+      mail: {
+        smtpUrl: "smtp://relay:587",
+        smtpTimeoutSeconds: 30,
+        from: "no-reply@example.com",
+        appUrl: "http://localhost:5173",
+      },
       requireEmailVerification: true,
       accountLinks: {
         emailVerificationTtlSeconds: 2 * 86400,
@@ -103,7 +113,16 @@ describe("configuration", () => {
   it("in production, lists every missing required setting at once", async () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     expect(problems).toHaveLength(8);
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL", "WEBAUTHN_ORIGINS"]) {
+    for (const name of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "JWT_PRIVATE_KEYS",
+      "ENCRYPTION_KEYS",
+      "SMTP_URL",
+      "MAIL_FROM",
+      "APP_URL",
+      "WEBAUTHN_ORIGINS",
+    ]) {
       expect(problems.some((problem) => problem.startsWith(`${name} `))).toBe(true);
     }
     const config = loadConfig({
@@ -160,10 +179,16 @@ describe("configuration", () => {
     });
     expect(problems).toHaveLength(4);
     expect(problems.join("\n")).toMatch(/WEBAUTHN_RP_ID must be a domain name/);
-    expect(problems.join("\n")).toMatch(/WEBAUTHN_ORIGINS .*"https:\/\/app\.example\.com\/login", "ftp:\/\/files\.example\.com"/);
-    for (const name of ["WEBAUTHN_CHALLENGE_TTL", "REAUTHENTICATION_WINDOW"]) expect(problems.join("\n")).toContain(name);
+    expect(problems.join("\n")).toMatch(
+      /WEBAUTHN_ORIGINS .*"https:\/\/app\.example\.com\/login", "ftp:\/\/files\.example\.com"/,
+    );
+    for (const name of ["WEBAUTHN_CHALLENGE_TTL", "REAUTHENTICATION_WINDOW"])
+      expect(problems.join("\n")).toContain(name);
     // In production, an origin the RP ID does not cover is a configuration error too.
-    const production = problemsOf({ NODE_ENV: "production", WEBAUTHN_ORIGINS: "https://app.example.com, http://localhost:3000" });
+    const production = problemsOf({
+      NODE_ENV: "production",
+      WEBAUTHN_ORIGINS: "https://app.example.com, http://localhost:3000",
+    });
     expect(production.filter((problem) => problem.startsWith("WEBAUTHN_ORIGINS "))).toEqual([
       "WEBAUTHN_ORIGINS lists https://app.example.com, which is not on WEBAUTHN_RP_ID localhost or a subdomain of it",
     ]);
@@ -194,7 +219,10 @@ describe("configuration", () => {
   });
 
   it("takes only bare addresses in ADMIN_EMAILS, and shows what it refused with its control characters visible", () => {
-    expect(loadConfig({ ADMIN_EMAILS: " Ada@Example.com ,grace@example.org,ada@example.com" }).adminEmails).toEqual(["ada@example.com", "grace@example.org"]);
+    expect(loadConfig({ ADMIN_EMAILS: " Ada@Example.com ,grace@example.org,ada@example.com" }).adminEmails).toEqual([
+      "ada@example.com",
+      "grace@example.org",
+    ]);
     const refused: [string, string][] = [
       ["X<evil@evil.example>", '"x<evil@evil.example>"'],
       ["X:evil@example.com", '"x:evil@example.com"'],
@@ -214,7 +242,13 @@ describe("configuration", () => {
 
   it("checks key material when it reads the configuration, with the other settings' problems", () => {
     const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
-    for (const garbage of ["garbage", "{ nope", publicOnly, '{"keys":[]}', "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"]) {
+    for (const garbage of [
+      "garbage",
+      "{ nope",
+      publicOnly,
+      '{"keys":[]}',
+      "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+    ]) {
       const problems = problemsOf({ JWT_PRIVATE_KEYS: garbage, PORT: "eighty" });
       expect(problems, garbage).toHaveLength(2);
       expect(problems.find((problem) => problem.startsWith("JWT_PRIVATE_KEYS "))).toBeDefined();

@@ -24,13 +24,20 @@ async function account(prefix = "privacy"): Promise<SignedUp> {
 }
 
 const changeEmail = (requester: SignedUp, newEmail: string) =>
-  server().request(lifecycle.changeEmail, { newEmail, currentPassword: requester.account.password }, { token: requester.accessToken });
+  server().request(
+    lifecycle.changeEmail,
+    { newEmail, currentPassword: requester.account.password },
+    { token: requester.accessToken },
+  );
 
 /** Everything the requester can look at afterwards, apart from mailboxes: its account and its event log. */
 async function requesterView(requester: SignedUp) {
   const me = await server().request(lifecycle.meVerified, {}, { token: requester.accessToken });
   const events = await server().request(admin.securityEvents, {}, { token: requester.accessToken });
-  return { me: me.data, events: events.data!.securityEvents.edges.map((edge: { node: { kind: string } }) => edge.node.kind) };
+  return {
+    me: me.data,
+    events: events.data!.securityEvents.edges.map((edge: { node: { kind: string } }) => edge.node.kind),
+  };
 }
 
 const freeAddress = () => `free-${newAccount().email}`;
@@ -46,7 +53,9 @@ describe("changeEmail to an address another account has", () => {
     const takenNotice = await mail.waitFor(requester.account.email, 2);
     const ownerNotice = await mail.waitFor(owner.account.email, 2);
     // A pending change, as for a free address, whose token was never sent to anyone.
-    expect(await server().database.accountToken.count({ where: { userId: requester.id, purpose: "change_email" } })).toBe(1);
+    expect(
+      await server().database.accountToken.count({ where: { userId: requester.id, purpose: "change_email" } }),
+    ).toBe(1);
     expect(await requesterView(requester)).toEqual(before);
 
     const answered = await changeEmail(requester, free);
@@ -74,7 +83,9 @@ describe("changeEmail to an address another account has", () => {
     expect(mail.to(owner.account.email)).toHaveLength(2);
     const stored = await server().database.user.findUniqueOrThrow({ where: { id: owner.id } });
     expect(stored).toMatchObject({ email: owner.account.email, emailVerifiedAt: null });
-    expect(await server().database.accountToken.count({ where: { userId: owner.id, purpose: "change_email" } })).toBe(0);
+    expect(await server().database.accountToken.count({ where: { userId: owner.id, purpose: "change_email" } })).toBe(
+      0,
+    );
   });
 
   it("replaces the requester's pending link, as a request for a free address does", async () => {
@@ -91,7 +102,10 @@ describe("changeEmail to an address another account has", () => {
 
   it("counts against the requester's mail limit as a free address does: RATE_LIMITED past it, whichever comes next, nothing mailed", async () => {
     const owner = await account("owner");
-    for (const order of [["taken", "free"], ["free", "taken"]] as const) {
+    for (const order of [
+      ["taken", "free"],
+      ["free", "taken"],
+    ] as const) {
       const requester = await account();
       const addresses = { taken: owner.account.email, free: "" };
       for (let request = 0; request < perHour; request++) {
@@ -112,7 +126,8 @@ describe("changeEmail to an address another account has", () => {
     const owner = await account("owner");
     for (const address of [owner.account.email, freeAddress()]) {
       const answers: string[][] = [];
-      for (let request = 0; request <= perHour; request++) answers.push(errorCodes(await changeEmail(await account(), address)));
+      for (let request = 0; request <= perHour; request++)
+        answers.push(errorCodes(await changeEmail(await account(), address)));
       expect(answers).toEqual([...Array.from({ length: perHour }, () => []), ["RATE_LIMITED"]]);
     }
   });
@@ -121,7 +136,11 @@ describe("changeEmail to an address another account has", () => {
 describe("a confirmation link whose address was registered after the request", () => {
   const server = useTestServer({ config: withMailServer(() => mail, { MAIL_REQUESTS_PER_HOUR: "100" }) });
   const changeEmail = (requester: SignedUp, newEmail: string) =>
-    server().request(lifecycle.changeEmail, { newEmail, currentPassword: requester.account.password }, { token: requester.accessToken });
+    server().request(
+      lifecycle.changeEmail,
+      { newEmail, currentPassword: requester.account.password },
+      { token: requester.accessToken },
+    );
 
   it("answers EMAIL_TAKEN and changes nothing, however the registration and the confirmation race (10 trials)", async () => {
     const outcomes = { confirmed: 0, registered: 0 };
@@ -150,6 +169,8 @@ describe("a confirmation link whose address was registered after the request", (
         expect(errorCodes(await server().request(lifecycle.verifyEmail, { token }))).toEqual(["EMAIL_TAKEN"]);
       }
     }
-    console.log(`confirmation vs registration of the same address: ${outcomes.confirmed} confirmed first, ${outcomes.registered} registered first`);
+    console.log(
+      `confirmation vs registration of the same address: ${outcomes.confirmed} confirmed first, ${outcomes.registered} registered first`,
+    );
   });
 });

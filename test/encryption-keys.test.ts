@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { EncryptionKeyError, EncryptionKeys, loadOrCreateDevelopmentEncryptionKeys } from "../src/auth/encryption-keys.js";
+import {
+  EncryptionKeyError,
+  EncryptionKeys,
+  loadOrCreateDevelopmentEncryptionKeys,
+} from "../src/auth/encryption-keys.js";
 import { ManualClock } from "./helpers/clock.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { mutations } from "../harness/graphql.js";
@@ -32,17 +36,28 @@ describe("ENCRYPTION_KEYS", () => {
   it("refuses to open with a missing key, another context, or altered bytes, naming the key", () => {
     const keys = EncryptionKeys.parse(oldKey);
     const sealed = keys.seal("secret", "context-a");
-    expect(() => EncryptionKeys.parse(newKey).open(sealed, "context-a")).toThrow(/encryption key old, which ENCRYPTION_KEYS no longer lists/);
+    expect(() => EncryptionKeys.parse(newKey).open(sealed, "context-a")).toThrow(
+      /encryption key old, which ENCRYPTION_KEYS no longer lists/,
+    );
     expect(() => keys.open(sealed, "context-b")).toThrow(EncryptionKeyError);
     const bytes = Buffer.from(sealed.ciphertext, "base64url");
     bytes[14]! ^= 1;
-    expect(() => keys.open({ ...sealed, ciphertext: bytes.toString("base64url") }, "context-a")).toThrow(EncryptionKeyError);
+    expect(() => keys.open({ ...sealed, ciphertext: bytes.toString("base64url") }, "context-a")).toThrow(
+      EncryptionKeyError,
+    );
     expect(() => keys.open({ ...sealed, ciphertext: "c2hvcnQ" }, "context-a")).toThrow(EncryptionKeyError);
   });
 
   it("refuses malformed settings: no key, a short key, a bad id, a repeated id", () => {
     const short = `k:${Buffer.alloc(16).toString("base64")}`;
-    for (const text of ["", "   ", "no-separator", short, `bad id!:${Buffer.alloc(32).toString("base64")}`, `${oldKey},${oldKey}`]) {
+    for (const text of [
+      "",
+      "   ",
+      "no-separator",
+      short,
+      `bad id!:${Buffer.alloc(32).toString("base64")}`,
+      `${oldKey},${oldKey}`,
+    ]) {
       expect(() => EncryptionKeys.parse(text), text).toThrow(EncryptionKeyError);
     }
   });
@@ -73,7 +88,11 @@ describe("rotating ENCRYPTION_KEYS with stored secrets", () => {
   afterAll(() => Promise.all(servers.map((server) => server.close())));
 
   async function serveWith(keys: string): Promise<TestServer> {
-    const server = await startTestServer({ databaseUrl: database().url, clock, encryptionKeys: EncryptionKeys.parse(keys) });
+    const server = await startTestServer({
+      databaseUrl: database().url,
+      clock,
+      encryptionKeys: EncryptionKeys.parse(keys),
+    });
     servers.push(server);
     current = server;
     return server;
@@ -82,7 +101,9 @@ describe("rotating ENCRYPTION_KEYS with stored secrets", () => {
   const reencrypt = (keys: string) =>
     run("node", ["--import", "tsx", "src/cli/reencrypt.ts"], { DATABASE_URL: database().url, ENCRYPTION_KEYS: keys });
   const keyIdsInUse = async () =>
-    (await current!.database.totpFactor.findMany({ select: { secretKeyId: true }, distinct: ["secretKeyId"] })).map((row) => row.secretKeyId);
+    (await current!.database.totpFactor.findMany({ select: { secretKeyId: true }, distinct: ["secretKeyId"] })).map(
+      (row) => row.secretKeyId,
+    );
 
   it("keeps MFA working through rotation and re-encryption; removing the old key first fails clearly", async () => {
     await serveWith(oldKeys);
@@ -99,7 +120,10 @@ describe("rotating ENCRYPTION_KEYS with stored secrets", () => {
     // Both keys, newest first: old secrets still open, new enrolments use the new key.
     await serveWith(`${newKeys},${oldKeys}`);
     const [alice, bob] = enabled;
-    expect((await client.complete(await client.mfaToken(alice!.account), await authenticatorCode(alice!.secret, clock))).errors).toBeUndefined();
+    expect(
+      (await client.complete(await client.mfaToken(alice!.account), await authenticatorCode(alice!.secret, clock)))
+        .errors,
+    ).toBeUndefined();
     const carol = await client.registerWithMfa();
     expect((await keyIdsInUse()).sort()).toEqual(["2026-01", "2026-06"]);
 
@@ -112,7 +136,10 @@ describe("rotating ENCRYPTION_KEYS with stored secrets", () => {
     await serveWith(newKeys);
     client.nextStep();
     for (const user of [alice!, bob!, carol]) {
-      const completed = await client.complete(await client.mfaToken(user.account), await authenticatorCode(user.secret, clock));
+      const completed = await client.complete(
+        await client.mfaToken(user.account),
+        await authenticatorCode(user.secret, clock),
+      );
       expect(completed.errors).toBeUndefined();
       expect(completed.data!.completeLogin.user.totpEnabled).toBe(true);
     }

@@ -23,7 +23,8 @@ it("installs no runtime dependency whose engines exclude a supported Node line",
   for (const [location, entry] of Object.entries<any>(lock.packages)) {
     if (location === "" || entry.dev || entry.devOptional || typeof entry.engines?.node !== "string") continue;
     for (const version of supportedLines) {
-      if (!semver.satisfies(version, entry.engines.node)) refusing.push(`${location}@${entry.version} (${entry.engines.node}) on ${version}`);
+      if (!semver.satisfies(version, entry.engines.node))
+        refusing.push(`${location}@${entry.version} (${entry.engines.node}) on ${version}`);
     }
   }
   expect(refusing).toEqual([]);

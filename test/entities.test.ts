@@ -24,7 +24,9 @@ beforeAll(async () => {
   database = await createTestDatabase();
   queries = new QueryLog(database.url);
   server = await startTestServer({ databaseUrl: database.url, database: queries.database });
-  users = await Promise.all(Array.from({ length: 100 }, () => server.app.services.accounts.register(newAccount("entity"))));
+  users = await Promise.all(
+    Array.from({ length: 100 }, () => server.app.services.accounts.register(newAccount("entity"))),
+  );
 });
 afterAll(async () => {
   await server.close();
@@ -49,7 +51,9 @@ describe("_entities for User", () => {
   it("answers known, unknown and malformed ids in the order asked, with null for those that name no user", async () => {
     const [first, second] = users.map(({ user }) => user.id);
     const ids = [first, unknownId, "not-a-uuid", "", second, first!.toUpperCase(), 42, null];
-    const { result, statements } = await queries.during(() => server.request(entities, { representations: representationsOf(ids) }));
+    const { result, statements } = await queries.during(() =>
+      server.request(entities, { representations: representationsOf(ids) }),
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!._entities.map((entity: { id: string } | null) => entity?.id ?? null)).toEqual([
       first,
@@ -93,7 +97,11 @@ it("answers user(id) with the public profile, to anyone", async () => {
   const { user } = users[0]!;
   const response = await server.request(`query($id: ID!) { user(id: $id) { id username createdAt } }`, { id: user.id });
   expect(response.errors).toBeUndefined();
-  expect(response.data!.user).toEqual({ id: user.id, username: user.username, createdAt: user.createdAt.toISOString() });
+  expect(response.data!.user).toEqual({
+    id: user.id,
+    username: user.username,
+    createdAt: user.createdAt.toISOString(),
+  });
 });
 
 it("returns a federated trace (ftv1) when the router asks for one, and only then", async () => {

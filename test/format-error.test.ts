@@ -13,15 +13,29 @@ function formatterWithLog() {
 /** As graphql-js hands a resolver's error to Apollo: wrapped, with the original attached. */
 function fromResolver(original: Error) {
   const located = new GraphQLError(original.message, { path: ["me"], originalError: original });
-  return { formatted: { message: located.message, path: ["me"], extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["at x.js"] } }, located };
+  return {
+    formatted: {
+      message: located.message,
+      path: ["me"],
+      extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["at x.js"] },
+    },
+    located,
+  };
 }
 
 describe("what clients see of an error", () => {
   it("hides a bug behind INTERNAL_SERVER_ERROR, without message or stack, and logs it for us", () => {
     const { format, lines, codes } = formatterWithLog();
-    const { formatted, located } = fromResolver(new TypeError("Cannot read properties of undefined (reading 'secretThing')"));
+    const { formatted, located } = fromResolver(
+      new TypeError("Cannot read properties of undefined (reading 'secretThing')"),
+    );
     const shown = format(formatted, located);
-    expect(shown).toEqual({ message: "Internal server error.", path: ["me"], locations: undefined, extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    expect(shown).toEqual({
+      message: "Internal server error.",
+      path: ["me"],
+      locations: undefined,
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    });
     expect(lines.join("")).toContain("secretThing");
     expect(codes).toEqual(["INTERNAL_SERVER_ERROR"]);
   });
@@ -29,8 +43,14 @@ describe("what clients see of an error", () => {
   it("passes our coded errors through unchanged, minus any stack trace", () => {
     const { format, lines } = formatterWithLog();
     const error = new InvalidCredentialsError();
-    const shown = format({ message: error.message, extensions: { code: "INVALID_CREDENTIALS", stacktrace: ["at y.js"] } }, error);
-    expect(shown).toEqual({ message: "Invalid username, e-mail or password.", extensions: { code: "INVALID_CREDENTIALS" } });
+    const shown = format(
+      { message: error.message, extensions: { code: "INVALID_CREDENTIALS", stacktrace: ["at y.js"] } },
+      error,
+    );
+    expect(shown).toEqual({
+      message: "Invalid username, e-mail or password.",
+      extensions: { code: "INVALID_CREDENTIALS" },
+    });
     expect(lines).toEqual([]);
   });
 });

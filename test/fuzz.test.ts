@@ -5,7 +5,14 @@ import { mutations, sessionMutations } from "../harness/graphql.js";
 import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { fragmentDocuments, listRequests, type ListRequest } from "./helpers/fuzz-requests.js";
 import { capturedLogger } from "./helpers/log.js";
-import { beginLogin, beginRegistration, passkeyDocuments, passkeySettings, registerPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import {
+  beginLogin,
+  beginRegistration,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -49,7 +56,17 @@ const nasty = fc.oneof(
   { weight: 8, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
   {
     weight: 6,
-    arbitrary: fc.constantFrom("\u0000", "a\u0000b", "\ud800", "x\udfffy", "\u0007\u001b[31m", "'; DROP TABLE users; --", "%00", "..%2f..%2fetc%2fpasswd", "💥".repeat(50)),
+    arbitrary: fc.constantFrom(
+      "\u0000",
+      "a\u0000b",
+      "\ud800",
+      "x\udfffy",
+      "\u0007\u001b[31m",
+      "'; DROP TABLE users; --",
+      "%00",
+      "..%2f..%2fetc%2fpasswd",
+      "💥".repeat(50),
+    ),
   },
   // Huge: rarer, they cost the most time to send.
   { weight: 1, arbitrary: fc.constant("x".repeat(300_000)) },
@@ -70,23 +87,44 @@ const registerInput = fc.record(
   { email: fc.oneof(nasty, anyValue), username: fc.oneof(nasty, anyValue), password, extra: anyValue },
   { requiredKeys: ["password"] },
 );
-const loginInput = fc.record({ usernameOrEmail: fc.oneof(nasty, anyValue), password, extra: anyValue }, { requiredKeys: ["password"] });
+const loginInput = fc.record(
+  { usernameOrEmail: fc.oneof(nasty, anyValue), password, extra: anyValue },
+  { requiredKeys: ["password"] },
+);
 
 const representation = fc.oneof(
   anyValue,
-  fc.record({ __typename: fc.oneof(fc.constantFrom("User", "Query", "Mutation", "Session", "_Service", "AuthPayload", ""), anyValue), id: anyValue }, { requiredKeys: [] }),
+  fc.record(
+    {
+      __typename: fc.oneof(
+        fc.constantFrom("User", "Query", "Mutation", "Session", "_Service", "AuthPayload", ""),
+        anyValue,
+      ),
+      id: anyValue,
+    },
+    { requiredKeys: [] },
+  ),
 );
 
 const answerPaths = [
   ...[[], ["id"], ["rawId"], ["type"], ["response"], ["clientExtensionResults"], ["authenticatorAttachment"]],
-  ...["clientDataJSON", "authenticatorData", "signature", "userHandle", "attestationObject", "transports"].map((member) => ["response", member]),
-  ...["type", "challenge", "origin", "crossOrigin", "topOrigin", "tokenBinding"].map((member) => ["clientData", member]),
+  ...["clientDataJSON", "authenticatorData", "signature", "userHandle", "attestationObject", "transports"].map(
+    (member) => ["response", member],
+  ),
+  ...["type", "challenge", "origin", "crossOrigin", "topOrigin", "tokenBinding"].map((member) => [
+    "clientData",
+    member,
+  ]),
 ];
 const base64urlOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
 const passkeyAnswer: fc.Arbitrary<PasskeyAnswer> = fc.record({
   ceremony: fc.constantFrom("login", "registration") as fc.Arbitrary<PasskeyAnswer["ceremony"]>,
   path: fc.constantFrom(...answerPaths),
-  value: fc.oneof(anyValue, fc.uint8Array({ maxLength: 400 }).map(base64urlOf), fc.jsonValue({ maxDepth: 3 }).map((value) => base64urlOf(Buffer.from(JSON.stringify(value) ?? "")))),
+  value: fc.oneof(
+    anyValue,
+    fc.uint8Array({ maxLength: 400 }).map(base64urlOf),
+    fc.jsonValue({ maxDepth: 3 }).map((value) => base64urlOf(Buffer.from(JSON.stringify(value) ?? ""))),
+  ),
   flip: fc.boolean(),
 });
 
@@ -99,7 +137,11 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     password: secret,
   })),
   anyValue.map((refreshToken) => ({ query: sessionMutations.refresh, variables: { refreshToken } })),
-  password.map((secret) => ({ query: "mutation($p: String!) { enrollTotp(currentPassword: $p) { secret otpauthUrl } }", variables: { p: secret }, password: secret })),
+  password.map((secret) => ({
+    query: "mutation($p: String!) { enrollTotp(currentPassword: $p) { secret otpauthUrl } }",
+    variables: { p: secret },
+    password: secret,
+  })),
   fc.tuple(password, anyValue).map(([secret, code]) => ({
     query: "mutation($p: String!, $c: String!) { disableTotp(currentPassword: $p, code: $c) }",
     variables: { p: secret, c: code },
@@ -119,18 +161,33 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     variables: { p: secret, e: newEmail },
     password: secret,
   })),
-  password.map((secret) => ({ query: "mutation($p: String!) { deleteAccount(currentPassword: $p) }", variables: { p: secret }, password: secret })),
-  fc.tuple(fc.constantFrom("verifyEmail(token: $v)", "requestPasswordReset(email: $v)", "changeUsername(newUsername: $v) { id }"), anyValue).map(([field, value]) => ({
-    query: `mutation($v: String!) { ${field} }`,
-    variables: { v: value },
+  password.map((secret) => ({
+    query: "mutation($p: String!) { deleteAccount(currentPassword: $p) }",
+    variables: { p: secret },
+    password: secret,
   })),
+  fc
+    .tuple(
+      fc.constantFrom(
+        "verifyEmail(token: $v)",
+        "requestPasswordReset(email: $v)",
+        "changeUsername(newUsername: $v) { id }",
+      ),
+      anyValue,
+    )
+    .map(([field, value]) => ({
+      query: `mutation($v: String!) { ${field} }`,
+      variables: { v: value },
+    })),
   fc.constant({ query: "mutation { requestEmailVerification }" }),
   fc.tuple(anyValue, anyValue, anyValue).map(([first, after, text]) => ({
-    query: "query($f: Int, $a: String, $q: String, $u: ID!) { users(first: $f, after: $a, query: $q) { edges { cursor } } securityEvents(first: $f, after: $a) { edges { cursor } } userSecurityEvents(userId: $u, first: $f, after: $a) { edges { cursor } } }",
+    query:
+      "query($f: Int, $a: String, $q: String, $u: ID!) { users(first: $f, after: $a, query: $q) { edges { cursor } } securityEvents(first: $f, after: $a) { edges { cursor } } userSecurityEvents(userId: $u, first: $f, after: $a) { edges { cursor } } }",
     variables: { f: first, a: after, q: text, u: text },
   })),
   fc.tuple(anyValue, anyValue).map(([id, value]) => ({
-    query: "mutation($id: ID!, $v: String, $r: [String!]!) { lockUser(id: $id, reason: $v) { id } unlockUser(id: $id) { id } setUserRoles(id: $id, roles: $r) { id } revokeUserSessions(id: $id) }",
+    query:
+      "mutation($id: ID!, $v: String, $r: [String!]!) { lockUser(id: $id, reason: $v) { id } unlockUser(id: $id) { id } setUserRoles(id: $id, roles: $r) { id } revokeUserSessions(id: $id) }",
     variables: { id, v: value, r: value },
   })),
   fc.tuple(fc.constantFrom("confirmTotp", "regenerateRecoveryCodes"), anyValue).map(([field, code]) => ({
@@ -138,43 +195,69 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     variables: { c: code },
   })),
   anyValue.map((id) => ({ query: sessionMutations.revokeSession, variables: { id } })),
-  password.map((secret) => ({ query: passkeyDocuments.beginRegistration, variables: { currentPassword: secret }, password: secret })),
-  fc.tuple(anyValue, anyValue, anyValue).map(([challengeId, response, name]) => ({ query: passkeyDocuments.finishRegistration, variables: { challengeId, response, name } })),
-  fc.tuple(anyValue, anyValue).map(([usernameOrEmail, mfaToken]) => ({ query: passkeyDocuments.beginLogin, variables: { usernameOrEmail, mfaToken } })),
-  fc.tuple(anyValue, anyValue).map(([challengeId, response]) => ({ query: passkeyDocuments.finishLogin, variables: { challengeId, response } })),
+  password.map((secret) => ({
+    query: passkeyDocuments.beginRegistration,
+    variables: { currentPassword: secret },
+    password: secret,
+  })),
+  fc
+    .tuple(anyValue, anyValue, anyValue)
+    .map(([challengeId, response, name]) => ({
+      query: passkeyDocuments.finishRegistration,
+      variables: { challengeId, response, name },
+    })),
+  fc
+    .tuple(anyValue, anyValue)
+    .map(([usernameOrEmail, mfaToken]) => ({
+      query: passkeyDocuments.beginLogin,
+      variables: { usernameOrEmail, mfaToken },
+    })),
+  fc
+    .tuple(anyValue, anyValue)
+    .map(([challengeId, response]) => ({ query: passkeyDocuments.finishLogin, variables: { challengeId, response } })),
   fc.tuple(anyValue, anyValue).map(([id, name]) => ({ query: passkeyDocuments.rename, variables: { id, name } })),
   anyValue.map((id) => ({ query: passkeyDocuments.remove, variables: { id } })),
-  anyValue.map((id) => ({ query: "query($id: ID!) { user(id: $id) { id username email createdAt } }", variables: { id } })),
+  anyValue.map((id) => ({
+    query: "query($id: ID!) { user(id: $id) { id username email createdAt } }",
+    variables: { id },
+  })),
   fc.array(representation, { maxLength: 30 }).map((representations) => ({
     query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { id username email } } }",
     variables: { r: representations },
   })),
-  fc.oneof(anyValue, fc.array(representation, { maxLength: 5 })).map((r) => ({ query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }", variables: r })),
-  fc.constantFrom(
-    mutations.me,
-    passkeyDocuments.list,
-    sessionMutations.sessions,
-    sessionMutations.logout,
-    sessionMutations.logoutAll,
-    "{ _service { sdl } }",
-    "subscription { me { id } }",
-    "subscription S { _service { sdl } }",
-    "{ __schema { types { name } } }",
-    "{ _entities(representations: [{}, 1, \"x\", null]) { __typename } }",
-    "mutation { revokeSession(id: \"\\u0000\") }",
-    "{ me { id } } { me { id } }",
-    "query A { me { id } } query B { me { id } }",
-    "fragment F on User { ...F } { me { ...F } }",
-    "{ me { id @include(if: $undefined) } }",
-    "{ mee { id } }",
-    "",
-  ).map((query) => ({ query })),
+  fc
+    .oneof(anyValue, fc.array(representation, { maxLength: 5 }))
+    .map((r) => ({ query: "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }", variables: r })),
+  fc
+    .constantFrom(
+      mutations.me,
+      passkeyDocuments.list,
+      sessionMutations.sessions,
+      sessionMutations.logout,
+      sessionMutations.logoutAll,
+      "{ _service { sdl } }",
+      "subscription { me { id } }",
+      "subscription S { _service { sdl } }",
+      "{ __schema { types { name } } }",
+      '{ _entities(representations: [{}, 1, "x", null]) { __typename } }',
+      'mutation { revokeSession(id: "\\u0000") }',
+      "{ me { id } } { me { id } }",
+      "query A { me { id } } query B { me { id } }",
+      "fragment F on User { ...F } { me { ...F } }",
+      "{ me { id @include(if: $undefined) } }",
+      "{ mee { id } }",
+      "",
+    )
+    .map((query) => ({ query })),
   nasty.map((query) => ({ query })),
   fc.tuple(nasty, anyValue).map(([query, variables]) => ({ query, variables })),
 );
 
 const persistedQuery = fc.record(
-  { version: anyValue, sha256Hash: fc.oneof(anyValue, fc.constant(createHash("sha256").update("{ __typename }").digest("hex"))) },
+  {
+    version: anyValue,
+    sha256Hash: fc.oneof(anyValue, fc.constant(createHash("sha256").update("{ __typename }").digest("hex"))),
+  },
   { requiredKeys: [] },
 );
 
@@ -183,8 +266,22 @@ const graphqlPost: fc.Arbitrary<Case> = fc
     operations,
     maybe(fc.oneof(fc.record({ persistedQuery }), anyValue)),
     maybe(anyValue),
-    fc.constantFrom("application/json", "application/json; charset=utf-8", "application/graphql-response+json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""),
-    maybe(fc.oneof(nasty, fc.constant("Bearer "), nasty.map((token) => `Bearer ${token}`))),
+    fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "application/graphql-response+json",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "",
+    ),
+    maybe(
+      fc.oneof(
+        nasty,
+        fc.constant("Bearer "),
+        nasty.map((token) => `Bearer ${token}`),
+      ),
+    ),
   )
   .map(([operation, extensions, operationName, contentType, authorization]) => ({
     method: "POST",
@@ -199,39 +296,84 @@ const graphqlPost: fc.Arbitrary<Case> = fc
   }));
 
 const malformed: fc.Arbitrary<Case> = fc
-  .tuple(fc.oneof(nasty, fc.constantFrom("{", "[1,2", '{"query":', "null", "[]", '[{"query":"{ __typename }"}]', '{"query": 5}', '{"variables": "x"}', "\u0000")), fc.constantFrom("application/json", "text/plain"))
+  .tuple(
+    fc.oneof(
+      nasty,
+      fc.constantFrom(
+        "{",
+        "[1,2",
+        '{"query":',
+        "null",
+        "[]",
+        '[{"query":"{ __typename }"}]',
+        '{"query": 5}',
+        '{"variables": "x"}',
+        "\u0000",
+      ),
+    ),
+    fc.constantFrom("application/json", "text/plain"),
+  )
   .map(([body, contentType]) => ({ method: "POST", path: "/graphql", headers: { "content-type": contentType }, body }));
 
 const otherRoutes: fc.Arbitrary<Case> = fc
   .tuple(
     fc.constantFrom("GET", "POST", "PUT") as fc.Arbitrary<Case["method"]>,
     fc.oneof(
-      fc.constantFrom("/graphql", "/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json", "/", "/graphql/", "//graphql", "/%00", "/graphql?query=%00"),
+      fc.constantFrom(
+        "/graphql",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/.well-known/jwks.json",
+        "/",
+        "/graphql/",
+        "//graphql",
+        "/%00",
+        "/graphql?query=%00",
+      ),
       nasty.map((query) => `/graphql?query=${percentEncoded(query)}&variables=${percentEncoded(query)}`),
       fc.webPath(),
     ),
     maybe(nasty),
   )
-  .map(([method, path, body]) => ({ method, path, headers: { "apollo-require-preflight": "true" }, body: method === "GET" ? undefined : body }));
+  .map(([method, path, body]) => ({
+    method,
+    path,
+    headers: { "apollo-require-preflight": "true" },
+    body: method === "GET" ? undefined : body,
+  }));
 
 /** Every UTF-8 byte of the text, %-encoded (a lone surrogate as U+FFFD, as a client would send it). */
-const percentEncoded = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join("");
+const percentEncoded = (text: string) =>
+  [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join("");
 
 const stackTrace = /\bat [\w.<>]+ \(|\.(?:js|ts):\d+:\d+|stacktrace/i;
 
 it(`answers ${runs} generated bad requests with 4xx or coded errors: no 5xx, no stack, no password`, async () => {
   await fc.assert(
-    fc.asyncProperty(fc.oneof({ weight: 6, arbitrary: graphqlPost }, { weight: 2, arbitrary: malformed }, { weight: 2, arbitrary: otherRoutes }), async (sent) => {
-      const response = await fetch(`${server().baseUrl}${sent.path}`, { method: sent.method, headers: sent.headers, body: sent.body });
-      const text = await response.text();
-      expect(response.status, text.slice(0, 300)).toBeLessThan(500);
-      expect(text).not.toContain("INTERNAL_SERVER_ERROR");
-      expect(text).not.toMatch(stackTrace);
-      if (sent.password) expect(text).not.toContain(sent.password);
-      if (response.headers.get("content-type")?.includes("json") && text.includes('"errors"')) {
-        for (const error of JSON.parse(text).errors) expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
-      }
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        { weight: 6, arbitrary: graphqlPost },
+        { weight: 2, arbitrary: malformed },
+        { weight: 2, arbitrary: otherRoutes },
+      ),
+      async (sent) => {
+        const response = await fetch(`${server().baseUrl}${sent.path}`, {
+          method: sent.method,
+          headers: sent.headers,
+          body: sent.body,
+        });
+        const text = await response.text();
+        expect(response.status, text.slice(0, 300)).toBeLessThan(500);
+        expect(text).not.toContain("INTERNAL_SERVER_ERROR");
+        expect(text).not.toMatch(stackTrace);
+        if (sent.password) expect(text).not.toContain(sent.password);
+        if (response.headers.get("content-type")?.includes("json") && text.includes('"errors"')) {
+          for (const error of JSON.parse(text).errors)
+            expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
+        }
+      },
+    ),
     { numRuns: runs },
   );
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
@@ -251,16 +393,36 @@ const tamperedCursor = (realCursors: string[]): fc.Arbitrary<string> =>
         fc.oneof(
           fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
           fc.bigInt({ min: 2n ** 63n - 3n, max: 2n ** 63n + 3n }).map(String),
-          fc.constantFrom("0", "-0", "01", "+1", "1e3", "1.5", " 1", "0x10", "\u0000", "a\u0000b", "abc", "ab", "Alice", "___", "\ud800", "💥"),
+          fc.constantFrom(
+            "0",
+            "-0",
+            "01",
+            "+1",
+            "1e3",
+            "1.5",
+            " 1",
+            "0x10",
+            "\u0000",
+            "a\u0000b",
+            "abc",
+            "ab",
+            "Alice",
+            "___",
+            "\ud800",
+            "💥",
+          ),
           fc.string({ unit: "binary", maxLength: 40 }),
           fc.string({ maxLength: 8 }).map((text) => text.repeat(60)),
         ),
       )
       .map(([tag, value]) => cursorOf(`${tag}:${value}`)),
     fc.string({ unit: fc.constantFrom(...base64urlAlphabet, "+", "/", "=", ".", " "), maxLength: 520 }),
-    fc.tuple(fc.constantFrom(...realCursors), fc.nat(), fc.constantFrom(...base64urlAlphabet, "=", "+")).map(
-      ([cursor, at, character]) => cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1),
-    ),
+    fc
+      .tuple(fc.constantFrom(...realCursors), fc.nat(), fc.constantFrom(...base64urlAlphabet, "=", "+"))
+      .map(
+        ([cursor, at, character]) =>
+          cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1),
+      ),
     nasty,
   );
 
@@ -313,7 +475,8 @@ async function expectBoundedAnswer(body: string, token?: string) {
   expect(response.status, text.slice(0, 300)).toBeLessThan(500);
   expect(text).not.toContain("INTERNAL_SERVER_ERROR");
   expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
-  for (const error of JSON.parse(text).errors ?? []) expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
+  for (const error of JSON.parse(text).errors ?? [])
+    expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
   // Not a performance figure (those are in bench/): a request that stalls the server takes seconds.
   expect(milliseconds, body.slice(0, 300)).toBeLessThan(1000);
 }
@@ -329,14 +492,21 @@ it("answers generated fragment graphs (chains, diamonds, wide and cyclic spreads
 let adminToken: string;
 let requests: fc.Arbitrary<ListRequest>;
 beforeAll(async () => {
-  const [root, known, target] = await Promise.all([signUpAdmin(server(), "fuzzadmin"), signUp(server(), "fuzzknown"), signUp(server(), "fuzztarget")]);
+  const [root, known, target] = await Promise.all([
+    signUpAdmin(server(), "fuzzadmin"),
+    signUp(server(), "fuzzknown"),
+    signUp(server(), "fuzztarget"),
+  ]);
   adminToken = root.accessToken;
   requests = listRequests({ known: known.id, target: target.id });
 });
 
 it("answers every list argument at lengths up to the body limit at once, with a bounded answer", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.constant(null).chain(() => requests), ({ body, asAdmin }) => expectBoundedAnswer(body, asAdmin ? adminToken : undefined)),
+    fc.asyncProperty(
+      fc.constant(null).chain(() => requests),
+      ({ body, asAdmin }) => expectBoundedAnswer(body, asAdmin ? adminToken : undefined),
+    ),
     { numRuns: 120 },
   );
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
@@ -353,7 +523,10 @@ async function alteredAnswer(answer: PasskeyAnswer): Promise<{ variables: Record
   }
   await server().database.passkey.deleteMany({ where: { userId: registering.id } });
   const { challengeId, options } = await beginRegistration(server(), registering.accessToken);
-  return { variables: { challengeId, response: alter(new TestAuthenticator().create(options), answer), name: "Fuzzed" }, token: registering.accessToken };
+  return {
+    variables: { challengeId, response: alter(new TestAuthenticator().create(options), answer), name: "Fuzzed" },
+    token: registering.accessToken,
+  };
 }
 
 function alter(made: Record<string, any>, { path, value, flip }: PasskeyAnswer): unknown {
@@ -393,7 +566,9 @@ it(`answers ${passkeyRuns} altered passkey answers to live challenges with INVAL
       expect(response.status, text.slice(0, 300)).toBeLessThan(500);
       expect(text).not.toMatch(stackTrace);
       const body = JSON.parse(text);
-      const outcome = body.errors ? body.errors.map((error: { extensions?: { code?: string } }) => error.extensions?.code).join() : "OK";
+      const outcome = body.errors
+        ? body.errors.map((error: { extensions?: { code?: string } }) => error.extensions?.code).join()
+        : "OK";
       expect(["INVALID_PASSKEY", "BAD_USER_INPUT", "OK"], text.slice(0, 300)).toContain(outcome);
       seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
     }),

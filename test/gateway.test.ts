@@ -1,4 +1,9 @@
-import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import {
+  ApolloGateway,
+  IntrospectAndCompose,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -29,7 +34,9 @@ let gateway: ApolloServer<GatewayContext>;
 let gatewayUrl: string;
 beforeAll(async () => {
   // The gateway runs on 127.0.0.1: the users subgraph believes its X-Forwarded-For.
-  subgraphs = await startSubgraphs({ users: { config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: { failuresPerClient: 3 } } });
+  subgraphs = await startSubgraphs({
+    users: { config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: { failuresPerClient: 3 } },
+  });
   const { users, reviews } = subgraphs;
   gateway = new ApolloServer<GatewayContext>({
     gateway: new ApolloGateway({
@@ -64,7 +71,9 @@ it("passes the client's user agent and address on: sessions record the client's,
   const account = newAccount("proxied");
   await subgraphs.users.app.services.accounts.register(account);
   // The gateway's own clients, as a load balancer in front of it would name them.
-  const through = (client: string, userAgent = "browser/42") => ({ headers: { "x-forwarded-for": client, "user-agent": userAgent } });
+  const through = (client: string, userAgent = "browser/42") => ({
+    headers: { "x-forwarded-for": client, "user-agent": userAgent },
+  });
   const logIn = (client: string, password: string) =>
     graphql(gatewayUrl, mutations.login, { input: { usernameOrEmail: account.username, password } }, through(client));
 
@@ -73,7 +82,8 @@ it("passes the client's user agent and address on: sessions record the client's,
   const listed = await graphql(gatewayUrl, sessionMutations.sessions, {}, { token: session.data!.login.accessToken });
   expect(listed.data!.sessions.find((entry: { current: boolean }) => entry.current).userAgent).toBe("browser/42");
 
-  for (let i = 0; i < 3; i++) expect(errorCodes(await logIn("203.0.113.41", "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+  for (let i = 0; i < 3; i++)
+    expect(errorCodes(await logIn("203.0.113.41", "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
   expect(errorCodes(await logIn("203.0.113.41", account.password))).toEqual(["RATE_LIMITED"]);
   expect((await logIn("203.0.113.42", account.password)).errors).toBeUndefined();
 });

@@ -7,12 +7,15 @@ import { useTestServer } from "./helpers/test-server.js";
 // Production parameters and one hashing slot, so that a burst outruns the hasher as it would in
 // production; a short queue keeps the CPU this test spends small.
 const queueLimit = 8;
-const server = useTestServer({ hasher: createArgon2Hasher(owaspArgon2id, 1, { maxWaiting: queueLimit, maxWaitMs: 1_000 }) });
+const server = useTestServer({
+  hasher: createArgon2Hasher(owaspArgon2id, 1, { maxWaiting: queueLimit, maxWaitMs: 1_000 }),
+});
 
 it("answers a burst of 400 registrations with accounts or a fast SERVICE_UNAVAILABLE, and keeps serving logins", async () => {
   const account = newAccount("steady");
   await server().app.services.accounts.register(account);
-  const login = () => server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
+  const login = () =>
+    server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
 
   const burst = Array.from({ length: 400 }, () => server().request(mutations.register, { input: newAccount("burst") }));
   const loginDuringBurst = login();

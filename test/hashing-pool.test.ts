@@ -10,7 +10,9 @@ const cheap = { algorithm: 2, memoryCost: 64, timeCost: 1, parallelism: 1 };
 /** The nice values of this process's threads, from /proc (field 19 of each thread's stat). */
 async function threadNiceValues(): Promise<number[]> {
   const tasks = await readdir("/proc/self/task");
-  const stats = await Promise.all(tasks.map((task) => readFile(`/proc/self/task/${task}/stat`, "utf8").catch(() => "")));
+  const stats = await Promise.all(
+    tasks.map((task) => readFile(`/proc/self/task/${task}/stat`, "utf8").catch(() => "")),
+  );
   return stats.filter(Boolean).map((stat) => Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
 }
 
@@ -22,7 +24,9 @@ it("hashes and verifies on at most `size` threads, which end when idle and start
   expect(pool.threadCount).toBe(2);
   expect(new Set(hashes).size).toBe(6);
   expect(await pool.run({ operation: "verify", passwordHash: hashes[3] as string, password: "password 3" })).toBe(true);
-  expect(await pool.run({ operation: "verify", passwordHash: hashes[3] as string, password: "password 4" })).toBe(false);
+  expect(await pool.run({ operation: "verify", passwordHash: hashes[3] as string, password: "password 4" })).toBe(
+    false,
+  );
   // A malformed stored hash matches nothing.
   expect(await pool.run({ operation: "verify", passwordHash: "not-a-hash", password: "password 3" })).toBe(false);
 

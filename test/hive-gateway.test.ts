@@ -32,7 +32,11 @@ beforeAll(async () => {
   subgraphs = await startSubgraphs({ onReviewsRequest: (extensions) => reviewsSaw.push(extensions) });
   ({ users, ada, grace } = subgraphs);
   const composed = composeServices([
-    { name: "users", url: users.url, typeDefs: parse(await readFile(path.join(projectRoot, "schema/users.graphql"), "utf8")) },
+    {
+      name: "users",
+      url: users.url,
+      typeDefs: parse(await readFile(path.join(projectRoot, "schema/users.graphql"), "utf8")),
+    },
     { name: "reviews", url: subgraphs.reviews.url, typeDefs: parse(await readFile(reviewsSchemaPath, "utf8")) },
   ]);
   expect(composed.errors ?? []).toEqual([]);
@@ -42,7 +46,9 @@ beforeAll(async () => {
     plugins: () => [
       // The plugin's typings name the logger class through its CommonJS build: the same class.
       useJWT({
-        signingKeyProviders: [createRemoteJwksSigningKeyProvider({ jwksUri: `${users.baseUrl}/.well-known/jwks.json` })],
+        signingKeyProviders: [
+          createRemoteJwksSigningKeyProvider({ jwksUri: `${users.baseUrl}/.well-known/jwks.json` }),
+        ],
         tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
         tokenVerification: { algorithms: ["ES256"], issuer: "users-subgraph", audience: "supergraph" },
         // Anonymous requests pass (the subgraph answers what they may see); bad tokens stop here.
@@ -72,7 +78,12 @@ itServesTheSupergraph(() => ({ url: gatewayUrl, ...subgraphs }), { exactEntityEr
 describe("Hive Gateway's JWT plugin with our JWKS", () => {
   it("passes a valid token and forwards it, with its payload, to the subgraphs", async () => {
     reviewsSaw.length = 0;
-    const response = await graphql(gatewayUrl, "{ reviews { id author { username } } }", {}, { token: ada.accessToken });
+    const response = await graphql(
+      gatewayUrl,
+      "{ reviews { id author { username } } }",
+      {},
+      { token: ada.accessToken },
+    );
     expect(response.errors).toBeUndefined();
     const forwarded = reviewsSaw.find((extensions) => extensions.jwt);
     expect(forwarded?.jwt.token).toEqual({ prefix: "Bearer", value: ada.accessToken });
@@ -92,7 +103,9 @@ describe("Hive Gateway's JWT plugin with our JWKS", () => {
         .sign(signing.privateKey);
     const now = Math.floor(Date.now() / 1000);
     const [header, payload, signature] = ada.accessToken.split(".");
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, "base64url").toString()), sub: grace.user.id })).toString("base64url");
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload!, "base64url").toString()), sub: grace.user.id }),
+    ).toString("base64url");
     const refused = {
       tampered: `${header}.${forged}.${signature}`,
       expired: await signed({ exp: now - 60, aud: "supergraph" }),
@@ -101,7 +114,9 @@ describe("Hive Gateway's JWT plugin with our JWKS", () => {
     };
     for (const [kind, token] of Object.entries(refused)) {
       reviewsSaw.length = 0;
-      const { result, statements } = await subgraphs.queries.during(() => graphql(gatewayUrl, "{ me { id } reviews { id } }", {}, { token }));
+      const { result, statements } = await subgraphs.queries.during(() =>
+        graphql(gatewayUrl, "{ me { id } reviews { id } }", {}, { token }),
+      );
       expect(result.data ?? null, kind).toBeNull();
       expect(result.errors?.length, kind).toBeGreaterThan(0);
       expect(statements, kind).toEqual([]);

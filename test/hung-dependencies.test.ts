@@ -56,7 +56,10 @@ describe("when Redis hangs", () => {
       redis.kill("SIGCONT");
     }
     await expect
-      .poll(async () => errorCodes(await server.request(mutations.me, {}, { token: accessToken })), { timeout: 10_000, interval: 100 })
+      .poll(async () => errorCodes(await server.request(mutations.me, {}, { token: accessToken })), {
+        timeout: 10_000,
+        interval: 100,
+      })
       .toEqual([]);
   });
 });
@@ -71,8 +74,16 @@ describe("when PostgreSQL hangs", () => {
     dataDir = await temporaryDataDir("users-subgraph-hung-");
     postgres = await startEmbeddedPostgres(dataDir.dir, createLogger("silent"));
     await applyMigrations(postgres.url);
-    database = createDatabase(postgres.url, { poolSize: 4, timeouts: { statementMs: timeoutMs, connectMs: timeoutMs } });
-    server = await startTestServer({ databaseUrl: postgres.url, database, logger, config: { DEPENDENCY_ERROR_LOG_INTERVAL: "1s" } });
+    database = createDatabase(postgres.url, {
+      poolSize: 4,
+      timeouts: { statementMs: timeoutMs, connectMs: timeoutMs },
+    });
+    server = await startTestServer({
+      databaseUrl: postgres.url,
+      database,
+      logger,
+      config: { DEPENDENCY_ERROR_LOG_INTERVAL: "1s" },
+    });
   });
   afterAll(async () => {
     await signalPostgresCluster(postgres.dataDir, "SIGCONT").catch(() => {});
@@ -85,7 +96,8 @@ describe("when PostgreSQL hangs", () => {
   it("answers SERVICE_UNAVAILABLE within the statement and connect timeouts, logs it once per interval, and recovers", async () => {
     const account = newAccount();
     const { accessToken } = await server.app.services.accounts.register(account);
-    const login = () => server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
+    const login = () =>
+      server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
     expect((await login()).errors).toBeUndefined();
 
     await signalPostgresCluster(postgres.dataDir, "SIGSTOP");

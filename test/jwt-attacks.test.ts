@@ -7,7 +7,8 @@ import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations } from "../harness/graphql.js";
 import { newAccount, startTestServer, type TestServer } from "./helpers/server.js";
 
-const base64url = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+const base64url = (value: unknown) =>
+  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
 let database: TestDatabase;
 let server: TestServer;
@@ -31,12 +32,26 @@ afterAll(async () => {
 
 /** A token as the server would sign it, with the given changes; a time claim given as null is left out. */
 async function token(
-  changes: { iss?: string; aud?: string; iat?: number | null; nbf?: number | null; exp?: number | null; kid?: string; key?: SigningKey } = {},
+  changes: {
+    iss?: string;
+    aud?: string;
+    iat?: number | null;
+    nbf?: number | null;
+    exp?: number | null;
+    kid?: string;
+    key?: SigningKey;
+  } = {},
 ) {
   const now = Math.floor(Date.now() / 1000);
   const key = changes.key ?? signing;
-  const time = (value: number | null | undefined, fallback: number) => (value === null ? undefined : (value ?? fallback));
-  return new SignJWT({ sid: claims.sid, iat: time(changes.iat, now), nbf: time(changes.nbf, now), exp: time(changes.exp, now + 600) })
+  const time = (value: number | null | undefined, fallback: number) =>
+    value === null ? undefined : (value ?? fallback);
+  return new SignJWT({
+    sid: claims.sid,
+    iat: time(changes.iat, now),
+    nbf: time(changes.nbf, now),
+    exp: time(changes.exp, now + 600),
+  })
     .setProtectedHeader({ alg: key.alg, kid: changes.kid ?? key.kid })
     .setSubject(claims.sub)
     .setJti(randomUUID())
@@ -67,19 +82,37 @@ describe("access tokens the subgraph did not issue, or no longer honours", () =>
       "HS256 signed with the public key as the HMAC secret",
       async () => {
         const header = base64url({ alg: "HS256", typ: "JWT", kid: signing.kid });
-        const body = base64url({ ...claims, jti: randomUUID(), iss: "users-subgraph", aud: "supergraph", iat: now(), exp: now() + 600 });
+        const body = base64url({
+          ...claims,
+          jti: randomUUID(),
+          iss: "users-subgraph",
+          aud: "supergraph",
+          iat: now(),
+          exp: now() + 600,
+        });
         const secret = signing.publicKey.export({ format: "pem", type: "spki" });
         const signature = createHmac("sha256", secret).update(`${header}.${body}`).digest("base64url");
         return `${header}.${body}.${signature}`;
       },
     ],
     ["an unknown kid", () => token({ kid: "some-other-key" })],
-    ["a key the server does not hold, under its kid", async () => token({ key: { ...(await generateSigningKey()), kid: signing.kid } })],
+    [
+      "a key the server does not hold, under its kid",
+      async () => token({ key: { ...(await generateSigningKey()), kid: signing.kid } }),
+    ],
     [
       "a tampered payload",
       async () => {
         const [header, , signature] = (await token()).split(".");
-        const forged = base64url({ ...claims, sub: randomUUID(), jti: randomUUID(), iss: "users-subgraph", aud: "supergraph", iat: now(), exp: now() + 600 });
+        const forged = base64url({
+          ...claims,
+          sub: randomUUID(),
+          jti: randomUUID(),
+          iss: "users-subgraph",
+          aud: "supergraph",
+          iat: now(),
+          exp: now() + 600,
+        });
         return `${header}.${forged}.${signature}`;
       },
     ],
@@ -89,10 +122,16 @@ describe("access tokens the subgraph did not issue, or no longer honours", () =>
     ["a token not yet valid", () => token({ iat: now(), nbf: now() + 600, exp: now() + 1200 })],
     // Signed with the real key: what a leaked key could mint.
     ["a token issued an hour from now", () => token({ iat: now() + 3600, nbf: now(), exp: now() + 3600 + 600 })],
-    ["a token issued beyond the clock tolerance", () => token({ iat: now() + clockToleranceSeconds + 5, nbf: null, exp: now() + 600 })],
+    [
+      "a token issued beyond the clock tolerance",
+      () => token({ iat: now() + clockToleranceSeconds + 5, nbf: null, exp: now() + 600 }),
+    ],
     ["a token valid only from beyond the clock tolerance", () => token({ nbf: now() + clockToleranceSeconds + 5 })],
     ["a token that expires in 1e308 seconds", () => token({ exp: 1e308 })],
-    ["a token living one second longer than ACCESS_TOKEN_TTL", () => token({ iat: now() - 10, nbf: now() - 10, exp: now() - 10 + accessTokenTtlSeconds + 1 })],
+    [
+      "a token living one second longer than ACCESS_TOKEN_TTL",
+      () => token({ iat: now() - 10, nbf: now() - 10, exp: now() - 10 + accessTokenTtlSeconds + 1 }),
+    ],
     ["a token without iat", () => token({ iat: null })],
     ["a token without exp", () => token({ exp: null })],
     ["a truncated signature", async () => (await token()).slice(0, -4)],
@@ -105,8 +144,14 @@ describe("access tokens the subgraph did not issue, or no longer honours", () =>
   });
 
   const accepted: [string, () => Promise<string>][] = [
-    ["issued within the clock tolerance ahead (a peer whose clock runs fast)", () => token({ iat: now() + clockToleranceSeconds - 5, nbf: now() + clockToleranceSeconds - 5 })],
-    ["living exactly ACCESS_TOKEN_TTL", () => token({ iat: now() - 10, nbf: now() - 10, exp: now() - 10 + accessTokenTtlSeconds })],
+    [
+      "issued within the clock tolerance ahead (a peer whose clock runs fast)",
+      () => token({ iat: now() + clockToleranceSeconds - 5, nbf: now() + clockToleranceSeconds - 5 }),
+    ],
+    [
+      "living exactly ACCESS_TOKEN_TTL",
+      () => token({ iat: now() - 10, nbf: now() - 10, exp: now() - 10 + accessTokenTtlSeconds }),
+    ],
     ["without nbf", () => token({ nbf: null })],
   ];
 

@@ -52,7 +52,11 @@ describe("rotating signing keys", () => {
   afterAll(() => Promise.all(servers.map((server) => server.close())));
 
   async function serverWith(keys: SigningKey[]) {
-    const server = await startTestServer({ databaseUrl: database.url, store: "redis", signingKeys: toSigningKeys(keys) });
+    const server = await startTestServer({
+      databaseUrl: database.url,
+      store: "redis",
+      signingKeys: toSigningKeys(keys),
+    });
     servers.push(server);
     return server;
   }
@@ -69,11 +73,15 @@ describe("rotating signing keys", () => {
     expect(me.data!.me.username).toBe(account.username);
 
     const issuedDuring = (
-      await during.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })
+      await during.request(mutations.login, {
+        input: { usernameOrEmail: account.username, password: account.password },
+      })
     ).data!.login.accessToken;
     expect(kidOf(issuedDuring)).toBe(newKey.kid);
 
-    const jwks = (await (await fetch(`${during.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
+    const jwks = (await (await fetch(`${during.baseUrl}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string; d?: string }[];
+    };
     expect(jwks.keys.map((key) => key.kid)).toEqual([newKey.kid, oldKey.kid]);
     for (const key of jwks.keys) expect(key.d).toBeUndefined();
 
@@ -109,10 +117,14 @@ describe("changing ACCESS_TOKEN_TTL", () => {
     expect(lifetimeOf(registered.accessToken)).toBe(30 * 60);
 
     const shorter = await serverWith("15m");
-    expect(errorCodes(await shorter.request(mutations.me, {}, { token: registered.accessToken }))).toEqual(["UNAUTHENTICATED"]);
-    const refreshed = (await shorter.request(sessionMutations.refresh, { refreshToken: registered.refreshToken })).data!.refreshSession;
+    expect(errorCodes(await shorter.request(mutations.me, {}, { token: registered.accessToken }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
+    const refreshed = (await shorter.request(sessionMutations.refresh, { refreshToken: registered.refreshToken })).data!
+      .refreshSession;
     expect(lifetimeOf(refreshed.accessToken)).toBe(15 * 60);
     // A shorter token is within every longer setting: raising the setting refuses nothing.
-    for (const server of [shorter, longer]) expect((await server.request(mutations.me, {}, { token: refreshed.accessToken })).errors).toBeUndefined();
+    for (const server of [shorter, longer])
+      expect((await server.request(mutations.me, {}, { token: refreshed.accessToken })).errors).toBeUndefined();
   });
 });

@@ -31,7 +31,16 @@ const generic = new Set([
  * The entry points, the composition root and the configuration, which reads the settings of every
  * floor: they wire the features together, and nothing below them imports them.
  */
-const top = new Set(["app.ts", "cli", "config", "main.ts", "purges.ts", "server.ts", "services.ts", "subgraph-schema.ts"]);
+const top = new Set([
+  "app.ts",
+  "cli",
+  "config",
+  "main.ts",
+  "purges.ts",
+  "server.ts",
+  "services.ts",
+  "subgraph-schema.ts",
+]);
 
 /**
  * Imports from a generic room into a feature that may stay: each type-only, with its reason. At
@@ -49,7 +58,9 @@ describe("the layers of src/", () => {
   });
 
   it("has no import circle between rooms", () => {
-    const between = edges.filter((edge) => roomOf(edge.from) !== roomOf(edge.to)).map((edge) => ({ from: roomOf(edge.from), to: roomOf(edge.to) }));
+    const between = edges
+      .filter((edge) => roomOf(edge.from) !== roomOf(edge.to))
+      .map((edge) => ({ from: roomOf(edge.from), to: roomOf(edge.to) }));
     expect(importCycles(between)).toEqual([]);
   });
 
@@ -58,7 +69,10 @@ describe("the layers of src/", () => {
     const allowed = new Set(allowedUpward.map((edge) => `${edge.from} -> ${edge.to}`));
     expect(upward.map(named).filter((edge) => !allowed.has(edge))).toEqual([]);
     for (const edge of allowedUpward) {
-      expect(upward.find((actual) => named(actual) === `${edge.from} -> ${edge.to}`), `${edge.from} -> ${edge.to}`).toMatchObject({ typeOnly: true });
+      expect(
+        upward.find((actual) => named(actual) === `${edge.from} -> ${edge.to}`),
+        `${edge.from} -> ${edge.to}`,
+      ).toMatchObject({ typeOnly: true });
     }
     expect(allowedUpward.length).toBeLessThanOrEqual(5);
   });
@@ -70,6 +84,7 @@ describe("the layers of src/", () => {
 
   it("knows every room it classifies", () => {
     const rooms = new Set(edges.flatMap((edge) => [roomOf(edge.from), roomOf(edge.to)]));
-    for (const room of [...generic, ...top]) if (room !== "generated" && room !== "types") expect(rooms, room).toContain(room);
+    for (const room of [...generic, ...top])
+      if (room !== "generated" && room !== "types") expect(rooms, room).toContain(room);
   });
 });

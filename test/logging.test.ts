@@ -20,10 +20,16 @@ afterAll(async () => {
 it("never logs a password, a password hash or a token, even at trace level", async () => {
   const account = newAccount();
   const registered = (await server.request(mutations.register, { input: account })).data!.register;
-  const login = (await server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })).data!.login;
+  const login = (
+    await server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })
+  ).data!.login;
   await server.request(mutations.me, {}, { token: login.accessToken });
-  await server.request(mutations.login, { input: { usernameOrEmail: account.username, password: `${account.password}-wrong` } });
-  await server.request(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, { t: login.refreshToken });
+  await server.request(mutations.login, {
+    input: { usernameOrEmail: account.username, password: `${account.password}-wrong` },
+  });
+  await server.request(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`, {
+    t: login.refreshToken,
+  });
   // An error that reaches the logger: a request the schema cannot answer.
   await server.request(mutations.me, {}, { token: `${login.accessToken}tampered` });
   await server.request("{ nonsense }");

@@ -66,12 +66,14 @@ describe("when the mail server refuses the message", () => {
     const refusedLinks = mail.refused.filter((message) => message.to.some((to) => to.endsWith(account.email)));
     expect(refusedLinks).toHaveLength(2);
     for (const message of refusedLinks) {
-      expect(errorCodes(await server().request(lifecycle.verifyEmail, { token: linkToken(message, "verify-email") }))).toEqual([
-        "INVALID_TOKEN",
-      ]);
+      expect(
+        errorCodes(await server().request(lifecycle.verifyEmail, { token: linkToken(message, "verify-email") })),
+      ).toEqual(["INVALID_TOKEN"]);
     }
     expect(await linksOf(session.user.id)).toBe(1);
-    expect((await server().request(lifecycle.verifyEmail, { token: verification })).data).toEqual({ verifyEmail: true });
+    expect((await server().request(lifecycle.verifyEmail, { token: verification })).data).toEqual({
+      verifyEmail: true,
+    });
     expect((await login(account.email, account.password)).errors).toBeUndefined();
   });
 
@@ -88,10 +90,12 @@ describe("when the mail server refuses the message", () => {
     const refused = mail.refused.filter((message) => message.to.includes(account.email));
     expect(refused).toHaveLength(1);
     const token = linkToken(refused[0]!, "reset-password");
-    expect(errorCodes(await server().request(lifecycle.resetPassword, { token, newPassword: "a brand new passphrase" }))).toEqual([
-      "INVALID_TOKEN",
-    ]);
-    expect(await server().database.accountToken.count({ where: { userId: session.user.id, purpose: "reset_password" } })).toBe(0);
+    expect(
+      errorCodes(await server().request(lifecycle.resetPassword, { token, newPassword: "a brand new passphrase" })),
+    ).toEqual(["INVALID_TOKEN"]);
+    expect(
+      await server().database.accountToken.count({ where: { userId: session.user.id, purpose: "reset_password" } }),
+    ).toBe(0);
     expect(logLines.some((line) => line.includes("password reset mail not delivered"))).toBe(true);
     expect(logLines.join("")).not.toContain(token);
   });
@@ -109,8 +113,11 @@ describe("when the mail server refuses the message", () => {
     }
     expect((await login(account.email, "a brand new passphrase")).errors).toBeUndefined();
     const logged = logLines.map((line) => JSON.parse(line) as { msg: string; subject?: string });
-    expect(logged).toContainEqual(expect.objectContaining({ msg: "notice not delivered", subject: "Your password was changed" }));
+    expect(logged).toContainEqual(
+      expect.objectContaining({ msg: "notice not delivered", subject: "Your password was changed" }),
+    );
   });
 });
 
-const login = (usernameOrEmail: string, password: string) => server().request(mutations.login, { input: { usernameOrEmail, password } });
+const login = (usernameOrEmail: string, password: string) =>
+  server().request(mutations.login, { input: { usernameOrEmail, password } });

@@ -45,12 +45,26 @@ describe.each(Object.keys(transports))("the %s mail transport", (kind) => {
   afterAll(() => subject.close());
 
   it("delivers a message with sender, recipient, subject, plain text and HTML intact", async () => {
-    const content = templates.resetPassword({ username: "Ada <&> Lovelace", link: "http://app.test/reset-password?token=abc_DEF-123", validForSeconds: 3600 });
+    const content = templates.resetPassword({
+      username: "Ada <&> Lovelace",
+      link: "http://app.test/reset-password?token=abc_DEF-123",
+      validForSeconds: 3600,
+    });
     await subject.transport.send({ from: "Users <no-reply@example.com>", to: "ada@example.com", ...content });
-    await subject.transport.send({ from: "Users <no-reply@example.com>", to: "grace@example.com", subject: "Grüße ✓", text: "Zweite Nachricht – ü\n", html: "<p>Zweite Nachricht – ü</p>" });
+    await subject.transport.send({
+      from: "Users <no-reply@example.com>",
+      to: "grace@example.com",
+      subject: "Grüße ✓",
+      text: "Zweite Nachricht – ü\n",
+      html: "<p>Zweite Nachricht – ü</p>",
+    });
 
     const [first, second] = await subject.delivered();
-    expect(first).toMatchObject({ from: '"Users" <no-reply@example.com>', to: ["ada@example.com"], subject: "Reset your password" });
+    expect(first).toMatchObject({
+      from: '"Users" <no-reply@example.com>',
+      to: ["ada@example.com"],
+      subject: "Reset your password",
+    });
     expect(first!.text).toContain("http://app.test/reset-password?token=abc_DEF-123");
     expect(first!.text).toContain("1 hour");
     // HTML: the link as a real link, the name escaped.
@@ -65,7 +79,13 @@ describe("the file transport", () => {
     const files = await TemporaryFileTransport.create();
     try {
       const transport = new FileTransport(files.directory, logger);
-      await transport.send({ from: "a@example.com", to: "b@example.com", subject: "Logged", text: "hello\n", html: "<p>hello</p>" });
+      await transport.send({
+        from: "a@example.com",
+        to: "b@example.com",
+        subject: "Logged",
+        text: "hello\n",
+        html: "<p>hello</p>",
+      });
       const line = logLines.map((text) => JSON.parse(text)).find((entry) => entry.subject === "Logged");
       expect(line.file.startsWith(files.directory)).toBe(true);
       expect(line.msg).toContain(line.file);

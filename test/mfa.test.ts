@@ -5,7 +5,7 @@ import { codeAttemptsPerChallenge } from "../src/mfa/mfa-login.js";
 import { codeAttemptsPerWindow } from "../src/mfa/second-factor.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
-import { TemporaryFileTransport } from "./helpers/mail.js";
+import type { TemporaryFileTransport } from "./helpers/mail.js";
 import { authenticatorCode, expectCodes, mfaClient, mfaDocuments } from "./helpers/mfa.js";
 import { testEncryptionKeys } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
@@ -54,10 +54,16 @@ describe("enrolment", () => {
     expect((await request(mfaDocuments.totpEnabled, {}, accessToken)).data!.me.totpEnabled).toBe(false);
     expect((await login(account)).errors).toBeUndefined();
 
-    expectCodes(await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock, 2) }, accessToken), ["INVALID_MFA_CODE"]);
+    expectCodes(await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock, 2) }, accessToken), [
+      "INVALID_MFA_CODE",
+    ]);
     expectCodes(await request(mfaDocuments.confirm, { code: "not a code" }, accessToken), ["INVALID_MFA_CODE"]);
 
-    const confirmed = await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock) }, accessToken);
+    const confirmed = await request(
+      mfaDocuments.confirm,
+      { code: await authenticatorCode(secret, clock) },
+      accessToken,
+    );
     expect(confirmed.errors).toBeUndefined();
     const codes: string[] = confirmed.data!.confirmTotp;
     expect(codes).toHaveLength(10);
@@ -68,20 +74,29 @@ describe("enrolment", () => {
     expect(await mailSubjects(account.email)).toContain("Two-factor authentication is on");
     // The other session ended; the one that turned MFA on goes on.
     expectCodes(await request(mutations.me, {}, other.accessToken), ["UNAUTHENTICATED"]);
-    expectCodes(await request(sessionMutations.refresh, { refreshToken: other.refreshToken }), ["INVALID_REFRESH_TOKEN"]);
+    expectCodes(await request(sessionMutations.refresh, { refreshToken: other.refreshToken }), [
+      "INVALID_REFRESH_TOKEN",
+    ]);
     expect((await request(mutations.me, {}, accessToken)).errors).toBeUndefined();
     // Confirming again has nothing to confirm.
     nextStep();
-    expectCodes(await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock) }, accessToken), ["INVALID_MFA_CODE"]);
+    expectCodes(await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock) }, accessToken), [
+      "INVALID_MFA_CODE",
+    ]);
   });
 
   it("needs the current password, refuses a second authenticator while one is on, and needs a token", async () => {
     const { account, accessToken } = await register();
-    expectCodes(await request(mfaDocuments.enroll, { currentPassword: "wrong password" }, accessToken), ["INVALID_CREDENTIALS"]);
+    expectCodes(await request(mfaDocuments.enroll, { currentPassword: "wrong password" }, accessToken), [
+      "INVALID_CREDENTIALS",
+    ]);
     expectCodes(await request(mfaDocuments.enroll, { currentPassword: account.password }), ["UNAUTHENTICATED"]);
 
     const enabled = await registerWithMfa();
-    expectCodes(await request(mfaDocuments.enroll, { currentPassword: enabled.account.password }, enabled.accessToken), ["FORBIDDEN"]);
+    expectCodes(
+      await request(mfaDocuments.enroll, { currentPassword: enabled.account.password }, enabled.accessToken),
+      ["FORBIDDEN"],
+    );
     // Still the first authenticator.
     const token = await mfaToken(enabled.account);
     expect((await complete(token, await authenticatorCode(enabled.secret, clock))).errors).toBeUndefined();
@@ -150,15 +165,27 @@ describe("login with MFA", () => {
     expectCodes(await complete(await mfaToken(alice.account), code), ["INVALID_MFA_CODE"]);
 
     clock.advance(120);
-    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -2)), ["INVALID_MFA_CODE"]);
-    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, 2)), ["INVALID_MFA_CODE"]);
-    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(bob.secret, clock)), ["INVALID_MFA_CODE"]);
+    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -2)), [
+      "INVALID_MFA_CODE",
+    ]);
+    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, 2)), [
+      "INVALID_MFA_CODE",
+    ]);
+    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(bob.secret, clock)), [
+      "INVALID_MFA_CODE",
+    ]);
     expectCodes(await complete(await mfaToken(alice.account), bob.recoveryCodes[0]!), ["INVALID_MFA_CODE"]);
     // One step behind (a slow phone clock) is fine, once; then no older code works.
-    expect((await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -1))).errors).toBeUndefined();
+    expect(
+      (await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -1))).errors,
+    ).toBeUndefined();
     nextStep();
-    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -2)), ["INVALID_MFA_CODE"]);
-    expect((await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock))).errors).toBeUndefined();
+    expectCodes(await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock, -2)), [
+      "INVALID_MFA_CODE",
+    ]);
+    expect(
+      (await complete(await mfaToken(alice.account), await authenticatorCode(alice.secret, clock))).errors,
+    ).toBeUndefined();
     // Bob's codes were untouched by all this.
     expect((await complete(await mfaToken(bob.account), bob.recoveryCodes[0]!)).errors).toBeUndefined();
   });
@@ -180,7 +207,11 @@ describe("login with MFA", () => {
   it("binds the mfaToken to the password it was issued for: changed since, the login does not complete", async () => {
     const { account, accessToken, secret } = await registerWithMfa();
     const token = await mfaToken(account);
-    const changed = await request(sessionMutations.changePassword, { currentPassword: account.password, newPassword: `${account.password} 2` }, accessToken);
+    const changed = await request(
+      sessionMutations.changePassword,
+      { currentPassword: account.password, newPassword: `${account.password} 2` },
+      accessToken,
+    );
     expect(changed.errors).toBeUndefined();
     expectCodes(await complete(token, await authenticatorCode(secret, clock)), ["INVALID_CREDENTIALS"]);
   });
@@ -234,7 +265,9 @@ describe("login with MFA", () => {
     expect(limited.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     // The limit is per account: others log in as usual.
     const other = await registerWithMfa();
-    expect((await complete(await mfaToken(other.account), await authenticatorCode(other.secret, clock))).errors).toBeUndefined();
+    expect(
+      (await complete(await mfaToken(other.account), await authenticatorCode(other.secret, clock))).errors,
+    ).toBeUndefined();
 
     clock.advance(15 * 60);
     expect((await complete(await mfaToken(account), await authenticatorCode(secret, clock))).errors).toBeUndefined();
@@ -243,7 +276,8 @@ describe("login with MFA", () => {
   it("lets one presentation win when a code or an mfaToken is used concurrently", async () => {
     const trials = 5;
     const { account, secret, userId, recoveryCodes } = await registerWithMfa();
-    const sessionCount = async () => (await query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [userId]))[0]!.n;
+    const sessionCount = async () =>
+      (await query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [userId]))[0]!.n;
     for (let trial = 0; trial < trials; trial++) {
       clock.advance(15 * 60); // a fresh window for the per-account limit, and a fresh code
       // One code on three logins at once.
@@ -260,7 +294,8 @@ describe("login with MFA", () => {
       const totp = await authenticatorCode(secret, clock);
       const sameToken = await Promise.all([complete(token, totp), complete(token, recoveryCodes[trial]!)]);
       expect(sameToken.filter((response) => !response.errors)).toHaveLength(1);
-      for (const refused of sameToken.filter((response) => response.errors)) expectCodes(refused, ["INVALID_MFA_TOKEN"]);
+      for (const refused of sameToken.filter((response) => response.errors))
+        expectCodes(refused, ["INVALID_MFA_TOKEN"]);
       expect(await sessionCount()).toBe(before + 1);
     }
   });
@@ -283,17 +318,31 @@ describe("recovery codes and turning MFA off", () => {
     const { account, accessToken, secret, recoveryCodes } = await registerWithMfa();
     const other = (await complete(await mfaToken(account), recoveryCodes[0]!)).data!.completeLogin;
 
-    expectCodes(await request(mfaDocuments.disable, { currentPassword: "wrong password", code: await authenticatorCode(secret, clock) }, accessToken), [
-      "INVALID_CREDENTIALS",
+    expectCodes(
+      await request(
+        mfaDocuments.disable,
+        { currentPassword: "wrong password", code: await authenticatorCode(secret, clock) },
+        accessToken,
+      ),
+      ["INVALID_CREDENTIALS"],
+    );
+    expectCodes(
+      await request(mfaDocuments.disable, { currentPassword: account.password, code: "654321" }, accessToken),
+      ["INVALID_MFA_CODE"],
+    );
+    expectCodes(await request(mfaDocuments.disable, { currentPassword: account.password, code: "" }, accessToken), [
+      "INVALID_MFA_CODE",
     ]);
-    expectCodes(await request(mfaDocuments.disable, { currentPassword: account.password, code: "654321" }, accessToken), ["INVALID_MFA_CODE"]);
-    expectCodes(await request(mfaDocuments.disable, { currentPassword: account.password, code: "" }, accessToken), ["INVALID_MFA_CODE"]);
     // Refused attempts changed nothing.
     expect((await request(mutations.me, {}, other.accessToken)).errors).toBeUndefined();
     expect((await request(mfaDocuments.totpEnabled, {}, accessToken)).data!.me.totpEnabled).toBe(true);
     expect(await mailSubjects(account.email)).not.toContain("Two-factor authentication is off");
 
-    const disabled = await request(mfaDocuments.disable, { currentPassword: account.password, code: await authenticatorCode(secret, clock) }, accessToken);
+    const disabled = await request(
+      mfaDocuments.disable,
+      { currentPassword: account.password, code: await authenticatorCode(secret, clock) },
+      accessToken,
+    );
     expect(disabled.errors).toBeUndefined();
     expect(disabled.data!.disableTotp).toBe(true);
     expect(await mailSubjects(account.email)).toContain("Two-factor authentication is off");
@@ -313,14 +362,22 @@ describe("the security log", () => {
     expectCodes(await complete(await mfaToken(account), wrong), ["INVALID_MFA_CODE"]);
     expect((await complete(await mfaToken(account), await authenticatorCode(secret, clock))).errors).toBeUndefined();
     nextStep();
-    const disabled = await request(mfaDocuments.disable, { currentPassword: account.password, code: await authenticatorCode(secret, clock) }, accessToken);
+    const disabled = await request(
+      mfaDocuments.disable,
+      { currentPassword: account.password, code: await authenticatorCode(secret, clock) },
+      accessToken,
+    );
     expect(disabled.errors).toBeUndefined();
 
     const log = await request(`{ securityEvents(first: 50) { edges { node { kind actorId } } } }`, {}, accessToken);
     expect(log.errors).toBeUndefined();
-    const events = (log.data!.securityEvents.edges as { node: { kind: string; actorId: string | null } }[]).map(({ node }) => node).reverse();
+    const events = (log.data!.securityEvents.edges as { node: { kind: string; actorId: string | null } }[])
+      .map(({ node }) => node)
+      .reverse();
     const kinds = events.map((event) => event.kind);
-    const order = ["mfa_enabled", "login_failed", "login_succeeded", "mfa_disabled"].map((kind) => kinds.lastIndexOf(kind));
+    const order = ["mfa_enabled", "login_failed", "login_succeeded", "mfa_disabled"].map((kind) =>
+      kinds.lastIndexOf(kind),
+    );
     expect(order.every((position) => position >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(events.find((event) => event.kind === "mfa_enabled")?.actorId).toBe(userId);
@@ -333,7 +390,10 @@ describe("secrets at rest", () => {
   it("stores the TOTP secret only sealed, under the current key id; recovery codes and mfaTokens only hashed", async () => {
     const { account, userId, secret, recoveryCodes } = await registerWithMfa();
     const token = await mfaToken(account);
-    const [factor] = await query<{ secret_ciphertext: string; secret_key_id: string }>(`SELECT * FROM totp_factors WHERE user_id = $1`, [userId]);
+    const [factor] = await query<{ secret_ciphertext: string; secret_key_id: string }>(
+      `SELECT * FROM totp_factors WHERE user_id = $1`,
+      [userId],
+    );
     expect(factor!.secret_key_id).toBe(testEncryptionKeys.currentKeyId);
     const sealed = Buffer.from(factor!.secret_ciphertext, "base64url");
     expect(sealed.length).toBeGreaterThanOrEqual(12 + secret.length + 16);
@@ -342,7 +402,9 @@ describe("secrets at rest", () => {
 
     // Nothing in the tables MFA writes holds a secret, a code or a token as it was handed out.
     const dump = JSON.stringify(
-      await query(`SELECT (SELECT json_agg(t) FROM totp_factors t) AS f, (SELECT json_agg(r) FROM recovery_codes r) AS r, (SELECT json_agg(c) FROM mfa_challenges c) AS c`),
+      await query(
+        `SELECT (SELECT json_agg(t) FROM totp_factors t) AS f, (SELECT json_agg(r) FROM recovery_codes r) AS r, (SELECT json_agg(c) FROM mfa_challenges c) AS c`,
+      ),
     );
     for (const value of [secret, token, ...recoveryCodes, ...recoveryCodes.map((code) => code.replaceAll("-", ""))]) {
       expect(dump).not.toContain(value);

@@ -8,7 +8,9 @@ import { useTestServer } from "./helpers/test-server.js";
 const aliases = (count: number, field: string) =>
   Array.from({ length: count }, (_, index) => `a${index.toString(36)}: ${field}`).join(" ");
 const login = "login(input: $i) { accessToken }";
-const loginInput = (account: { username: string; password: string }) => ({ i: { usernameOrEmail: account.username, password: account.password } });
+const loginInput = (account: { username: string; password: string }) => ({
+  i: { usernameOrEmail: account.username, password: account.password },
+});
 const entities = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
 
 function expectRefusedBeforeExecution(response: GraphQLResponse, code: string) {
@@ -20,7 +22,14 @@ function expectRefusedBeforeExecution(response: GraphQLResponse, code: string) {
 
 describe("with limits set low", () => {
   const server = useTestServer({
-    config: { MAX_TOKENS: "60", MAX_DEPTH: "3", MAX_ALIASES: "2", MAX_DIRECTIVES: "2", MAX_COST: "10", MAX_PASSWORD_OPERATIONS: "2" },
+    config: {
+      MAX_TOKENS: "60",
+      MAX_DEPTH: "3",
+      MAX_ALIASES: "2",
+      MAX_DIRECTIVES: "2",
+      MAX_COST: "10",
+      MAX_PASSWORD_OPERATIONS: "2",
+    },
   });
 
   // Each pair: the most the limit allows, then one more.
@@ -28,16 +37,34 @@ describe("with limits set low", () => {
     ["tokens", `{ ${"__typename ".repeat(58)}}`, `{ ${"__typename ".repeat(59)}}`, "TOKEN_LIMIT_EXCEEDED"],
     ["depth", "{ me { id } }", "{ a { b { c { d } } } }", "DEPTH_LIMIT_EXCEEDED"],
     ["aliases", `{ ${aliases(2, "me { id }")} }`, `{ ${aliases(3, "me { id }")} }`, "ALIAS_LIMIT_EXCEEDED"],
-    ["aliases of __typename", `{ ${aliases(2, "__typename")} }`, `{ ${aliases(3, "__typename")} }`, "ALIAS_LIMIT_EXCEEDED"],
-    ["directives", "{ __typename @skip(if: false) @include(if: true) }", "{ __typename @skip(if: false) @include(if: true) a: __typename @skip(if: false) }", "DIRECTIVE_LIMIT_EXCEEDED"],
-    ["cost", "{ me { id username } }", "{ me { id username createdAt } sessions { id createdAt lastUsedAt userAgent current } }", "COST_LIMIT_EXCEEDED"],
-  ])("%s: allows the limit, refuses one more before anything runs, with its own code", async (_limit, allowed, refused, code) => {
-    const within = await server().request(allowed);
-    expect(errorCodes(within)).not.toContain(code);
-    expect(errorCodes(within)).not.toContain("GRAPHQL_VALIDATION_FAILED");
+    [
+      "aliases of __typename",
+      `{ ${aliases(2, "__typename")} }`,
+      `{ ${aliases(3, "__typename")} }`,
+      "ALIAS_LIMIT_EXCEEDED",
+    ],
+    [
+      "directives",
+      "{ __typename @skip(if: false) @include(if: true) }",
+      "{ __typename @skip(if: false) @include(if: true) a: __typename @skip(if: false) }",
+      "DIRECTIVE_LIMIT_EXCEEDED",
+    ],
+    [
+      "cost",
+      "{ me { id username } }",
+      "{ me { id username createdAt } sessions { id createdAt lastUsedAt userAgent current } }",
+      "COST_LIMIT_EXCEEDED",
+    ],
+  ])(
+    "%s: allows the limit, refuses one more before anything runs, with its own code",
+    async (_limit, allowed, refused, code) => {
+      const within = await server().request(allowed);
+      expect(errorCodes(within)).not.toContain(code);
+      expect(errorCodes(within)).not.toContain("GRAPHQL_VALIDATION_FAILED");
 
-    expectRefusedBeforeExecution(await server().request(refused), code);
-  });
+      expectRefusedBeforeExecution(await server().request(refused), code);
+    },
+  );
 
   it("counts password operations through aliases and fragments", async () => {
     const account = newAccount();
@@ -53,7 +80,9 @@ describe("with limits set low", () => {
   });
 
   it("ends its count on a fragment cycle, which is refused as invalid", async () => {
-    const response = await server().request(`mutation { ...A } fragment A on Mutation { ...B } fragment B on Mutation { ...A }`);
+    const response = await server().request(
+      `mutation { ...A } fragment A on Mutation { ...B } fragment B on Mutation { ...A }`,
+    );
     expect(response.status).toBe(400);
     expect(errorCodes(response)).toContain("GRAPHQL_VALIDATION_FAILED");
   });
@@ -65,22 +94,45 @@ describe("with MAX_ENTITIES set low", () => {
   it.each([
     ["a variable", entities, { r: [{}, {}] }, { r: [{}, {}, {}] }],
     ["a literal list", "{ _entities(representations: [{}, {}]) { __typename } }", {}, undefined],
-    ["aliases and fragments, summed", "query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } ...F } fragment F on Query { b: _entities(representations: $r) { __typename } }", { r: [{}] }, { r: [{}, {}] }],
-    ["a fragment spread twice, counted once", "query($r: [_Any!]!) { ...F ...F } fragment F on Query { _entities(representations: $r) { __typename } }", { r: [{}, {}] }, { r: [{}, {}, {}] }],
-    ["a list of variables", "query($a: _Any!, $b: _Any!) { _entities(representations: [$a, $b]) { __typename } }", { a: {}, b: {} }, undefined],
-  ])("counts representations in %s, and refuses one more before anything runs", async (_case, query, allowedVariables, refusedVariables) => {
-    const within = await server().request(query, allowedVariables);
-    expect(errorCodes(within)).not.toContain("ENTITY_LIMIT_EXCEEDED");
-    expect(within.data!._entities ?? within.data!.a).toBeDefined();
-    const over = refusedVariables
-      ? await server().request(query, refusedVariables)
-      : await server().request(query.replace("[{}, {}]", "[{}, {}, {}]").replace("[$a, $b]", "[$a, $b, $a]"), allowedVariables);
-    expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
-    expect(errorCodes(over)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
-  });
+    [
+      "aliases and fragments, summed",
+      "query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } ...F } fragment F on Query { b: _entities(representations: $r) { __typename } }",
+      { r: [{}] },
+      { r: [{}, {}] },
+    ],
+    [
+      "a fragment spread twice, counted once",
+      "query($r: [_Any!]!) { ...F ...F } fragment F on Query { _entities(representations: $r) { __typename } }",
+      { r: [{}, {}] },
+      { r: [{}, {}, {}] },
+    ],
+    [
+      "a list of variables",
+      "query($a: _Any!, $b: _Any!) { _entities(representations: [$a, $b]) { __typename } }",
+      { a: {}, b: {} },
+      undefined,
+    ],
+  ])(
+    "counts representations in %s, and refuses one more before anything runs",
+    async (_case, query, allowedVariables, refusedVariables) => {
+      const within = await server().request(query, allowedVariables);
+      expect(errorCodes(within)).not.toContain("ENTITY_LIMIT_EXCEEDED");
+      expect(within.data!._entities ?? within.data!.a).toBeDefined();
+      const over = refusedVariables
+        ? await server().request(query, refusedVariables)
+        : await server().request(
+            query.replace("[{}, {}]", "[{}, {}, {}]").replace("[$a, $b]", "[$a, $b, $a]"),
+            allowedVariables,
+          );
+      expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
+      expect(errorCodes(over)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
+    },
+  );
 
   it("counts a variable's default list when the variable is not given", async () => {
-    const response = await server().request("query($r: [_Any!]! = [{}, {}, {}]) { _entities(representations: $r) { __typename } }");
+    const response = await server().request(
+      "query($r: [_Any!]! = [{}, {}, {}]) { _entities(representations: $r) { __typename } }",
+    );
     expectRefusedBeforeExecution(response, "ENTITY_LIMIT_EXCEEDED");
   });
 });
@@ -104,12 +156,15 @@ describe("in production, with the default limits", () => {
     expect(errorCodes(twice)).toEqual(["PASSWORD_OPERATION_LIMIT_EXCEEDED"]);
   });
 
-  it.each([24, 40])("refuses %i fragments each spread twice by the one before, and stays live meanwhile", async (count) => {
-    const query = `${doublingFragments(count, "Query", (index) => `a${index}: __typename`)} { ...F0 }`;
-    const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(query));
-    expectRefusedBeforeExecution(answer, "COST_LIMIT_EXCEEDED");
-    expect(liveStatus).toBe(200);
-  });
+  it.each([24, 40])(
+    "refuses %i fragments each spread twice by the one before, and stays live meanwhile",
+    async (count) => {
+      const query = `${doublingFragments(count, "Query", (index) => `a${index}: __typename`)} { ...F0 }`;
+      const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(query));
+      expectRefusedBeforeExecution(answer, "COST_LIMIT_EXCEEDED");
+      expect(liveStatus).toBe(200);
+    },
+  );
 
   it("counts a password field reached through 2^39 fragment paths as more than one", async () => {
     const query = `mutation($i: LoginInput!) { ...F0 } ${doublingFragments(40, "Mutation", (index) => (index === 39 ? login : ""))}`;
@@ -117,23 +172,31 @@ describe("in production, with the default limits", () => {
     expectRefusedBeforeExecution(response, "PASSWORD_OPERATION_LIMIT_EXCEEDED");
   });
 
-  it.each([340_000, 100_000])("refuses %i representations before resolving any, and stays live meanwhile", async (count) => {
-    const variables = { r: Array.from({ length: count }, () => ({})) };
-    expect(JSON.stringify({ query: entities, variables }).length).toBeLessThan(1024 * 1024);
-    const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(entities, variables));
-    expectRefusedBeforeExecution(answer, "ENTITY_LIMIT_EXCEEDED");
-    expect(errorCodes(answer)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
-    expect(liveStatus).toBe(200);
-  });
+  it.each([340_000, 100_000])(
+    "refuses %i representations before resolving any, and stays live meanwhile",
+    async (count) => {
+      const variables = { r: Array.from({ length: count }, () => ({})) };
+      expect(JSON.stringify({ query: entities, variables }).length).toBeLessThan(1024 * 1024);
+      const { answer, liveStatus } = await withLivenessProbe(server(), () => server().request(entities, variables));
+      expectRefusedBeforeExecution(answer, "ENTITY_LIMIT_EXCEEDED");
+      expect(errorCodes(answer)).toEqual(["ENTITY_LIMIT_EXCEEDED"]);
+      expect(liveStatus).toBe(200);
+    },
+  );
 
   it("resolves 1 000 representations, sending 100 of their errors and the count of the others", async () => {
     const response = await server().request(entities, { r: Array.from({ length: 1000 }, () => ({})) });
     expect(response.status).toBe(200);
     expect(response.data!._entities).toEqual(Array.from({ length: 1000 }, () => null));
     expect(response.errors).toHaveLength(101);
-    expect(response.errors!.slice(0, 100).map((error) => error.path)).toEqual(Array.from({ length: 100 }, (_, index) => ["_entities", index]));
+    expect(response.errors!.slice(0, 100).map((error) => error.path)).toEqual(
+      Array.from({ length: 100 }, (_, index) => ["_entities", index]),
+    );
     expect(errorCodes(response).slice(0, 100)).toEqual(Array.from({ length: 100 }, () => "BAD_USER_INPUT"));
-    expect(response.errors![100]).toEqual({ message: expect.any(String), extensions: { code: "ERRORS_TRUNCATED", omitted: 900 } });
+    expect(response.errors![100]).toEqual({
+      message: expect.any(String),
+      extensions: { code: "ERRORS_TRUNCATED", omitted: 900 },
+    });
 
     const over = await server().request(entities, { r: Array.from({ length: 1001 }, () => ({})) });
     expectRefusedBeforeExecution(over, "ENTITY_LIMIT_EXCEEDED");
@@ -143,11 +206,20 @@ describe("in production, with the default limits", () => {
     const { user } = await server().app.services.accounts.register(newAccount());
     const emails = aliases(15, "email");
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id ${emails} roles lockedAt totpEnabled emailVerified } } }`;
-    const response = await server().request(query, { r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })) });
+    const response = await server().request(query, {
+      r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })),
+    });
     expect(response.status).toBe(200);
     expect(response.data!._entities).toHaveLength(1000);
     for (const entity of response.data!._entities) {
-      expect(entity).toEqual({ id: user.id, ...Object.fromEntries(Object.keys(entity).filter((key) => key !== "id").map((key) => [key, null])) });
+      expect(entity).toEqual({
+        id: user.id,
+        ...Object.fromEntries(
+          Object.keys(entity)
+            .filter((key) => key !== "id")
+            .map((key) => [key, null]),
+        ),
+      });
       expect(Object.keys(entity)).toHaveLength(20);
     }
     expect(errorCodes(response)).toEqual([...Array.from({ length: 100 }, () => "FORBIDDEN"), "ERRORS_TRUNCATED"]);
@@ -168,7 +240,9 @@ describe("in production, with the default limits", () => {
   it("refuses a 20 000-character alias over 1 000 entities before making the 20 MB answer", async () => {
     const { user } = await server().app.services.accounts.register(newAccount());
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ${"a".repeat(20_000)}: __typename } }`;
-    const response = await server().request(query, { r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })) });
+    const response = await server().request(query, {
+      r: Array.from({ length: 1000 }, () => ({ __typename: "User", id: user.id })),
+    });
     expectRefusedBeforeExecution(response, "GRAPHQL_VALIDATION_FAILED");
     expect(JSON.stringify(response).length).toBeLessThan(1000);
   });

@@ -19,7 +19,11 @@ describe("operational routes", () => {
     expect((await fetch(`${server.baseUrl}/health/live`)).status).toBe(200);
     const ready = await fetch(`${server.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ok", checks: { postgres: "ok", revocationStore: "ok", migrations: "ok" }, failing: [] });
+    expect(await ready.json()).toEqual({
+      status: "ok",
+      checks: { postgres: "ok", revocationStore: "ok", migrations: "ok" },
+      failing: [],
+    });
   });
 
   it("publishes the verification keys as a JWK set, public halves only", async () => {
@@ -27,7 +31,13 @@ describe("operational routes", () => {
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
     const jwks = (await response.json()) as { keys: Record<string, string>[] };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kid: server.signingKeys.signing.kid, alg: "ES256", use: "sig", kty: "EC", crv: "P-256" });
+    expect(jwks.keys[0]).toMatchObject({
+      kid: server.signingKeys.signing.kid,
+      alg: "ES256",
+      use: "sig",
+      kty: "EC",
+      crv: "P-256",
+    });
     expect(jwks.keys[0]!.d).toBeUndefined();
   });
 
@@ -51,24 +61,33 @@ describe("operational routes", () => {
 
 describe("malformed GraphQL requests", () => {
   it("names the input field a variable of the wrong shape is about", async () => {
-    const wrongType = await server.request(mutations.register, { input: { email: 5, username: "someone", password: "a fine passphrase" } });
+    const wrongType = await server.request(mutations.register, {
+      input: { email: 5, username: "someone", password: "a fine passphrase" },
+    });
     expect(errorCodes(wrongType)).toEqual(["BAD_USER_INPUT"]);
     expect(wrongType.errors![0]!.extensions!.field).toBe("email");
 
-    const missing = await server.request(mutations.register, { input: { email: "a@example.com", username: "someone" } });
+    const missing = await server.request(mutations.register, {
+      input: { email: "a@example.com", username: "someone" },
+    });
     expect(errorCodes(missing)).toEqual(["BAD_USER_INPUT"]);
     expect(missing.errors![0]!.extensions!.field).toBe("password");
   });
 
   it("refuses invalid JSON, unknown fields and syntax errors with codes and no stack trace", async () => {
-    const badJson = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    const badJson = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    });
     expect(badJson.status).toBe(400);
 
     const unknownField = await server.request("{ nonsense }");
     expect(errorCodes(unknownField)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
     const syntax = await server.request("{ me { ");
     expect(errorCodes(syntax)).toEqual(["GRAPHQL_PARSE_FAILED"]);
-    for (const response of [unknownField, syntax]) expect(JSON.stringify(response)).not.toMatch(/stacktrace|\bat .*\.js/);
+    for (const response of [unknownField, syntax])
+      expect(JSON.stringify(response)).not.toMatch(/stacktrace|\bat .*\.js/);
   });
 
   it("refuses a mutation over GET, as CSRF protection requires", async () => {

@@ -46,12 +46,18 @@ describe("when Redis goes away", () => {
 
     const logout = await server.request(sessionMutations.logout, {}, { token: session.accessToken });
     expect(errorCodes(logout)).toEqual(["SERVICE_UNAVAILABLE"]);
-    const login = await server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } });
+    const login = await server.request(mutations.login, {
+      input: { usernameOrEmail: account.username, password: account.password },
+    });
     expect(errorCodes(login)).toEqual(["SERVICE_UNAVAILABLE"]);
 
     const ready = await readiness(server);
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ status: "unavailable", failing: ["revocationStore"], checks: { postgres: "ok" } });
+    expect(ready.body).toMatchObject({
+      status: "unavailable",
+      failing: ["revocationStore"],
+      checks: { postgres: "ok" },
+    });
 
     // Nothing half-written: the session whose logout failed is still live in PostgreSQL.
     const sessions = await server.database.session.findMany({ where: { userId: session.user.id } });
@@ -60,7 +66,9 @@ describe("when Redis goes away", () => {
     redis = await startRedis(port);
     await expect.poll(async () => (await readiness(server)).status, { timeout: 10_000, interval: 200 }).toBe(200);
     expect((await server.request(mutations.me, {}, { token: session.accessToken })).errors).toBeUndefined();
-    expect((await server.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({ logout: true });
+    expect((await server.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({
+      logout: true,
+    });
   });
 });
 
@@ -70,7 +78,11 @@ describe("when PostgreSQL cannot be reached", () => {
   beforeAll(async () => {
     healthy = await startTestServer({ databaseUrl: database().url });
     const unreachable = createDatabase(`postgresql://postgres:postgres@127.0.0.1:${await freePort()}/nowhere`);
-    server = await startTestServer({ databaseUrl: database().url, database: unreachable, signingKeys: healthy.signingKeys });
+    server = await startTestServer({
+      databaseUrl: database().url,
+      database: unreachable,
+      signingKeys: healthy.signingKeys,
+    });
   });
   afterAll(async () => {
     await server.close();

@@ -21,17 +21,29 @@ const expectRefusedOn = (response: GraphQLResponse, field: string) => {
 const lists = () => [
   { name: "users", query: admin.users, variables: {}, token: root.accessToken },
   { name: "securityEvents", query: admin.securityEvents, variables: {}, token: user.accessToken },
-  { name: "userSecurityEvents", query: admin.userSecurityEvents, variables: { userId: user.id }, token: root.accessToken },
+  {
+    name: "userSecurityEvents",
+    query: admin.userSecurityEvents,
+    variables: { userId: user.id },
+    token: root.accessToken,
+  },
 ];
 
 describe("tampered cursors", () => {
   it("refuses an event id past PostgreSQL's bigint, as any signed-in user, on `after`", async () => {
-    const response = await server().request(admin.securityEvents, { after: cursor("event:9999999999999999999") }, { token: user.accessToken });
+    const response = await server().request(
+      admin.securityEvents,
+      { after: cursor("event:9999999999999999999") },
+      { token: user.accessToken },
+    );
     expectRefusedOn(response, "after");
   });
 
   it("refuses a username key holding a NUL character, as an admin, on `after`", async () => {
-    expectRefusedOn(await server().request(admin.users, { after: cursor("user:\u0000") }, { token: root.accessToken }), "after");
+    expectRefusedOn(
+      await server().request(admin.users, { after: cursor("user:\u0000") }, { token: root.accessToken }),
+      "after",
+    );
   });
 
   const eventCursors = [
@@ -79,25 +91,40 @@ describe("tampered cursors", () => {
     "not a cursor",
   ];
 
-  it.each(["users", "securityEvents", "userSecurityEvents"])("refuses every tampered cursor of %s on `after`", async (name) => {
-    const list = lists().find((entry) => entry.name === name)!;
-    const tampered = [...(name === "users" ? userCursors : eventCursors).map((text) => cursor(text)), ...malformed];
-    for (const after of tampered) {
-      const response = await server().request(list.query, { ...list.variables, after }, { token: list.token });
-      expectRefusedOn(response, "after");
-    }
-  });
+  it.each(["users", "securityEvents", "userSecurityEvents"])(
+    "refuses every tampered cursor of %s on `after`",
+    async (name) => {
+      const list = lists().find((entry) => entry.name === name)!;
+      const tampered = [...(name === "users" ? userCursors : eventCursors).map((text) => cursor(text)), ...malformed];
+      for (const after of tampered) {
+        const response = await server().request(list.query, { ...list.variables, after }, { token: list.token });
+        expectRefusedOn(response, "after");
+      }
+    },
+  );
 
   it("pages from the extreme positions a cursor may hold", async () => {
-    const newest = await server().request(admin.securityEvents, { after: cursor("event:9223372036854775807") }, { token: user.accessToken });
+    const newest = await server().request(
+      admin.securityEvents,
+      { after: cursor("event:9223372036854775807") },
+      { token: user.accessToken },
+    );
     expect(newest.errors).toBeUndefined();
     expect(newest.data!.securityEvents.edges.length).toBeGreaterThan(0);
-    const oldest = await server().request(admin.securityEvents, { after: cursor("event:1") }, { token: user.accessToken });
+    const oldest = await server().request(
+      admin.securityEvents,
+      { after: cursor("event:1") },
+      { token: user.accessToken },
+    );
     expect(oldest.data!.securityEvents).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
     const first = await server().request(admin.users, { after: cursor("user:___") }, { token: root.accessToken });
     expect(first.errors).toBeUndefined();
     expect(first.data!.users.edges.length).toBeGreaterThan(0);
-    const last = await server().request(admin.users, { after: cursor(`user:${"z".repeat(32)}`) }, { token: root.accessToken });
+    const last = await server().request(
+      admin.users,
+      { after: cursor(`user:${"z".repeat(32)}`) },
+      { token: root.accessToken },
+    );
     expect(last.data!.users.edges).toEqual([]);
   });
 });
@@ -105,26 +132,38 @@ describe("tampered cursors", () => {
 describe("`first` beyond 1–100", () => {
   const outside = [101, 139, 140, 1000, 2 ** 31 - 1, 0, -1, -(2 ** 31)];
   const fields: Record<string, string> = {
-    users: "users(first: FIRST) { edges { cursor node { id username email roles lockedAt } } pageInfo { hasNextPage endCursor } }",
-    securityEvents: "securityEvents(first: FIRST) { edges { cursor node { id kind at actorId ip userAgent } } pageInfo { hasNextPage endCursor } }",
+    users:
+      "users(first: FIRST) { edges { cursor node { id username email roles lockedAt } } pageInfo { hasNextPage endCursor } }",
+    securityEvents:
+      "securityEvents(first: FIRST) { edges { cursor node { id kind at actorId ip userAgent } } pageInfo { hasNextPage endCursor } }",
     userSecurityEvents: `userSecurityEvents(userId: "USER", first: FIRST) { edges { cursor node { id kind at actorId ip userAgent } } pageInfo { hasNextPage endCursor } }`,
   };
 
-  it.each(Object.keys(fields))("%s: BAD_USER_INPUT on `first`, written into the query or in a variable, never a cost refusal", async (name) => {
-    const list = lists().find((entry) => entry.name === name)!;
-    const field = fields[name]!.replace("USER", user.id);
-    for (const first of outside) {
-      const literal = await server().request(`{ ${field.replace("FIRST", String(first))} }`, {}, { token: list.token });
-      expectRefusedOn(literal, "first");
-      const throughFragment = await server().request(
-        `{ ...Page } fragment Page on Query { ${field.replace("FIRST", String(first))} }`,
-        {},
-        { token: list.token },
-      );
-      expectRefusedOn(throughFragment, "first");
-      expectRefusedOn(await server().request(list.query, { ...list.variables, first }, { token: list.token }), "first");
-    }
-    const full = await server().request(`{ ${field.replace("FIRST", "100")} }`, {}, { token: list.token });
-    expect(full.errors, JSON.stringify(full.errors)).toBeUndefined();
-  });
+  it.each(Object.keys(fields))(
+    "%s: BAD_USER_INPUT on `first`, written into the query or in a variable, never a cost refusal",
+    async (name) => {
+      const list = lists().find((entry) => entry.name === name)!;
+      const field = fields[name]!.replace("USER", user.id);
+      for (const first of outside) {
+        const literal = await server().request(
+          `{ ${field.replace("FIRST", String(first))} }`,
+          {},
+          { token: list.token },
+        );
+        expectRefusedOn(literal, "first");
+        const throughFragment = await server().request(
+          `{ ...Page } fragment Page on Query { ${field.replace("FIRST", String(first))} }`,
+          {},
+          { token: list.token },
+        );
+        expectRefusedOn(throughFragment, "first");
+        expectRefusedOn(
+          await server().request(list.query, { ...list.variables, first }, { token: list.token }),
+          "first",
+        );
+      }
+      const full = await server().request(`{ ${field.replace("FIRST", "100")} }`, {}, { token: list.token });
+      expect(full.errors, JSON.stringify(full.errors)).toBeUndefined();
+    },
+  );
 });

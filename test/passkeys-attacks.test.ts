@@ -3,18 +3,31 @@ import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes } from "../harness/graphql.js";
 import { expectRefused, flipped, holdings as heldBy, withClientData, type Json } from "./helpers/passkey-forgery.js";
-import { appOrigin, beginLogin, beginRegistration, ok, passkeyDocuments, passkeySettings, registerPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import {
+  appOrigin,
+  beginLogin,
+  beginRegistration,
+  ok,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // Every forgery, replay and misuse a sign-in answer can carry: each refused with its code, and
 // nothing issued (no session, no refresh token, no counter moved) — read from the database itself.
 // The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
 const clock = new ManualClock();
-const server = useTestServer({ clock, config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" } });
+const server = useTestServer({
+  clock,
+  config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" },
+});
 const trials = 5;
 const holdings = (userId: string) => heldBy(server().database, userId);
 
-const finishLogin = (challengeId: string, response: Json) => server().request(passkeyDocuments.finishLogin, { challengeId, response });
+const finishLogin = (challengeId: string, response: Json) =>
+  server().request(passkeyDocuments.finishLogin, { challengeId, response });
 
 describe("forged or misused sign-ins", () => {
   let user: SignedUp;
@@ -29,7 +42,11 @@ describe("forged or misused sign-ins", () => {
   });
 
   /** A sign-in whose answer `forge` makes, expecting `code` and no new session, token or counter for either account. */
-  async function refusedSignIn(code: string, forge: (options: Json, challengeId: string) => { challengeId?: string; response: Json }, input: { usernameOrEmail?: string } = {}) {
+  async function refusedSignIn(
+    code: string,
+    forge: (options: Json, challengeId: string) => { challengeId?: string; response: Json },
+    input: { usernameOrEmail?: string } = {},
+  ) {
     const before = [await holdings(user.id), await holdings(other.id)];
     const { challengeId, options } = await beginLogin(server(), input);
     const forged = forge(options, challengeId);
@@ -52,18 +69,29 @@ describe("forged or misused sign-ins", () => {
       return { response: authenticator.get(options) };
     });
     const registration = await beginRegistration(server(), other.accessToken, other.account.password);
-    await refusedSignIn("INVALID_CHALLENGE", (options) => ({ challengeId: registration.challengeId, response: authenticator.get(options) }));
+    await refusedSignIn("INVALID_CHALLENGE", (options) => ({
+      challengeId: registration.challengeId,
+      response: authenticator.get(options),
+    }));
   });
 
   it("refuses a credential of another account, whichever account the challenge named", async () => {
     for (let trial = 0; trial < trials; trial++) {
-      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: otherAuthenticator.get({ ...options, allowCredentials: undefined }) }), {
-        usernameOrEmail: user.account.email,
-      });
+      await refusedSignIn(
+        "INVALID_PASSKEY",
+        (options) => ({ response: otherAuthenticator.get({ ...options, allowCredentials: undefined }) }),
+        {
+          usernameOrEmail: user.account.email,
+        },
+      );
       // A name no account has: its made-up allow-list admits no real credential either.
-      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: authenticator.get({ ...options, allowCredentials: undefined }) }), {
-        usernameOrEmail: `nobody-${trial}`,
-      });
+      await refusedSignIn(
+        "INVALID_PASSKEY",
+        (options) => ({ response: authenticator.get({ ...options, allowCredentials: undefined }) }),
+        {
+          usernameOrEmail: `nobody-${trial}`,
+        },
+      );
     }
   });
 
@@ -77,7 +105,10 @@ describe("forged or misused sign-ins", () => {
       for (const input of [{ usernameOrEmail: owner.account.username }, {}]) {
         const before = await holdings(owner.id);
         const { challengeId, options } = await beginLogin(server(), input);
-        expectRefused(await finishLogin(challengeId, removed.get({ ...options, allowCredentials: undefined })), "INVALID_PASSKEY");
+        expectRefused(
+          await finishLogin(challengeId, removed.get({ ...options, allowCredentials: undefined })),
+          "INVALID_PASSKEY",
+        );
         expect(await holdings(owner.id)).toEqual(before);
       }
     }
@@ -88,20 +119,47 @@ describe("forged or misused sign-ins", () => {
     movedAway.restore(authenticator.snapshot());
     movedAway.moveToRelyingParty("evil.localhost");
     for (let trial = 0; trial < trials; trial++) {
-      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: authenticator.get(options, `http://localhost:${7000 + trial}`) }));
-      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: movedAway.get({ ...options, rpId: "evil.localhost" }, appOrigin, [appOrigin]) }));
-      await refusedSignIn("INVALID_PASSKEY", (options) => ({ response: withClientData(authenticator.get(options), (clientData) => (clientData.crossOrigin = trial % 2 === 0 ? true : "x")) }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({
+        response: authenticator.get(options, `http://localhost:${7000 + trial}`),
+      }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({
+        response: movedAway.get({ ...options, rpId: "evil.localhost" }, appOrigin, [appOrigin]),
+      }));
+      await refusedSignIn("INVALID_PASSKEY", (options) => ({
+        response: withClientData(
+          authenticator.get(options),
+          (clientData) => (clientData.crossOrigin = trial % 2 === 0 ? true : "x"),
+        ),
+      }));
       await refusedSignIn("INVALID_PASSKEY", (options) => {
         const response = authenticator.get(options);
-        return { response: { ...response, response: { ...response.response, signature: flipped(response.response.signature, 8 + trial) } } };
+        return {
+          response: {
+            ...response,
+            response: { ...response.response, signature: flipped(response.response.signature, 8 + trial) },
+          },
+        };
       });
       await refusedSignIn("INVALID_PASSKEY", (options) => {
         const response = authenticator.get(options);
-        return { response: { ...response, response: { ...response.response, authenticatorData: flipped(response.response.authenticatorData, 33 + trial) } } };
+        return {
+          response: {
+            ...response,
+            response: {
+              ...response.response,
+              authenticatorData: flipped(response.response.authenticatorData, 33 + trial),
+            },
+          },
+        };
       });
       await refusedSignIn("INVALID_PASSKEY", (options) => {
         const response = authenticator.get(options);
-        return { response: { ...response, response: { ...response.response, userHandle: Buffer.from(`someone else ${trial}`).toString("base64url") } } };
+        return {
+          response: {
+            ...response,
+            response: { ...response.response, userHandle: Buffer.from(`someone else ${trial}`).toString("base64url") },
+          },
+        };
       });
     }
   });
@@ -122,7 +180,10 @@ describe("forged or misused sign-ins", () => {
         expect(await holdings(cloned.id)).toEqual(before);
       }
     }
-    const regressions = await server().database.securityEvent.findMany({ where: { userId: cloned.id, kind: "passkey_counter_regressed" }, orderBy: { id: "asc" } });
+    const regressions = await server().database.securityEvent.findMany({
+      where: { userId: cloned.id, kind: "passkey_counter_regressed" },
+      orderBy: { id: "asc" },
+    });
     expect(regressions).toHaveLength(trials * 3);
     expect(regressions[0]!.details).toEqual({ passkeyId: passkey.id, storedCount: 3, presentedCount: 1 });
     // The original goes on from where it was.
@@ -132,7 +193,9 @@ describe("forged or misused sign-ins", () => {
     const counterless = new TestAuthenticator({ signCounterIncrement: 0 });
     await registerPasskey(server(), synced.accessToken, counterless);
     for (let use = 0; use < trials; use++) ok(await finishLogin(...(await signInParts(counterless, synced))));
-    expect(await server().database.securityEvent.count({ where: { userId: synced.id, kind: "passkey_counter_regressed" } })).toBe(0);
+    expect(
+      await server().database.securityEvent.count({ where: { userId: synced.id, kind: "passkey_counter_regressed" } }),
+    ).toBe(0);
   });
 
   it("refuses a locked account's passkey once it verifies, and records why", async () => {
@@ -148,7 +211,10 @@ describe("forged or misused sign-ins", () => {
       expect(await holdings(locked.id)).toEqual({ ...before, passkeys: expect.any(Array) });
     }
     expect(await server().database.session.count({ where: { userId: locked.id, revokedAt: null } })).toBe(0);
-    const failures = await server().database.securityEvent.findMany({ where: { userId: locked.id, kind: "login_failed" }, select: { details: true } });
+    const failures = await server().database.securityEvent.findMany({
+      where: { userId: locked.id, kind: "login_failed" },
+      select: { details: true },
+    });
     expect(failures).toHaveLength(trials * 2);
     for (const failure of failures) expect(failure.details).toEqual({ reason: "locked", method: "passkey" });
   });
@@ -160,7 +226,8 @@ describe("forged or misused sign-ins", () => {
       const before = await holdings(user.id);
       const answers = await Promise.all(Array.from({ length: 6 }, () => finishLogin(challengeId, response)));
       expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
-      for (const answer of answers.filter((answer) => answer.errors)) expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
+      for (const answer of answers.filter((answer) => answer.errors))
+        expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
       expect((await holdings(user.id)).sessions).toBe(before.sessions + 1);
     }
   });
@@ -168,7 +235,10 @@ describe("forged or misused sign-ins", () => {
 
 /** The challenge id and the authenticator's answer of a sign-in (by the account's name when given, else discoverable). */
 async function signInParts(authenticator: TestAuthenticator, account?: SignedUp): Promise<[string, Json]> {
-  const { challengeId, options } = await beginLogin(server(), account ? { usernameOrEmail: account.account.username } : {});
+  const { challengeId, options } = await beginLogin(
+    server(),
+    account ? { usernameOrEmail: account.account.username } : {},
+  );
   return [challengeId, authenticator.get(options)];
 }
 
@@ -184,7 +254,10 @@ describe("the login limits", () => {
       const response = key.get(options);
       return limited().request(passkeyDocuments.finishLogin, { challengeId, response: forge(response) });
     };
-    const tampered = (response: Json) => ({ ...response, response: { ...response.response, signature: flipped(response.response.signature, 9) } });
+    const tampered = (response: Json) => ({
+      ...response,
+      response: { ...response.response, signature: flipped(response.response.signature, 9) },
+    });
     // A success resets the client's count, as a right password does.
     for (let round = 0; round < 2; round++) {
       for (let failure = 0; failure < 2; failure++) expectRefused(await attempt(tampered), "INVALID_PASSKEY");
@@ -195,9 +268,12 @@ describe("the login limits", () => {
     const refused = await attempt((response) => response);
     expectRefused(refused, "RATE_LIMITED");
     expect(refused.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
-    expectRefused(await limited().request(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, {
-      input: { usernameOrEmail: user.account.username, password: user.account.password },
-    }), "RATE_LIMITED");
+    expectRefused(
+      await limited().request(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+        input: { usernameOrEmail: user.account.username, password: user.account.password },
+      }),
+      "RATE_LIMITED",
+    );
     expect(await limited().database.session.count({ where: { userId: user.id } })).toBe(sessions);
     const events = await limited().database.securityEvent.findMany({
       where: { userId: user.id, kind: { in: ["login_failed", "login_rate_limited", "login_succeeded"] } },
@@ -206,6 +282,17 @@ describe("the login limits", () => {
     });
     const failed = { kind: "login_failed", details: { method: "passkey" } };
     const succeeded = { kind: "login_succeeded", details: { method: "passkey" } };
-    expect(events).toEqual([failed, failed, succeeded, failed, failed, succeeded, failed, failed, failed, { kind: "login_rate_limited", details: null }]);
+    expect(events).toEqual([
+      failed,
+      failed,
+      succeeded,
+      failed,
+      failed,
+      succeeded,
+      failed,
+      failed,
+      failed,
+      { kind: "login_rate_limited", details: null },
+    ]);
   });
 });

@@ -3,7 +3,15 @@ import { signUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { authenticatorCode, mfaClient } from "./helpers/mfa.js";
-import { beginLogin, ok, passkeyDocuments, passkeySettings, registerPasskey, signInWithPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import {
+  beginLogin,
+  ok,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  signInWithPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // A passkey with user verification is two factors by itself (something held, unlocked by something
@@ -20,7 +28,11 @@ function mfaTokenOf(response: GraphQLResponse): string {
 }
 
 const loginEvents = (userId: string) =>
-  server().database.securityEvent.findMany({ where: { userId, kind: { in: ["login_succeeded", "login_failed"] } }, orderBy: { id: "asc" }, select: { kind: true, details: true } });
+  server().database.securityEvent.findMany({
+    where: { userId, kind: { in: ["login_succeeded", "login_failed"] } },
+    orderBy: { id: "asc" },
+    select: { kind: true, details: true },
+  });
 const liveSessions = (userId: string) => server().database.session.count({ where: { userId, revokedAt: null } });
 
 /** An account with TOTP on and one passkey of each kind. */
@@ -40,13 +52,18 @@ describe("an account with a second factor", () => {
       const signedIn = ok(await signInWithPasskey(server(), account.verifying, input)).finishPasskeyLogin;
       expect(ok(await server().request(mutations.me, {}, { token: signedIn.accessToken })).me.id).toBe(account.userId);
     }
-    expect((await loginEvents(account.userId)).map((event) => event.details)).toEqual([{ method: "passkey" }, { method: "passkey" }]);
+    expect((await loginEvents(account.userId)).map((event) => event.details)).toEqual([
+      { method: "passkey" },
+      { method: "passkey" },
+    ]);
   });
 
   it("answers MFA_REQUIRED to a passkey without user verification; a code completes it", async () => {
     const account = await mfaAccountWithPasskeys();
     const sessions = await liveSessions(account.userId);
-    const mfaToken = mfaTokenOf(await signInWithPasskey(server(), account.presenceOnly, { usernameOrEmail: account.account.email }));
+    const mfaToken = mfaTokenOf(
+      await signInWithPasskey(server(), account.presenceOnly, { usernameOrEmail: account.account.email }),
+    );
     expect(await liveSessions(account.userId)).toBe(sessions);
     const completed = ok(await client.complete(mfaToken, await authenticatorCode(account.secret, clock))).completeLogin;
     expect(completed.user.id).toBe(account.userId);
@@ -55,16 +72,23 @@ describe("an account with a second factor", () => {
 
   it("after a passkey without user verification, takes as second factor only a passkey that verifies its user", async () => {
     const account = await mfaAccountWithPasskeys();
-    const mfaToken = mfaTokenOf(await signInWithPasskey(server(), account.presenceOnly, { usernameOrEmail: account.account.username }));
+    const mfaToken = mfaTokenOf(
+      await signInWithPasskey(server(), account.presenceOnly, { usernameOrEmail: account.account.username }),
+    );
     const second = await beginLogin(server(), { mfaToken });
     expect(second.options).toMatchObject({ userVerification: "required" });
     expect(second.options.allowCredentials).toHaveLength(2);
     // The same factor twice is not two factors: refused, counted against the mfaToken, nothing issued.
     const sessions = await liveSessions(account.userId);
-    const refused = await server().request(passkeyDocuments.finishLogin, { challengeId: second.challengeId, response: account.presenceOnly.get(second.options) });
+    const refused = await server().request(passkeyDocuments.finishLogin, {
+      challengeId: second.challengeId,
+      response: account.presenceOnly.get(second.options),
+    });
     expect(errorCodes(refused)).toEqual(["INVALID_PASSKEY"]);
     expect(await liveSessions(account.userId)).toBe(sessions);
-    const challenge = await server().database.mfaChallenge.findFirstOrThrow({ where: { userId: account.userId, usedAt: null } });
+    const challenge = await server().database.mfaChallenge.findFirstOrThrow({
+      where: { userId: account.userId, usedAt: null },
+    });
     expect(challenge).toMatchObject({ failedAttempts: 1, firstFactor: "passkey" });
 
     const completed = ok(await signInWithPasskey(server(), account.verifying, { mfaToken })).finishPasskeyLogin;
@@ -74,8 +98,12 @@ describe("an account with a second factor", () => {
       { kind: "login_succeeded", details: { method: "passkey", secondFactor: "passkey" } },
     ]);
     // Used up: neither a code nor another passkey completes it again.
-    expect(errorCodes(await client.complete(mfaToken, await authenticatorCode(account.secret, clock, 1)))).toEqual(["INVALID_MFA_TOKEN"]);
-    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken }))).toEqual(["INVALID_MFA_TOKEN"]);
+    expect(errorCodes(await client.complete(mfaToken, await authenticatorCode(account.secret, clock, 1)))).toEqual([
+      "INVALID_MFA_TOKEN",
+    ]);
+    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken }))).toEqual([
+      "INVALID_MFA_TOKEN",
+    ]);
   });
 
   it("completes a password login with any of the account's passkeys as the second factor", async () => {
@@ -84,11 +112,21 @@ describe("an account with a second factor", () => {
       const mfaToken = await client.mfaToken(account.account);
       const second = await beginLogin(server(), { mfaToken });
       expect(second.options).toMatchObject({ userVerification: "preferred" });
-      const completed = ok(await server().request(passkeyDocuments.finishLogin, { challengeId: second.challengeId, response: passkey.get(second.options) })).finishPasskeyLogin;
+      const completed = ok(
+        await server().request(passkeyDocuments.finishLogin, {
+          challengeId: second.challengeId,
+          response: passkey.get(second.options),
+        }),
+      ).finishPasskeyLogin;
       expect(ok(await server().request(mutations.me, {}, { token: completed.accessToken })).me.id).toBe(account.userId);
-      expect(errorCodes(await client.complete(mfaToken, await authenticatorCode(account.secret, clock)))).toEqual(["INVALID_MFA_TOKEN"]);
+      expect(errorCodes(await client.complete(mfaToken, await authenticatorCode(account.secret, clock)))).toEqual([
+        "INVALID_MFA_TOKEN",
+      ]);
     }
-    expect((await loginEvents(account.userId)).map((event) => event.details)).toEqual([{ secondFactor: "passkey" }, { secondFactor: "passkey" }]);
+    expect((await loginEvents(account.userId)).map((event) => event.details)).toEqual([
+      { secondFactor: "passkey" },
+      { secondFactor: "passkey" },
+    ]);
   });
 
   it("refuses another account's passkey, a dead mfaToken, and kills the mfaToken after five refusals", async () => {
@@ -100,19 +138,27 @@ describe("an account with a second factor", () => {
     for (let trial = 0; trial < trials; trial++) {
       const second = await beginLogin(server(), { mfaToken });
       const response = strangerKey.get({ ...second.options, allowCredentials: undefined });
-      expect(errorCodes(await server().request(passkeyDocuments.finishLogin, { challengeId: second.challengeId, response }))).toEqual(["INVALID_PASSKEY"]);
+      expect(
+        errorCodes(await server().request(passkeyDocuments.finishLogin, { challengeId: second.challengeId, response })),
+      ).toEqual(["INVALID_PASSKEY"]);
     }
     expect(await liveSessions(account.userId)).toBe(1);
     expect(await liveSessions(stranger.id)).toBe(1);
     // Five refusals: the mfaToken is spent, even for the right passkey.
-    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken }))).toEqual(["INVALID_MFA_TOKEN"]);
+    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken }))).toEqual([
+      "INVALID_MFA_TOKEN",
+    ]);
     for (const dead of ["", "not-a-token", "x".repeat(500)]) {
-      expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken: dead }))).toEqual(["INVALID_MFA_TOKEN"]);
+      expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken: dead }))).toEqual([
+        "INVALID_MFA_TOKEN",
+      ]);
     }
     // An expired one too.
     const expiring = await client.mfaToken(account.account);
     clock.advance(5 * 60 + 1);
-    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken: expiring }))).toEqual(["INVALID_MFA_TOKEN"]);
+    expect(errorCodes(await server().request(passkeyDocuments.beginLogin, { mfaToken: expiring }))).toEqual([
+      "INVALID_MFA_TOKEN",
+    ]);
   });
 });
 
@@ -123,12 +169,16 @@ describe("a second factor from a copied authenticator", () => {
     await registerPasskey(server(), account.accessToken, original);
     const copy = new TestAuthenticator();
     copy.restore(original.snapshot());
-    for (let use = 0; use < 2; use++) ok(await signInWithPasskey(server(), original, { mfaToken: await client.mfaToken(account.account) }));
+    for (let use = 0; use < 2; use++)
+      ok(await signInWithPasskey(server(), original, { mfaToken: await client.mfaToken(account.account) }));
     const sessions = await liveSessions(account.userId);
     const refused = await signInWithPasskey(server(), copy, { mfaToken: await client.mfaToken(account.account) });
     expect(errorCodes(refused)).toEqual(["INVALID_PASSKEY"]);
     expect(await liveSessions(account.userId)).toBe(sessions);
-    const regressions = await server().database.securityEvent.findMany({ where: { userId: account.userId, kind: "passkey_counter_regressed" }, select: { details: true } });
+    const regressions = await server().database.securityEvent.findMany({
+      where: { userId: account.userId, kind: "passkey_counter_regressed" },
+      select: { details: true },
+    });
     expect(regressions).toEqual([{ details: expect.objectContaining({ storedCount: 2, presentedCount: 1 }) }]);
   });
 });
@@ -138,7 +188,9 @@ describe("an account without a second factor", () => {
     const user = await signUp(server(), "single");
     const key = new TestAuthenticator({ userVerified: false });
     await registerPasskey(server(), user.accessToken, key);
-    const signedIn = ok(await signInWithPasskey(server(), key, { usernameOrEmail: user.account.username })).finishPasskeyLogin;
+    const signedIn = ok(
+      await signInWithPasskey(server(), key, { usernameOrEmail: user.account.username }),
+    ).finishPasskeyLogin;
     expect(signedIn.user.id).toBe(user.id);
   });
 });

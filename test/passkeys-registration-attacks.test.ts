@@ -3,14 +3,25 @@ import { signUp, type SignedUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes } from "../harness/graphql.js";
 import { expectRefused, flipped, holdings as heldBy, withClientData, type Json } from "./helpers/passkey-forgery.js";
-import { appOrigin, beginLogin, beginRegistration, ok, passkeyDocuments, passkeySettings, TestAuthenticator } from "./helpers/passkeys.js";
+import {
+  appOrigin,
+  beginLogin,
+  beginRegistration,
+  ok,
+  passkeyDocuments,
+  passkeySettings,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // Every forgery, replay and misuse a registration answer can carry: each refused with its code,
 // and nothing stored (no passkey, no event) — read from the database itself.
 // The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
 const clock = new ManualClock();
-const server = useTestServer({ clock, config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" } });
+const server = useTestServer({
+  clock,
+  config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" },
+});
 const trials = 5;
 const holdings = (userId: string) => heldBy(server().database, userId);
 
@@ -25,11 +36,17 @@ describe("forged or misused registrations", () => {
   });
 
   /** Begins a registration for `owner`, lets `forge` alter the authenticator's answer, and expects `code` with nothing stored. */
-  async function refusedRegistration(code: string, forge: (options: Json, authenticator: TestAuthenticator) => { challengeId?: string; response: Json; as?: SignedUp }) {
+  async function refusedRegistration(
+    code: string,
+    forge: (options: Json, authenticator: TestAuthenticator) => { challengeId?: string; response: Json; as?: SignedUp },
+  ) {
     const before = [await holdings(user.id), await holdings(other.id)];
     const { challengeId, options } = await beginRegistration(server(), user.accessToken);
     const forged = forge(options, new TestAuthenticator());
-    expectRefused(await finishRegistration(forged.as ?? user, forged.challengeId ?? challengeId, forged.response), code);
+    expectRefused(
+      await finishRegistration(forged.as ?? user, forged.challengeId ?? challengeId, forged.response),
+      code,
+    );
     expect([await holdings(user.id), await holdings(other.id)]).toEqual(before);
   }
 
@@ -40,7 +57,10 @@ describe("forged or misused registrations", () => {
       ok(await finishRegistration(user, challengeId, response));
       const before = await holdings(user.id);
       expectRefused(await finishRegistration(user, challengeId, response), "INVALID_CHALLENGE");
-      expectRefused(await finishRegistration(user, challengeId, new TestAuthenticator().create(options)), "INVALID_CHALLENGE");
+      expectRefused(
+        await finishRegistration(user, challengeId, new TestAuthenticator().create(options)),
+        "INVALID_CHALLENGE",
+      );
       expect(await holdings(user.id)).toEqual(before);
     }
     await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => {
@@ -51,30 +71,54 @@ describe("forged or misused registrations", () => {
 
   it("refuses another account's challenge, a sign-in challenge, and ids that name no challenge", async () => {
     for (let trial = 0; trial < trials; trial++) {
-      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ response: authenticator.create(options), as: other }));
+      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({
+        response: authenticator.create(options),
+        as: other,
+      }));
     }
     const signIn = await beginLogin(server(), {});
-    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId: signIn.challengeId, response: authenticator.create(options) }));
+    await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({
+      challengeId: signIn.challengeId,
+      response: authenticator.create(options),
+    }));
     for (const challengeId of ["", "x", "A".repeat(43), "%2e%2e%2fetc", "*", "A".repeat(10_000)]) {
-      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({ challengeId, response: authenticator.create(options) }));
+      await refusedRegistration("INVALID_CHALLENGE", (options, authenticator) => ({
+        challengeId,
+        response: authenticator.create(options),
+      }));
     }
   });
 
   it("refuses an answer made on another origin, for another RP ID, or with tampered client data", async () => {
     for (let trial = 0; trial < trials; trial++) {
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: authenticator.create(options, `http://localhost:${6000 + trial}`) }));
       await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
-        response: authenticator.create({ ...options, rp: { ...options.rp, id: "evil.localhost" } }, appOrigin, [appOrigin]),
+        response: authenticator.create(options, `http://localhost:${6000 + trial}`),
       }));
       await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
-        response: withClientData(authenticator.create(options), (clientData) => (clientData.challenge = Buffer.from(`forged ${trial}`).toString("base64url"))),
+        response: authenticator.create({ ...options, rp: { ...options.rp, id: "evil.localhost" } }, appOrigin, [
+          appOrigin,
+        ]),
+      }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
+        response: withClientData(
+          authenticator.create(options),
+          (clientData) => (clientData.challenge = Buffer.from(`forged ${trial}`).toString("base64url")),
+        ),
       }));
       await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
         response: withClientData(authenticator.create(options), (clientData) => (clientData.type = "webauthn.get")),
       }));
       await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => {
         const response = authenticator.create(options);
-        return { response: { ...response, response: { ...response.response, attestationObject: flipped(response.response.attestationObject, 40 + trial) } } };
+        return {
+          response: {
+            ...response,
+            response: {
+              ...response.response,
+              attestationObject: flipped(response.response.attestationObject, 40 + trial),
+            },
+          },
+        };
       });
     }
   });
@@ -98,7 +142,11 @@ describe("forged or misused registrations", () => {
     const races = await Promise.all(
       [user, other, user, other].map(async (owner) => {
         const fresh = await beginRegistration(server(), owner.accessToken);
-        return finishRegistration(owner, fresh.challengeId, withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge)));
+        return finishRegistration(
+          owner,
+          fresh.challengeId,
+          withClientData(original, (clientData) => (clientData.challenge = fresh.options.challenge)),
+        );
       }),
     );
     for (const race of races) expectRefused(race, "INVALID_PASSKEY");
@@ -117,7 +165,9 @@ describe("forged or misused registrations", () => {
       (response) => ({ ...response, response: null }),
     ];
     for (const forge of malformed) {
-      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({ response: forge(authenticator.create(options)) }));
+      await refusedRegistration("INVALID_PASSKEY", (options, authenticator) => ({
+        response: forge(authenticator.create(options)),
+      }));
     }
   });
 
@@ -125,9 +175,12 @@ describe("forged or misused registrations", () => {
     for (let trial = 0; trial < trials; trial++) {
       const { challengeId, options } = await beginRegistration(server(), user.accessToken);
       const before = (await holdings(user.id)).passkeys.length;
-      const answers = await Promise.all(Array.from({ length: 6 }, () => finishRegistration(user, challengeId, new TestAuthenticator().create(options))));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => finishRegistration(user, challengeId, new TestAuthenticator().create(options))),
+      );
       expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
-      for (const answer of answers.filter((answer) => answer.errors)) expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
+      for (const answer of answers.filter((answer) => answer.errors))
+        expect(errorCodes(answer)).toEqual(["INVALID_CHALLENGE"]);
       expect((await holdings(user.id)).passkeys.length).toBe(before + 1);
     }
   });

@@ -12,7 +12,8 @@ import { fastHasher, startTestServer, type TestServer } from "./helpers/server.j
 const older: Argon2Parameters = { memoryCost: 64, timeCost: 1, parallelism: 1 };
 const newer: Argon2Parameters = { memoryCost: 128, timeCost: 1, parallelism: 1 };
 const newest: Argon2Parameters = { memoryCost: 64, timeCost: 2, parallelism: 1 };
-const prefix = ({ memoryCost, timeCost, parallelism }: Argon2Parameters) => `$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`;
+const prefix = ({ memoryCost, timeCost, parallelism }: Argon2Parameters) =>
+  `$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`;
 const hasherWith = (parameters: Argon2Parameters) => createArgon2Hasher(parameters, defaultHashingConcurrency, {});
 
 const database = useTestDatabase();
@@ -21,13 +22,22 @@ let after: TestServer;
 let later: TestServer;
 beforeAll(async () => {
   before = await startTestServer({ databaseUrl: database().url, hasher: fastHasher });
-  after = await startTestServer({ databaseUrl: database().url, hasher: hasherWith(newer), signingKeys: before.signingKeys });
-  later = await startTestServer({ databaseUrl: database().url, hasher: hasherWith(newest), signingKeys: before.signingKeys });
+  after = await startTestServer({
+    databaseUrl: database().url,
+    hasher: hasherWith(newer),
+    signingKeys: before.signingKeys,
+  });
+  later = await startTestServer({
+    databaseUrl: database().url,
+    hasher: hasherWith(newest),
+    signingKeys: before.signingKeys,
+  });
 });
 afterAll(() => Promise.all([before, after, later].map((server) => server?.close())));
 
 async function storedHash(userId: string): Promise<string> {
-  return (await before.database.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } })).passwordHash;
+  return (await before.database.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } }))
+    .passwordHash;
 }
 
 describe("a stored hash made with older argon2id parameters", () => {
@@ -36,7 +46,9 @@ describe("a stored hash made with older argon2id parameters", () => {
     const original = await storedHash(user.id);
     expect(original.startsWith(prefix(older))).toBe(true);
 
-    expect(errorCodes(await logIn(after, { ...user.account, password: `${user.account.password}!` }))).toEqual(["INVALID_CREDENTIALS"]);
+    expect(errorCodes(await logIn(after, { ...user.account, password: `${user.account.password}!` }))).toEqual([
+      "INVALID_CREDENTIALS",
+    ]);
     expect(await storedHash(user.id)).toBe(original);
 
     expect((await logIn(after, user.account)).errors).toBeUndefined();
@@ -54,7 +66,8 @@ describe("a stored hash made with older argon2id parameters", () => {
   it("is replaced by a successful current-password check too, not by a failed one", async () => {
     const user = await signUp(before);
     const original = await storedHash(user.id);
-    const enroll = (currentPassword: string) => later.request(mfaDocuments.enroll, { currentPassword }, { token: user.accessToken });
+    const enroll = (currentPassword: string) =>
+      later.request(mfaDocuments.enroll, { currentPassword }, { token: user.accessToken });
 
     expect(errorCodes(await enroll(`${user.account.password}!`))).toEqual(["INVALID_CREDENTIALS"]);
     expect(await storedHash(user.id)).toBe(original);
@@ -68,7 +81,11 @@ describe("a stored hash made with older argon2id parameters", () => {
       const newPassword = `${user.account.password} changed`;
       // Logins spread over the change, so that some check the old password before it commits and upgrade after.
       const [changed, ...logins] = await Promise.all([
-        after.request(sessionMutations.changePassword, { currentPassword: user.account.password, newPassword }, { token: user.accessToken }),
+        after.request(
+          sessionMutations.changePassword,
+          { currentPassword: user.account.password, newPassword },
+          { token: user.accessToken },
+        ),
         ...Array.from({ length: 20 }, (_, index) => sleep(index).then(() => logIn(after, user.account))),
       ]);
       expect(changed!.errors, JSON.stringify(changed!.errors)).toBeUndefined();

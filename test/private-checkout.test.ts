@@ -21,7 +21,8 @@ it("npm start works from a checkout inside a mode-700 folder, and keeps its data
   expect((await stat(`${checkout.root}/..`)).mode & 0o777).toBe(0o700);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const start = () => startProcess("npm", ["start"], { PORT: String(port) }, `${base}/health/ready`, 60_000, checkout.root);
+  const start = () =>
+    startProcess("npm", ["start"], { PORT: String(port) }, `${base}/health/ready`, 60_000, checkout.root);
 
   running = await start();
   await vi.waitFor(() => expect(running!.output()).toMatch(/users subgraph ready/), { timeout: 5_000 });

@@ -84,10 +84,15 @@ it("refuses eight 100 000-alias requests at once before running them, memory ste
   const rssBefore = await residentMegabytes(server.child.pid!);
 
   const [burst, me] = await Promise.all([
-    Promise.all(Array.from({ length: 8 }, async () => {
-      const response = await post(amplificationBody);
-      return { status: response.status, body: (await response.json()) as { errors: { extensions: { code: string } }[] } };
-    })),
+    Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const response = await post(amplificationBody);
+        return {
+          status: response.status,
+          body: (await response.json()) as { errors: { extensions: { code: string } }[] },
+        };
+      }),
+    ),
     graphql(`${baseUrl}/graphql`, mutations.me, {}, { token: accessToken }),
   ]);
 
@@ -104,31 +109,46 @@ it("refuses eight 100 000-alias requests at once before running them, memory ste
 describe("SIGTERM", () => {
   it("turns readiness 503 at once, answers every request in flight and during the drain, then exits 0", async () => {
     const account = newAccount();
-    const { accessToken, user } = (await graphql(`${baseUrl}/graphql`, mutations.register, { input: account })).data!.register;
+    const { accessToken, user } = (await graphql(`${baseUrl}/graphql`, mutations.register, { input: account })).data!
+      .register;
     const requests = [
       JSON.stringify({ query: mutations.me }),
-      JSON.stringify({ query: mutations.login, variables: { input: { usernameOrEmail: account.username, password: account.password } } }),
-      JSON.stringify({ query: "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }", variables: { r: [{ __typename: "User", id: user.id }] } }),
+      JSON.stringify({
+        query: mutations.login,
+        variables: { input: { usernameOrEmail: account.username, password: account.password } },
+      }),
+      JSON.stringify({
+        query: "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }",
+        variables: { r: [{ __typename: "User", id: user.id }] },
+      }),
       JSON.stringify({ query: "{ __typename }" }),
     ];
     const answeredBefore = await metric("http_requests_total", 'route="/graphql"');
     const inFlight = Array.from({ length: 200 }, async (_, index) => {
       const response = await post(requests[index % requests.length]!, accessToken);
-      return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions: { code?: string } }[] } };
+      return {
+        status: response.status,
+        body: (await response.json()) as { data?: unknown; errors?: { extensions: { code?: string } }[] },
+      };
     });
     // The signal comes once the server has received all 200 (a connection still in the kernel's
     // accept queue is not yet the server's), while the logins still wait for argon2id.
     let inFlightAtSignal = 0;
     await expect
-      .poll(async () => {
-        inFlightAtSignal = await metric("http_requests_in_flight");
-        return (await metric("http_requests_total", 'route="/graphql"')) - answeredBefore + inFlightAtSignal;
-      }, { interval: 5, timeout: 20_000 })
+      .poll(
+        async () => {
+          inFlightAtSignal = await metric("http_requests_in_flight");
+          return (await metric("http_requests_total", 'route="/graphql"')) - answeredBefore + inFlightAtSignal;
+        },
+        { interval: 5, timeout: 20_000 },
+      )
       .toBeGreaterThanOrEqual(200);
     server.child.kill("SIGTERM");
     expect(inFlightAtSignal).toBeGreaterThan(0);
 
-    await expect.poll(async () => (await fetch(`${baseUrl}/health/ready`)).status, { interval: 20, timeout: 500 }).toBe(503);
+    await expect
+      .poll(async () => (await fetch(`${baseUrl}/health/ready`)).status, { interval: 20, timeout: 500 })
+      .toBe(503);
     const duringDrain = await post(JSON.stringify({ query: "{ __typename }" }));
     expect(duringDrain.status).toBe(200);
     expect(duringDrain.headers.get("connection")).toBe("close");

@@ -7,7 +7,8 @@ import { useTestServer } from "./helpers/test-server.js";
 
 // The shipped thresholds: 5 failures per (account, client), 20 per account, 100 per client.
 const limits = testConfig().passwordAttempts;
-const documentationAddresses = (block: number, count: number) => Array.from({ length: count }, (_, index) => `198.51.${block}.${index + 1}`);
+const documentationAddresses = (block: number, count: number) =>
+  Array.from({ length: count }, (_, index) => `198.51.${block}.${index + 1}`);
 
 function expectRateLimited(response: GraphQLResponse): void {
   expect(errorCodes(response)).toEqual(["RATE_LIMITED"]);
@@ -21,7 +22,11 @@ describe("login limits, per client behind a trusted proxy", () => {
   const server = useTestServer({ store: "redis", config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: limits });
 
   const logIn = (client: string, usernameOrEmail: string, password: string) =>
-    server().request(mutations.login, { input: { usernameOrEmail, password } }, { headers: { "x-forwarded-for": client } });
+    server().request(
+      mutations.login,
+      { input: { usernameOrEmail, password } },
+      { headers: { "x-forwarded-for": client } },
+    );
 
   async function registered() {
     const account = newAccount("limits");
@@ -61,7 +66,13 @@ describe("login limits, per client behind a trusted proxy", () => {
     const account = await registered();
     const client = "203.0.113.70";
     const fullwidth = account.email.replace(/[a-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
-    const names = [account.username, account.email, account.username.toUpperCase(), fullwidth, account.email.toUpperCase()];
+    const names = [
+      account.username,
+      account.email,
+      account.username.toUpperCase(),
+      fullwidth,
+      account.email.toUpperCase(),
+    ];
     for (const name of names.slice(0, limits.failuresPerClient)) {
       expect(errorCodes(await logIn(client, name, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
     }
@@ -88,10 +99,13 @@ describe("login limits, per client behind a trusted proxy", () => {
 
   it("lets concurrent guesses from one client overshoot nothing", async () => {
     const account = await registered();
-    const guesses = await Promise.all(Array.from({ length: 30 }, () => logIn("203.0.113.72", account.username, "wrong guess")));
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, () => logIn("203.0.113.72", account.username, "wrong guess")),
+    );
     const checked = guesses.filter((guess) => errorCodes(guess)[0] === "INVALID_CREDENTIALS").length;
     expect(checked).toBe(limits.failuresPerClient);
-    for (const guess of guesses.filter((guess) => errorCodes(guess)[0] !== "INVALID_CREDENTIALS")) expectRateLimited(guess);
+    for (const guess of guesses.filter((guess) => errorCodes(guess)[0] !== "INVALID_CREDENTIALS"))
+      expectRateLimited(guess);
   });
 });
 
@@ -107,7 +121,11 @@ describe("login limits per client across accounts, and registrations per client"
     const accounts = await Promise.all(
       Array.from({ length: 4 }, async () => {
         const account = newAccount("spray");
-        await server().request(mutations.register, { input: account }, as(`192.0.2.${Math.floor(Math.random() * 200) + 1}`));
+        await server().request(
+          mutations.register,
+          { input: account },
+          as(`192.0.2.${Math.floor(Math.random() * 200) + 1}`),
+        );
         return account;
       }),
     );
@@ -115,26 +133,41 @@ describe("login limits per client across accounts, and registrations per client"
     let failures = 0;
     for (const account of accounts) {
       for (let i = 0; i < 2; i++, failures++) {
-        const response = await server().request(mutations.login, { input: { usernameOrEmail: account.username, password: "guess" } }, as(sprayer));
+        const response = await server().request(
+          mutations.login,
+          { input: { usernameOrEmail: account.username, password: "guess" } },
+          as(sprayer),
+        );
         expect(errorCodes(response)).toEqual(["INVALID_CREDENTIALS"]);
       }
     }
     expect(failures).toBe(8);
-    const blocked = await server().request(mutations.login, { input: { usernameOrEmail: accounts[0]!.username, password: accounts[0]!.password } }, as(sprayer));
+    const blocked = await server().request(
+      mutations.login,
+      { input: { usernameOrEmail: accounts[0]!.username, password: accounts[0]!.password } },
+      as(sprayer),
+    );
     expectRateLimited(blocked);
-    const elsewhere = await server().request(mutations.login, { input: { usernameOrEmail: accounts[0]!.username, password: accounts[0]!.password } }, as("203.0.113.81"));
+    const elsewhere = await server().request(
+      mutations.login,
+      { input: { usernameOrEmail: accounts[0]!.username, password: accounts[0]!.password } },
+      as("203.0.113.81"),
+    );
     expect(elsewhere.errors).toBeUndefined();
   });
 
   it("limits registrations per client address", async () => {
     const client = "203.0.113.90";
-    for (let i = 0; i < 3; i++) expect((await server().request(mutations.register, { input: newAccount() }, as(client))).errors).toBeUndefined();
+    for (let i = 0; i < 3; i++)
+      expect((await server().request(mutations.register, { input: newAccount() }, as(client))).errors).toBeUndefined();
     const limited = await server().request(mutations.register, { input: newAccount() }, as(client));
     expect(errorCodes(limited)).toEqual(["RATE_LIMITED"]);
     const retryAfter = limited.errors![0]!.extensions!.retryAfterSeconds;
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(3600);
-    expect((await server().request(mutations.register, { input: newAccount() }, as("203.0.113.91"))).errors).toBeUndefined();
+    expect(
+      (await server().request(mutations.register, { input: newAccount() }, as("203.0.113.91"))).errors,
+    ).toBeUndefined();
   });
 });
 
@@ -145,14 +178,17 @@ describe("the in-process store under a flood of login names", () => {
     const names = 20_000;
     // 200 clients, 100 names each: every guess is a failure (never settled as a success).
     for (let index = 0; index < names; index++) {
-      await limiter.begin(`name:stranger-${index}`, `198.18.${Math.floor(index / 100) % 256}.${(index % 100) + 1}`).catch(() => {});
+      await limiter
+        .begin(`name:stranger-${index}`, `198.18.${Math.floor(index / 100) % 256}.${(index % 100) + 1}`)
+        .catch(() => {});
     }
     expect(store.counterCount).toBeLessThanOrEqual(1_000);
 
     const fresh = new MemoryStore();
     const freshLimiter = new PasswordAttemptLimiter(fresh, limits);
     const blocked = "203.0.113.99";
-    for (let index = 0; index < limits.failuresPerAddress; index++) await freshLimiter.begin(`name:first-${index}`, blocked);
+    for (let index = 0; index < limits.failuresPerAddress; index++)
+      await freshLimiter.begin(`name:first-${index}`, blocked);
     const before = fresh.counterCount;
     let refused = 0;
     for (let index = 0; index < names; index++) {

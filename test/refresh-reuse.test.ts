@@ -16,7 +16,8 @@ describe("the refresh reuse interval", () => {
   const server = useTestServer({ store: "redis", clock, config: { REFRESH_REUSE_INTERVAL: "10s" } });
 
   const browser = { headers: { "user-agent": "browser/1" } };
-  const refresh = (refreshToken: string, options = browser) => server().request(sessionMutations.refresh, { refreshToken }, options);
+  const refresh = (refreshToken: string, options = browser) =>
+    server().request(sessionMutations.refresh, { refreshToken }, options);
   const works = async (pair: Pair) => !(await server().request(mutations.me, {}, { token: pair.accessToken })).errors;
   const pairOf = (response: GraphQLResponse) => response.data!.refreshSession as Pair;
 
@@ -56,7 +57,9 @@ describe("the refresh reuse interval", () => {
   it("treats a copy presented within the interval as stolen when another client presents it, or the successor was used", async () => {
     const stolen = await signUp();
     const rotated = pairOf(await refresh(stolen.refreshToken));
-    expect(errorCodes(await refresh(stolen.refreshToken, { headers: { "user-agent": "thief/1" } }))).toEqual(["REFRESH_TOKEN_REUSED"]);
+    expect(errorCodes(await refresh(stolen.refreshToken, { headers: { "user-agent": "thief/1" } }))).toEqual([
+      "REFRESH_TOKEN_REUSED",
+    ]);
     expect(await works(rotated)).toBe(false);
 
     const moved = await signUp();
@@ -69,7 +72,9 @@ describe("the refresh reuse interval", () => {
   it("never revives an ended session", async () => {
     const session = await signUp();
     const rotated = pairOf(await refresh(session.refreshToken));
-    expect((await server().request(sessionMutations.logout, {}, { token: rotated.accessToken })).data).toEqual({ logout: true });
+    expect((await server().request(sessionMutations.logout, {}, { token: rotated.accessToken })).data).toEqual({
+      logout: true,
+    });
     const retry = await refresh(session.refreshToken);
     expect(retry.data).toBeNull();
     expect(errorCodes(await refresh(rotated.refreshToken))).toEqual(["INVALID_REFRESH_TOKEN"]);

@@ -24,7 +24,9 @@ it("logs one line per request: id, operation, duration, outcome code, client add
     body: JSON.stringify({ query: mutations.me }),
   });
   expect(anonymous.headers.get("x-request-id")).toBe("router-7f3a.1");
-  await server().request(mutations.register, { input: { email: "not an address", username: "someone", password: "a fine passphrase" } });
+  await server().request(mutations.register, {
+    input: { email: "not an address", username: "someone", password: "a fine passphrase" },
+  });
   await fetch(`${server().baseUrl}/health/live`);
 
   const logged = requestLines();
@@ -49,7 +51,10 @@ it("generates a request id when none, or no well-formed one, is given, and echoe
   for (const given of [undefined, "x".repeat(500), "two words", "new\nline"]) {
     const response = await fetch(`${server().baseUrl}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(given === undefined ? {} : { "x-request-id": given.replace("\n", "%0A") }) },
+      headers: {
+        "content-type": "application/json",
+        ...(given === undefined ? {} : { "x-request-id": given.replace("\n", "%0A") }),
+      },
       body: JSON.stringify({ query: "{ __typename }" }),
     });
     ids.push(response.headers.get("x-request-id")!);

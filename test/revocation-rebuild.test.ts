@@ -27,18 +27,25 @@ async function sessionsOn(server: TestServer): Promise<{ loggedOut: Tokens[]; li
   const account = newAccount("rebuild");
   await server.request(mutations.register, { input: account });
   const logIn = async () =>
-    (await server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })).data!
-      .login as Tokens;
+    (
+      await server.request(mutations.login, {
+        input: { usernameOrEmail: account.username, password: account.password },
+      })
+    ).data!.login as Tokens;
   const loggedOut = await Promise.all(Array.from({ length: loggedOutCount }, logIn));
   const live = await Promise.all(Array.from({ length: liveCount }, logIn));
   for (const session of loggedOut) {
-    expect((await server.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({ logout: true });
+    expect((await server.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({
+      logout: true,
+    });
   }
   return { loggedOut, live };
 }
 
 async function acceptedCount(server: TestServer, sessions: Tokens[]): Promise<number> {
-  const answers = await Promise.all(sessions.map((session) => server.request(mutations.me, {}, { token: session.accessToken })));
+  const answers = await Promise.all(
+    sessions.map((session) => server.request(mutations.me, {}, { token: session.accessToken })),
+  );
   for (const answer of answers.filter((answer) => answer.errors)) {
     expect(["UNAUTHENTICATED", "SERVICE_UNAVAILABLE"]).toContain(errorCodes(answer)[0]);
   }
@@ -80,7 +87,16 @@ describe("Redis losing its data", () => {
 
     await stopRedis(redis);
     redis = await startRedis(port);
-    await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          store.ping().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     expect(await acceptedCount(server, loggedOut)).toBe(0);
     await expectLiveSessionsWork(server, live);
@@ -98,7 +114,16 @@ describe("Redis losing its data", () => {
   it("restarted from an older snapshot: the revocations after it are not lost", async () => {
     await stopRedis(redis);
     redis = await startRedis(port, ["--save", "", "--appendonly", "no", "--dir", dataDir, "--dbfilename", "dump.rdb"]);
-    await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          store.ping().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
     const before = await sessionsOn(server);
     await store.redis.save();
     const after = await sessionsOn(server);
@@ -106,7 +131,16 @@ describe("Redis losing its data", () => {
     // The snapshot holds the revocations before it, and the mark that the set was current.
     await stopRedis(redis);
     redis = await startRedis(port, ["--save", "", "--appendonly", "no", "--dir", dataDir, "--dbfilename", "dump.rdb"]);
-    await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          store.ping().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     expect(await acceptedCount(server, [...before.loggedOut, ...after.loggedOut])).toBe(0);
     await expectLiveSessionsWork(server, [...before.live, ...after.live]);
@@ -121,7 +155,11 @@ describe("Redis losing its data", () => {
     try {
       await blocker.query("SELECT pg_advisory_lock_shared($1)", [endingLockKey.toString()]);
       await store.redis.flushall();
-      const answers = await Promise.all([...live, ...loggedOut.slice(0, 2)].map((session) => server.request(mutations.me, {}, { token: session.accessToken })));
+      const answers = await Promise.all(
+        [...live, ...loggedOut.slice(0, 2)].map((session) =>
+          server.request(mutations.me, {}, { token: session.accessToken }),
+        ),
+      );
       for (const answer of answers) expect(errorCodes(answer)).toEqual(["SERVICE_UNAVAILABLE"]);
     } finally {
       await blocker.end();

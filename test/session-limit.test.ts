@@ -9,10 +9,14 @@ import { useTestServer } from "./helpers/test-server.js";
 
 type Tokens = { accessToken: string; refreshToken: string };
 
-const sessionIdOf = (accessToken: string): string => JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()).sid;
+const sessionIdOf = (accessToken: string): string =>
+  JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()).sid;
 
 async function liveSessionIds(server: TestServer, userId: string): Promise<string[]> {
-  const rows = await server.database.session.findMany({ where: { userId, revokedAt: null, expiresAt: { gt: new Date() } }, select: { id: true } });
+  const rows = await server.database.session.findMany({
+    where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+    select: { id: true },
+  });
   return rows.map((row) => row.id).sort();
 }
 
@@ -41,7 +45,8 @@ describe("a loop of logins with the default MAX_SESSIONS_PER_ACCOUNT (100)", () 
     expect(listed.data!.sessions).toHaveLength(100);
     // The 31 least recently used ended: the registration's session and the first 30 logins'.
     expect(await works(server(), user)).toEqual({ access: false, refresh: false });
-    for (const tokens of logins.slice(0, 30)) expect(await works(server(), tokens)).toEqual({ access: false, refresh: false });
+    for (const tokens of logins.slice(0, 30))
+      expect(await works(server(), tokens)).toEqual({ access: false, refresh: false });
     expect(await works(server(), logins[30]!)).toEqual({ access: true, refresh: true });
   }, 120_000);
 });
@@ -51,26 +56,42 @@ describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
 
   it("ends the least recently used session at the next sign-in, as revokeSession would, and records it", async () => {
     const user = await signUp(server());
-    const [second, third] = [(await logIn(server(), user.account)).data!.login, (await logIn(server(), user.account)).data!.login];
+    const [second, third] = [
+      (await logIn(server(), user.account)).data!.login,
+      (await logIn(server(), user.account)).data!.login,
+    ];
     // Used since: the registration's session is no longer the least recently used; the second is.
-    const registration = (await server().request(sessionMutations.refresh, { refreshToken: user.refreshToken })).data!.refreshSession;
+    const registration = (await server().request(sessionMutations.refresh, { refreshToken: user.refreshToken })).data!
+      .refreshSession;
     const fourth = (await logIn(server(), user.account)).data!.login;
 
-    expect(await liveSessionIds(server(), user.id)).toEqual([registration, third, fourth].map((tokens) => sessionIdOf(tokens.accessToken)).sort());
-    expect(errorCodes(await server().request(mutations.me, {}, { token: second.accessToken }))).toEqual(["UNAUTHENTICATED"]);
-    expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken: second.refreshToken }))).toEqual(["INVALID_REFRESH_TOKEN"]);
+    expect(await liveSessionIds(server(), user.id)).toEqual(
+      [registration, third, fourth].map((tokens) => sessionIdOf(tokens.accessToken)).sort(),
+    );
+    expect(errorCodes(await server().request(mutations.me, {}, { token: second.accessToken }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
+    expect(errorCodes(await server().request(sessionMutations.refresh, { refreshToken: second.refreshToken }))).toEqual(
+      ["INVALID_REFRESH_TOKEN"],
+    );
     const ended = await server().database.session.findUniqueOrThrow({ where: { id: sessionIdOf(second.accessToken) } });
     expect(ended.revokedReason).toBe("session_limit");
-    const listed = (await server().request(sessionMutations.sessions, {}, { token: fourth.accessToken })).data!.sessions;
+    const listed = (await server().request(sessionMutations.sessions, {}, { token: fourth.accessToken })).data!
+      .sessions;
     expect(listed.map((session: { id: string }) => session.id).sort()).toEqual(await liveSessionIds(server(), user.id));
 
-    const events = (await server().request(admin.securityEvents, { first: 3 }, { token: fourth.accessToken })).data!.securityEvents.edges;
-    expect(events.map((edge: { node: { kind: string; actorId: string } }) => [edge.node.kind, edge.node.actorId])).toEqual([
+    const events = (await server().request(admin.securityEvents, { first: 3 }, { token: fourth.accessToken })).data!
+      .securityEvents.edges;
+    expect(
+      events.map((edge: { node: { kind: string; actorId: string } }) => [edge.node.kind, edge.node.actorId]),
+    ).toEqual([
       ["session_ended", user.id],
       ["login_succeeded", user.id],
       ["login_succeeded", user.id],
     ]);
-    const recorded = await server().database.securityEvent.findFirstOrThrow({ where: { userId: user.id, kind: "session_ended" } });
+    const recorded = await server().database.securityEvent.findFirstOrThrow({
+      where: { userId: user.id, kind: "session_ended" },
+    });
     expect(recorded.details).toEqual({ reason: "session_limit", count: 1 });
   });
 
@@ -86,8 +107,15 @@ describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
       expect(response.errors).toBeUndefined();
       completed.push(response.data!.completeLogin);
     }
-    expect(await liveSessionIds(server(), user.userId)).toEqual(completed.slice(1).map((tokens) => sessionIdOf(tokens.accessToken)).sort());
-    expect(errorCodes(await server().request(mfaDocuments.totpEnabled, {}, { token: completed[0]!.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    expect(await liveSessionIds(server(), user.userId)).toEqual(
+      completed
+        .slice(1)
+        .map((tokens) => sessionIdOf(tokens.accessToken))
+        .sort(),
+    );
+    expect(
+      errorCodes(await server().request(mfaDocuments.totpEnabled, {}, { token: completed[0]!.accessToken })),
+    ).toEqual(["UNAUTHENTICATED"]);
   });
 
   it("applies to passkey sign-ins, whose login events still say a passkey signed in", async () => {
@@ -100,7 +128,12 @@ describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
       expect(response.errors).toBeUndefined();
       signedIn.push(response.data!.finishPasskeyLogin);
     }
-    expect(await liveSessionIds(server(), user.id)).toEqual(signedIn.slice(1).map((tokens) => sessionIdOf(tokens.accessToken)).sort());
+    expect(await liveSessionIds(server(), user.id)).toEqual(
+      signedIn
+        .slice(1)
+        .map((tokens) => sessionIdOf(tokens.accessToken))
+        .sort(),
+    );
     expect(await works(server(), user)).toEqual({ access: false, refresh: false });
     expect(await works(server(), signedIn[0]!)).toEqual({ access: false, refresh: false });
     const events = await server().database.securityEvent.findMany({
@@ -130,10 +163,16 @@ describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
         expect(await works(server(), tokens)).toEqual({ access: expected, refresh: expected });
         if (!expected) evicted++;
       }
-      const events = await server().database.securityEvent.findMany({ where: { userId: user.id, kind: "session_ended" } });
-      expect(events.reduce((sum, event) => sum + (event.details as { count: number }).count, 0)).toBe(issued.length - 3);
+      const events = await server().database.securityEvent.findMany({
+        where: { userId: user.id, kind: "session_ended" },
+      });
+      expect(events.reduce((sum, event) => sum + (event.details as { count: number }).count, 0)).toBe(
+        issued.length - 3,
+      );
     }
-    console.info(`session limit: ${trials} trials × ${loginsPerTrial} concurrent logins, limit 3, ${evicted} sessions ended, none usable`);
+    console.info(
+      `session limit: ${trials} trials × ${loginsPerTrial} concurrent logins, limit 3, ${evicted} sessions ended, none usable`,
+    );
     expect(evicted).toBe(trials * (loginsPerTrial + 1 - 3));
   }, 120_000);
 });

@@ -64,7 +64,9 @@ describe("changePassword racing logins with the old password", () => {
         expect(refreshed.data).toBeNull();
       }
     }
-    console.info(`changePassword vs logins: ${trialCount} trials × ${loginsPerTrial}, ${succeeded} logins succeeded, ${usable} usable afterwards`);
+    console.info(
+      `changePassword vs logins: ${trialCount} trials × ${loginsPerTrial}, ${succeeded} logins succeeded, ${usable} usable afterwards`,
+    );
     expect(usable).toBe(0);
     // Some logins won the race: the race was real.
     expect(succeeded).toBeGreaterThan(0);
@@ -84,7 +86,11 @@ describe("refreshSession racing an operation that ends its session", () => {
     logout: (ended) => server().request(sessionMutations.logout, {}, { token: ended.accessToken }),
     logoutAll: (_ended, other) => server().request(sessionMutations.logoutAll, {}, { token: other.accessToken }),
     revokeSession: (ended, other) =>
-      server().request(sessionMutations.revokeSession, { id: sessionIdOf(ended.accessToken) }, { token: other.accessToken }),
+      server().request(
+        sessionMutations.revokeSession,
+        { id: sessionIdOf(ended.accessToken) },
+        { token: other.accessToken },
+      ),
     changePassword: (_ended, other, password) =>
       server().request(
         sessionMutations.changePassword,
@@ -103,7 +109,9 @@ describe("refreshSession racing an operation that ends its session", () => {
         const account = newAccount("ending");
         const ended = (await server().request(mutations.register, { input: account })).data!.register as Tokens;
         const other = (
-          await server().request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } })
+          await server().request(mutations.login, {
+            input: { usernameOrEmail: account.username, password: account.password },
+          })
         ).data!.login as Tokens;
         await server().database.$executeRaw`UPDATE sessions
           SET created_at = created_at - make_interval(secs => ${ageSeconds}), last_used_at = last_used_at - make_interval(secs => ${ageSeconds})
@@ -119,7 +127,9 @@ describe("refreshSession racing an operation that ends its session", () => {
           refresh(),
         ]);
         expect(endingResponse.errors).toBeUndefined();
-        const issued = refreshes.map((response) => response.data?.refreshSession as (Tokens & { accessTokenExpiresAt: string }) | undefined);
+        const issued = refreshes.map(
+          (response) => response.data?.refreshSession as (Tokens & { accessTokenExpiresAt: string }) | undefined,
+        );
         let count = 0;
         for (const pair of issued.filter((pair) => pair !== undefined)) {
           const accepted = async () => {
@@ -130,13 +140,17 @@ describe("refreshSession racing an operation that ends its session", () => {
           const refreshAgain = await server().request(sessionMutations.refresh, { refreshToken: pair.refreshToken });
           if (!refreshAgain.errors) count++;
           // Shortly before the issued access token expires: its revocation must still be remembered.
-          lateChecks.push(sleep(Math.max(0, Date.parse(pair.accessTokenExpiresAt) - Date.now() - 2_000)).then(accepted));
+          lateChecks.push(
+            sleep(Math.max(0, Date.parse(pair.accessTokenExpiresAt) - Date.now() - 2_000)).then(accepted),
+          );
         }
         return { issued: issued.filter((pair) => pair !== undefined).length, accepted: count };
       });
       const late = await Promise.all(lateChecks);
       const issued = outcomes.reduce((sum, outcome) => sum + outcome.issued, 0);
-      console.info(`2 refreshes vs ${ending}: ${trialCount} trials, ${issued} token pairs issued, ${lateChecks.length} checked again before expiry`);
+      console.info(
+        `2 refreshes vs ${ending}: ${trialCount} trials, ${issued} token pairs issued, ${lateChecks.length} checked again before expiry`,
+      );
       expect(outcomes.reduce((sum, outcome) => sum + outcome.accepted, 0)).toBe(0);
       expect(late.reduce((sum, accepted) => sum + accepted, 0)).toBe(0);
     },

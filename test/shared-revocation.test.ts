@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { RedisStore } from "../src/store/redis-store.js";
+import type { RedisStore } from "../src/store/redis-store.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { newAccount, openTestStore, startTestServer, type TestServer } from "./helpers/server.js";
@@ -14,7 +14,12 @@ beforeAll(async () => {
   database = await createTestDatabase();
   store = (await openTestStore("redis")) as RedisStore;
   first = await startTestServer({ databaseUrl: database.url, store, config: { ACCESS_TOKEN_TTL: "15m" } });
-  second = await startTestServer({ databaseUrl: database.url, store, signingKeys: first.signingKeys, config: { ACCESS_TOKEN_TTL: "15m" } });
+  second = await startTestServer({
+    databaseUrl: database.url,
+    store,
+    signingKeys: first.signingKeys,
+    config: { ACCESS_TOKEN_TTL: "15m" },
+  });
 });
 afterAll(async () => {
   await Promise.all([first.close(), second.close()]);
@@ -26,8 +31,12 @@ it("a logout on one instance is honoured by the other on its next request", asyn
   const session = (await first.request(mutations.register, { input: newAccount() })).data!.register;
   expect((await second.request(mutations.me, {}, { token: session.accessToken })).errors).toBeUndefined();
 
-  expect((await first.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({ logout: true });
-  expect(errorCodes(await second.request(mutations.me, {}, { token: session.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+  expect((await first.request(sessionMutations.logout, {}, { token: session.accessToken })).data).toEqual({
+    logout: true,
+  });
+  expect(errorCodes(await second.request(mutations.me, {}, { token: session.accessToken }))).toEqual([
+    "UNAUTHENTICATED",
+  ]);
 });
 
 it("keeps revocations in Redis only as long as the tokens they guard could live", async () => {

@@ -31,8 +31,10 @@ async function resetToken(email: string): Promise<string> {
   return linkToken(await mail.waitFor(email, before + 1), "reset-password");
 }
 
-const verify = (token: string, accessToken?: string) => server().request(lifecycle.verifyEmail, { token }, { token: accessToken });
-const reset = (token: string, newPassword = "a brand new passphrase") => server().request(lifecycle.resetPassword, { token, newPassword });
+const verify = (token: string, accessToken?: string) =>
+  server().request(lifecycle.verifyEmail, { token }, { token: accessToken });
+const reset = (token: string, newPassword = "a brand new passphrase") =>
+  server().request(lifecycle.resetPassword, { token, newPassword });
 
 describe("link tokens answer INVALID_TOKEN", () => {
   it("when used a second time", async () => {
@@ -116,7 +118,11 @@ describe("link tokens answer INVALID_TOKEN", () => {
     const { account, session, verification } = await register();
     const token = await resetToken(account.email);
     const newEmail = `moved-${account.email}`;
-    await server().request(lifecycle.changeEmail, { newEmail, currentPassword: account.password }, { token: session.accessToken });
+    await server().request(
+      lifecycle.changeEmail,
+      { newEmail, currentPassword: account.password },
+      { token: session.accessToken },
+    );
     const confirmation = linkToken(await mail.waitFor(newEmail), "verify-email");
     expect((await verify(confirmation)).data).toEqual({ verifyEmail: true });
     expect(errorCodes(await reset(token))).toEqual(["INVALID_TOKEN"]);
@@ -127,7 +133,9 @@ describe("link tokens answer INVALID_TOKEN", () => {
     const { account } = await register();
     for (let trial = 0; trial < 5; trial++) {
       const token = await resetToken(account.email);
-      const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => reset(token, `concurrent passphrase ${trial} ${index}`)));
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, index) => reset(token, `concurrent passphrase ${trial} ${index}`)),
+      );
       const winners = answers.filter((answer) => answer.data?.resetPassword === true);
       expect(winners).toHaveLength(1);
       expect(answers.flatMap(errorCodes).sort()).toEqual(Array(7).fill("INVALID_TOKEN"));

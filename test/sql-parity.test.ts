@@ -46,11 +46,14 @@ it("reads users' public fields by id exactly as Prisma does, in order, null for 
     ),
   );
   const [first, second] = await Promise.all(
-    created.map((user) =>
-      database.user.findUniqueOrThrow({ where: { id: user.id }, select: publicUserColumns }),
-    ),
+    created.map((user) => database.user.findUniqueOrThrow({ where: { id: user.id }, select: publicUserColumns })),
   );
-  const read = await new UsersService(database).findByIds([second!.id, randomUUID(), first!.id.toUpperCase(), "not-a-uuid"]);
+  const read = await new UsersService(database).findByIds([
+    second!.id,
+    randomUUID(),
+    first!.id.toUpperCase(),
+    "not-a-uuid",
+  ]);
   expect(read).toStrictEqual([second, null, first, null]);
 });
 
@@ -68,7 +71,12 @@ it("finds a login's account by e-mail or username key, with its password hash an
     },
   });
   const { passwordHash, credentialsVersion, id, emailVerifiedAt, createdAt, roles, lockedAt } = created;
-  const expected = { user: { id, username, email, emailVerifiedAt, createdAt, roles, lockedAt }, passwordHash, credentialsVersion, mfaEnabled: false };
+  const expected = {
+    user: { id, username, email, emailVerifiedAt, createdAt, roles, lockedAt },
+    passwordHash,
+    credentialsVersion,
+    mfaEnabled: false,
+  };
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
@@ -130,7 +138,9 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     },
   ]);
   // …with the login's event as SecurityEvents.record writes one.
-  const event = await database.securityEvent.findFirstOrThrow({ where: { userId: login.user.id, kind: "login_succeeded" } });
+  const event = await database.securityEvent.findFirstOrThrow({
+    where: { userId: login.user.id, kind: "login_succeeded" },
+  });
   expect(event).toEqual({
     id: expect.any(BigInt),
     at: session.createdAt,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../src/store/counter-store.js";
 import { MemoryStore } from "../src/store/memory-store.js";
-import { RedisStore } from "../src/store/redis-store.js";
+import type { RedisStore } from "../src/store/redis-store.js";
 import type { RevocationEntry, RevocationStore } from "../src/store/revocation-store.js";
 import type { SingleUseStore } from "../src/store/single-use-store.js";
 import type { Store } from "../src/store/store.js";
@@ -66,7 +66,8 @@ const stores = [
 describe.each(stores)("the %s store as the revocation store", (_name, open) => {
   let subject: Subject;
   const revocations = (): RevocationStore => subject.store;
-  const rebuild = async (entries: RevocationEntry[] = []) => revocations().completeRebuild(await revocations().beginRebuild(), entries);
+  const rebuild = async (entries: RevocationEntry[] = []) =>
+    revocations().completeRebuild(await revocations().beginRebuild(), entries);
   beforeAll(async () => {
     subject = await open();
   });

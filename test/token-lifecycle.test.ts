@@ -15,7 +15,11 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
 
   async function signUp(userAgent = "test-agent/1.0") {
     const account = newAccount();
-    const response = await server.request(mutations.register, { input: account }, { headers: { "user-agent": userAgent } });
+    const response = await server.request(
+      mutations.register,
+      { input: account },
+      { headers: { "user-agent": userAgent } },
+    );
     expect(response.errors).toBeUndefined();
     return { account, ...response.data!.register };
   }
@@ -32,8 +36,13 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
 
   const me = (token: string) => server.request(mutations.me, {}, { token });
   const refresh = (refreshToken: string, userAgent?: string) =>
-    server.request(sessionMutations.refresh, { refreshToken }, userAgent ? { headers: { "user-agent": userAgent } } : {});
-  const expectUnauthenticated = (response: GraphQLResponse) => expect(errorCodes(response)).toEqual(["UNAUTHENTICATED"]);
+    server.request(
+      sessionMutations.refresh,
+      { refreshToken },
+      userAgent ? { headers: { "user-agent": userAgent } } : {},
+    );
+  const expectUnauthenticated = (response: GraphQLResponse) =>
+    expect(errorCodes(response)).toEqual(["UNAUTHENTICATED"]);
 
   it("rotates: refreshing returns a new pair and the old refresh token dies", async () => {
     const session = await signUp();
@@ -71,7 +80,8 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
     for (const attempt of attempts) expect(attempt.errors).toBeUndefined();
     const successors = new Set(attempts.map((attempt) => attempt.data!.refreshSession.refreshToken));
     expect(successors.size).toBe(1);
-    for (const attempt of attempts) expect((await me(attempt.data!.refreshSession.accessToken)).data!.me.id).toBe(session.user.id);
+    for (const attempt of attempts)
+      expect((await me(attempt.data!.refreshSession.accessToken)).data!.me.id).toBe(session.user.id);
     // The successor rotates as usual, once.
     expect((await refresh([...successors][0]!)).errors).toBeUndefined();
   });
@@ -112,7 +122,13 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
     const phone = await logIn(session.account, "phone/7");
     const listed = await server.request(sessionMutations.sessions, {}, { token: session.accessToken });
     expect(listed.errors).toBeUndefined();
-    const sessions = listed.data!.sessions as { id: string; userAgent: string; current: boolean; createdAt: string; lastUsedAt: string }[];
+    const sessions = listed.data!.sessions as {
+      id: string;
+      userAgent: string;
+      current: boolean;
+      createdAt: string;
+      lastUsedAt: string;
+    }[];
     expect(sessions).toHaveLength(2);
     expect(sessions.find((entry) => entry.current)!.userAgent).toBe("browser/1");
     const phoneSession = sessions.find((entry) => !entry.current)!;
@@ -121,19 +137,33 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
 
     // Another account cannot end it, and learns nothing about it.
     const stranger = await signUp();
-    const foreign = await server.request(sessionMutations.revokeSession, { id: phoneSession.id }, { token: stranger.accessToken });
+    const foreign = await server.request(
+      sessionMutations.revokeSession,
+      { id: phoneSession.id },
+      { token: stranger.accessToken },
+    );
     expect(foreign.data).toEqual({ revokeSession: false });
     expect((await me(phone.accessToken)).errors).toBeUndefined();
 
-    const revoked = await server.request(sessionMutations.revokeSession, { id: phoneSession.id }, { token: session.accessToken });
+    const revoked = await server.request(
+      sessionMutations.revokeSession,
+      { id: phoneSession.id },
+      { token: session.accessToken },
+    );
     expect(revoked.data).toEqual({ revokeSession: true });
     expectUnauthenticated(await me(phone.accessToken));
     expect(errorCodes(await refresh(phone.refreshToken))).toEqual(["INVALID_REFRESH_TOKEN"]);
-    const again = await server.request(sessionMutations.revokeSession, { id: phoneSession.id }, { token: session.accessToken });
+    const again = await server.request(
+      sessionMutations.revokeSession,
+      { id: phoneSession.id },
+      { token: session.accessToken },
+    );
     expect(again.data).toEqual({ revokeSession: false });
 
     const remaining = await server.request(sessionMutations.sessions, {}, { token: session.accessToken });
-    expect(remaining.data!.sessions.map((entry: { id: string }) => entry.id)).toEqual([sessions.find((entry) => entry.current)!.id]);
+    expect(remaining.data!.sessions.map((entry: { id: string }) => entry.id)).toEqual([
+      sessions.find((entry) => entry.current)!.id,
+    ]);
   });
 
   it("changePassword checks the current password, ends every other session and returns a new pair", async () => {
@@ -142,7 +172,9 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
     const change = (token: string, currentPassword: string, newPassword: string) =>
       server.request(sessionMutations.changePassword, { currentPassword, newPassword }, { token });
 
-    expect(errorCodes(await change(session.accessToken, "not my password", "a brand new passphrase"))).toEqual(["INVALID_CREDENTIALS"]);
+    expect(errorCodes(await change(session.accessToken, "not my password", "a brand new passphrase"))).toEqual([
+      "INVALID_CREDENTIALS",
+    ]);
     const weak = await change(session.accessToken, session.account.password, "short");
     expect(errorCodes(weak)).toEqual(["WEAK_PASSWORD"]);
     expect(weak.errors![0]!.extensions!.field).toBe("newPassword");
@@ -171,7 +203,9 @@ describe.each(["redis", "memory"] as const)("the life of a session, with the %s 
       expectUnauthenticated(await server.request(query));
     }
     expectUnauthenticated(await server.request(sessionMutations.revokeSession, { id: "x" }));
-    expectUnauthenticated(await server.request(sessionMutations.changePassword, { currentPassword: "a", newPassword: "b" }));
+    expectUnauthenticated(
+      await server.request(sessionMutations.changePassword, { currentPassword: "a", newPassword: "b" }),
+    );
   });
 });
 
@@ -195,10 +229,13 @@ describe("expiry, on an injected clock", () => {
     clock.advance(15 * 60 - 5);
     expect((await server.request(mutations.me, {}, { token: session.accessToken })).errors).toBeUndefined();
     clock.advance(10);
-    expect(errorCodes(await server.request(mutations.me, {}, { token: session.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await server.request(mutations.me, {}, { token: session.accessToken }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
 
     // The refresh token outlives the access token…
-    const next = (await server.request(sessionMutations.refresh, { refreshToken: session.refreshToken })).data!.refreshSession;
+    const next = (await server.request(sessionMutations.refresh, { refreshToken: session.refreshToken })).data!
+      .refreshSession;
     expect((await server.request(mutations.me, {}, { token: next.accessToken })).errors).toBeUndefined();
     // …until its own TTL has passed.
     clock.advance(30 * 86400 + 1);
@@ -212,14 +249,20 @@ describe("housekeeping", () => {
   let server: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database().url, store: "memory", clock, config: { REFRESH_TOKEN_TTL: "30d" } });
+    server = await startTestServer({
+      databaseUrl: database().url,
+      store: "memory",
+      clock,
+      config: { REFRESH_TOKEN_TTL: "30d" },
+    });
   });
   afterAll(() => server.close());
 
   it("purges sessions that ended or expired long ago, with their refresh tokens, and keeps live ones", async () => {
     const ended = (await server.request(mutations.register, { input: newAccount() })).data!.register;
     await server.request(sessionMutations.logout, {}, { token: ended.accessToken });
-    const sessionOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).sid as string;
+    const sessionOf = (token: string) =>
+      JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).sid as string;
     const endedId = sessionOf(ended.accessToken);
 
     clock.advance(8 * 86400);
@@ -243,14 +286,22 @@ describe("housekeeping", () => {
 describe("changing the password", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: database().url, store: "redis", loginLimits: { failuresPerClient: 2 } });
+    server = await startTestServer({
+      databaseUrl: database().url,
+      store: "redis",
+      loginLimits: { failuresPerClient: 2 },
+    });
   });
   afterAll(() => server.close());
 
   it("limits guesses of the current password like logins", async () => {
     const session = (await server.request(mutations.register, { input: newAccount() })).data!.register;
     const attempt = () =>
-      server.request(sessionMutations.changePassword, { currentPassword: "a wrong guess", newPassword: "a brand new passphrase" }, { token: session.accessToken });
+      server.request(
+        sessionMutations.changePassword,
+        { currentPassword: "a wrong guess", newPassword: "a brand new passphrase" },
+        { token: session.accessToken },
+      );
     expect(errorCodes(await attempt())).toEqual(["INVALID_CREDENTIALS"]);
     expect(errorCodes(await attempt())).toEqual(["INVALID_CREDENTIALS"]);
     expect(errorCodes(await attempt())).toEqual(["RATE_LIMITED"]);

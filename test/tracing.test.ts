@@ -35,9 +35,15 @@ beforeAll(async () => {
       if (request.url === "/v1/traces" && request.method === "POST") {
         for (const resourceSpans of JSON.parse(body).resourceSpans ?? []) {
           const resource = Object.fromEntries(
-            resourceSpans.resource.attributes.map((attribute: { key: string; value: Record<string, unknown> }) => [attribute.key, Object.values(attribute.value)[0]]),
+            resourceSpans.resource.attributes.map((attribute: { key: string; value: Record<string, unknown> }) => [
+              attribute.key,
+              Object.values(attribute.value)[0],
+            ]),
           );
-          received.push({ resource, spans: resourceSpans.scopeSpans.flatMap((scope: { spans: ExportedSpan[] }) => scope.spans) });
+          received.push({
+            resource,
+            spans: resourceSpans.scopeSpans.flatMap((scope: { spans: ExportedSpan[] }) => scope.spans),
+          });
         }
       }
       response.writeHead(200, { "content-type": "application/json" }).end("{}");

@@ -48,10 +48,15 @@ async function productionEnvironment(overrides: Record<string, string>): Promise
 
 const readiness = async (server: RunningServer) => {
   const response = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
-  return { status: response.status, body: (await response.json()) as { checks: Record<string, string>; failing: string[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { checks: Record<string, string>; failing: string[] },
+  };
 };
 const login = (server: RunningServer) =>
-  graphql(server.url.replace("localhost", "127.0.0.1"), mutations.login, { input: { usernameOrEmail: "someone", password: "whatever it is" } });
+  graphql(server.url.replace("localhost", "127.0.0.1"), mutations.login, {
+    input: { usernameOrEmail: "someone", password: "whatever it is" },
+  });
 
 describe("production on a database it cannot use yet", () => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -64,10 +69,14 @@ describe("production on a database it cannot use yet", () => {
     cleanups.push(database.drop);
     const { logger, lines } = capturedLogger();
     const log = () => lines.join("");
-    const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: database.url })), logger, { hasher: fastHasher });
+    const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: database.url })), logger, {
+      hasher: fastHasher,
+    });
     cleanups.push(server.stop);
     const migrations = await migrationNames();
-    expect(log()).toContain(`lacks ${migrations.length} migration(s): not ready until node dist/cli/migrate.js applies them`);
+    expect(log()).toContain(
+      `lacks ${migrations.length} migration(s): not ready until node dist/cli/migrate.js applies them`,
+    );
 
     const before = await readiness(server);
     expect(before.status).toBe(503);
@@ -85,7 +94,9 @@ describe("production on a database it cannot use yet", () => {
     const missing = await databaseUrl(false);
     const { logger, lines } = capturedLogger();
     const log = () => lines.join("");
-    const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: missing.url })), logger, { hasher: fastHasher });
+    const server = await startServer(loadConfig(await productionEnvironment({ DATABASE_URL: missing.url })), logger, {
+      hasher: fastHasher,
+    });
     cleanups.push(server.stop);
     expect(log()).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+\/users_unready_\w+ \(DATABASE_URL\) does not answer/);
     expect(log()).not.toContain(new URL(testPostgresUrl).password || "\0");
@@ -94,7 +105,10 @@ describe("production on a database it cannot use yet", () => {
     expect(ready.status).toBe(503);
     expect(ready.body.failing).toContain("postgres");
     expect(errorCodes(await login(server))).toEqual(["SERVICE_UNAVAILABLE"]);
-    const user = await graphql(server.url.replace("localhost", "127.0.0.1"), "{ user(id: \"6d1f0f6e-0000-4000-8000-000000000000\") { id } }");
+    const user = await graphql(
+      server.url.replace("localhost", "127.0.0.1"),
+      '{ user(id: "6d1f0f6e-0000-4000-8000-000000000000") { id } }',
+    );
     expect(errorCodes(user)).toEqual(["SERVICE_UNAVAILABLE"]);
   });
 });
@@ -105,16 +119,26 @@ describe("start-up errors", () => {
     try {
       const closedPort = await freePort();
       const config = loadConfig(
-        await productionEnvironment({ DATABASE_URL: database.url, REDIS_URL: `redis://:s3cret-redis@127.0.0.1:${closedPort}` }),
+        await productionEnvironment({
+          DATABASE_URL: database.url,
+          REDIS_URL: `redis://:s3cret-redis@127.0.0.1:${closedPort}`,
+        }),
       );
-      const failure = await startServer(config, createLogger("silent"), { hasher: fastHasher }).catch((error: unknown) => error);
+      const failure = await startServer(config, createLogger("silent"), { hasher: fastHasher }).catch(
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(StartupError);
-      expect((failure as Error).message).toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${closedPort} \\(REDIS_URL\\) is unreachable: .*ECONNREFUSED`));
+      expect((failure as Error).message).toMatch(
+        new RegExp(`^Redis at 127\\.0\\.0\\.1:${closedPort} \\(REDIS_URL\\) is unreachable: .*ECONNREFUSED`),
+      );
       expect((failure as Error).message).not.toContain("s3cret");
 
       // The process prints it as one line, no stack trace.
       const { code, output } = await run("node", ["--import", "tsx", "src/main.ts"], {
-        ...(await productionEnvironment({ DATABASE_URL: database.url, REDIS_URL: `redis://:s3cret-redis@127.0.0.1:${closedPort}` })),
+        ...(await productionEnvironment({
+          DATABASE_URL: database.url,
+          REDIS_URL: `redis://:s3cret-redis@127.0.0.1:${closedPort}`,
+        })),
       });
       expect(code).toBe(1);
       expect(output).toMatch(/could not start: Redis at 127\.0\.0\.1:\d+ \(REDIS_URL\) is unreachable/);
@@ -130,7 +154,9 @@ it("node dist/cli/migrate.js exits as soon as it has applied the migrations", as
   try {
     let printedAt = 0;
     const started = Date.now();
-    const child = spawn("node", ["--import", "tsx", "src/cli/migrate.ts"], { env: { PATH: process.env.PATH, DATABASE_URL: database.url } });
+    const child = spawn("node", ["--import", "tsx", "src/cli/migrate.ts"], {
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url },
+    });
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += chunk;

@@ -45,19 +45,27 @@ it("npm start with no configuration: a password reset works end to end through t
 
   const account = newAccount("zeromail");
   expect((await graphql(url, mutations.register, { input: account })).errors).toBeUndefined();
-  const verification = await vi.waitFor(() => mailFromLog(running!.output(), "Confirm your e-mail address"), { timeout: 5_000 });
+  const verification = await vi.waitFor(() => mailFromLog(running!.output(), "Confirm your e-mail address"), {
+    timeout: 5_000,
+  });
   expect(verification.to).toEqual([account.email]);
   expect(linkToken(verification, "verify-email")).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-  expect((await graphql(url, lifecycle.requestPasswordReset, { email: account.email })).data).toEqual({ requestPasswordReset: true });
+  expect((await graphql(url, lifecycle.requestPasswordReset, { email: account.email })).data).toEqual({
+    requestPasswordReset: true,
+  });
   // The answer comes before the mail is written.
   const resetMail = await vi.waitFor(() => mailFromLog(running!.output(), "Reset your password"), { timeout: 5_000 });
   expect(resetMail.text).toContain("http://localhost:3000/reset-password?token=");
   const newPassword = `${account.password} after reset`;
-  const reset = await graphql(url, lifecycle.resetPassword, { token: linkToken(resetMail, "reset-password"), newPassword });
+  const reset = await graphql(url, lifecycle.resetPassword, {
+    token: linkToken(resetMail, "reset-password"),
+    newPassword,
+  });
   expect(reset.data).toEqual({ resetPassword: true });
 
-  const login = (password: string) => graphql(url, mutations.login, { input: { usernameOrEmail: account.email, password } });
+  const login = (password: string) =>
+    graphql(url, mutations.login, { input: { usernameOrEmail: account.email, password } });
   expect((await login(account.password)).errors?.[0]?.extensions?.code).toBe("INVALID_CREDENTIALS");
   expect((await login(newPassword)).errors).toBeUndefined();
   await vi.waitFor(() => mailFromLog(running!.output(), "Your password was changed"), { timeout: 5_000 });

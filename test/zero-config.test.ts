@@ -41,7 +41,9 @@ describe("npm start with no configuration", () => {
     const registered = await graphql(`${base}/graphql`, mutations.register, { input: account });
     expect(registered.errors).toBeUndefined();
     // The generated key is ES256, which every common verifier takes.
-    const jwks = (await fetch(`${base}/.well-known/jwks.json`).then((response) => response.json())) as { keys: { alg: string }[] };
+    const jwks = (await fetch(`${base}/.well-known/jwks.json`).then((response) => response.json())) as {
+      keys: { alg: string }[];
+    };
     expect(jwks.keys.map((key) => key.alg)).toEqual(["ES256"]);
     await running.stop(); // npm itself ends by the signal; the server shuts down cleanly
     expect(running.output()).toMatch(/shutting down/);
@@ -86,8 +88,16 @@ describe("npm start with no configuration", () => {
   it("refuses a second instance on the same DATA_DIR, and leaves the first one's database alone", async () => {
     const [port, otherPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${port}`;
-    running = await startProcess("node", ["--import", "tsx", "src/main.ts"], { DATA_DIR: dataDir, PORT: String(port) }, `${base}/health/ready`);
-    const second = await run("node", ["--import", "tsx", "src/main.ts"], { DATA_DIR: dataDir, PORT: String(otherPort) });
+    running = await startProcess(
+      "node",
+      ["--import", "tsx", "src/main.ts"],
+      { DATA_DIR: dataDir, PORT: String(port) },
+      `${base}/health/ready`,
+    );
+    const second = await run("node", ["--import", "tsx", "src/main.ts"], {
+      DATA_DIR: dataDir,
+      PORT: String(otherPort),
+    });
     expect(second.code).toBe(1);
     expect(second.output).toMatch(new RegExp(`another instance \\(pid ${running.child.pid}\\) runs on DATA_DIR`));
     expect(second.output).not.toMatch(/\n\s+at /);
@@ -102,7 +112,16 @@ describe("npm start with no configuration", () => {
   it("refuses to start in production without its required settings, naming each", async () => {
     const result = await run("node", ["--import", "tsx", "src/main.ts"], { NODE_ENV: "production" });
     expect(result.code).toBe(1);
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL", "WEBAUTHN_ORIGINS"]) {
+    for (const name of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "JWT_PRIVATE_KEYS",
+      "ENCRYPTION_KEYS",
+      "SMTP_URL",
+      "MAIL_FROM",
+      "APP_URL",
+      "WEBAUTHN_ORIGINS",
+    ]) {
       expect(result.output).toContain(name);
     }
   });

@@ -37,10 +37,13 @@ export async function entitiesFigures(bench: Bench): Promise<Figure[]> {
   if (resolved.errors || resolved.data?._entities.filter(Boolean).length !== seededUsers) {
     throw new Error(`_entities did not resolve ${seededUsers} users: ${JSON.stringify(resolved.errors)}`);
   }
-  const oneEntity = representations.map((representation) => graphqlCall({ query: entitiesQuery, variables: { representations: [representation] } }));
+  const oneEntity = representations.map((representation) =>
+    graphqlCall({ query: entitiesQuery, variables: { representations: [representation] } }),
+  );
   const hundredEntities = [graphqlCall({ query: entitiesQuery, variables: { representations } })];
   const latency = async (driveServer: Driver) => {
-    for (const calls of [oneEntity, hundredEntities]) await driveServer({ calls, connections: 1, durationSeconds: plan.warmup });
+    for (const calls of [oneEntity, hundredEntities])
+      await driveServer({ calls, connections: 1, durationSeconds: plan.warmup });
     const one = await driveServer({ calls: oneEntity, connections: 1, durationSeconds: plan.latency });
     const hundred = await driveServer({ calls: hundredEntities, connections: 1, durationSeconds: plan.latency });
     return { one: percentile(one.latenciesMs, 50), hundred: percentile(hundred.latenciesMs, 50) };

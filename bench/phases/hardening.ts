@@ -53,10 +53,16 @@ export async function rejectedBurst(subgraph: Served, rejected: RejectedRequest,
   const clientMs = await Promise.all(
     Array.from({ length: parallel }, async () => {
       const started = performance.now();
-      const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body: rejected.body });
+      const response = await fetch(subgraph.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: rejected.body,
+      });
       const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
       if (response.status !== 400 || !body.errors?.some((error) => error.extensions?.code === rejected.code)) {
-        throw new Error(`the request was not refused with ${rejected.code}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+        throw new Error(
+          `the request was not refused with ${rejected.code}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`,
+        );
       }
       return performance.now() - started;
     }),
@@ -77,10 +83,16 @@ export async function rejectedBurst(subgraph: Served, rejected: RejectedRequest,
  * `registrations` registers at once, and meanwhile one client logging in again and again: how long
  * its logins take, and how the registrations were answered (an account, or a fast refusal).
  */
-export async function loginDuringRegistrationBurst(url: string, login: { usernameOrEmail: string; password: string }, registrations = 400) {
+export async function loginDuringRegistrationBurst(
+  url: string,
+  login: { usernameOrEmail: string; password: string },
+  registrations = 400,
+) {
   let bursting = true;
   const burst = Promise.all(
-    Array.from({ length: registrations }, () => graphql(url, mutations.register, { input: newAccount("burst") }).then(errorCodes)),
+    Array.from({ length: registrations }, () =>
+      graphql(url, mutations.register, { input: newAccount("burst") }).then(errorCodes),
+    ),
   ).finally(() => (bursting = false));
   const logins: { ms: number; codes: string[] }[] = [];
   while (bursting || logins.length === 0) {
@@ -89,8 +101,11 @@ export async function loginDuringRegistrationBurst(url: string, login: { usernam
     logins.push({ ms: performance.now() - started, codes });
   }
   const registered = await burst;
-  const count = (answers: string[][], code?: string) => answers.filter((codes) => (code ? codes.join() === code : codes.length === 0)).length;
-  const unexpected = [...registered, ...logins.map((entry) => entry.codes)].find((codes) => codes.length > 0 && codes.join() !== "SERVICE_UNAVAILABLE");
+  const count = (answers: string[][], code?: string) =>
+    answers.filter((codes) => (code ? codes.join() === code : codes.length === 0)).length;
+  const unexpected = [...registered, ...logins.map((entry) => entry.codes)].find(
+    (codes) => codes.length > 0 && codes.join() !== "SERVICE_UNAVAILABLE",
+  );
   if (unexpected) throw new Error(`unexpected answer during the registration burst: ${unexpected.join()}`);
   const latencies = logins.map((entry) => entry.ms).sort((a, b) => a - b);
   return {
@@ -112,7 +127,10 @@ export async function hardeningFigures(bench: Bench): Promise<Figure[]> {
   const entityList = await rejectedBurst(bench.subgraph, rejectedRequests.entities);
   bench.log("logins during 400 concurrent registrations");
   const [first] = bench.users;
-  const burst = await loginDuringRegistrationBurst(bench.subgraph.url, { usernameOrEmail: first!.usernameOrEmail, password: first!.password });
+  const burst = await loginDuringRegistrationBurst(bench.subgraph.url, {
+    usernameOrEmail: first!.usernameOrEmail,
+    password: first!.password,
+  });
   return [
     {
       id: "amplificationServerMs",

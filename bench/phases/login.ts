@@ -22,7 +22,12 @@ export async function loginFigures(bench: Bench): Promise<Figure[]> {
   const hashes = await hashMilliseconds(plan.hashSamples);
   const logins = await bench.driveSubgraph({ calls: bench.calls.login, connections: 1, durationSeconds: plan.latency });
   const signIns =
-    peer && (await bench.drivePeer({ calls: bench.peerUsers.map(bench.peerRequest.signIn), connections: 1, durationSeconds: plan.latency }));
+    peer &&
+    (await bench.drivePeer({
+      calls: bench.peerUsers.map(bench.peerRequest.signIn),
+      connections: 1,
+      durationSeconds: plan.latency,
+    }));
   bench.log("passkey sign-in latency, on one connection as the logins above");
   const passkeySignIns = await passkeySignInMilliseconds(bench.subgraph.url, bench.users[1]!, plan.passkeySignIns);
   bench.requests.subgraph += 2 + 2 * passkeySignIns.length;

@@ -22,12 +22,20 @@ export async function residentAfterRequests(bench: Bench): Promise<EarlyResidenc
   const { subgraph, peer, requests } = bench;
   const [rss, peerRss = 0] = await Promise.all([
     bench
-      .driveSubgraph({ calls: bench.calls.me, connections: throughputConnections, amount: rssAfterRequests - requests.subgraph })
+      .driveSubgraph({
+        calls: bench.calls.me,
+        connections: throughputConnections,
+        amount: rssAfterRequests - requests.subgraph,
+      })
       .then(() => residentMegabytes(subgraph.process.child.pid!)),
     ...(peer
       ? [
           bench
-            .drivePeer({ calls: bench.calls.getSession, connections: throughputConnections, amount: rssAfterRequests - requests.peer })
+            .drivePeer({
+              calls: bench.calls.getSession,
+              connections: throughputConnections,
+              amount: rssAfterRequests - requests.peer,
+            })
             .then(() => residentMegabytes(peer.process.child.pid!)),
         ]
       : []),

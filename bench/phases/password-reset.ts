@@ -11,7 +11,11 @@ const requestPasswordReset = `mutation($email: String!) { requestPasswordReset(e
  * both see the same machine. A pause after each request lets a known address's mail (sent after
  * the answer) finish, so it does not slow the next request down: the figure is what one probe sees.
  */
-async function resetRequestMilliseconds(url: string, knownEmails: string[], pairs: number): Promise<{ known: number[]; unknown: number[] }> {
+async function resetRequestMilliseconds(
+  url: string,
+  knownEmails: string[],
+  pairs: number,
+): Promise<{ known: number[]; unknown: number[] }> {
   const known: number[] = [];
   const unknown: number[] = [];
   for (let i = 0; i < pairs; i++) {
@@ -36,7 +40,11 @@ async function resetRequestMilliseconds(url: string, knownEmails: string[], pair
 /** Whether requestPasswordReset's timing tells a known address from an unknown one. */
 export async function passwordResetFigures(bench: Bench): Promise<Figure[]> {
   const pairs = bench.plan.resetPairs;
-  const resets = await resetRequestMilliseconds(bench.subgraph.url, bench.users.map((user) => user.email), pairs);
+  const resets = await resetRequestMilliseconds(
+    bench.subgraph.url,
+    bench.users.map((user) => user.email),
+    pairs,
+  );
   bench.requests.subgraph += resets.known.length + resets.unknown.length;
   const [unknownP50, knownP50] = [percentile(resets.unknown, 50), percentile(resets.known, 50)];
   return [

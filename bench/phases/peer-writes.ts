@@ -14,14 +14,16 @@ export async function peerWriteFigures(bench: Bench): Promise<Figure[]> {
   const signIns = bench.peerUsers.map(peerRequest.signIn);
   const [loginRps = 0, signInRps = 0] = await bestOfAlternatingRounds(
     plan.throughputRounds,
-    () => bench.driveSubgraph({ calls: bench.calls.login, connections: loginConnections, durationSeconds: plan.writes }),
+    () =>
+      bench.driveSubgraph({ calls: bench.calls.login, connections: loginConnections, durationSeconds: plan.writes }),
     () => bench.drivePeer({ calls: signIns, connections: loginConnections, durationSeconds: plan.writes }),
   );
   const register = () => graphqlCall({ query: mutations.register, variables: { input: newAccount("bench") } });
   const [registerRps = 0, signUpRps = 0] = await bestOfAlternatingRounds(
     plan.throughputRounds,
     () => bench.driveSubgraph({ calls: register, connections: registerConnections, durationSeconds: plan.writes }),
-    () => bench.drivePeer({ calls: peerRequest.signUp, connections: registerConnections, durationSeconds: plan.writes }),
+    () =>
+      bench.drivePeer({ calls: peerRequest.signUp, connections: registerConnections, durationSeconds: plan.writes }),
   );
   const rate = (value: number) => `${Math.round(value)}`;
   return [

@@ -20,7 +20,8 @@ export class AccountLifecycleResolver {
   }
 
   @Mutation(() => Boolean, {
-    description: "Follows a link to the app's /verify-email page: verifies the address, or applies an e-mail change. INVALID_TOKEN when unknown, used, expired or superseded.",
+    description:
+      "Follows a link to the app's /verify-email page: verifies the address, or applies an e-mail change. INVALID_TOKEN when unknown, used, expired or superseded.",
   })
   async verifyEmail(@Arg("token", () => String) token: string, @Ctx() context: RequestContext): Promise<boolean> {
     return this.verification.verifyEmail(token, await context.viewer(), context.client);
@@ -34,7 +35,8 @@ export class AccountLifecycleResolver {
   }
 
   @Mutation(() => Boolean, {
-    description: "Follows a link to the app's /reset-password page: sets the new password and ends every session of the account.",
+    description:
+      "Follows a link to the app's /reset-password page: sets the new password and ends every session of the account.",
   })
   async resetPassword(
     @Arg("token", () => String) token: string,
@@ -45,12 +47,16 @@ export class AccountLifecycleResolver {
   }
 
   @Mutation(() => User)
-  async changeUsername(@Arg("newUsername", () => String) newUsername: string, @Ctx() context: RequestContext): Promise<UserRecord> {
+  async changeUsername(
+    @Arg("newUsername", () => String) newUsername: string,
+    @Ctx() context: RequestContext,
+  ): Promise<UserRecord> {
     return this.profile.changeUsername(await context.requireViewer(), newUsername);
   }
 
   @Mutation(() => Boolean, {
-    description: "Mails a confirmation link to the new address and a notice to the current one; the address changes when the link is followed.",
+    description:
+      "Mails a confirmation link to the new address and a notice to the current one; the address changes when the link is followed.",
   })
   async changeEmail(
     @Arg("newEmail", () => String) newEmail: string,
@@ -61,7 +67,10 @@ export class AccountLifecycleResolver {
   }
 
   @Mutation(() => Boolean, { description: "Deletes the account and everything that names it; every session ends." })
-  async deleteAccount(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: RequestContext): Promise<boolean> {
+  async deleteAccount(
+    @Arg("currentPassword", () => String) currentPassword: string,
+    @Ctx() context: RequestContext,
+  ): Promise<boolean> {
     return this.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
   }
 }

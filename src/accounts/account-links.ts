@@ -34,9 +34,22 @@ export class AccountLinks {
   }
 
   /** Issues a token of `purpose` for the account in `tx` (`newAccount`: created in `tx`) and mails its link to `to`. */
-  async send(tx: Transaction, user: { id: string; username: string }, purpose: TokenPurpose, to: string, { newAccount = false } = {}): Promise<void> {
-    const { token, validForSeconds } = await this.tokens.issue(tx, { userId: user.id, purpose, email: to }, { newAccount });
+  async send(
+    tx: Transaction,
+    user: { id: string; username: string },
+    purpose: TokenPurpose,
+    to: string,
+    { newAccount = false } = {},
+  ): Promise<void> {
+    const { token, validForSeconds } = await this.tokens.issue(
+      tx,
+      { userId: user.id, purpose, email: to },
+      { newAccount },
+    );
     const { page, template } = linkMails[purpose];
-    await this.mailer.send(to, template({ username: user.username, link: this.mailer.link(page, token), validForSeconds }));
+    await this.mailer.send(
+      to,
+      template({ username: user.username, link: this.mailer.link(page, token), validForSeconds }),
+    );
   }
 }

@@ -11,7 +11,10 @@ export class AccountsResolver {
   constructor(private readonly accounts: AccountsService) {}
 
   @Mutation(() => AuthPayload)
-  register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() context: RequestContext): Promise<AuthResult> {
+  register(
+    @Arg("input", () => RegisterInput) input: RegisterInput,
+    @Ctx() context: RequestContext,
+  ): Promise<AuthResult> {
     return markTokenOwner(context, this.accounts.register(input, context.client));
   }
 

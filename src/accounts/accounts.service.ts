@@ -35,7 +35,10 @@ export class AccountsService {
    * Creates the account with its first session and mails the verification link, in one
    * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
    */
-  async register(input: { email: string; username: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
+  async register(
+    input: { email: string; username: string; password: string },
+    client: ClientInfo = {},
+  ): Promise<AuthResult> {
     const { links, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
@@ -52,7 +55,13 @@ export class AccountsService {
           data: { email, username: username.display, usernameKey: username.key, passwordHash, createdAt: now },
           select: { ...publicUserColumns, credentialsVersion: true },
         });
-        const inserted = await lifecycle.insertWithin(tx, { id: created.id, credentialsVersion }, session, client, "registered");
+        const inserted = await lifecycle.insertWithin(
+          tx,
+          { id: created.id, credentialsVersion },
+          session,
+          client,
+          "registered",
+        );
         if (!inserted.stored) throw new Error("the account created in this transaction was not found");
         await links.send(tx, created, "verify_email", email, { newAccount: true });
         // A new account has no other session to end; last all the same, as after every ending.
@@ -74,19 +83,33 @@ export class AccountsService {
    * Every session of the account ends, the presenting one included; the returned pair starts the
    * only session left.
    */
-  async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, client: ClientInfo = {}): Promise<AuthResult> {
+  async changePassword(
+    viewer: Viewer,
+    currentPassword: string,
+    newPassword: string,
+    client: ClientInfo = {},
+  ): Promise<AuthResult> {
     const { hasher, lifecycle, audit, clock } = this.dependencies;
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
     assertStrongPassword(newPassword, "newPassword");
     const passwordHash = await hasher.hash(newPassword);
     const session = lifecycle.prepare(clock.now(), client);
     // Only if the password just checked is still the current one.
-    const updated = await lifecycle.changeCredentials(user.id, user.credentialsVersion, "password_changed", async (tx) => {
-      const changed = await tx.user.update({ where: { id: user.id }, data: { passwordHash }, select: publicUserColumns });
-      await tx.session.create({ data: { ...session.row, userId: user.id } });
-      await audit.record(tx, { kind: "password_changed", userId: user.id, actorId: user.id, client });
-      return changed;
-    });
+    const updated = await lifecycle.changeCredentials(
+      user.id,
+      user.credentialsVersion,
+      "password_changed",
+      async (tx) => {
+        const changed = await tx.user.update({
+          where: { id: user.id },
+          data: { passwordHash },
+          select: publicUserColumns,
+        });
+        await tx.session.create({ data: { ...session.row, userId: user.id } });
+        await audit.record(tx, { kind: "password_changed", userId: user.id, actorId: user.id, client });
+        return changed;
+      },
+    );
     if (!updated) throw new InvalidCredentialsError();
     return lifecycle.tokensFor(updated, session);
   }

@@ -49,13 +49,18 @@ export class PasswordResetService {
     const { database, links, mailRequests, logger } = this.dependencies;
     const address = normalizeEmail(email);
     await mailRequests.attempt(`address:${address}`, client.ip);
-    const user = await database.user.findUnique({ where: { email: address }, select: { id: true, username: true, email: true } });
+    const user = await database.user.findUnique({
+      where: { email: address },
+      select: { id: true, username: true, email: true },
+    });
     if (user) {
       // Even the start of the delivery (composing the mail) would lengthen a known address's answer.
       afterAnswer(() => {
         const delivery = links
           .transaction((tx) => links.send(tx, user, "reset_password", user.email))
-          .catch((error: unknown) => logger.error({ err: error }, "password reset mail not delivered; no link was issued"))
+          .catch((error: unknown) =>
+            logger.error({ err: error }, "password reset mail not delivered; no link was issued"),
+          )
           .finally(() => this.deliveries.delete(delivery));
         this.deliveries.add(delivery);
       });

@@ -1,7 +1,12 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/prisma.js";
-import { BadUserInputError, InvalidCredentialsError, UnauthenticatedError, UsernameTakenError } from "../errors/errors.js";
+import {
+  BadUserInputError,
+  InvalidCredentialsError,
+  UnauthenticatedError,
+  UsernameTakenError,
+} from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import { templates } from "../mail/templates.js";
@@ -43,7 +48,10 @@ export class ProfileService {
       if (isUniqueViolation(error)) throw new UsernameTakenError("newUsername");
       throw error;
     }
-    return this.dependencies.database.user.findUniqueOrThrow({ where: { id: viewer.userId }, select: publicUserColumns });
+    return this.dependencies.database.user.findUniqueOrThrow({
+      where: { id: viewer.userId },
+      select: publicUserColumns,
+    });
   }
 
   /**
@@ -58,7 +66,8 @@ export class ProfileService {
     const { database, links, tokens, mailRequests } = this.dependencies;
     const address = normalizeEmail(newEmail, "newEmail");
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
-    if (address === user.email) throw new BadUserInputError("newEmail", "This is already the account's e-mail address.");
+    if (address === user.email)
+      throw new BadUserInputError("newEmail", "This is already the account's e-mail address.");
     // Counted before anything about the address is looked up: per account, and per address mailed.
     await mailRequests.attempt([`account:${user.id}`, `address:${address}`], client.ip);
     const owner = await database.user.findUnique({ where: { email: address }, select: { username: true } });
@@ -71,7 +80,10 @@ export class ProfileService {
       } else {
         await links.send(tx, user, "change_email", address);
       }
-      await links.mailer.send(user.email, templates.emailChangeRequested({ username: user.username, newEmail: address }));
+      await links.mailer.send(
+        user.email,
+        templates.emailChangeRequested({ username: user.username, newEmail: address }),
+      );
     });
     return true;
   }
@@ -86,10 +98,15 @@ export class ProfileService {
     // As a credential change: logins that checked the password meanwhile cannot start a session.
     const { lifecycle, audit } = this.dependencies;
     // The event outlives the account (the log has no foreign key), until its retention ends.
-    const deleted = await lifecycle.changeCredentials(user.id, user.credentialsVersion, "account_deleted", async (tx) => {
-      await audit.record(tx, { kind: "deleted", userId: user.id, actorId: user.id, client });
-      return tx.user.delete({ where: { id: user.id } });
-    });
+    const deleted = await lifecycle.changeCredentials(
+      user.id,
+      user.credentialsVersion,
+      "account_deleted",
+      async (tx) => {
+        await audit.record(tx, { kind: "deleted", userId: user.id, actorId: user.id, client });
+        return tx.user.delete({ where: { id: user.id } });
+      },
+    );
     // The password changed since it was checked here.
     if (!deleted) throw new InvalidCredentialsError();
     return true;

@@ -50,7 +50,12 @@ export class SingleUseTokens {
     const validForSeconds = this.lifetimes[grant.purpose];
     if (!newAccount) await tx.accountToken.deleteMany({ where: { userId: grant.userId, purpose: grant.purpose } });
     await tx.accountToken.create({
-      data: { ...grant, tokenHash: hashToken(token), createdAt: now, expiresAt: new Date(now.getTime() + validForSeconds * 1000) },
+      data: {
+        ...grant,
+        tokenHash: hashToken(token),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + validForSeconds * 1000),
+      },
     });
     return { token, validForSeconds };
   }
@@ -59,11 +64,21 @@ export class SingleUseTokens {
    * What a live token grants, without using it up: callers check it before costly work (hashing a
    * new password) that a wrong token must not buy.
    */
-  async inspect(database: Database | Transaction, token: string, purposes: TokenPurpose[], viewerId?: string): Promise<TokenGrant> {
+  async inspect(
+    database: Database | Transaction,
+    token: string,
+    purposes: TokenPurpose[],
+    viewerId?: string,
+  ): Promise<TokenGrant> {
     if (!tokenPattern.test(token)) throw new InvalidTokenError();
     const row = await database.accountToken.findUnique({ where: { tokenHash: hashToken(token) } });
     // A signed-in viewer may only use links of their own account.
-    if (!row || !purposes.includes(row.purpose) || row.expiresAt <= this.clock.now() || (viewerId && row.userId !== viewerId)) {
+    if (
+      !row ||
+      !purposes.includes(row.purpose) ||
+      row.expiresAt <= this.clock.now() ||
+      (viewerId && row.userId !== viewerId)
+    ) {
       throw new InvalidTokenError();
     }
     return { userId: row.userId, purpose: row.purpose, email: row.email };

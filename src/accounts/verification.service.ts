@@ -46,7 +46,10 @@ export class VerificationService {
         const now = clock.now();
         const event = { userId: grant.userId, actorId: viewer?.userId ?? null, client };
         if (grant.purpose === "verify_email") {
-          const { count } = await tx.user.updateMany({ where: { id: grant.userId, email: grant.email }, data: { emailVerifiedAt: now } });
+          const { count } = await tx.user.updateMany({
+            where: { id: grant.userId, email: grant.email },
+            data: { emailVerifiedAt: now },
+          });
           if (count === 0) throw new InvalidTokenError();
           await audit.record(tx, { kind: "email_verified", ...event });
           return;

@@ -11,7 +11,9 @@ import { UserConnection } from "./admin.types.js";
 export class AdminResolver {
   constructor(private readonly admin: AdminService) {}
 
-  @Query(() => UserConnection, { description: "Accounts by username; `query` keeps those whose username or e-mail starts with it. Admins only." })
+  @Query(() => UserConnection, {
+    description: "Accounts by username; `query` keeps those whose username or e-mail starts with it. Admins only.",
+  })
   async users(
     @Arg("first", () => Int, { nullable: true, defaultValue: pageSize.default }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
@@ -22,7 +24,9 @@ export class AdminResolver {
     return this.admin.listUsers(first, after, query);
   }
 
-  @Mutation(() => User, { description: "The account can no longer log in or refresh; its sessions end now. Admins only." })
+  @Mutation(() => User, {
+    description: "The account can no longer log in or refresh; its sessions end now. Admins only.",
+  })
   async lockUser(
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, { nullable: true }) reason: string | null,
@@ -37,7 +41,8 @@ export class AdminResolver {
   }
 
   @Mutation(() => User, {
-    description: "Replaces the account's roles (`user` is implied). Removing one ends the account's sessions. Admins only.",
+    description:
+      "Replaces the account's roles (`user` is implied). Removing one ends the account's sessions. Admins only.",
   })
   async setUserRoles(
     @Arg("id", () => ID) id: string,

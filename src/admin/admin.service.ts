@@ -31,11 +31,16 @@ export class AdminService {
   constructor(private readonly dependencies: AdminServiceDependencies) {}
 
   /** Accounts by username, optionally those whose username or e-mail address starts with `query`: one SQL statement. */
-  async listUsers(first: number | null, after: string | null | undefined, query: string | null | undefined): Promise<Connection<UserRecord>> {
+  async listUsers(
+    first: number | null,
+    after: string | null | undefined,
+    query: string | null | undefined,
+  ): Promise<Connection<UserRecord>> {
     const limit = pageLimit(first);
     const afterKey = after == null ? undefined : decodeCursor(userCursorTag, after, isUsernameKey);
     const prefix = foldIdentifier(query ?? "");
-    if (prefix.length > maxQueryLength) throw new BadUserInputError("query", `Search with at most ${maxQueryLength} characters.`);
+    if (prefix.length > maxQueryLength)
+      throw new BadUserInputError("query", `Search with at most ${maxQueryLength} characters.`);
     // Prisma's startsWith is a LIKE that leaves the pattern's wildcards to the caller.
     const pattern = prefix.replace(/[\\%_]/g, "\\$&");
     const rows = await this.dependencies.database.user.findMany({
@@ -48,7 +53,10 @@ export class AdminService {
       select: { ...publicUserColumns, usernameKey: true },
     });
     const page = toConnection(rows, limit, (row) => encodeCursor(userCursorTag, row.usernameKey));
-    return { ...page, edges: page.edges.map(({ cursor, node: { usernameKey: _key, ...user } }) => ({ cursor, node: user })) };
+    return {
+      ...page,
+      edges: page.edges.map(({ cursor, node: { usernameKey: _key, ...user } }) => ({ cursor, node: user })),
+    };
   }
 
   /** A locked account cannot log in or refresh; its sessions end now. LAST_ADMIN for the last active admin. */
@@ -68,7 +76,13 @@ export class AdminService {
         data: { lockedAt: clock.now(), lockedReason },
         select: publicUserColumns,
       });
-      await audit.record(tx, { kind: "locked", userId, actorId: actor.userId, client, details: lockedReason ? { reason: lockedReason } : undefined });
+      await audit.record(tx, {
+        kind: "locked",
+        userId,
+        actorId: actor.userId,
+        client,
+        details: lockedReason ? { reason: lockedReason } : undefined,
+      });
       // After the update: the account's row is held, so no login can start a session this would miss.
       const ending = await lifecycle.endWithin(tx, { userId }, "locked");
       await ending.revoke();
@@ -107,7 +121,13 @@ export class AdminService {
       if (added.length === 0 && removed.length === 0) return target;
       if (isAdmin(target.roles) && !isAdmin(next) && !target.lockedAt) await assertAnotherAdmin(tx, userId);
       const updated = await tx.user.update({ where: { id: userId }, data: { roles: next }, select: publicUserColumns });
-      await audit.record(tx, { kind: "roles_changed", userId, actorId: actor.userId, client, details: { added, removed } });
+      await audit.record(tx, {
+        kind: "roles_changed",
+        userId,
+        actorId: actor.userId,
+        client,
+        details: { added, removed },
+      });
       if (removed.length > 0) await (await lifecycle.endWithin(tx, { userId }, "roles_changed")).revoke();
       return updated;
     });
@@ -120,7 +140,13 @@ export class AdminService {
     const reason = "revoked_by_admin";
     const { ended } = await lifecycle.end({ userId }, reason, async (tx, count) => {
       if (count > 0) {
-        await audit.record(tx, { kind: "session_ended", userId, actorId: actor.userId, client, details: { reason, count } });
+        await audit.record(tx, {
+          kind: "session_ended",
+          userId,
+          actorId: actor.userId,
+          client,
+          details: { reason, count },
+        });
       }
     });
     return ended > 0;

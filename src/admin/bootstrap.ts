@@ -11,7 +11,12 @@ export type GrantOutcome = "granted" | "already admin" | "no such account";
  * command line (`grant-admin`) and the ADMIN_EMAILS setting. Idempotent; the event names the
  * `source`, no actor (no account signed in).
  */
-export function grantAdmin(database: Database, audit: SecurityEvents, email: string, source: string): Promise<GrantOutcome> {
+export function grantAdmin(
+  database: Database,
+  audit: SecurityEvents,
+  email: string,
+  source: string,
+): Promise<GrantOutcome> {
   const address = normalizeEmail(email);
   return withAdministrationLock(database, async (tx) => {
     const user = await tx.user.findUnique({ where: { email: address }, select: { id: true, roles: true } });

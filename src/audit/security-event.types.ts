@@ -7,13 +7,18 @@ export class SecurityEvent {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { description: "registered, login_succeeded, login_failed, session_ended, roles_changed, locked, …" })
+  @Field(() => String, {
+    description: "registered, login_succeeded, login_failed, session_ended, roles_changed, locked, …",
+  })
   kind!: string;
 
   @Field(() => DateTimeScalar)
   at!: Date;
 
-  @Field(() => ID, { nullable: true, description: "The account that acted (the user, an admin); null when none was signed in." })
+  @Field(() => ID, {
+    nullable: true,
+    description: "The account that acted (the user, an admin); null when none was signed in.",
+  })
   actorId!: string | null;
 
   @Field(() => String, { nullable: true, description: "The client's address." })

@@ -9,7 +9,9 @@ import type { SecurityEventRecord, SecurityEvents } from "./security-events.js";
 export class SecurityEventsResolver {
   constructor(private readonly audit: SecurityEvents) {}
 
-  @Query(() => SecurityEventConnection, { description: "The viewer's own security events (recent activity), newest first." })
+  @Query(() => SecurityEventConnection, {
+    description: "The viewer's own security events (recent activity), newest first.",
+  })
   async securityEvents(
     @Arg("first", () => Int, { nullable: true, defaultValue: pageSize.default }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,

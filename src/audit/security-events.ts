@@ -1,7 +1,14 @@
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { decodeCursor, encodeCursor, isBigintId, pageLimit, toConnection, type Connection } from "../graphql/pagination.js";
+import {
+  decodeCursor,
+  encodeCursor,
+  isBigintId,
+  pageLimit,
+  toConnection,
+  type Connection,
+} from "../graphql/pagination.js";
 import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { AuditedEvent } from "../observability/events.js";
 

@@ -148,7 +148,8 @@ export class AccessTokens {
     const nowSeconds = Math.floor(now.getTime() / 1000);
     if (issuedAt > nowSeconds + clockToleranceSeconds) throw new InvalidAccessTokenError("issued in the future");
     if (expiresAt <= nowSeconds) throw new InvalidAccessTokenError("expired");
-    if (expiresAt - issuedAt > this.settings.ttlSeconds) throw new InvalidAccessTokenError("lifetime longer than ACCESS_TOKEN_TTL");
+    if (expiresAt - issuedAt > this.settings.ttlSeconds)
+      throw new InvalidAccessTokenError("lifetime longer than ACCESS_TOKEN_TTL");
   }
 
   private keyFor(header: JWTHeaderParameters) {

@@ -28,14 +28,20 @@ export class EncryptionKeys {
 
   static parse(text: string): EncryptionKeys {
     const keys = new Map<string, Buffer>();
-    for (const entry of text.trim().split(/[\s,]+/).filter(Boolean)) {
+    for (const entry of text
+      .trim()
+      .split(/[\s,]+/)
+      .filter(Boolean)) {
       const separator = entry.indexOf(":");
       const keyId = entry.slice(0, separator);
       if (separator < 0 || !keyIdPattern.test(keyId)) {
-        throw new EncryptionKeyError("ENCRYPTION_KEYS: each key is <key id>:<base64 key>, the id of letters, digits, '.', '_' or '-'");
+        throw new EncryptionKeyError(
+          "ENCRYPTION_KEYS: each key is <key id>:<base64 key>, the id of letters, digits, '.', '_' or '-'",
+        );
       }
       const key = Buffer.from(entry.slice(separator + 1), "base64");
-      if (key.length !== keyBytes) throw new EncryptionKeyError(`ENCRYPTION_KEYS: key ${keyId} is not 32 bytes of base64`);
+      if (key.length !== keyBytes)
+        throw new EncryptionKeyError(`ENCRYPTION_KEYS: key ${keyId} is not 32 bytes of base64`);
       if (keys.has(keyId)) throw new EncryptionKeyError(`ENCRYPTION_KEYS lists key id ${keyId} twice`);
       keys.set(keyId, key);
     }
@@ -89,9 +95,14 @@ export class EncryptionKeys {
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(bytes.subarray(bytes.length - tagBytes));
     try {
-      return Buffer.concat([decipher.update(bytes.subarray(nonceBytes, bytes.length - tagBytes)), decipher.final()]).toString("utf8");
+      return Buffer.concat([
+        decipher.update(bytes.subarray(nonceBytes, bytes.length - tagBytes)),
+        decipher.final(),
+      ]).toString("utf8");
     } catch {
-      throw new EncryptionKeyError(`a secret sealed with encryption key ${sealed.keyId} does not open: altered, or moved from another row`);
+      throw new EncryptionKeyError(
+        `a secret sealed with encryption key ${sealed.keyId} does not open: altered, or moved from another row`,
+      );
     }
   }
 }

@@ -44,13 +44,15 @@ interface PrivateKeyEntry {
 function checkedEntry(privateKey: KeyObject, kid?: string, declaredAlg?: string): PrivateKeyEntry {
   if (privateKey.type !== "private") throw new SigningKeyError("must hold private keys");
   const alg = algorithmOf(privateKey, declaredAlg);
-  if (declaredAlg && declaredAlg !== alg) throw new SigningKeyError(`key ${kid ?? "without kid"} declares alg ${declaredAlg}, but is ${alg}`);
+  if (declaredAlg && declaredAlg !== alg)
+    throw new SigningKeyError(`key ${kid ?? "without kid"} declares alg ${declaredAlg}, but is ${alg}`);
   return { privateKey, alg, kid };
 }
 
 const pemBlock = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/g;
 
-const expectedForms = 'expected a JWK set ({"keys":[…]}), one JWK, or PEM private keys; `npm run keys` prints a fresh set';
+const expectedForms =
+  'expected a JWK set ({"keys":[…]}), one JWK, or PEM private keys; `npm run keys` prints a fresh set';
 
 /**
  * Reads `JWT_PRIVATE_KEYS`: a JWK set (`{"keys":[…]}`), a single JWK, or one or more PEM private
@@ -117,7 +119,10 @@ export function toSigningKeys(keys: SigningKey[]): SigningKeys {
 
 /** ES256 by default: every common verifier (routers' JWT plugins, `jsonwebtoken`) accepts it. */
 export async function generateSigningKey(alg: SigningAlgorithm = "ES256"): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: alg === "EdDSA" ? "Ed25519" : undefined });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    crv: alg === "EdDSA" ? "Ed25519" : undefined,
+  });
   return toSigningKey(checkedEntry(KeyObject.from(privateKey)));
 }
 
@@ -138,7 +143,9 @@ export async function loadOrCreateDevelopmentKeys(dataDir: string): Promise<Sign
   });
   if (existing !== null) {
     return parseSigningKeys(existing).catch((error: unknown) => {
-      throw error instanceof SigningKeyError ? new StartupError(`the development key file ${file} ${error.message}: fix or delete it`) : error;
+      throw error instanceof SigningKeyError
+        ? new StartupError(`the development key file ${file} ${error.message}: fix or delete it`)
+        : error;
     });
   }
   await mkdir(dataDir, { recursive: true });

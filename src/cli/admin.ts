@@ -47,8 +47,11 @@ async function checkEmailsCommand(database: Database): Promise<number> {
     console.log("Every account's e-mail address is a bare, folded address.");
     return 0;
   }
-  console.log(`${found.length} account${found.length === 1 ? " has an e-mail address" : "s have e-mail addresses"} the server would refuse now (no mail is sent to them):`);
-  for (const user of found) console.log(`${user.id}  ${quotedVisible(user.username)}  ${quotedVisible(user.email)}  ${user.problem}`);
+  console.log(
+    `${found.length} account${found.length === 1 ? " has an e-mail address" : "s have e-mail addresses"} the server would refuse now (no mail is sent to them):`,
+  );
+  for (const user of found)
+    console.log(`${user.id}  ${quotedVisible(user.username)}  ${quotedVisible(user.email)}  ${user.problem}`);
   return 1;
 }
 
@@ -59,9 +62,14 @@ let opened: OpenedDatabase | undefined;
 let status = 0;
 try {
   opened = await openDatabase(config, logger, { joinRunning: true, migrate: config.migrateOnStart, poolSize: 1 });
-  status = command === "grant-admin" ? await grantAdminCommand(opened.database) : await checkEmailsCommand(opened.database);
+  status =
+    command === "grant-admin" ? await grantAdminCommand(opened.database) : await checkEmailsCommand(opened.database);
 } catch (error) {
-  console.error(error instanceof AppError ? error.message : `Could not ${command === "grant-admin" ? "grant admin" : "check the addresses"}: ${(error as Error).message}`);
+  console.error(
+    error instanceof AppError
+      ? error.message
+      : `Could not ${command === "grant-admin" ? "grant admin" : "check the addresses"}: ${(error as Error).message}`,
+  );
   status = 1;
 } finally {
   await opened?.close();

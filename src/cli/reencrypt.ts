@@ -16,7 +16,9 @@ try {
   const { reencrypted, remaining } = await reencryptSecrets(database, keys);
   console.log(`Re-encrypted ${reencrypted} secret${reencrypted === 1 ? "" : "s"} with key ${keys.currentKeyId}.`);
   if (remaining > 0) {
-    console.error(`${remaining} secrets are still under older keys: an instance without key ${keys.currentKeyId} wrote them. Deploy the new ENCRYPTION_KEYS everywhere, then run this again.`);
+    console.error(
+      `${remaining} secrets are still under older keys: an instance without key ${keys.currentKeyId} wrote them. Deploy the new ENCRYPTION_KEYS everywhere, then run this again.`,
+    );
     process.exitCode = 1;
   }
 } catch (error) {

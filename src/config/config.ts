@@ -4,7 +4,16 @@ import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
-import { addressRanges, booleanFlag, checkPrivateKeys, count, duration, emailList, positiveInt, url } from "./parsers.js";
+import {
+  addressRanges,
+  booleanFlag,
+  checkPrivateKeys,
+  count,
+  duration,
+  emailList,
+  positiveInt,
+  url,
+} from "./parsers.js";
 import { originList, originUnder, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
@@ -44,7 +53,11 @@ const envSchema = z
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
-    MAIL_FROM: z.string().trim().regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>").optional(),
+    MAIL_FROM: z
+      .string()
+      .trim()
+      .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
+      .optional(),
     APP_URL: url(["http:", "https:"]),
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
@@ -68,13 +81,26 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
-    for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL", "WEBAUTHN_ORIGINS"] as const) {
+    for (const name of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "JWT_PRIVATE_KEYS",
+      "ENCRYPTION_KEYS",
+      "SMTP_URL",
+      "MAIL_FROM",
+      "APP_URL",
+      "WEBAUTHN_ORIGINS",
+    ] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
     // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
     for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
       if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
-        ctx.addIssue({ code: "custom", path: ["WEBAUTHN_ORIGINS"], message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["WEBAUTHN_ORIGINS"],
+          message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
+        });
       }
     }
   });
@@ -227,7 +253,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       redisCommandMs: env.REDIS_COMMAND_TIMEOUT * 1000,
     },
     dependencyErrorLogIntervalMs: env.DEPENDENCY_ERROR_LOG_INTERVAL * 1000,
-    passwordHashingQueue: { maxWaiting: env.PASSWORD_HASHING_QUEUE_LIMIT, maxWaitMs: env.PASSWORD_HASHING_QUEUE_TIMEOUT * 1000 },
+    passwordHashingQueue: {
+      maxWaiting: env.PASSWORD_HASHING_QUEUE_LIMIT,
+      maxWaitMs: env.PASSWORD_HASHING_QUEUE_TIMEOUT * 1000,
+    },
     limits: {
       tokens: env.MAX_TOKENS,
       depth: env.MAX_DEPTH,

@@ -27,13 +27,16 @@ export const url = (protocols: string[]) =>
     .string()
     .trim()
     .min(1)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a ${protocols.map((p) => `${p}//`).join(" or ")} URL`)
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a ${protocols.map((p) => `${p}//`).join(" or ")} URL`,
+    )
     .optional();
 
 /** A comma-separated list of e-mail addresses, each a valid one, lower-cased. */
@@ -41,10 +44,16 @@ export const emailList = z
   .string()
   .default("")
   .transform((text, ctx) => {
-    const emails = text.split(",").map(foldIdentifier).filter((email) => email.length > 0);
+    const emails = text
+      .split(",")
+      .map(foldIdentifier)
+      .filter((email) => email.length > 0);
     const invalid = emails.filter((email) => !isEmailAddress(email));
     if (invalid.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must be comma-separated bare e-mail addresses (not: ${invalid.map(quotedVisible).join(", ")})` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be comma-separated bare e-mail addresses (not: ${invalid.map(quotedVisible).join(", ")})`,
+      });
       return z.NEVER;
     }
     return [...new Set(emails)];
@@ -63,7 +72,10 @@ export const addressRanges = z
     const ranges = entries.map((entry) => parseAddressRange(entry));
     const malformed = entries.filter((_entry, index) => ranges[index] === null);
     if (malformed.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must list IP addresses or CIDR ranges like 10.0.0.0/8 (got ${malformed.map((entry) => `"${entry}"`).join(", ")})` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must list IP addresses or CIDR ranges like 10.0.0.0/8 (got ${malformed.map((entry) => `"${entry}"`).join(", ")})`,
+      });
       return z.NEVER;
     }
     return ranges as AddressRange[];

@@ -71,7 +71,10 @@ async function claimCluster(dataDir: string, clusterDir: string, logger: Logger)
     logger.warn({ pid: server }, "stopping an embedded PostgreSQL left running by an earlier process");
     process.kill(server, "SIGINT");
     for (let waited = 0; waited < 15_000 && isAlive(server); waited += 100) await sleep(100);
-    if (isAlive(server)) throw new EmbeddedPostgresError(`the embedded PostgreSQL left running (pid ${server}) did not stop; stop it by hand`);
+    if (isAlive(server))
+      throw new EmbeddedPostgresError(
+        `the embedded PostgreSQL left running (pid ${server}) did not stop; stop it by hand`,
+      );
   }
   await writeFile(ownerFile, `${process.pid}\n`);
   return ownerFile;
@@ -100,7 +103,12 @@ async function readOrCreatePassword(file: string): Promise<string> {
 }
 
 /** Runs a PostgreSQL program as the placement's user; its stderr tail on failure. */
-function runProgram(placement: PostgresPlacement, program: string, args: string[], options: { detached?: boolean } = {}): ChildProcess {
+function runProgram(
+  placement: PostgresPlacement,
+  program: string,
+  args: string[],
+  options: { detached?: boolean } = {},
+): ChildProcess {
   return spawn(path.join(placement.nativeDir, "bin", program), args, {
     ...(placement.runAs ? { uid: placement.runAs.uid, gid: placement.runAs.gid } : {}),
     // Its own process group: Ctrl-C reaches this process, which stops the database last.
@@ -118,7 +126,11 @@ function collectStderr(child: ChildProcess): () => string {
   return () => tail.trim().split("\n").slice(-3).join(" / ");
 }
 
-async function initialise(placement: PostgresPlacement, password: string, options: EmbeddedPostgresOptions): Promise<void> {
+async function initialise(
+  placement: PostgresPlacement,
+  password: string,
+  options: EmbeddedPostgresOptions,
+): Promise<void> {
   // Beside the cluster (which initdb wants empty), readable by PostgreSQL's user only.
   const passwordFile = path.join(path.dirname(placement.clusterDir), `.initdb-${randomBytes(6).toString("hex")}`);
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
@@ -140,21 +152,35 @@ async function initialise(placement: PostgresPlacement, password: string, option
       child.once("error", reject);
       child.once("exit", resolve);
     });
-    if (code !== 0) throw new EmbeddedPostgresError(`could not create the embedded PostgreSQL cluster in ${placement.clusterDir}: ${stderr()}`);
+    if (code !== 0)
+      throw new EmbeddedPostgresError(
+        `could not create the embedded PostgreSQL cluster in ${placement.clusterDir}: ${stderr()}`,
+      );
   } finally {
     await rm(passwordFile, { force: true });
   }
 }
 
 /** Starts the server and waits until it accepts connections. */
-async function startServer(placement: PostgresPlacement, port: number, password: string, options: EmbeddedPostgresOptions): Promise<ChildProcess> {
+async function startServer(
+  placement: PostgresPlacement,
+  port: number,
+  password: string,
+  options: EmbeddedPostgresOptions,
+): Promise<ChildProcess> {
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",
     ...(options.maxConnections ? { max_connections: String(options.maxConnections) } : {}),
     ...(options.durable === false ? { fsync: "off", synchronous_commit: "off", full_page_writes: "off" } : {}),
   };
-  const args = ["-D", placement.clusterDir, "-p", String(port), ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`])];
+  const args = [
+    "-D",
+    placement.clusterDir,
+    "-p",
+    String(port),
+    ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+  ];
   const child = runProgram(placement, "postgres", args, { detached: true });
   const stderr = collectStderr(child);
   let exited = false;
@@ -166,12 +192,17 @@ async function startServer(placement: PostgresPlacement, port: number, password:
     if (failure) throw new EmbeddedPostgresError(`could not run the embedded PostgreSQL: ${failure.message}`);
     if (exited) throw new EmbeddedPostgresError(`the embedded PostgreSQL stopped at start: ${stderr()}`);
     const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", password, database: "postgres" });
-    const connected = await client.connect().then(() => true, () => false);
+    const connected = await client.connect().then(
+      () => true,
+      () => false,
+    );
     await client.end().catch(() => {});
     if (connected) return child;
   }
   child.kill("SIGKILL");
-  throw new EmbeddedPostgresError(`the embedded PostgreSQL did not accept connections within ${startTimeoutMs / 1000} s: ${stderr()}`);
+  throw new EmbeddedPostgresError(
+    `the embedded PostgreSQL did not accept connections within ${startTimeoutMs / 1000} s: ${stderr()}`,
+  );
 }
 
 function stopServer(child: ChildProcess): Promise<void> {
@@ -182,7 +213,11 @@ function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /** The zero-configuration database: real PostgreSQL binaries from npm, data kept under `dataDir`. */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+  options: EmbeddedPostgresOptions = {},
+): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
   const placement = await placePostgres(dataDir, logger);
   const password = await readOrCreatePassword(path.join(dataDir, "postgres-password"));

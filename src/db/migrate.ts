@@ -50,7 +50,10 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
 /** The migrations of `prisma/migrations`, oldest first. */
 export async function migrationNames(dir = migrationsDir): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /** Which of `names` the database has not applied (all of them when it never was migrated). */

@@ -1,6 +1,19 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, chown, cp, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+} from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -43,7 +56,10 @@ function packagedNativeDir(): string {
 async function unprivilegedUser(logger: Logger): Promise<{ name: string; uid: number; gid: number }> {
   const name = "postgres";
   const ids = async () => {
-    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([execFileAsync("id", ["-u", name]), execFileAsync("id", ["-g", name])]);
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+      execFileAsync("id", ["-u", name]),
+      execFileAsync("id", ["-g", name]),
+    ]);
     return { name, uid: Number(uid.trim()), gid: Number(gid.trim()) };
   };
   try {
@@ -51,7 +67,14 @@ async function unprivilegedUser(logger: Logger): Promise<{ name: string; uid: nu
   } catch {
     logger.info(`creating the system user "${name}" that the embedded PostgreSQL runs as (it refuses to run as root)`);
     try {
-      await execFileAsync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
+      await execFileAsync("useradd", [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        name,
+      ]);
       return await ids();
     } catch {
       throw new EmbeddedPostgresError(
@@ -64,7 +87,11 @@ async function unprivilegedUser(logger: Logger): Promise<{ name: string; uid: nu
 /** Whether `user` may enter (or run) `target`, every folder above it included. */
 function reachable(target: string, user: { uid: number; gid: number }): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", 'test -x "$1"', "sh", target], { uid: user.uid, gid: user.gid, stdio: "ignore" });
+    const child = spawn("/bin/sh", ["-c", 'test -x "$1"', "sh", target], {
+      uid: user.uid,
+      gid: user.gid,
+      stdio: "ignore",
+    });
     child.once("error", () => resolve(false));
     child.once("exit", (code) => resolve(code === 0));
   });
@@ -77,7 +104,8 @@ async function systemFolder(...parts: string[]): Promise<string> {
     dir = path.join(dir, part);
     await mkdir(dir, { recursive: true });
     const { uid, mode } = await stat(dir);
-    if (uid !== 0 || (mode & 0o022) !== 0) throw new EmbeddedPostgresError(`${dir} must belong to root and be writable by root only`);
+    if (uid !== 0 || (mode & 0o022) !== 0)
+      throw new EmbeddedPostgresError(`${dir} must belong to root and be writable by root only`);
     await chmod(dir, 0o755);
   }
   return dir;
@@ -87,7 +115,13 @@ async function systemFolder(...parts: string[]): Promise<string> {
 async function reachableCopyOf(nativeDir: string, version: string): Promise<string> {
   const parent = await systemFolder();
   const target = path.join(parent, `postgresql-${version}`);
-  if (await stat(target).then(() => true, () => false)) return target;
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return target;
   // Copied beside the target then renamed, so a concurrent start never sees half a copy.
   const partial = `${target}.${randomBytes(4).toString("hex")}`;
   await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
@@ -116,7 +150,10 @@ async function reachableClusterDir(dataDir: string, user: { uid: number; gid: nu
     }
     return inDataDir;
   }
-  const key = createHash("sha256").update(await realpath(dataDir)).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(await realpath(dataDir))
+    .digest("hex")
+    .slice(0, 16);
   const clusterDir = path.join(await systemFolder(`data-${key}`), "postgres");
   await symlink(clusterDir, inDataDir);
   return clusterDir;
@@ -127,7 +164,9 @@ export async function placePostgres(dataDir: string, logger: Logger): Promise<Po
   if (process.getuid?.() !== 0) return { nativeDir, clusterDir: path.join(dataDir, "postgres") };
   const runAs = await unprivilegedUser(logger);
   const binariesReachable = await reachable(path.join(nativeDir, "bin", "postgres"), runAs);
-  const { version } = JSON.parse(await readFile(path.join(nativeDir, "..", "package.json"), "utf8")) as { version: string };
+  const { version } = JSON.parse(await readFile(path.join(nativeDir, "..", "package.json"), "utf8")) as {
+    version: string;
+  };
   const placement = {
     nativeDir: binariesReachable ? nativeDir : await reachableCopyOf(nativeDir, version),
     clusterDir: await reachableClusterDir(dataDir, runAs),

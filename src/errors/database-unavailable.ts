@@ -3,7 +3,17 @@ import { Prisma } from "../generated/prisma/client.js";
 // Prisma: cannot reach or time out on the server, pool timeout, a transaction that could not start
 // (or was closed) within its time; credentials refused, no such database, its tables not there
 // (not migrated yet).
-const unavailablePrismaCodes = new Set(["P1000", "P1001", "P1002", "P1003", "P1008", "P1017", "P2021", "P2024", "P2028"]);
+const unavailablePrismaCodes = new Set([
+  "P1000",
+  "P1001",
+  "P1002",
+  "P1003",
+  "P1008",
+  "P1017",
+  "P2021",
+  "P2024",
+  "P2028",
+]);
 const networkErrorCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"]);
 const unreachableMessages =
   /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Query read timeout|Connection is not open/i;
@@ -20,8 +30,13 @@ function isUnavailableSqlState(code: string): boolean {
 
 /** The PostgreSQL SQLSTATE of an error from pg or from Prisma's pg adapter, if it carries one. */
 function sqlState(error: object): string | undefined {
-  const adapterCause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError?.cause;
-  const candidates = [adapterCause?.originalCode, (error as { originalCode?: unknown }).originalCode, (error as { code?: unknown }).code];
+  const adapterCause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta
+    ?.driverAdapterError?.cause;
+  const candidates = [
+    adapterCause?.originalCode,
+    (error as { originalCode?: unknown }).originalCode,
+    (error as { code?: unknown }).code,
+  ];
   return candidates.find((code): code is string => typeof code === "string" && /^[0-9A-Z]{5}$/.test(code));
 }
 

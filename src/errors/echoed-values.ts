@@ -6,9 +6,18 @@
 
 // Reasons graphql-js gives after the value, reduced to the names they carry.
 const namedReasons: [RegExp, (...names: string[]) => string][] = [
-  [/Field "(\w+)" is not defined by type "(\w+)"\./, (field, type) => `Field "${field}" is not defined by type "${type}".`],
-  [/Field "(\w+)" of required type "([\w![\]]+)" was not provided\./, (field, type) => `Field "${field}" of required type "${type}" was not provided.`],
-  [/Expected non-nullable type "([\w![\]]+)" not to be null\./, (type) => `Expected non-nullable type "${type}" not to be null.`],
+  [
+    /Field "(\w+)" is not defined by type "(\w+)"\./,
+    (field, type) => `Field "${field}" is not defined by type "${type}".`,
+  ],
+  [
+    /Field "(\w+)" of required type "([\w![\]]+)" was not provided\./,
+    (field, type) => `Field "${field}" of required type "${type}" was not provided.`,
+  ],
+  [
+    /Expected non-nullable type "([\w![\]]+)" not to be null\./,
+    (type) => `Expected non-nullable type "${type}" not to be null.`,
+  ],
   [/Expected type "(\w+)" to be an object\./, (type) => `Expected type "${type}" to be an object.`],
   [/Expected type "(\w+)"\./, (type) => `Expected a value of type "${type}".`],
   [/\b(\w+) cannot represent\b/, (type) => `${type} cannot represent the value given.`],

@@ -161,7 +161,10 @@ export function refusedBeforeExecution<T extends AppError>(error: T): T {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher", cause?: unknown) {
+  constructor(
+    readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher",
+    cause?: unknown,
+  ) {
     super("SERVICE_UNAVAILABLE");
     this.cause = cause;
   }

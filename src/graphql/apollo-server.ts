@@ -1,6 +1,9 @@
 import type { Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import {
@@ -35,7 +38,9 @@ export interface GraphQLServerOptions {
 }
 
 /** Apollo Server with the subgraph's limits, error formatting and plugins, started. */
-export async function startGraphQLServer<TContext extends { requestLog: RequestRecord; errorBudget: ErrorBudget }>(options: GraphQLServerOptions): Promise<ApolloServer<TContext>> {
+export async function startGraphQLServer<TContext extends { requestLog: RequestRecord; errorBudget: ErrorBudget }>(
+  options: GraphQLServerOptions,
+): Promise<ApolloServer<TContext>> {
   const { introspection, production, logger } = options;
   const limits = operationLimits(options.limits, options.passwordOperationFields);
   const apollo = new ApolloServer<TContext>({

@@ -44,7 +44,10 @@ function bearerToken(header: string | undefined): string | null | undefined {
   return match ? match[1]! : null;
 }
 
-export function createContext<Loaders extends object>(request: IncomingMessage, sources: ContextSources<Loaders>): RequestContext<Loaders> {
+export function createContext<Loaders extends object>(
+  request: IncomingMessage,
+  sources: ContextSources<Loaders>,
+): RequestContext<Loaders> {
   const token = bearerToken(request.headers.authorization);
   let authentication: Promise<Viewer> | undefined;
   const authenticate = () => {

@@ -11,7 +11,12 @@ export function guardEntityRepresentations(schema: GraphQLSchema): GraphQLSchema
   const entities = schema.getQueryType()?.getFields()._entities;
   const entityUnion = schema.getType("_Entity") as GraphQLUnionType | undefined;
   if (!entities?.resolve || !entityUnion) return schema;
-  const entityTypes = new Set(entityUnion.getTypes().filter(isObjectType).map((type) => type.name));
+  const entityTypes = new Set(
+    entityUnion
+      .getTypes()
+      .filter(isObjectType)
+      .map((type) => type.name),
+  );
   const isResolvable = (representation: unknown) =>
     representation !== null &&
     typeof representation === "object" &&
@@ -27,7 +32,10 @@ export function guardEntityRepresentations(schema: GraphQLSchema): GraphQLSchema
       if (isResolvable(representation)) return resolved[next++];
       // Past the response's error cap, null in its place; the error is only counted.
       if (!context.errorBudget.allows()) return null;
-      return new BadUserInputError("representations", `Representation ${index} does not name an entity type of this subgraph.`);
+      return new BadUserInputError(
+        "representations",
+        `Representation ${index} does not name an entity type of this subgraph.`,
+      );
     });
   };
   return schema;

@@ -1,9 +1,19 @@
-import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from "graphql";
+import {
+  Kind,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from "graphql";
 import { OperationLimitError, refusedBeforeExecution } from "../errors/errors.js";
 import type { RequestCheck } from "./checks-before-execution.js";
 
 /** The representations one `representations:` argument holds: a list's length, one for a single value. */
-function representationCount(value: ValueNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+function representationCount(
+  value: ValueNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
   if (value.kind === Kind.LIST) return value.values.length;
   if (value.kind === Kind.NULL) return 0;
   if (value.kind !== Kind.VARIABLE) return 1;
@@ -12,7 +22,9 @@ function representationCount(value: ValueNode, operation: OperationDefinitionNod
     const given = variables[name];
     return Array.isArray(given) ? given.length : given === null || given === undefined ? 0 : 1;
   }
-  const fallback = operation.variableDefinitions?.find((definition) => definition.variable.name.value === name)?.defaultValue;
+  const fallback = operation.variableDefinitions?.find(
+    (definition) => definition.variable.name.value === name,
+  )?.defaultValue;
   return fallback ? representationCount(fallback, operation, {}) : 0;
 }
 
@@ -55,10 +67,17 @@ export function entityLimit(limit: number): RequestCheck {
   return ({ operation, document, request }) => {
     if (!operation) return;
     const fragments = Object.fromEntries(
-      document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION).map((definition) => [definition.name.value, definition]),
+      document.definitions
+        .filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)
+        .map((definition) => [definition.name.value, definition]),
     );
     const count = countEntities(operation, fragments, request.variables ?? {});
     if (count <= limit) return;
-    throw refusedBeforeExecution(new OperationLimitError("ENTITY_LIMIT_EXCEEDED", `At most ${limit} entity representations per operation; found ${count}.`));
+    throw refusedBeforeExecution(
+      new OperationLimitError(
+        "ENTITY_LIMIT_EXCEEDED",
+        `At most ${limit} entity representations per operation; found ${count}.`,
+      ),
+    );
   };
 }

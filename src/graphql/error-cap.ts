@@ -28,7 +28,10 @@ export class ErrorBudget {
 function truncated(errors: readonly GraphQLFormattedError[], alreadyOmitted: number): GraphQLFormattedError[] {
   const omitted = alreadyOmitted + Math.max(0, errors.length - maxErrorsPerResponse);
   if (omitted === 0) return [...errors];
-  return [...errors.slice(0, maxErrorsPerResponse), { message: errorCodes.ERRORS_TRUNCATED, extensions: { code: "ERRORS_TRUNCATED", omitted } }];
+  return [
+    ...errors.slice(0, maxErrorsPerResponse),
+    { message: errorCodes.ERRORS_TRUNCATED, extensions: { code: "ERRORS_TRUNCATED", omitted } },
+  ];
 }
 
 /**
@@ -41,7 +44,8 @@ export const capResponseErrors: ApolloServerPlugin<{ errorBudget: ErrorBudget }>
       async willSendResponse({ response, contextValue }) {
         const result = response.body.kind === "single" ? response.body.singleResult : response.body.initialResult;
         const omitted = contextValue.errorBudget.omitted;
-        if (omitted > 0 || (result.errors?.length ?? 0) > maxErrorsPerResponse) result.errors = truncated(result.errors ?? [], omitted);
+        if (omitted > 0 || (result.errors?.length ?? 0) > maxErrorsPerResponse)
+          result.errors = truncated(result.errors ?? [], omitted);
       },
     };
   },

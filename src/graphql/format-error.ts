@@ -27,7 +27,11 @@ const echoingCodes = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]);
 
 function coercionErrorField(message: string): string | undefined {
   const path = coercionPath(message);
-  if (path) return path.replace(/\[\d+\]/g, "").split(".").pop();
+  if (path)
+    return path
+      .replace(/\[\d+\]/g, "")
+      .split(".")
+      .pop();
   return /Field "(\w+)" of required type/.exec(message)?.[1] ?? /Field "(\w+)" is not defined/.exec(message)?.[1];
 }
 
@@ -58,7 +62,10 @@ export function createErrorFormatter(logger: Logger, onCode: (code: string) => v
     throttle(`${dependency}:${(cause as Error | undefined)?.message}`, (repeated) =>
       repeated === 0
         ? logger.error({ dependency, err: cause }, "dependency unavailable")
-        : logger.error({ dependency, repeated, intervalMs: dependencyLogIntervalMs }, "dependency unavailable, repeatedly"),
+        : logger.error(
+            { dependency, repeated, intervalMs: dependencyLogIntervalMs },
+            "dependency unavailable, repeatedly",
+          ),
     );
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
@@ -79,7 +86,11 @@ export function createErrorFormatter(logger: Logger, onCode: (code: string) => v
     } else if (typeof extensions.code === "string" && requestErrorCodes.has(extensions.code)) {
       const message = echoingCodes.has(extensions.code) ? withoutEchoedValues(formatted.message) : formatted.message;
       const field = extensions.code === "BAD_USER_INPUT" ? coercionErrorField(formatted.message) : undefined;
-      result = { ...formatted, message, extensions: field && extensions.field === undefined ? { ...extensions, field } : extensions };
+      result = {
+        ...formatted,
+        message,
+        extensions: field && extensions.field === undefined ? { ...extensions, field } : extensions,
+      };
     } else if (isUncodedClientError(original)) {
       result = { ...formatted, extensions: { code: "BAD_REQUEST" } };
     } else {

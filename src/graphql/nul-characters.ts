@@ -28,8 +28,10 @@ function fieldWithNulInDocument(document: DocumentNode): string | undefined {
       if (!node.value.includes(nul)) return undefined;
       const named = [...ancestors, parent]
         .reverse()
-        .find((ancestor): ancestor is ASTNode & { name: { value: string } } =>
-          !Array.isArray(ancestor) && ((ancestor as ASTNode).kind === Kind.OBJECT_FIELD || (ancestor as ASTNode).kind === Kind.ARGUMENT),
+        .find(
+          (ancestor): ancestor is ASTNode & { name: { value: string } } =>
+            !Array.isArray(ancestor) &&
+            ((ancestor as ASTNode).kind === Kind.OBJECT_FIELD || (ancestor as ASTNode).kind === Kind.ARGUMENT),
         );
       field = named?.name.value ?? "query";
       return BREAK;
@@ -45,5 +47,6 @@ function fieldWithNulInDocument(document: DocumentNode): string | undefined {
 export const rejectNulCharacters: RequestCheck = ({ request, document }) => {
   const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocument(document);
   // Refused before execution, like a variable of the wrong type.
-  if (field !== undefined) throw refusedBeforeExecution(new BadUserInputError(field, "Text may not contain NUL characters."));
+  if (field !== undefined)
+    throw refusedBeforeExecution(new BadUserInputError(field, "Text may not contain NUL characters."));
 };

@@ -25,7 +25,10 @@ export const tokenLimitMessage = /^Syntax Error: Document contains more tha[nt] 
 
 /** graphql-armor reports a limit with its own message; we report it with our code. */
 function rejectWith(code: OperationLimitCode): GraphQLArmorRejectCallback[] {
-  return [(context, error) => context?.reportError(new OperationLimitError(code, error.message.replace(/^Syntax Error: /, "")))];
+  return [
+    (context, error) =>
+      context?.reportError(new OperationLimitError(code, error.message.replace(/^Syntax Error: /, ""))),
+  ];
 }
 
 /**
@@ -73,7 +76,9 @@ function passwordOperationsRule(limit: number, fields: ReadonlySet<string>): Val
       OperationDefinition(operation) {
         if (countSelections(operation.selectionSet) <= limit) return;
         const names = [...fields].join(", ");
-        context.reportError(new OperationLimitError("PASSWORD_OPERATION_LIMIT_EXCEEDED", `At most ${limit} of ${names} per operation.`));
+        context.reportError(
+          new OperationLimitError("PASSWORD_OPERATION_LIMIT_EXCEEDED", `At most ${limit} of ${names} per operation.`),
+        );
       },
     };
   };
@@ -86,7 +91,9 @@ function passwordOperationsRule(limit: number, fields: ReadonlySet<string>): Val
 const knownOperationTypesRule: ValidationRule = (context) => ({
   OperationDefinition(operation) {
     if (!context.getSchema().getRootType(operation.operation)) {
-      context.reportError(new GraphQLError(`This subgraph has no ${operation.operation} operations.`, { nodes: [operation] }));
+      context.reportError(
+        new GraphQLError(`This subgraph has no ${operation.operation} operations.`, { nodes: [operation] }),
+      );
     }
   },
 });
@@ -100,7 +107,9 @@ const shortNamesRule: ValidationRule = (context) => {
   const check = (name: NameNode | undefined) => {
     if (reported || !name || name.value.length <= maxNameLength) return;
     reported = true;
-    context.reportError(new GraphQLError(`Aliases and variable names are at most ${maxNameLength} characters.`, { nodes: [name] }));
+    context.reportError(
+      new GraphQLError(`Aliases and variable names are at most ${maxNameLength} characters.`, { nodes: [name] }),
+    );
   };
   return { Field: (field) => check(field.alias), VariableDefinition: (definition) => check(definition.variable.name) };
 };
@@ -115,10 +124,24 @@ export function operationLimits(limits: OperationLimits, passwordFields: Readonl
   const armor = new ApolloArmor({
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
-    maxDepth: { n: limits.depth, flattenFragments: true, propagateOnRejection: false, onReject: rejectWith("DEPTH_LIMIT_EXCEEDED") },
+    maxDepth: {
+      n: limits.depth,
+      flattenFragments: true,
+      propagateOnRejection: false,
+      onReject: rejectWith("DEPTH_LIMIT_EXCEEDED"),
+    },
     // An alias of `__typename` counts too: a thousand entities each answering hundreds of them would be megabytes.
-    maxAliases: { n: limits.aliases, allowList: [], propagateOnRejection: false, onReject: rejectWith("ALIAS_LIMIT_EXCEEDED") },
-    maxDirectives: { n: limits.directives, propagateOnRejection: false, onReject: rejectWith("DIRECTIVE_LIMIT_EXCEEDED") },
+    maxAliases: {
+      n: limits.aliases,
+      allowList: [],
+      propagateOnRejection: false,
+      onReject: rejectWith("ALIAS_LIMIT_EXCEEDED"),
+    },
+    maxDirectives: {
+      n: limits.directives,
+      propagateOnRejection: false,
+      onReject: rejectWith("DIRECTIVE_LIMIT_EXCEEDED"),
+    },
     costLimit: { maxCost: limits.cost, propagateOnRejection: false, onReject: [costRejection] },
   }).protect();
   return {

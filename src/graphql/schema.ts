@@ -9,7 +9,10 @@ import { guardEntityRepresentations } from "./entities.js";
 const federationLink = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
 /** `__resolveReference` of each entity type: what a representation from another subgraph resolves to. */
-export type ReferenceResolvers = Record<string, (representation: { [field: string]: unknown }, context: never) => unknown>;
+export type ReferenceResolvers = Record<
+  string,
+  (representation: { [field: string]: unknown }, context: never) => unknown
+>;
 
 /**
  * TypeGraphQL resolver classes as a federated subgraph schema, with the reference resolvers of its
@@ -26,6 +29,9 @@ export async function buildFederatedSchema(
     resolverMap[type] = { ...resolverMap[type], __resolveReference: resolveReference };
   }
   return guardEntityRepresentations(
-    buildSubgraphSchema({ typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`), resolvers: resolverMap as never }),
+    buildSubgraphSchema({
+      typeDefs: parse(`${federationLink}\n\n${printSchemaWithDirectives(schema)}`),
+      resolvers: resolverMap as never,
+    }),
   );
 }

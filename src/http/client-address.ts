@@ -32,12 +32,18 @@ export function parseAddressRange(text: string): AddressRange | null {
 /** The addresses a forwarding header lists, nearest the client first: `X-Forwarded-For`, else `Forwarded`'s `for=`. */
 function forwardedChain(headers: IncomingHttpHeaders): string[] {
   const forwardedFor = headers["x-forwarded-for"];
-  if (forwardedFor) return (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",").map((hop) => hop.trim());
+  if (forwardedFor)
+    return (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",").map((hop) => hop.trim());
   const forwarded = headers.forwarded;
   if (!forwarded) return [];
   return forwarded.split(",").map((element) => {
     const parameter = element.split(";").find((pair) => pair.trim().toLowerCase().startsWith("for="));
-    return parameter ? parameter.trim().slice(4).replace(/^"(.*)"$/, "$1") : "";
+    return parameter
+      ? parameter
+          .trim()
+          .slice(4)
+          .replace(/^"(.*)"$/, "$1")
+      : "";
   });
 }
 

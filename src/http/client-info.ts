@@ -15,7 +15,10 @@ const userAgentMaxLength = 512;
  */
 export function clientInfo(request: IncomingMessage, proxies: TrustedProxies): ClientInfo {
   const userAgent = request.headers["user-agent"];
-  return { userAgent: userAgent || undefined, ip: proxies.clientAddress(request.socket.remoteAddress, request.headers) };
+  return {
+    userAgent: userAgent || undefined,
+    ip: proxies.clientAddress(request.socket.remoteAddress, request.headers),
+  };
 }
 
 /** The user agent as stored beside a session or an event: its first 512 characters, null when there is none. */

@@ -9,10 +9,12 @@ function withTimeout(check: Promise<unknown>): Promise<"ok" | "unavailable"> {
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("timed out")), checkTimeoutMs);
   });
-  return Promise.race([check, timeout]).then(
-    () => "ok" as const,
-    () => "unavailable" as const,
-  ).finally(() => clearTimeout(timer));
+  return Promise.race([check, timeout])
+    .then(
+      () => "ok" as const,
+      () => "unavailable" as const,
+    )
+    .finally(() => clearTimeout(timer));
 }
 
 export interface Readiness {
@@ -28,7 +30,11 @@ export interface Readiness {
  * Ready only while PostgreSQL and the revocation store both answer and every migration is applied
  * (production does not apply them itself: until `migrate.js` has run, no operation could work).
  */
-export async function checkReadiness(database: Database, store: Pick<Store, "ping">, migrations: readonly string[]): Promise<Readiness> {
+export async function checkReadiness(
+  database: Database,
+  store: Pick<Store, "ping">,
+  migrations: readonly string[],
+): Promise<Readiness> {
   let pending: string[] | undefined;
   const [postgres, revocationStore] = await Promise.all([
     withTimeout(pendingMigrations(database, migrations).then((names) => void (pending = names))),
@@ -39,6 +45,11 @@ export async function checkReadiness(database: Database, store: Pick<Store, "pin
     revocationStore,
     migrations: pending === undefined ? "unknown" : pending.length > 0 ? "pending" : "ok",
   };
-  const failing = Object.entries(checks).filter(([, state]) => state !== "ok" && state !== "unknown").map(([name]) => name);
-  return { ready: failing.length === 0, body: { status: failing.length === 0 ? "ok" : "unavailable", checks, failing } };
+  const failing = Object.entries(checks)
+    .filter(([, state]) => state !== "ok" && state !== "unknown")
+    .map(([name]) => name);
+  return {
+    ready: failing.length === 0,
+    body: { status: failing.length === 0 ? "ok" : "unavailable", checks, failing },
+  };
 }

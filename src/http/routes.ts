@@ -17,7 +17,12 @@ export interface RouteHandlers {
   jwks(): unknown;
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   response.end(JSON.stringify(body));
 }
@@ -26,7 +31,11 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
  * Serves the routes on `httpServer`: each request logged, traced and counted. `startDraining` is
  * the first step of a graceful stop: readiness answers 503 and every response closes its connection.
  */
-export function serveRoutes(httpServer: Server, handlers: RouteHandlers, observers: { metrics: Metrics; logger: Logger }): { startDraining(): void } {
+export function serveRoutes(
+  httpServer: Server,
+  handlers: RouteHandlers,
+  observers: { metrics: Metrics; logger: Logger },
+): { startDraining(): void } {
   const { metrics, logger } = observers;
   let draining = false;
   const handle = async (request: IncomingMessage, response: ServerResponse, path: string, search: string) => {

@@ -33,7 +33,9 @@ export class Mailer {
    * failed delivery cannot undo it, so it is logged, not thrown.
    */
   async notify(to: string, content: MailContent, logger: Logger): Promise<void> {
-    await this.send(to, content).catch((error: unknown) => logger.error({ err: error, subject: content.subject }, "notice not delivered"));
+    await this.send(to, content).catch((error: unknown) =>
+      logger.error({ err: error, subject: content.subject }, "notice not delivered"),
+    );
   }
 
   /**

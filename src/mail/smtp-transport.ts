@@ -36,7 +36,10 @@ export class SmtpTransport implements MailTransport {
     const limitMs = this.sendLimitMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the mail server did not accept the message within ${limitMs} ms`)), limitMs);
+      timer = setTimeout(
+        () => reject(new Error(`the mail server did not accept the message within ${limitMs} ms`)),
+        limitMs,
+      );
     });
     try {
       await Promise.race([this.transporter.sendMail(composedMessage(mail)), deadline]);

@@ -21,7 +21,8 @@ function escapeHtml(text: string): string {
 
 /** One layout for every mail: the plain-text and HTML bodies say the same. */
 function compose({ subject, greeting, paragraphs, action, footer }: Layout): MailContent {
-  const text = [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), footer].join("\n\n") + "\n";
+  const text =
+    [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), footer].join("\n\n") + "\n";
   const button = action
     ? `<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 18px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
 <p style="font-size:12px;color:#555">Or open this address: <a href="${escapeHtml(action.url)}">${escapeHtml(action.url)}</a></p>`
@@ -50,7 +51,9 @@ export const templates = {
     compose({
       subject: "Confirm your e-mail address",
       greeting: `Hello ${input.username},`,
-      paragraphs: [`Confirm that this is your e-mail address. The link works once, for ${describeDuration(input.validForSeconds)}.`],
+      paragraphs: [
+        `Confirm that this is your e-mail address. The link works once, for ${describeDuration(input.validForSeconds)}.`,
+      ],
       action: { label: "Confirm e-mail address", url: input.link },
       footer: notYou,
     }),
@@ -93,7 +96,9 @@ export const templates = {
     compose({
       subject: "Reset your password",
       greeting: `Hello ${input.username},`,
-      paragraphs: [`Choose a new password with this link. It works once, for ${describeDuration(input.validForSeconds)}.`],
+      paragraphs: [
+        `Choose a new password with this link. It works once, for ${describeDuration(input.validForSeconds)}.`,
+      ],
       action: { label: "Choose a new password", url: input.link },
       footer: `${notYou} Your password stays as it is.`,
     }),

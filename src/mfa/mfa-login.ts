@@ -64,9 +64,17 @@ export class MfaLogin {
   async pending(mfaToken: string): Promise<PendingLogin> {
     const tokenHash = hashOpaqueToken(mfaToken);
     const challenge = await this.dependencies.database.mfaChallenge.findUnique({ where: { tokenHash } });
-    const live = challenge && !challenge.usedAt && challenge.expiresAt > this.dependencies.clock.now() && challenge.failedAttempts < codeAttemptsPerChallenge;
+    const live =
+      challenge &&
+      !challenge.usedAt &&
+      challenge.expiresAt > this.dependencies.clock.now() &&
+      challenge.failedAttempts < codeAttemptsPerChallenge;
     if (!live) throw new InvalidMfaTokenError();
-    return { tokenHash, userId: challenge.userId, firstFactor: challenge.firstFactor === "passkey" ? "passkey" : "password" };
+    return {
+      tokenHash,
+      userId: challenge.userId,
+      firstFactor: challenge.firstFactor === "passkey" ? "passkey" : "password",
+    };
   }
 
   /**
@@ -93,7 +101,13 @@ export class MfaLogin {
       if (count === 0) return "dead";
       if (await proof.check(tx, userId, now)) return "accepted";
       await tx.mfaChallenge.update({ where: { tokenHash }, data: { usedAt: null, failedAttempts: { increment: 1 } } });
-      await audit.record(tx, { kind: "login_failed", userId, actorId: null, client, details: { reason: proof.reason } });
+      await audit.record(tx, {
+        kind: "login_failed",
+        userId,
+        actorId: null,
+        client,
+        details: { reason: proof.reason },
+      });
       return "rejected";
     });
     if (outcome === "dead") throw new InvalidMfaTokenError();
@@ -101,6 +115,10 @@ export class MfaLogin {
     const [user] = await users.findByIds([userId]);
     if (!user) throw new InvalidMfaTokenError();
     const details = { ...(challenge.firstFactor === "passkey" ? { method: "passkey" } : {}), ...proof.details };
-    return sessions.startSession({ user, credentialsVersion: challenge.credentialsVersion }, client, Object.keys(details).length > 0 ? details : undefined);
+    return sessions.startSession(
+      { user, credentialsVersion: challenge.credentialsVersion },
+      client,
+      Object.keys(details).length > 0 ? details : undefined,
+    );
   }
 }

@@ -20,7 +20,8 @@ export class MfaResolver {
 
   @FieldResolver(() => Boolean, {
     nullable: true,
-    description: "Whether logins need a second factor. Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
+    description:
+      "Whether logins need a second factor. Only the account's owner sees it; anyone else gets null and FORBIDDEN.",
   })
   async totpEnabled(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean | null> {
     if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see this.");
@@ -28,23 +29,34 @@ export class MfaResolver {
   }
 
   @Mutation(() => TotpEnrollment, { description: "A new authenticator secret; nothing changes until `confirmTotp`." })
-  async enrollTotp(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: RequestContext): Promise<TotpEnrollmentDetails> {
+  async enrollTotp(
+    @Arg("currentPassword", () => String) currentPassword: string,
+    @Ctx() context: RequestContext,
+  ): Promise<TotpEnrollmentDetails> {
     return this.mfa.enrollTotp(await context.requireViewer(), currentPassword, context.client);
   }
 
   @Mutation(() => [String], {
-    description: "Turns the second factor on with a code of the enrolled authenticator; ends the other sessions. Returns 10 single-use recovery codes, shown this once.",
+    description:
+      "Turns the second factor on with a code of the enrolled authenticator; ends the other sessions. Returns 10 single-use recovery codes, shown this once.",
   })
   async confirmTotp(@Arg("code", () => String) code: string, @Ctx() context: RequestContext): Promise<string[]> {
     return this.mfa.confirmTotp(await context.requireViewer(), code, context.client);
   }
 
-  @Mutation(() => [String], { description: "10 new recovery codes for a current code; the previous ones stop working." })
-  async regenerateRecoveryCodes(@Arg("code", () => String) code: string, @Ctx() context: RequestContext): Promise<string[]> {
+  @Mutation(() => [String], {
+    description: "10 new recovery codes for a current code; the previous ones stop working.",
+  })
+  async regenerateRecoveryCodes(
+    @Arg("code", () => String) code: string,
+    @Ctx() context: RequestContext,
+  ): Promise<string[]> {
     return this.mfa.regenerateRecoveryCodes(await context.requireViewer(), code);
   }
 
-  @Mutation(() => Boolean, { description: "Turns the second factor off (password and a current code); ends the other sessions." })
+  @Mutation(() => Boolean, {
+    description: "Turns the second factor off (password and a current code); ends the other sessions.",
+  })
   async disableTotp(
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("code", () => String) code: string,
@@ -54,7 +66,8 @@ export class MfaResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: "The second step of a login that answered MFA_REQUIRED: its `mfaToken` and an authenticator or recovery code.",
+    description:
+      "The second step of a login that answered MFA_REQUIRED: its `mfaToken` and an authenticator or recovery code.",
   })
   completeLogin(
     @Arg("mfaToken", () => String) mfaToken: string,

@@ -2,7 +2,12 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
-import { ForbiddenError, InvalidCredentialsError, InvalidMfaCodeError, UnauthenticatedError } from "../errors/errors.js";
+import {
+  ForbiddenError,
+  InvalidCredentialsError,
+  InvalidMfaCodeError,
+  UnauthenticatedError,
+} from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
@@ -34,7 +39,10 @@ export class MfaService {
   constructor(private readonly dependencies: MfaServiceDependencies) {}
 
   async isEnabled(userId: string): Promise<boolean> {
-    const factor = await this.dependencies.database.totpFactor.findUnique({ where: { userId }, select: { enabledAt: true } });
+    const factor = await this.dependencies.database.totpFactor.findUnique({
+      where: { userId },
+      select: { enabledAt: true },
+    });
     return Boolean(factor?.enabledAt);
   }
 
@@ -56,7 +64,9 @@ export class MfaService {
             created_at = EXCLUDED.created_at, last_used_step = NULL
         WHERE totp_factors.enabled_at IS NULL`;
     if (written === 0) {
-      throw new ForbiddenError("Two-factor authentication is already on: turn it off before enrolling another authenticator.");
+      throw new ForbiddenError(
+        "Two-factor authentication is already on: turn it off before enrolling another authenticator.",
+      );
     }
     return enrollmentDetails(secret, totpIssuer, user.email);
   }

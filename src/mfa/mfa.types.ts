@@ -1,6 +1,8 @@
 import { Field, ObjectType } from "type-graphql";
 
-@ObjectType("TotpEnrollment", { description: "A new authenticator secret; `confirmTotp` with its first code turns it on." })
+@ObjectType("TotpEnrollment", {
+  description: "A new authenticator secret; `confirmTotp` with its first code turns it on.",
+})
 export class TotpEnrollment {
   @Field(() => String, { description: "Base32, for typing into an authenticator app." })
   secret!: string;

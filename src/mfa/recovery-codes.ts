@@ -17,6 +17,7 @@ export function newRecoveryCodes(): { codes: string[]; hashes: string[] } {
 /** The stored form of what a user typed (any case, with or without dashes and spaces); null when it cannot be a recovery code. */
 export function hashRecoveryCode(typed: string): string | null {
   const normalized = typed.toLowerCase().replace(/[\s-]/g, "");
-  if (normalized.length !== codeLength || [...normalized].some((character) => !alphabet.includes(character))) return null;
+  if (normalized.length !== codeLength || [...normalized].some((character) => !alphabet.includes(character)))
+    return null;
   return createHash("sha256").update(normalized).digest("hex");
 }

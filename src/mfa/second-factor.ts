@@ -79,7 +79,10 @@ export class SecondFactor {
     }
     const codeHash = hashRecoveryCode(typed);
     if (codeHash === null) return false;
-    const { count } = await tx.recoveryCode.updateMany({ where: { userId, codeHash, usedAt: null }, data: { usedAt: now } });
+    const { count } = await tx.recoveryCode.updateMany({
+      where: { userId, codeHash, usedAt: null },
+      data: { usedAt: now },
+    });
     return count === 1;
   }
 }

@@ -16,7 +16,11 @@ export interface TotpEnrollmentDetails {
   qrCodeDataUrl: string;
 }
 
-export async function enrollmentDetails(secret: string, issuer: string, accountName: string): Promise<TotpEnrollmentDetails> {
+export async function enrollmentDetails(
+  secret: string,
+  issuer: string,
+  accountName: string,
+): Promise<TotpEnrollmentDetails> {
   const otpauthUrl = generateURI({ issuer, label: accountName, secret });
   return { secret, otpauthUrl, qrCodeDataUrl: await QRCode.toDataURL(otpauthUrl, { errorCorrectionLevel: "M" }) };
 }
@@ -31,7 +35,11 @@ export function isTotpCode(code: string): boolean {
  */
 export async function totpCodeStep(secret: string, code: string, now: Date): Promise<number | null> {
   if (!isTotpCode(code)) return null;
-  const result = await verify({ secret, token: code, epoch: Math.floor(now.getTime() / 1000), epochTolerance: totpStepSeconds });
+  const result = await verify({
+    secret,
+    token: code,
+    epoch: Math.floor(now.getTime() / 1000),
+    epochTolerance: totpStepSeconds,
+  });
   return result.valid && "timeStep" in result ? result.timeStep : null;
 }
-

@@ -50,10 +50,14 @@ export const accountEvents = {
 export type AccountEvent = keyof typeof accountEvents;
 
 /** The events the security audit log records. */
-export type AuditedEvent = { [E in AccountEvent]: (typeof accountEvents)[E]["audited"] extends true ? E : never }[AccountEvent];
+export type AuditedEvent = {
+  [E in AccountEvent]: (typeof accountEvents)[E]["audited"] extends true ? E : never;
+}[AccountEvent];
 
 /** The events `auth_events_total` counts. */
-export type CountedEvent = { [E in AccountEvent]: (typeof accountEvents)[E]["counted"] extends string ? E : never }[AccountEvent];
+export type CountedEvent = {
+  [E in AccountEvent]: (typeof accountEvents)[E]["counted"] extends string ? E : never;
+}[AccountEvent];
 
 /** Counts an event where it happens; the server's metrics are behind it. */
 export type EventCounter = (event: CountedEvent) => void;
@@ -64,4 +68,6 @@ export function metricLabel(event: CountedEvent): string {
 }
 
 /** Every label `auth_events_total` may carry. */
-export const metricLabels: string[] = Object.values(accountEvents).flatMap(({ counted }) => (counted === null ? [] : [counted]));
+export const metricLabels: string[] = Object.values(accountEvents).flatMap(({ counted }) =>
+  counted === null ? [] : [counted],
+);

@@ -34,9 +34,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * The process's logger: readable lines (pino-pretty) for a person at a terminal, one JSON object
  * per line for everything else (log collectors, pipes, files). `format` overrides the choice.
  */
-export async function createProcessLogger(level: string, format: "json" | "pretty" | undefined, production: boolean): Promise<Logger> {
+export async function createProcessLogger(
+  level: string,
+  format: "json" | "pretty" | undefined,
+  production: boolean,
+): Promise<Logger> {
   const terminal = Boolean(process.stdout.isTTY);
   if ((format ?? (terminal && !production ? "pretty" : "json")) === "json") return createLogger(level);
   const { default: pretty } = await import("pino-pretty");
-  return createLogger(level, pretty({ colorize: terminal, ignore: "pid,hostname,service", translateTime: "SYS:HH:MM:ss.l" }));
+  return createLogger(
+    level,
+    pretty({ colorize: terminal, ignore: "pid,hostname,service", translateTime: "SYS:HH:MM:ss.l" }),
+  );
 }

@@ -22,10 +22,17 @@ const acceptableRequestId = /^[\w.:@+=/-]{1,128}$/;
  * the response, and logs one line when the response is done: id, method, path, status, duration,
  * GraphQL operation and outcome code, client address.
  */
-export function logRequest(request: IncomingMessage, response: ServerResponse, path: string, logger: Logger): RequestRecord {
+export function logRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  logger: Logger,
+): RequestRecord {
   const started = process.hrtime.bigint();
   const given = request.headers["x-request-id"];
-  const record: RequestRecord = { id: typeof given === "string" && acceptableRequestId.test(given) ? given : randomUUID() };
+  const record: RequestRecord = {
+    id: typeof given === "string" && acceptableRequestId.test(given) ? given : randomUUID(),
+  };
   records.set(request, record);
   response.setHeader("x-request-id", record.id);
   response.once("close", () => {

@@ -14,12 +14,15 @@ const tracer = trace.getTracer("users-subgraph");
 export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promise<(() => Promise<void>) | undefined> {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
   if (env.OTEL_SDK_DISABLED === "true") return undefined;
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { defaultResource, detectResources, envDetector, resourceFromAttributes }] =
-    await Promise.all([
-      import("@opentelemetry/sdk-trace-node"),
-      import("@opentelemetry/exporter-trace-otlp-http"),
-      import("@opentelemetry/resources"),
-    ]);
+  const [
+    { NodeTracerProvider, BatchSpanProcessor },
+    { OTLPTraceExporter },
+    { defaultResource, detectResources, envDetector, resourceFromAttributes },
+  ] = await Promise.all([
+    import("@opentelemetry/sdk-trace-node"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/resources"),
+  ]);
   const provider = new NodeTracerProvider({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override the default name.
     resource: defaultResource()
@@ -32,13 +35,22 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
 }
 
 /** Runs `work` inside a server span for the request, continuing the caller's trace (traceparent). */
-export function traceRequest<T>(request: IncomingMessage, response: ServerResponse, route: string, work: () => Promise<T>): Promise<T> {
+export function traceRequest<T>(
+  request: IncomingMessage,
+  response: ServerResponse,
+  route: string,
+  work: () => Promise<T>,
+): Promise<T> {
   const parent = propagation.extract(context.active(), request.headers);
   const span = tracer.startSpan(
     `${request.method} ${route}`,
     {
       kind: SpanKind.SERVER,
-      attributes: { "http.request.method": request.method ?? "", "http.route": route, "client.address": request.socket.remoteAddress ?? "" },
+      attributes: {
+        "http.request.method": request.method ?? "",
+        "http.route": route,
+        "client.address": request.socket.remoteAddress ?? "",
+      },
     },
     parent,
   );
@@ -75,7 +87,8 @@ export function tracingPlugin<TContext extends object>(): ApolloServerPlugin<TCo
           const errors = responseErrors(response);
           const code = errors?.[0]?.extensions?.code;
           if (typeof code === "string") span.setAttribute("graphql.error.code", code);
-          if (code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE") span.setStatus({ code: SpanStatusCode.ERROR });
+          if (code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE")
+            span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();
         },
       };

@@ -5,7 +5,9 @@
  */
 export function quotedVisible(text: string): string {
   const escaped = text.replace(/["\\]|\p{Default_Ignorable_Code_Point}|[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu, (character) =>
-    character === "\\" || character === '"' ? `\\${character}` : `\\u{${character.codePointAt(0)!.toString(16).padStart(4, "0")}}`,
+    character === "\\" || character === '"'
+      ? `\\${character}`
+      : `\\u{${character.codePointAt(0)!.toString(16).padStart(4, "0")}}`,
   );
   return `"${escaped}"`;
 }

@@ -35,7 +35,10 @@ export class PasskeyManagement {
   async rename(viewer: Viewer, id: string, name: string): Promise<PasskeyRecord> {
     const passkeyName = normalizePasskeyName(name);
     const renamed = isPasskeyId(id)
-      ? await this.dependencies.database.passkey.updateManyAndReturn({ where: { id: id.toLowerCase(), userId: viewer.userId }, data: { name: passkeyName } })
+      ? await this.dependencies.database.passkey.updateManyAndReturn({
+          where: { id: id.toLowerCase(), userId: viewer.userId },
+          data: { name: passkeyName },
+        })
       : [];
     if (!renamed[0]) throw new BadUserInputError("id", "No passkey of yours has this id.");
     return renamed[0];
@@ -57,12 +60,22 @@ export class PasskeyManagement {
       if (!passkey) return null;
       if (!othersLeft) throw new LastSignInMethodError();
       await tx.passkey.delete({ where: { id: passkeyId } });
-      await audit.record(tx, { kind: "passkey_removed", userId, actorId: userId, client, details: { passkeyId, name: passkey.name } });
+      await audit.record(tx, {
+        kind: "passkey_removed",
+        userId,
+        actorId: userId,
+        client,
+        details: { passkeyId, name: passkey.name },
+      });
       const owner = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
       return { name: passkey.name, owner };
     });
     if (!removed) return false;
-    await mailer.notify(removed.owner.email, templates.passkeyRemoved({ username: removed.owner.username, passkeyName: removed.name }), logger);
+    await mailer.notify(
+      removed.owner.email,
+      templates.passkeyRemoved({ username: removed.owner.username, passkeyName: removed.name }),
+      logger,
+    );
     return true;
   }
 }

@@ -8,7 +8,10 @@ export const defaultPasskeyName = "Passkey";
 export function normalizePasskeyName(name: string, field = "name"): string {
   const normalized = name.normalize("NFKC").trim();
   if (normalized.length === 0 || [...normalized].length > passkeyNameLength.max || /\p{Cc}/u.test(normalized)) {
-    throw new BadUserInputError(field, `A passkey's name has 1–${passkeyNameLength.max} characters and no control characters.`);
+    throw new BadUserInputError(
+      field,
+      `A passkey's name has 1–${passkeyNameLength.max} characters and no control characters.`,
+    );
   }
   return normalized;
 }

@@ -21,7 +21,9 @@ import { parseRegistration } from "./responses.js";
 export const maxPasskeysPerAccount = 20;
 
 function tooManyPasskeys(): ForbiddenError {
-  return new ForbiddenError(`An account holds at most ${maxPasskeysPerAccount} passkeys: remove one before adding another.`);
+  return new ForbiddenError(
+    `An account holds at most ${maxPasskeysPerAccount} passkeys: remove one before adding another.`,
+  );
 }
 
 export interface IssuedChallenge<Options> {
@@ -52,10 +54,18 @@ export class PasskeyRegistration {
    * Options for `navigator.credentials.create()` (through `startRegistration`), for a session that
    * signed in recently or with the current password: a stolen access token alone cannot add a way in.
    */
-  async begin(viewer: Viewer, currentPassword: string | null | undefined, client: ClientInfo): Promise<IssuedChallenge<PublicKeyCredentialCreationOptionsJSON>> {
+  async begin(
+    viewer: Viewer,
+    currentPassword: string | null | undefined,
+    client: ClientInfo,
+  ): Promise<IssuedChallenge<PublicKeyCredentialCreationOptionsJSON>> {
     const { store, challenges, relyingParty, reauthentication, users } = this.dependencies;
     await reauthentication.confirm(viewer, currentPassword, client);
-    const [[user], existing, userHandle] = await Promise.all([users.findByIds([viewer.userId]), store.listOf(viewer.userId), store.userHandleOf(viewer.userId)]);
+    const [[user], existing, userHandle] = await Promise.all([
+      users.findByIds([viewer.userId]),
+      store.listOf(viewer.userId),
+      store.userHandleOf(viewer.userId),
+    ]);
     if (!user || !userHandle) throw new UnauthenticatedError();
     if (existing.length >= maxPasskeysPerAccount) throw tooManyPasskeys();
     // The username, never the e-mail address: authenticators show it, and may sync it elsewhere.
@@ -74,7 +84,13 @@ export class PasskeyRegistration {
    * Verifies `startRegistration`'s answer to the viewer's own challenge and stores the credential;
    * a credential id already registered, to this account or another, is INVALID_PASSKEY.
    */
-  async finish(viewer: Viewer, challengeId: string, response: unknown, name: string | null | undefined, client: ClientInfo): Promise<PasskeyRecord> {
+  async finish(
+    viewer: Viewer,
+    challengeId: string,
+    response: unknown,
+    name: string | null | undefined,
+    client: ClientInfo,
+  ): Promise<PasskeyRecord> {
     const { database, store, challenges, relyingParty, audit, mailer, logger, clock } = this.dependencies;
     // Checked first, so that a bad name does not use up the challenge.
     const passkeyName = name == null ? defaultPasskeyName : normalizePasskeyName(name);
@@ -85,19 +101,32 @@ export class PasskeyRegistration {
     const added = await database
       .$transaction(async (tx) => {
         // The account's row first: a concurrent removal or deletion queues behind this.
-        const [owner] = await tx.$queryRaw<{ username: string; email: string }[]>`SELECT username, email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        const [owner] = await tx.$queryRaw<
+          { username: string; email: string }[]
+        >`SELECT username, email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
         if (!owner) throw new UnauthenticatedError();
         if ((await tx.passkey.count({ where: { userId } })) >= maxPasskeysPerAccount) throw tooManyPasskeys();
         const passkey = await store.insert(tx, userId, credential, passkeyName, now);
-        await audit.record(tx, { kind: "passkey_added", userId, actorId: userId, client, details: { passkeyId: passkey.id, name: passkeyName } });
+        await audit.record(tx, {
+          kind: "passkey_added",
+          userId,
+          actorId: userId,
+          client,
+          details: { passkeyId: passkey.id, name: passkeyName },
+        });
         return { passkey, owner };
       })
       .catch((error: unknown) => {
         // This credential is registered already (maybe concurrently): nothing was stored.
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") throw new InvalidPasskeyError();
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
+          throw new InvalidPasskeyError();
         throw error;
       });
-    await mailer.notify(added.owner.email, templates.passkeyAdded({ username: added.owner.username, passkeyName }), logger);
+    await mailer.notify(
+      added.owner.email,
+      templates.passkeyAdded({ username: added.owner.username, passkeyName }),
+      logger,
+    );
     return added.passkey;
   }
 }

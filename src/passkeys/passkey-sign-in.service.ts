@@ -48,7 +48,10 @@ export class PasskeySignIn {
    * no account has, or an account without one: the answer looks alike); with an mfaToken, the
    * passkeys of the login it completes; with neither, any discoverable passkey.
    */
-  async begin(input: { usernameOrEmail?: string | null; mfaToken?: string | null }): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
+  async begin(input: {
+    usernameOrEmail?: string | null;
+    mfaToken?: string | null;
+  }): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const { usernameOrEmail, mfaToken } = input;
     if (usernameOrEmail != null && mfaToken != null) {
       throw new BadUserInputError("mfaToken", "Give a username or e-mail address, or an mfaToken, not both.");
@@ -62,7 +65,9 @@ export class PasskeySignIn {
   async finish(challengeId: string, response: unknown, client: ClientInfo): Promise<AuthResult> {
     const challenge = await this.dependencies.challenges.take(challengeId, ["sign_in", "second_factor"]);
     const answer = parseAssertion(response);
-    return challenge.purpose === "second_factor" ? this.finishSecondFactor(challenge, answer, client) : this.finishSignIn(challenge, answer, client);
+    return challenge.purpose === "second_factor"
+      ? this.finishSecondFactor(challenge, answer, client)
+      : this.finishSignIn(challenge, answer, client);
   }
 
   private async beginNamed(usernameOrEmail: string): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
@@ -71,7 +76,10 @@ export class PasskeySignIn {
     const account = await users.findForLogin(identifier);
     const passkeys = await store.listOf(account?.user.id ?? nobody);
     const allow = passkeys.length > 0 ? passkeys : decoys.for(account ? `id:${account.user.id}` : `name:${identifier}`);
-    return this.issue({ purpose: "sign_in", userId: account?.user.id ?? null, discoverable: false, userVerification: "preferred" }, allow);
+    return this.issue(
+      { purpose: "sign_in", userId: account?.user.id ?? null, discoverable: false, userVerification: "preferred" },
+      allow,
+    );
   }
 
   private async beginSecondFactor(mfaToken: string): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
@@ -90,7 +98,10 @@ export class PasskeySignIn {
   }
 
   private async issue(pending: Omit<PendingChallenge, "challenge">, allow?: CredentialDescriptor[]) {
-    const options = await this.dependencies.relyingParty.authenticationOptions({ allow, userVerification: pending.userVerification });
+    const options = await this.dependencies.relyingParty.authenticationOptions({
+      allow,
+      userVerification: pending.userVerification,
+    });
     const issued = await this.dependencies.challenges.issue({ ...pending, challenge: options.challenge });
     return { ...issued, options };
   }
@@ -100,7 +111,11 @@ export class PasskeySignIn {
    * account): an unknown or removed credential, one the challenge did not allow, one whose answer
    * does not verify or whose counter went back. Then the steps every login shares.
    */
-  private async finishSignIn(challenge: PendingChallenge, answer: AuthenticationResponseJSON, client: ClientInfo): Promise<AuthResult> {
+  private async finishSignIn(
+    challenge: PendingChallenge,
+    answer: AuthenticationResponseJSON,
+    client: ClientInfo,
+  ): Promise<AuthResult> {
     const { store, users, signIn, database, clock } = this.dependencies;
     const passkey = await store.findByCredentialId(answer.id);
     const account = passkey ? await users.findForLoginById(passkey.userId) : null;
@@ -120,7 +135,11 @@ export class PasskeySignIn {
   }
 
   /** A passkey of the login's own account completes it, as a code would (with the same limits). */
-  private async finishSecondFactor(challenge: PendingChallenge, answer: AuthenticationResponseJSON, client: ClientInfo): Promise<AuthResult> {
+  private async finishSecondFactor(
+    challenge: PendingChallenge,
+    answer: AuthenticationResponseJSON,
+    client: ClientInfo,
+  ): Promise<AuthResult> {
     const { store, relyingParty, mfaLogin } = this.dependencies;
     const passkey = await store.findByCredentialId(answer.id);
     const owned = passkey !== null && passkey.userId === challenge.userId && handleMatches(passkey, answer);
@@ -130,7 +149,8 @@ export class PasskeySignIn {
       refused: () => new InvalidPasskeyError(),
       details: { secondFactor: "passkey" },
       check: async (tx, _userId, now) => {
-        if (!passkey || !verified || (challenge.userVerification === "required" && !verified.userVerified)) return false;
+        if (!passkey || !verified || (challenge.userVerification === "required" && !verified.userVerified))
+          return false;
         if (verified.counterRegressed) {
           await this.recordRegression(tx, passkey, verified, client);
           return false;
@@ -140,7 +160,12 @@ export class PasskeySignIn {
     });
   }
 
-  private async recordRegression(writer: Pick<Transaction, "$executeRaw">, passkey: StoredPasskey, verified: VerifiedAssertion, client: ClientInfo) {
+  private async recordRegression(
+    writer: Pick<Transaction, "$executeRaw">,
+    passkey: StoredPasskey,
+    verified: VerifiedAssertion,
+    client: ClientInfo,
+  ) {
     await this.dependencies.audit.record(writer, {
       kind: "passkey_counter_regressed",
       userId: passkey.userId,
@@ -152,7 +177,12 @@ export class PasskeySignIn {
 }
 
 /** Whether the challenge let this credential answer: any discoverable one, or one of the named account's. */
-function allows(challenge: PendingChallenge, account: LoginAccount, passkey: AnsweringPasskey, answer: AuthenticationResponseJSON): boolean {
+function allows(
+  challenge: PendingChallenge,
+  account: LoginAccount,
+  passkey: AnsweringPasskey,
+  answer: AuthenticationResponseJSON,
+): boolean {
   return (challenge.discoverable || challenge.userId === account.user.id) && handleMatches(passkey, answer);
 }
 

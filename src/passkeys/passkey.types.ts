@@ -3,14 +3,16 @@ import { Field, ID, ObjectType } from "type-graphql";
 import { DateTimeScalar } from "../graphql/date-time.scalar.js";
 
 @ObjectType("PasskeyChallenge", {
-  description: "A WebAuthn ceremony under way: pass `options` to the browser, then send its answer back with `challengeId` (single use, until `expiresAt`).",
+  description:
+    "A WebAuthn ceremony under way: pass `options` to the browser, then send its answer back with `challengeId` (single use, until `expiresAt`).",
 })
 export class PasskeyChallenge {
   @Field(() => ID)
   challengeId!: string;
 
   @Field(() => GraphQLJSONObject, {
-    description: "The WebAuthn options JSON, for `@simplewebauthn/browser`'s `startRegistration` / `startAuthentication` (`optionsJSON`).",
+    description:
+      "The WebAuthn options JSON, for `@simplewebauthn/browser`'s `startRegistration` / `startAuthentication` (`optionsJSON`).",
   })
   options!: Record<string, unknown>;
 

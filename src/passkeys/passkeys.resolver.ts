@@ -23,15 +23,18 @@ export class PasskeysResolver {
 
   @FieldResolver(() => [Passkey], {
     nullable: true,
-    description: "The account's passkeys, oldest first. Only the account's owner sees them; anyone else gets null and FORBIDDEN.",
+    description:
+      "The account's passkeys, oldest first. Only the account's owner sees them; anyone else gets null and FORBIDDEN.",
   })
   async passkeys(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<PasskeyRecord[] | null> {
-    if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see its passkeys.");
+    if (!(await isOwner(context, user.id)))
+      return forbiddenField(context, "Only the account owner can see its passkeys.");
     return this.management.list(user.id);
   }
 
   @Mutation(() => PasskeyChallenge, {
-    description: "Options for `startRegistration`. Needs a sign-in of the last REAUTHENTICATION_WINDOW, or the current password.",
+    description:
+      "Options for `startRegistration`. Needs a sign-in of the last REAUTHENTICATION_WINDOW, or the current password.",
   })
   async beginPasskeyRegistration(
     @Arg("currentPassword", () => String, { nullable: true }) currentPassword: string | null,
@@ -40,7 +43,9 @@ export class PasskeysResolver {
     return this.registration.begin(await context.requireViewer(), currentPassword, context.client);
   }
 
-  @Mutation(() => Passkey, { description: "Verifies `startRegistration`'s answer and adds the passkey; mails the owner." })
+  @Mutation(() => Passkey, {
+    description: "Verifies `startRegistration`'s answer and adds the passkey; mails the owner.",
+  })
   async finishPasskeyRegistration(
     @Arg("challengeId", () => ID) challengeId: string,
     @Arg("response", () => GraphQLJSONObject) response: Record<string, unknown>,
@@ -63,7 +68,8 @@ export class PasskeysResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: "Verifies `startAuthentication`'s answer: a new session, as `login` gives (or MFA_REQUIRED, as `login` answers).",
+    description:
+      "Verifies `startAuthentication`'s answer: a new session, as `login` gives (or MFA_REQUIRED, as `login` answers).",
   })
   finishPasskeyLogin(
     @Arg("challengeId", () => ID) challengeId: string,
@@ -74,12 +80,17 @@ export class PasskeysResolver {
   }
 
   @Mutation(() => Passkey, { description: "Renames one of the viewer's passkeys (1–64 characters)." })
-  async renamePasskey(@Arg("id", () => ID) id: string, @Arg("name", () => String) name: string, @Ctx() context: RequestContext): Promise<PasskeyRecord> {
+  async renamePasskey(
+    @Arg("id", () => ID) id: string,
+    @Arg("name", () => String) name: string,
+    @Ctx() context: RequestContext,
+  ): Promise<PasskeyRecord> {
     return this.management.rename(await context.requireViewer(), id, name);
   }
 
   @Mutation(() => Boolean, {
-    description: "Removes one of the viewer's passkeys and mails the owner; false when there is no such passkey of theirs. LAST_SIGN_IN_METHOD when it is the account's last way to sign in.",
+    description:
+      "Removes one of the viewer's passkeys and mails the owner; false when there is no such passkey of theirs. LAST_SIGN_IN_METHOD when it is the account's last way to sign in.",
   })
   async removePasskey(@Arg("id", () => ID) id: string, @Ctx() context: RequestContext): Promise<boolean> {
     return this.management.remove(await context.requireViewer(), id, context.client);

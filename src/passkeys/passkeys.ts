@@ -50,6 +50,12 @@ export function createPasskeys(dependencies: PasskeysDependencies): Passkeys {
   return {
     registration: new PasskeyRegistration({ ...dependencies, store, challenges, relyingParty }),
     management: new PasskeyManagement({ ...dependencies, store }),
-    signIn: new PasskeySignIn({ ...dependencies, store, challenges, relyingParty, decoys: new DecoyCredentials(encryptionKeys.derive("passkey-decoys")) }),
+    signIn: new PasskeySignIn({
+      ...dependencies,
+      store,
+      challenges,
+      relyingParty,
+      decoys: new DecoyCredentials(encryptionKeys.derive("passkey-decoys")),
+    }),
   };
 }

@@ -93,7 +93,10 @@ export class RelyingParty {
   }
 
   /** The credential a registration answer attests; INVALID_PASSKEY when anything fails to verify. */
-  async verifyRegistration(response: RegistrationResponseJSON, expectedChallenge: string): Promise<RegisteredCredential> {
+  async verifyRegistration(
+    response: RegistrationResponseJSON,
+    expectedChallenge: string,
+  ): Promise<RegisteredCredential> {
     const verification = await verifyRegistrationResponse({
       response,
       expectedChallenge,

@@ -51,7 +51,10 @@ export function parseRegistration(response: unknown): RegistrationResponseJSON {
   const { transports = [], ...attestation } = parsed.data.response;
   return {
     ...parsed.data,
-    response: { ...attestation, transports: [...new Set(transports.filter((transport) => knownTransports.has(transport)))] },
+    response: {
+      ...attestation,
+      transports: [...new Set(transports.filter((transport) => knownTransports.has(transport)))],
+    },
     clientExtensionResults: {},
   };
 }
@@ -61,5 +64,9 @@ export function parseAssertion(response: unknown): AuthenticationResponseJSON {
   const parsed = assertionShape.safeParse(response);
   if (!parsed.success) throw new InvalidPasskeyError();
   const { userHandle, ...assertion } = parsed.data.response;
-  return { ...parsed.data, response: { ...assertion, ...(userHandle ? { userHandle } : {}) }, clientExtensionResults: {} };
+  return {
+    ...parsed.data,
+    response: { ...assertion, ...(userHandle ? { userHandle } : {}) },
+    clientExtensionResults: {},
+  };
 }

@@ -20,7 +20,8 @@ export class CurrentPassword {
     const user = await this.database.user.findUnique({ where: { id: userId } });
     if (!user) throw new UnauthenticatedError();
     // Counted with the account's logins: a guess at its password counts the same wherever it is made.
-    if (!(await this.passwordCheck.matches(user, `id:${user.id}`, password, client))) throw new InvalidCredentialsError();
+    if (!(await this.passwordCheck.matches(user, `id:${user.id}`, password, client)))
+      throw new InvalidCredentialsError();
     return user;
   }
 }

@@ -32,12 +32,19 @@ export class PasswordCheck {
    * with nothing checked. A name of no account costs a verification too, so that timing does not
    * tell it apart. A success is not counted as a failed attempt: the attempt is taken back.
    */
-  async matches(account: StoredPassword | null, attemptKey: string, password: string, client: ClientInfo): Promise<boolean> {
+  async matches(
+    account: StoredPassword | null,
+    attemptKey: string,
+    password: string,
+    client: ClientInfo,
+  ): Promise<boolean> {
     const { hasher, passwordAttempts } = this.dependencies;
     const attempt = await passwordAttempts.begin(attemptKey, client.ip);
     const fits = codePointLength(password) <= passwordLength.max;
     const verified =
-      account && fits ? await hasher.verify(account.passwordHash, password) : (await hasher.verify(await hasher.dummyHash(), password)) && false;
+      account && fits
+        ? await hasher.verify(account.passwordHash, password)
+        : (await hasher.verify(await hasher.dummyHash(), password)) && false;
     if (!account || !verified) return false;
     await attempt.succeeded();
     if (hasher.isOutdated(account.passwordHash)) await this.rehash(account, password);
@@ -53,7 +60,10 @@ export class PasswordCheck {
     const { database, hasher, logger } = this.dependencies;
     try {
       const passwordHash = await hasher.hash(password);
-      await database.user.updateMany({ where: { id: account.id, passwordHash: account.passwordHash }, data: { passwordHash } });
+      await database.user.updateMany({
+        where: { id: account.id, passwordHash: account.passwordHash },
+        data: { passwordHash },
+      });
     } catch (error) {
       logger.warn({ err: error }, "could not upgrade a password hash to the current parameters");
     }

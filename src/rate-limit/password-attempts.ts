@@ -34,7 +34,10 @@ export function clientKey(address: string | undefined): string {
   const groups = address.includes("::")
     ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups]
     : headGroups;
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(":")}::/64`;
 }
 
 /** One password check under way: settle it with its outcome. */
@@ -71,7 +74,11 @@ export class PasswordAttemptLimiter {
   async begin(account: string, address: string | undefined): Promise<PasswordAttempt> {
     const { failuresPerClient, failuresPerAccount, failuresPerAddress, windowSeconds } = this.limits;
     const client = clientKey(address);
-    const keys = { pair: `login:pair:${account}:${client}`, account: `login:account:${account}`, address: `login:address:${client}` };
+    const keys = {
+      pair: `login:pair:${account}:${client}`,
+      account: `login:account:${account}`,
+      address: `login:address:${client}`,
+    };
     const known = `login:known:${account}:${client}`;
     const [pair, accountCounter, addressCounter, knownCounter] = await this.store.counters([
       keys.pair,
@@ -91,7 +98,9 @@ export class PasswordAttemptLimiter {
       ({ counter }) => counter.resetInSeconds,
     );
 
-    const counted = await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.hit(key, windowSeconds)));
+    const counted = await Promise.all(
+      [keys.pair, keys.account, keys.address].map((key) => this.store.hit(key, windowSeconds)),
+    );
     const byKey = new Map([keys.pair, keys.account, keys.address].map((key, index) => [key, counted[index]!]));
     const over = limits.filter(({ key, limit }) => byKey.get(key)!.count > limit);
     if (over.length > 0) {
@@ -125,12 +134,17 @@ export class PasswordAttemptLimiter {
    * `account` (its own or this client's allowance for it) in a window, so that the audit log
    * records a lockout once, not every refused attempt.
    */
-  private async refuseIf<L extends { key: string }>(account: string, reached: L[], resetOf: (limit: L) => number): Promise<void> {
+  private async refuseIf<L extends { key: string }>(
+    account: string,
+    reached: L[],
+    resetOf: (limit: L) => number,
+  ): Promise<void> {
     if (reached.length === 0) return;
     this.onLimited();
     const retryAfterSeconds = Math.max(1, ...reached.map(resetOf));
     const aboutAccount = reached.some(({ key }) => !key.startsWith("login:address:"));
-    const startsLockout = aboutAccount && (await this.store.hit(`login:lockout:${account}`, retryAfterSeconds)).count === 1;
+    const startsLockout =
+      aboutAccount && (await this.store.hit(`login:lockout:${account}`, retryAfterSeconds)).count === 1;
     throw new RateLimitedError(retryAfterSeconds, startsLockout);
   }
 }

@@ -30,8 +30,12 @@ export class Reauthentication {
       await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
       return;
     }
-    const session = await database.session.findUnique({ where: { id: viewer.sessionId }, select: { userId: true, createdAt: true } });
+    const session = await database.session.findUnique({
+      where: { id: viewer.sessionId },
+      select: { userId: true, createdAt: true },
+    });
     const signedInSince = clock.now().getTime() - windowSeconds * 1000;
-    if (!session || session.userId !== viewer.userId || session.createdAt.getTime() < signedInSince) throw new ReauthenticationRequiredError();
+    if (!session || session.userId !== viewer.userId || session.createdAt.getTime() < signedInSince)
+      throw new ReauthenticationRequiredError();
   }
 }

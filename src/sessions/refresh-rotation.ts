@@ -7,7 +7,14 @@ import { truncateUserAgent, type ClientInfo } from "../http/client-info.js";
 import type { UserRecord } from "../users/users.service.js";
 
 export type Rotation =
-  | { outcome: "issued"; sessionId: string; user: UserRecord; refreshToken: string; refreshTokenExpiresAt: Date; at: Date }
+  | {
+      outcome: "issued";
+      sessionId: string;
+      user: UserRecord;
+      refreshToken: string;
+      refreshTokenExpiresAt: Date;
+      at: Date;
+    }
   | { outcome: "invalid" }
   /** A rotated token presented again, outside the reuse interval or by another client. */
   | { outcome: "reused"; sessionId: string; userId: string };
@@ -61,7 +68,9 @@ function lockPresented(tx: Transaction, tokenHash: string): Promise<PresentedTok
  * Tabs of one browser share both; a thief replaying a copy rarely has both.
  */
 function clientFingerprint(client: ClientInfo): string {
-  return createHash("sha256").update(`${client.ip ?? ""}\n${client.userAgent ?? ""}`).digest("hex");
+  return createHash("sha256")
+    .update(`${client.ip ?? ""}\n${client.userAgent ?? ""}`)
+    .digest("hex");
 }
 
 /** Refresh-token rotation, with the reuse interval that keeps racing tabs signed in. */
@@ -75,9 +84,13 @@ export class RefreshRotation {
       const [presented] = await lockPresented(tx, hashRefreshToken(refreshToken));
       if (!presented) return { outcome: "invalid" };
       // A lock ends the sessions too; checked here as well, so that no locked account ever refreshes.
-      const sessionLive = presented.sessionRevokedAt === null && presented.sessionExpiresAt > now && presented.lockedAt === null;
+      const sessionLive =
+        presented.sessionRevokedAt === null && presented.sessionExpiresAt > now && presented.lockedAt === null;
       if (presented.rotatedAt !== null) {
-        const retried = sessionLive && this.isRetry(presented, client, now) ? await this.retry(tx, refreshToken, presented, client, now) : null;
+        const retried =
+          sessionLive && this.isRetry(presented, client, now)
+            ? await this.retry(tx, refreshToken, presented, client, now)
+            : null;
         return retried ?? { outcome: "reused", sessionId: presented.sessionId, userId: presented.userId };
       }
       if (!sessionLive || presented.expiresAt <= now) return { outcome: "invalid" };

@@ -10,7 +10,14 @@ import type { EventCounter } from "../observability/events.js";
 import type { RevocationStore } from "../store/revocation-store.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
-import { inPoolTransaction, runIn, signIn, type AccountCredentials, type NewSession, type StoredSession } from "./sign-in.js";
+import {
+  inPoolTransaction,
+  runIn,
+  signIn,
+  type AccountCredentials,
+  type NewSession,
+  type StoredSession,
+} from "./sign-in.js";
 
 export interface AuthResult {
   accessToken: string;
@@ -87,7 +94,12 @@ export class SessionLifecycle {
    * written, when the account's credentials changed (or it went) since `account` was read; `locked`,
    * and nothing written, when it is locked.
    */
-  async insert(account: AccountCredentials, session: NewSession, client: ClientInfo, details?: LoginDetails): Promise<StoredSession | null> {
+  async insert(
+    account: AccountCredentials,
+    session: NewSession,
+    client: ClientInfo,
+    details?: LoginDetails,
+  ): Promise<StoredSession | null> {
     const { database, audit, maxSessionsPerAccount } = this.dependencies;
     const event = { kind: "login_succeeded", client, details } as const;
     // Most sign-ins end no session: a transaction of two prepared statements is then enough.
@@ -117,7 +129,14 @@ export class SessionLifecycle {
     details?: LoginDetails,
   ): Promise<{ stored: StoredSession | null; ended: number; revoke: () => Promise<void> }> {
     const { audit, maxSessionsPerAccount } = this.dependencies;
-    const { stored, beyondLimit } = await signIn(runIn(tx), audit, account, session, { kind, client, details }, maxSessionsPerAccount - 1);
+    const { stored, beyondLimit } = await signIn(
+      runIn(tx),
+      audit,
+      account,
+      session,
+      { kind, client, details },
+      maxSessionsPerAccount - 1,
+    );
     if (beyondLimit.length === 0) return { stored, ended: 0, revoke: async () => {} };
     const ending = await this.endWithin(tx, { id: { in: beyondLimit } }, sessionLimitReason);
     if (ending.ended > 0) {
@@ -129,7 +148,12 @@ export class SessionLifecycle {
 
   /** The pair a client receives for a session that is (or is being) stored. */
   async tokensFor(user: UserRecord, session: NewSession): Promise<AuthResult> {
-    const access = await this.dependencies.accessTokens.issue(user.id, session.row.id, effectiveRoles(user.roles), session.row.createdAt);
+    const access = await this.dependencies.accessTokens.issue(
+      user.id,
+      session.row.id,
+      effectiveRoles(user.roles),
+      session.row.createdAt,
+    );
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

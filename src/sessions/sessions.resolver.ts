@@ -15,7 +15,10 @@ export class SessionsResolver {
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates: the presented refresh token dies." })
-  refreshSession(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() context: RequestContext): Promise<AuthResult> {
+  refreshSession(
+    @Arg("refreshToken", () => String) refreshToken: string,
+    @Ctx() context: RequestContext,
+  ): Promise<AuthResult> {
     return markTokenOwner(context, this.sessionsService.refresh(refreshToken, context.client));
   }
 
@@ -29,7 +32,9 @@ export class SessionsResolver {
     return this.sessionsService.logoutAll(await context.requireViewer(), context.client);
   }
 
-  @Mutation(() => Boolean, { description: "Ends one of the viewer's sessions; false when there is no such live session." })
+  @Mutation(() => Boolean, {
+    description: "Ends one of the viewer's sessions; false when there is no such live session.",
+  })
   async revokeSession(@Arg("id", () => ID) id: string, @Ctx() context: RequestContext): Promise<boolean> {
     return this.sessionsService.revokeSession(await context.requireViewer(), id, context.client);
   }

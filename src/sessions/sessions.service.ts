@@ -95,7 +95,9 @@ export class SessionsService {
    * them, and no credential is checked then. Settle it once the credential holds.
    */
   async attempt(subject: string, userId: string | undefined, client: ClientInfo): Promise<PasswordAttempt> {
-    return this.dependencies.passwordAttempts.begin(subject, client.ip).catch((error: unknown) => this.refused(error, userId, client));
+    return this.dependencies.passwordAttempts
+      .begin(subject, client.ip)
+      .catch((error: unknown) => this.refused(error, userId, client));
   }
 
   /**
@@ -124,7 +126,11 @@ export class SessionsService {
    * second factor), written only while its credentials are still those that were checked.
    * `details` says how it signed in when not with its password alone.
    */
-  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo, details?: LoginDetails): Promise<AuthResult> {
+  async startSession(
+    account: Pick<LoginAccount, "user" | "credentialsVersion">,
+    client: ClientInfo,
+    details?: LoginDetails,
+  ): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
@@ -139,7 +145,8 @@ export class SessionsService {
     if (stored.locked) throw await this.refuse(userId, client, new AccountLockedError(), details);
     onEvent("login_succeeded");
     // Roles changed meanwhile: the token carries the stored ones.
-    if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
+    if (stored.roles.join() !== account.user.roles.join())
+      return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
     return result;
   }
 
@@ -156,12 +163,22 @@ export class SessionsService {
    * Counts and records a refused login (of an existing account: a name of none is about no one),
    * and hands the error back. `details` says how it signed in when not with its password.
    */
-  async refuse<E extends AppError>(userId: string | undefined, client: ClientInfo, error: E, details?: LoginDetails): Promise<E> {
+  async refuse<E extends AppError>(
+    userId: string | undefined,
+    client: ClientInfo,
+    error: E,
+    details?: LoginDetails,
+  ): Promise<E> {
     const { database, audit, onEvent } = this.dependencies;
     onEvent("login_failed");
     if (userId) {
       // The right credential refused for another reason: say which (the client was told too).
-      const reason = error instanceof AccountLockedError ? "locked" : error instanceof EmailNotVerifiedError ? "email_not_verified" : undefined;
+      const reason =
+        error instanceof AccountLockedError
+          ? "locked"
+          : error instanceof EmailNotVerifiedError
+            ? "email_not_verified"
+            : undefined;
       const recorded = reason || details ? { ...(reason ? { reason } : {}), ...details } : undefined;
       await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details: recorded });
     }
@@ -195,7 +212,8 @@ export class SessionsService {
       await lifecycle.end({ id: rotated.sessionId }, "refresh_token_reused", async (tx, ended) => {
         // Recorded once, by whichever presentation ended the session, and with no actor: whoever
         // presented the copy did not sign in.
-        if (ended > 0) await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
+        if (ended > 0)
+          await this.dependencies.audit.record(tx, { kind: "refresh_token_reused", userId, actorId: null, client });
       });
       onEvent("refresh_token_reused");
       throw new RefreshTokenReusedError();
@@ -205,7 +223,12 @@ export class SessionsService {
       throw new InvalidRefreshTokenError();
     }
     onEvent("refresh_succeeded");
-    const access = await accessTokens.issue(rotated.user.id, rotated.sessionId, effectiveRoles(rotated.user.roles), rotated.at);
+    const access = await accessTokens.issue(
+      rotated.user.id,
+      rotated.sessionId,
+      effectiveRoles(rotated.user.roles),
+      rotated.at,
+    );
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -230,11 +253,17 @@ export class SessionsService {
   }
 
   /** Ends the viewer's matching sessions; one `session_ended` event when any ended (none for a repeat). */
-  private async endOwnSessions(viewer: Viewer, where: Prisma.SessionWhereInput, reason: string, client: ClientInfo): Promise<number> {
+  private async endOwnSessions(
+    viewer: Viewer,
+    where: Prisma.SessionWhereInput,
+    reason: string,
+    client: ClientInfo,
+  ): Promise<number> {
     const { lifecycle, audit } = this.dependencies;
     const { userId } = viewer;
     const { ended } = await lifecycle.end(where, reason, async (tx, count) => {
-      if (count > 0) await audit.record(tx, { kind: "session_ended", userId, actorId: userId, client, details: { reason, count } });
+      if (count > 0)
+        await audit.record(tx, { kind: "session_ended", userId, actorId: userId, client, details: { reason, count } });
     });
     return ended;
   }

@@ -36,7 +36,8 @@ export interface StoredSession {
  * change, which ends every session it sees afterwards, ends it too. Sign-ins of one account queue
  * here as well, so that each counts the sessions of those before it.
  */
-const lockAccount = "SELECT roles, locked_at IS NOT NULL AS locked FROM users WHERE id = $1 AND credentials_version = $2 FOR NO KEY UPDATE";
+const lockAccount =
+  "SELECT roles, locked_at IS NOT NULL AS locked FROM users WHERE id = $1 AND credentials_version = $2 FOR NO KEY UPDATE";
 
 /**
  * The session, its first refresh token and the sign-in's security event (with its details: how it
@@ -82,7 +83,15 @@ export async function signIn(
   if (!stored || stored.locked) return { stored: stored ?? null, beyondLimit: [] };
   const { row } = session;
   const { kind, ip, userAgent, details } = audit.row({ ...event, userId: account.id, actorId: account.id });
-  const values = [row.id, account.id, row.userAgent, row.createdAt, row.expiresAt, row.refreshTokens.create.tokenHash, row.accessTokenExpiresAt];
+  const values = [
+    row.id,
+    account.id,
+    row.userAgent,
+    row.createdAt,
+    row.expiresAt,
+    row.refreshTokens.create.tokenHash,
+    row.accessTokenExpiresAt,
+  ];
   const eventValues = [kind, ip, userAgent, details === undefined ? null : JSON.stringify(details)];
   const beyond = await run<{ id: string }>("insert-session", insertSession, [...values, ...eventValues, keep]);
   return { stored, beyondLimit: beyond.map(({ id }) => id) };
@@ -92,7 +101,11 @@ export async function signIn(
  * `work` in a transaction on one pooled connection, without Prisma's per-transaction cost: committed
  * when `commit(result)`, else rolled back. A connection whose statement failed is not reused.
  */
-export async function inPoolTransaction<T>(pool: pg.Pool, work: (run: Run) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+export async function inPoolTransaction<T>(
+  pool: pg.Pool,
+  work: (run: Run) => Promise<T>,
+  commit: (result: T) => boolean,
+): Promise<T> {
   const connection = await pool.connect();
   try {
     await connection.query("BEGIN");

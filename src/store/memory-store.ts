@@ -86,7 +86,9 @@ export class MemoryStore implements Store {
     const now = this.now();
     return keys.map((key) => {
       const entry = this.liveCounter(key);
-      return entry ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) } : { count: 0, resetInSeconds: 0 };
+      return entry
+        ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) }
+        : { count: 0, resetInSeconds: 0 };
     });
   }
 
@@ -114,7 +116,11 @@ export class MemoryStore implements Store {
   /** Seconds until a counter, revocation or kept value expires, as Redis's TTL answers: -2 when absent. */
   async ttl(kind: "session" | "hits" | "once", key: string): Promise<number> {
     const expiresAt =
-      kind === "session" ? this.revocations.get(key) : kind === "once" ? this.kept.get(key)?.expiresAt : this.liveCounter(key)?.expiresAt;
+      kind === "session"
+        ? this.revocations.get(key)
+        : kind === "once"
+          ? this.kept.get(key)?.expiresAt
+          : this.liveCounter(key)?.expiresAt;
     return expiresAt !== undefined && expiresAt > this.now() ? Math.ceil((expiresAt - this.now()) / 1000) : -2;
   }
 

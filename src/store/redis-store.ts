@@ -131,7 +131,12 @@ export class RedisStore implements Store {
     const redisKey = this.key("hits", key);
     return this.reach("MULTI INCR", async () => {
       // NX: the window starts with the first hit and is not extended by later ones.
-      const results = await this.redis.multi().incr(redisKey).expire(redisKey, windowSeconds, "NX").ttl(redisKey).exec();
+      const results = await this.redis
+        .multi()
+        .incr(redisKey)
+        .expire(redisKey, windowSeconds, "NX")
+        .ttl(redisKey)
+        .exec();
       if (!results || results.some(([error]) => error)) throw new Error("Redis transaction failed");
       return { count: results[0]![1] as number, resetInSeconds: Math.max(1, results[2]![1] as number) };
     });
@@ -147,7 +152,9 @@ export class RedisStore implements Store {
       return keys.map((_key, index) => {
         const count = results[2 * index]![1] as string | null;
         const ttl = results[2 * index + 1]![1] as number;
-        return count === null ? { count: 0, resetInSeconds: 0 } : { count: Number(count), resetInSeconds: Math.max(1, ttl) };
+        return count === null
+          ? { count: 0, resetInSeconds: 0 }
+          : { count: Number(count), resetInSeconds: Math.max(1, ttl) };
       });
     });
   }
@@ -162,7 +169,9 @@ export class RedisStore implements Store {
   }
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.reach("SET", () => this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))));
+    await this.reach("SET", () =>
+      this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))),
+    );
   }
 
   /** GETDEL: reading and deleting are one command, so two instances cannot both take the value. */

@@ -66,7 +66,12 @@ export function normalizeUsername(username: string, field = "username"): { displ
 
 /** Whether `key` is a username key as `normalizeUsername` makes it (a position in the list of users, say). */
 export function isUsernameKey(key: string): boolean {
-  return key.length >= usernameLength.min && key.length <= usernameLength.max && usernamePattern.test(key) && foldIdentifier(key) === key;
+  return (
+    key.length >= usernameLength.min &&
+    key.length <= usernameLength.max &&
+    usernamePattern.test(key) &&
+    foldIdentifier(key) === key
+  );
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

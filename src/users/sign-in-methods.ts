@@ -21,8 +21,17 @@ const signInMethods: ((removed: SignInMethod) => Prisma.Sql)[] = [
  * Whether the account can still sign in once `removed` is gone. Its row is locked for the rest of
  * `tx`, so two removals at once cannot each count on the way the other removes.
  */
-export async function hasSignInMethodOtherThan(tx: Transaction, userId: string, removed: SignInMethod): Promise<boolean> {
-  const others = Prisma.join(signInMethods.map((term) => term(removed)), " + ");
-  const rows = await tx.$queryRaw<{ others: number }[]>`SELECT ${others} AS others FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+export async function hasSignInMethodOtherThan(
+  tx: Transaction,
+  userId: string,
+  removed: SignInMethod,
+): Promise<boolean> {
+  const others = Prisma.join(
+    signInMethods.map((term) => term(removed)),
+    " + ",
+  );
+  const rows = await tx.$queryRaw<
+    { others: number }[]
+  >`SELECT ${others} AS others FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
   return (rows[0]?.others ?? 0) > 0;
 }

@@ -11,7 +11,10 @@ const privateField = "Only the account owner and admins can see this field.";
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => User, { nullable: true, description: "The viewer; null and UNAUTHENTICATED without a valid access token." })
+  @Query(() => User, {
+    nullable: true,
+    description: "The viewer; null and UNAUTHENTICATED without a valid access token.",
+  })
   async me(@Ctx() context: RequestContext<UserLoaders>): Promise<UserRecord | null> {
     const viewer = await context.requireViewer();
     return context.loaders.userById.load(viewer.userId);
@@ -33,16 +36,19 @@ export class UserResolver {
 
   @FieldResolver(() => Boolean, {
     nullable: true,
-    description: "Whether the owner has followed a link mailed to `email`. Only the owner sees it; anyone else gets null and FORBIDDEN.",
+    description:
+      "Whether the owner has followed a link mailed to `email`. Only the owner sees it; anyone else gets null and FORBIDDEN.",
   })
   async emailVerified(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<boolean | null> {
-    if (!(await isOwner(context, user.id))) return forbiddenField(context, "Only the account owner can see whether this e-mail address is verified.");
+    if (!(await isOwner(context, user.id)))
+      return forbiddenField(context, "Only the account owner can see whether this e-mail address is verified.");
     return user.emailVerifiedAt !== null;
   }
 
   @FieldResolver(() => [String], {
     nullable: true,
-    description: "`user`, then every other role (`admin`…). Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
+    description:
+      "`user`, then every other role (`admin`…). Only the account's owner and admins see it; anyone else gets null and FORBIDDEN.",
   })
   async roles(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<string[] | null> {
     if (!(await isOwnerOrAdmin(context, user.id))) return forbiddenField(context, privateField);
@@ -51,7 +57,8 @@ export class UserResolver {
 
   @FieldResolver(() => DateTimeScalar, {
     nullable: true,
-    description: "When an admin locked the account; null when it is not locked. Only the account's owner and admins see it.",
+    description:
+      "When an admin locked the account; null when it is not locked. Only the account's owner and admins see it.",
   })
   async lockedAt(@Root() user: UserRecord, @Ctx() context: RequestContext): Promise<Date | null> {
     if (!(await isOwnerOrAdmin(context, user.id))) return forbiddenField(context, privateField);

@@ -3,7 +3,10 @@ import type { User } from "../generated/prisma/client.js";
 import { isUserId } from "./identity.js";
 
 /** What the GraphQL `User` shows (`roles` as stored, without the implied one); never the password hash. */
-export type UserRecord = Pick<User, "id" | "username" | "email" | "emailVerifiedAt" | "createdAt" | "roles" | "lockedAt">;
+export type UserRecord = Pick<
+  User,
+  "id" | "username" | "email" | "emailVerifiedAt" | "createdAt" | "roles" | "lockedAt"
+>;
 
 /** The same columns for Prisma's `select`, so no query hands the password hash beyond this service. */
 export const publicUserColumns = {
@@ -77,7 +80,10 @@ export class UsersService {
     return isUserId(id) ? this.loginAccountWhere("id", id.toLowerCase()) : null;
   }
 
-  private async loginAccountWhere(column: "email" | "username_key" | "id", value: string): Promise<LoginAccount | null> {
+  private async loginAccountWhere(
+    column: "email" | "username_key" | "id",
+    value: string,
+  ): Promise<LoginAccount | null> {
     const { rows } = await this.database.pool.query<UserRow & Omit<LoginAccount, "user">>({
       name: `login-${column}`,
       text: `SELECT ${userColumns}, password_hash AS "passwordHash", credentials_version AS "credentialsVersion",

@@ -11,7 +11,11 @@ export interface SignedUp {
 }
 
 /** Registers a new account over HTTP. */
-export async function signUp(server: TestServer, prefix = "user", headers: Record<string, string> = {}): Promise<SignedUp> {
+export async function signUp(
+  server: TestServer,
+  prefix = "user",
+  headers: Record<string, string> = {},
+): Promise<SignedUp> {
   const account = newAccount(prefix);
   const response = await server.request(mutations.register, { input: account }, { headers });
   if (response.errors) throw new Error(`register failed: ${errorCodes(response)}`);
@@ -20,8 +24,16 @@ export async function signUp(server: TestServer, prefix = "user", headers: Recor
 }
 
 /** Logs in over HTTP; the payload, or the error codes. */
-export async function logIn(server: TestServer, account: { username: string; password: string }, headers: Record<string, string> = {}) {
-  return server.request(mutations.login, { input: { usernameOrEmail: account.username, password: account.password } }, { headers });
+export async function logIn(
+  server: TestServer,
+  account: { username: string; password: string },
+  headers: Record<string, string> = {},
+) {
+  return server.request(
+    mutations.login,
+    { input: { usernameOrEmail: account.username, password: account.password } },
+    { headers },
+  );
 }
 
 /** A new account made admin the way an operator would (the command line's code), logged in again for a token that says so. */

@@ -11,7 +11,8 @@ function nameOf(node: ts.Node, source: ts.SourceFile): string {
   if (named.name) return named.name.getText(source);
   if (ts.isConstructorDeclaration(node)) return "constructor";
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText(source);
+  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))
+    return parent.name.getText(source);
   return `(function at line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1})`;
 }
 

@@ -4,13 +4,24 @@ import fc from "fast-check";
 // one another, and every list argument of the schema as long as the request body allows.
 
 const rootFields = {
-  Query: ["__typename", "me { id }", "_service { sdl }", "_entities(representations: [{}]) { __typename }", 'user(id: "x") { id username @include(if: true) }'],
-  Mutation: ["logout", 'login(input: { usernameOrEmail: "nobody", password: "not a password" }) { accessToken }', "requestEmailVerification"],
+  Query: [
+    "__typename",
+    "me { id }",
+    "_service { sdl }",
+    "_entities(representations: [{}]) { __typename }",
+    'user(id: "x") { id username @include(if: true) }',
+  ],
+  Mutation: [
+    "logout",
+    'login(input: { usernameOrEmail: "nobody", password: "not a password" }) { accessToken }',
+    "requestEmailVerification",
+  ],
 };
 
 /** The fragments each fragment spreads: the next (chain), the next two (diamond), all later (wide), or any, unknown and cyclic ones included. */
 function spreadTargets(shape: string, index: number, count: number, edges: [number, number][]): number[] {
-  const later = (from: number, to: number) => Array.from({ length: Math.max(0, Math.min(to, count) - from) }, (_, offset) => from + offset);
+  const later = (from: number, to: number) =>
+    Array.from({ length: Math.max(0, Math.min(to, count) - from) }, (_, offset) => from + offset);
   if (shape === "chain") return later(index + 1, index + 2);
   if (shape === "diamond") return later(index + 1, index + 3);
   if (shape === "wide") return index === 0 ? later(1, count) : [];
@@ -29,7 +40,8 @@ export const fragmentDocuments: fc.Arbitrary<string> = fc.integer({ min: 1, max:
       edges: fc.array(fc.tuple(fc.nat(count - 1), fc.nat(count)), { maxLength: 2 * count }),
     })
     .map(({ type, shape, copies, aliased, fields, edges }) => {
-      const spreads = (targets: number[]) => targets.flatMap((target) => Array.from({ length: copies }, () => `...F${target}`)).join(" ");
+      const spreads = (targets: number[]) =>
+        targets.flatMap((target) => Array.from({ length: copies }, () => `...F${target}`)).join(" ");
       const fragments = fields.map((field, index) => {
         const pool = rootFields[type];
         const selection = field === null ? "" : `${aliased ? `a${index}: ` : ""}${pool[field % pool.length]}`;
@@ -62,7 +74,10 @@ export interface ListRequest {
   asAdmin: boolean;
 }
 
-const lengths = fc.oneof(fc.constantFrom(0, 1, 100, 101, 999, 1000, 1001, 100_000, 340_000, 1_000_000), fc.nat(400_000));
+const lengths = fc.oneof(
+  fc.constantFrom(0, 1, 100, 101, 999, 1000, 1001, 100_000, 340_000, 1_000_000),
+  fc.nat(400_000),
+);
 
 /** Every list argument of the schema (and a scalar given a list), up to the body limit. */
 export function listRequests(ids: { known: string; target: string }): fc.Arbitrary<ListRequest> {
@@ -75,7 +90,15 @@ export function listRequests(ids: { known: string; target: string }): fc.Arbitra
     () => 1,
     () => "User",
   ];
-  const roles = [() => "admin", () => "user", (index: number) => `r${index.toString(36)}`, () => "", () => "Not A Role", () => 1, () => null];
+  const roles = [
+    () => "admin",
+    () => "user",
+    (index: number) => `r${index.toString(36)}`,
+    () => "",
+    () => "Not A Role",
+    () => 1,
+    () => null,
+  ];
   const aliased = (field: string) => Array.from({ length: 15 }, (_, index) => `a${index}: ${field}`).join(" ");
   const entitySelections = [
     "__typename ... on User { id username email }",
@@ -93,10 +116,20 @@ export function listRequests(ids: { known: string; target: string }): fc.Arbitra
       items: roles,
       variables: (list: unknown[]) => ({ id: ids.target, r: list }),
     },
-    { query: "query($id: ID!) { user(id: $id) { id } }", items: representations, variables: (list: unknown[]) => ({ id: list }) },
+    {
+      query: "query($id: ID!) { user(id: $id) { id } }",
+      items: representations,
+      variables: (list: unknown[]) => ({ id: list }),
+    },
   ];
   return fc
-    .record({ request: fc.nat(requests.length - 1), item: fc.nat(representations.length - 1), count: lengths, asAdmin: fc.boolean(), literal: fc.boolean() })
+    .record({
+      request: fc.nat(requests.length - 1),
+      item: fc.nat(representations.length - 1),
+      count: lengths,
+      asAdmin: fc.boolean(),
+      literal: fc.boolean(),
+    })
     .map(({ request, item, count, asAdmin, literal }) => {
       const { query, items, variables } = requests[request]!;
       const make = items[item % items.length]!;

@@ -24,7 +24,10 @@ interface Started {
 /** A throwaway embedded PostgreSQL: the same binaries and code as the zero-configuration start. */
 async function startPostgres(): Promise<Started> {
   const dir = await temporaryDataDir("users-subgraph-test-postgres-");
-  const database = await startEmbeddedPostgres(dir.dir, createLogger("silent"), { durable: false, maxConnections: 300 });
+  const database = await startEmbeddedPostgres(dir.dir, createLogger("silent"), {
+    durable: false,
+    maxConnections: 300,
+  });
   const url = new URL(database.url);
   url.pathname = "/postgres";
   return {
@@ -39,15 +42,21 @@ async function startPostgres(): Promise<Started> {
 /** A throwaway Redis from the `redis-server` on PATH. */
 async function startRedis(): Promise<Started> {
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: "ignore",
-  });
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
   const spawnFailure = new Promise<Error>((resolve) => child.once("error", resolve));
   const url = `redis://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 100; attempt++) {
     const failure = await Promise.race([spawnFailure, sleep(50).then(() => undefined)]);
     if (failure) {
-      throw new Error(`TEST_REDIS_URL is unset and no redis-server could be run (${failure.message}): install redis-server, or set TEST_REDIS_URL`);
+      throw new Error(
+        `TEST_REDIS_URL is unset and no redis-server could be run (${failure.message}): install redis-server, or set TEST_REDIS_URL`,
+      );
     }
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     if (await ping(url)) {
@@ -85,11 +94,14 @@ async function checkGiven(postgresUrl: string, redisUrl: string): Promise<void> 
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at TEST_DATABASE_URL (${(error as Error).message}); start it, or unset TEST_DATABASE_URL`);
+    throw new Error(
+      `PostgreSQL is not reachable at TEST_DATABASE_URL (${(error as Error).message}); start it, or unset TEST_DATABASE_URL`,
+    );
   } finally {
     await client.end().catch(() => {});
   }
-  if (!(await ping(redisUrl))) throw new Error("Redis is not reachable at TEST_REDIS_URL; start it, or unset TEST_REDIS_URL");
+  if (!(await ping(redisUrl)))
+    throw new Error("Redis is not reachable at TEST_REDIS_URL; start it, or unset TEST_REDIS_URL");
 }
 
 /**

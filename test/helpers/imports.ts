@@ -6,7 +6,9 @@ import path from "node:path";
 export async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.parentPath.includes(`${path.sep}generated`))
+    .filter(
+      (entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.parentPath.includes(`${path.sep}generated`),
+    )
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
@@ -27,7 +29,9 @@ const importForms = [
 
 /** What a source file imports: import and export-from statements, side-effect imports, import() and require.resolve(). */
 export function importsOf(text: string): ModuleImport[] {
-  return importForms.flatMap((form) => [...text.matchAll(form)].map((match) => ({ specifier: match[2]!, typeOnly: Boolean(match[1]) })));
+  return importForms.flatMap((form) =>
+    [...text.matchAll(form)].map((match) => ({ specifier: match[2]!, typeOnly: Boolean(match[1]) })),
+  );
 }
 
 export interface ImportEdge {

@@ -49,7 +49,9 @@ export class TemporaryFileTransport extends FileTransport {
 
   /** Every message written so far, oldest first. */
   async messages(): Promise<ReceivedMail[]> {
-    const files = (await readdir(this.directory).catch(() => [] as string[])).filter((file) => file.endsWith(".eml")).sort();
+    const files = (await readdir(this.directory).catch(() => [] as string[]))
+      .filter((file) => file.endsWith(".eml"))
+      .sort();
     return Promise.all(files.map(async (file) => parseMail(await readFile(path.join(this.directory, file)))));
   }
 
@@ -79,18 +81,24 @@ export class TestMailServer {
   /** Per connection, the `RCPT TO` addresses since its last `MAIL FROM`. */
   private readonly recipients = new Map<string, string[]>();
 
-  private constructor(
-    private readonly credentials?: { user: string; pass: string },
-  ) {
+  private constructor(private readonly credentials?: { user: string; pass: string }) {
     this.server = new SMTPServer({
       disabledCommands: credentials ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
       authOptional: !credentials,
       allowInsecureAuth: true,
       // Its debug log is the only place the commands appear as sent.
-      logger: { trace: ignore, info: ignore, warn: ignore, error: ignore, fatal: ignore, debug: (meta, ...parts) => this.command(meta, parts) },
+      logger: {
+        trace: ignore,
+        info: ignore,
+        warn: ignore,
+        error: ignore,
+        fatal: ignore,
+        debug: (meta, ...parts) => this.command(meta, parts),
+      },
       disableReverseLookup: true,
       onAuth: (auth, _session, callback) => {
-        if (auth.username === credentials?.user && auth.password === credentials?.pass) callback(null, { user: auth.username });
+        if (auth.username === credentials?.user && auth.password === credentials?.pass)
+          callback(null, { user: auth.username });
         else callback(new Error("Invalid username or password"));
       },
       onData: (stream, session, callback) => {
@@ -119,11 +127,14 @@ export class TestMailServer {
     if (tnx !== "command" || !cid) return;
     const line = parts.map(String).join(" ").replace(/^C: /, "");
     if (/^MAIL FROM:/i.test(line)) this.recipients.set(cid, []);
-    else if (/^RCPT TO:/i.test(line)) this.recipients.get(cid)?.push(line.slice(line.indexOf("<") + 1, line.lastIndexOf(">")));
+    else if (/^RCPT TO:/i.test(line))
+      this.recipients.get(cid)?.push(line.slice(line.indexOf("<") + 1, line.lastIndexOf(">")));
   }
 
   /** On a free port, or on `port` (to come back where a stopped one was). */
-  static async start(options: { credentials?: { user: string; pass: string }; port?: number } = {}): Promise<TestMailServer> {
+  static async start(
+    options: { credentials?: { user: string; pass: string }; port?: number } = {},
+  ): Promise<TestMailServer> {
     const mail = new TestMailServer(options.credentials);
     await new Promise<void>((resolve, reject) => {
       mail.server.once("error", reject);
@@ -138,7 +149,9 @@ export class TestMailServer {
 
   /** `SMTP_URL` for this server (with the credentials it requires, if any). */
   get url(): string {
-    const auth = this.credentials ? `${encodeURIComponent(this.credentials.user)}:${encodeURIComponent(this.credentials.pass)}@` : "";
+    const auth = this.credentials
+      ? `${encodeURIComponent(this.credentials.user)}:${encodeURIComponent(this.credentials.pass)}@`
+      : "";
     return `smtp://${auth}127.0.0.1:${this.port}`;
   }
 
@@ -166,6 +179,9 @@ export class TestMailServer {
  * Settings whose `SMTP_URL` names the mail server `current()` returns, read only when a server
  * starts (after the mail server has), so a file can declare both at the top.
  */
-export function withMailServer(current: () => TestMailServer, settings: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function withMailServer(
+  current: () => TestMailServer,
+  settings: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   return Object.defineProperty({ ...settings }, "SMTP_URL", { get: () => current().url, enumerable: true });
 }

@@ -54,16 +54,29 @@ export function mfaClient(server: () => TestServer, clock: ManualClock) {
     const response = await request(mutations.register, { input: account });
     expect(response.errors).toBeUndefined();
     const { accessToken, refreshToken, user } = response.data!.register;
-    return { account, userId: user.id as string, accessToken: accessToken as string, refreshToken: refreshToken as string };
+    return {
+      account,
+      userId: user.id as string,
+      accessToken: accessToken as string,
+      refreshToken: refreshToken as string,
+    };
   }
 
   /** A new account with MFA on; the clock is then moved past the step of the code that confirmed it. */
   async function registerWithMfa(): Promise<MfaAccount> {
     const registered = await register();
-    const enrolled = await request(mfaDocuments.enroll, { currentPassword: registered.account.password }, registered.accessToken);
+    const enrolled = await request(
+      mfaDocuments.enroll,
+      { currentPassword: registered.account.password },
+      registered.accessToken,
+    );
     expect(enrolled.errors).toBeUndefined();
     const { secret } = enrolled.data!.enrollTotp;
-    const confirmed = await request(mfaDocuments.confirm, { code: await authenticatorCode(secret, clock) }, registered.accessToken);
+    const confirmed = await request(
+      mfaDocuments.confirm,
+      { code: await authenticatorCode(secret, clock) },
+      registered.accessToken,
+    );
     expect(confirmed.errors).toBeUndefined();
     nextStep();
     return { ...registered, secret, recoveryCodes: confirmed.data!.confirmTotp };

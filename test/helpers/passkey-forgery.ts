@@ -8,7 +8,10 @@ export type Json = Record<string, any>;
 export function withClientData(response: Json, change: (clientData: Json) => void): Json {
   const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
   change(clientData);
-  return { ...response, response: { ...response.response, clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString("base64url") } };
+  return {
+    ...response,
+    response: { ...response.response, clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString("base64url") },
+  };
 }
 
 /** A base64url value with one bit flipped at `index`. */
@@ -21,7 +24,11 @@ export function flipped(value: string, index: number): string {
 /** What an account holds, read from the database: its passkeys (with counters), sessions, refresh tokens and passkey events. */
 export async function holdings(database: Database, userId: string) {
   const [passkeys, sessions, refreshTokens, added] = await Promise.all([
-    database.passkey.findMany({ where: { userId }, select: { id: true, credentialId: true, signCount: true }, orderBy: { id: "asc" } }),
+    database.passkey.findMany({
+      where: { userId },
+      select: { id: true, credentialId: true, signCount: true },
+      orderBy: { id: "asc" },
+    }),
     database.session.count({ where: { userId } }),
     database.refreshToken.count({ where: { session: { userId } } }),
     database.securityEvent.count({ where: { userId, kind: "passkey_added" } }),

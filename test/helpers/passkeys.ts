@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import type { GraphQLResponse } from "../../harness/graphql.js";
 import type { TestServer } from "./server.js";
-import { TestAuthenticator } from "../../harness/test-authenticator.js";
+import type { TestAuthenticator } from "../../harness/test-authenticator.js";
 
 export { appOrigin, passkeySettings, TestAuthenticator } from "../../harness/test-authenticator.js";
 
@@ -30,7 +30,8 @@ export function ok(response: GraphQLResponse): Record<string, any> {
 
 /** The options and id of a registration the signed-in account begins (recently signed in: no password). */
 export async function beginRegistration(server: TestServer, accessToken: string, currentPassword?: string) {
-  return ok(await server.request(passkeyDocuments.beginRegistration, { currentPassword }, { token: accessToken })).beginPasskeyRegistration as {
+  return ok(await server.request(passkeyDocuments.beginRegistration, { currentPassword }, { token: accessToken }))
+    .beginPasskeyRegistration as {
     challengeId: string;
     options: Record<string, any>;
     expiresAt: string;
@@ -38,10 +39,17 @@ export async function beginRegistration(server: TestServer, accessToken: string,
 }
 
 /** Adds a passkey on `authenticator` to the signed-in account; the Passkey answered. */
-export async function registerPasskey(server: TestServer, accessToken: string, authenticator: TestAuthenticator, name?: string) {
+export async function registerPasskey(
+  server: TestServer,
+  accessToken: string,
+  authenticator: TestAuthenticator,
+  name?: string,
+) {
   const { challengeId, options } = await beginRegistration(server, accessToken);
   const response = authenticator.create(options);
-  return ok(await server.request(passkeyDocuments.finishRegistration, { challengeId, response, name }, { token: accessToken })).finishPasskeyRegistration as {
+  return ok(
+    await server.request(passkeyDocuments.finishRegistration, { challengeId, response, name }, { token: accessToken }),
+  ).finishPasskeyRegistration as {
     id: string;
     name: string;
     [field: string]: unknown;
@@ -50,11 +58,19 @@ export async function registerPasskey(server: TestServer, accessToken: string, a
 
 /** The options and id of a passkey sign-in, by name, with an mfaToken, or neither (discoverable). */
 export async function beginLogin(server: TestServer, input: { usernameOrEmail?: string; mfaToken?: string } = {}) {
-  return ok(await server.request(passkeyDocuments.beginLogin, input)).beginPasskeyLogin as { challengeId: string; options: Record<string, any>; expiresAt: string };
+  return ok(await server.request(passkeyDocuments.beginLogin, input)).beginPasskeyLogin as {
+    challengeId: string;
+    options: Record<string, any>;
+    expiresAt: string;
+  };
 }
 
 /** A whole passkey sign-in with `authenticator`; the answer of `finishPasskeyLogin`. */
-export async function signInWithPasskey(server: TestServer, authenticator: TestAuthenticator, input: { usernameOrEmail?: string; mfaToken?: string } = {}) {
+export async function signInWithPasskey(
+  server: TestServer,
+  authenticator: TestAuthenticator,
+  input: { usernameOrEmail?: string; mfaToken?: string } = {},
+) {
   const { challengeId, options } = await beginLogin(server, input);
   return server.request(passkeyDocuments.finishLogin, { challengeId, response: authenticator.get(options) });
 }

@@ -34,7 +34,9 @@ export async function privateCheckout(): Promise<PrivateCheckout> {
   for (const name of await readdir(modules)) {
     const source = path.join(modules, name);
     const target = path.join(root, "node_modules", name);
-    await (copiedPackages.has(name) ? cp(source, target, { recursive: true, verbatimSymlinks: true }) : symlink(source, target));
+    await (copiedPackages.has(name)
+      ? cp(source, target, { recursive: true, verbatimSymlinks: true })
+      : symlink(source, target));
   }
   return {
     root,

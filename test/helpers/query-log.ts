@@ -7,7 +7,11 @@ export class QueryLog {
   private statements: string[] = [];
 
   constructor(databaseUrl: string) {
-    this.database = createDatabase(databaseUrl, { emitQueryEvents: true, poolSize: 5, timeouts: patientDatabaseTimeouts });
+    this.database = createDatabase(databaseUrl, {
+      emitQueryEvents: true,
+      poolSize: 5,
+      timeouts: patientDatabaseTimeouts,
+    });
     onQuery(this.database, (event) => this.statements.push(event.query));
   }
 

@@ -4,7 +4,10 @@ import { spawn, type ChildProcess } from "node:child_process";
  * A Redis server of the test's own, so that stopping, freezing or flushing it disturbs no one
  * else. Without persistence unless `args` ask for it.
  */
-export async function startRedis(port: number, args: string[] = ["--save", "", "--appendonly", "no"]): Promise<ChildProcess> {
+export async function startRedis(
+  port: number,
+  args: string[] = ["--save", "", "--appendonly", "no"],
+): Promise<ChildProcess> {
   const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...args], {
     stdio: ["ignore", "pipe", "ignore"],
   });

@@ -77,7 +77,9 @@ export async function startSubgraphs({
 export function itServesTheSupergraph(router: () => RouterUnderTest, { exactEntityErrorPaths = true } = {}): void {
   it("resolves reviews → author across both subgraphs with one query to the users database", async () => {
     const { url, queries, ada, grace } = router();
-    const { result, statements } = await queries.during(() => graphql(url, "{ reviews { id body author { id username } } }"));
+    const { result, statements } = await queries.during(() =>
+      graphql(url, "{ reviews { id body author { id username } } }"),
+    );
     expect(result.errors).toBeUndefined();
     const author = ({ user }: AuthResult) => ({ id: user.id, username: user.username });
     expect(result.data!.reviews).toEqual([

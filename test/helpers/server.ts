@@ -26,7 +26,11 @@ export const testEncryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate("
  * argon2id at its cheapest: real hashing, test speed. The OWASP parameters have their own test.
  * No queue bounds: tests register a hundred accounts at once to set up; the bounds have their own test.
  */
-export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 }, defaultHashingConcurrency, {});
+export const fastHasher = createArgon2Hasher(
+  { memoryCost: 64, timeCost: 1, parallelism: 1 },
+  defaultHashingConcurrency,
+  {},
+);
 
 /**
  * NODE_ENV=production with the settings it requires present, for a test server that is handed its
@@ -99,7 +103,8 @@ export interface TestServer {
 /** The real application on a random port, over a real database and a real revocation store. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const config = testConfig(options.config);
-  const database = options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
+  const database =
+    options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
   const store =
     typeof options.store === "object" ? options.store : await openTestStore(options.store ?? "memory", options.clock);
   const signingKeys = options.signingKeys ?? toSigningKeys([await generateSigningKey()]);
