@@ -200,18 +200,14 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     variables: { currentPassword: secret },
     password: secret,
   })),
-  fc
-    .tuple(anyValue, anyValue, anyValue)
-    .map(([challengeId, response, name]) => ({
-      query: passkeyDocuments.finishRegistration,
-      variables: { challengeId, response, name },
-    })),
-  fc
-    .tuple(anyValue, anyValue)
-    .map(([usernameOrEmail, mfaToken]) => ({
-      query: passkeyDocuments.beginLogin,
-      variables: { usernameOrEmail, mfaToken },
-    })),
+  fc.tuple(anyValue, anyValue, anyValue).map(([challengeId, response, name]) => ({
+    query: passkeyDocuments.finishRegistration,
+    variables: { challengeId, response, name },
+  })),
+  fc.tuple(anyValue, anyValue).map(([usernameOrEmail, mfaToken]) => ({
+    query: passkeyDocuments.beginLogin,
+    variables: { usernameOrEmail, mfaToken },
+  })),
   fc
     .tuple(anyValue, anyValue)
     .map(([challengeId, response]) => ({ query: passkeyDocuments.finishLogin, variables: { challengeId, response } })),
