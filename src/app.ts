@@ -26,6 +26,7 @@ import { capResponseErrors } from "./graphql/error-cap.js";
 import { rejectNulCharacters } from "./graphql/nul-characters.js";
 import { operationLimits } from "./graphql/operation-limits.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
+import { BrowserOrigins } from "./http/browser-origins.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import type { MailTransport } from "./mail/mail-transport.js";
@@ -171,7 +172,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   });
   await apollo.start();
   const proxies = new TrustedProxies(config.trustProxy);
-  const handleGraphQL = createGraphQLHandler(apollo, (request) => createContext(services, request, proxies));
+  const handleGraphQL = createGraphQLHandler(
+    apollo,
+    (request) => createContext(services, request, proxies, config.jwt.refreshTokenTtlSeconds),
+    new BrowserOrigins(config.corsOrigins),
+  );
 
   let draining = false;
   const sendMetrics = async (response: ServerResponse) => {

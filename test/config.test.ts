@@ -169,6 +169,20 @@ describe("configuration", () => {
     }
   });
 
+  it("takes CORS_ORIGINS as web origins, defaulting to APP_URL's, and shows what it refused", () => {
+    expect(loadConfig({}).corsOrigins).toEqual(["http://localhost:3000"]);
+    expect(loadConfig({ APP_URL: "https://App.Example.com:443/account/" }).corsOrigins).toEqual(["https://app.example.com"]);
+    expect(loadConfig({ CORS_ORIGINS: "https://app.example.com, http://localhost:5173/ https://app.example.com" }).corsOrigins).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+    ]);
+    const refused = ["*", "app.example.com", "https://app.example.com/path", "ftp://files.example.com", "https://user@app.example.com", "https://app.example.com?"];
+    const problems = problemsOf({ CORS_ORIGINS: refused.join(",") });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CORS_ORIGINS must list web origins/);
+    for (const entry of refused) expect(problems[0]).toContain(`"${entry}"`);
+  });
+
   it("checks key material when it reads the configuration, with the other settings' problems", () => {
     const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
     for (const garbage of ["garbage", "{ nope", publicOnly, '{"keys":[]}', "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"]) {

@@ -53,6 +53,8 @@ export class AccountLifecycleResolver {
 
   @Mutation(() => Boolean, { description: "Deletes the account and everything that names it; every session ends." })
   async deleteAccount(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
+    const deleted = await context.services.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
+    context.transport.clear();
+    return deleted;
   }
 }

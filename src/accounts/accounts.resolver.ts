@@ -1,14 +1,14 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Context } from "../graphql/context.js";
 import { issued } from "../sessions/issued.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import type { DeliveredAuth } from "../sessions/session-cookie.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { RegisterInput } from "./account.types.js";
 
 @Resolver()
 export class AccountsResolver {
   @Mutation(() => AuthPayload)
-  register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() context: Context): Promise<AuthResult> {
+  register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() context: Context): Promise<DeliveredAuth> {
     return issued(context, context.services.accounts.register(input, context.client));
   }
 
@@ -17,7 +17,7 @@ export class AccountsResolver {
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("newPassword", () => String) newPassword: string,
     @Ctx() context: Context,
-  ): Promise<AuthResult> {
+  ): Promise<DeliveredAuth> {
     const viewer = await context.requireViewer();
     return issued(context, context.services.accounts.changePassword(viewer, currentPassword, newPassword, context.client));
   }

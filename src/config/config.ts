@@ -66,6 +66,35 @@ const addressRanges = z
     return ranges as AddressRange[];
   });
 
+/**
+ * Comma- or space-separated web origins (`https://app.example.com`: scheme, host and port only), each
+ * kept serialized as browsers send it in `Origin`; unset: none given.
+ */
+const webOrigins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const entries = text.split(/[\s,]+/).filter((entry) => entry !== "");
+    const origins = entries.map(webOrigin);
+    const malformed = entries.filter((_entry, index) => origins[index] === null);
+    if (malformed.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must list web origins like https://app.example.com, scheme, host and port only (got ${malformed.map(quotedVisible).join(", ")})` });
+      return z.NEVER;
+    }
+    return [...new Set(origins as string[])];
+  });
+
+function webOrigin(entry: string): string | null {
+  try {
+    const url = new URL(entry);
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password && !entry.endsWith("?") && !entry.endsWith("#");
+    return bare && (url.protocol === "http:" || url.protocol === "https:") ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Key material is checked here, so a bad key stops the start with the other settings' problems. */
 function checkPrivateKeys(text: string, ctx: z.RefinementCtx): void {
   try {
@@ -112,6 +141,7 @@ const envSchema = z
     SMTP_TIMEOUT: duration("10s"),
     MAIL_FROM: z.string().trim().regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>").optional(),
     APP_URL: url(["http:", "https:"]),
+    CORS_ORIGINS: webOrigins,
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
@@ -190,6 +220,8 @@ export interface Config {
     /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
     appUrl: string;
   };
+  /** Origins whose pages may call the API with credentials (CORS) and use the session cookie; default: `APP_URL`'s. */
+  corsOrigins: string[];
   accountLinks: {
     requireEmailVerification: boolean;
     emailVerificationTtlSeconds: number;
@@ -241,6 +273,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const production = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -278,8 +311,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
-      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+      appUrl,
     },
+    corsOrigins: env.CORS_ORIGINS ?? [new URL(appUrl).origin],
     accountLinks: {
       requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,

@@ -8,12 +8,15 @@ import { ErrorBudget } from "./error-cap.js";
 import { createUserLoader } from "../users/user.loader.js";
 import type { Services } from "../services.js";
 import type { ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
+import { SessionTransport } from "../sessions/session-cookie.js";
 import type { UserRecord } from "../users/users.service.js";
 
 export interface Context {
   services: Services;
   client: ClientInfo;
   loaders: { userById: DataLoader<string, UserRecord | null> };
+  /** Where this request's refresh tokens travel (the body, or the HttpOnly cookie), and the cookie its answer sets. */
+  transport: SessionTransport;
   /** Users this request has just issued tokens to (register, login…): they see their own e-mail. */
   tokensIssuedTo: Set<string>;
   /** The authenticated viewer, or null without a (valid) token. Checked once per request. */
@@ -47,7 +50,7 @@ export function clientInfo(request: IncomingMessage, proxies: TrustedProxies): C
   return { userAgent: userAgent || undefined, ip: proxies.clientAddress(request.socket.remoteAddress, request.headers) };
 }
 
-export function createContext(services: Services, request: IncomingMessage, proxies: TrustedProxies): Context {
+export function createContext(services: Services, request: IncomingMessage, proxies: TrustedProxies, refreshTokenTtlSeconds: number): Context {
   const token = bearerToken(request.headers.authorization);
   let authentication: Promise<Viewer> | undefined;
   const authenticate = () => {
@@ -59,6 +62,7 @@ export function createContext(services: Services, request: IncomingMessage, prox
     services,
     client: clientInfo(request, proxies),
     loaders: { userById: createUserLoader(services.users) },
+    transport: new SessionTransport(request.headers, refreshTokenTtlSeconds),
     tokensIssuedTo: new Set(),
     requestLog: requestRecordOf(request),
     errorBudget: new ErrorBudget(),

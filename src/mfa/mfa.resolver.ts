@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import type { Context } from "../graphql/context.js";
 import { issued } from "../sessions/issued.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import type { DeliveredAuth } from "../sessions/session-cookie.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { forbiddenField, isOwner } from "../users/owner.js";
 import { User } from "../users/user.type.js";
@@ -53,7 +53,7 @@ export class MfaResolver {
     @Arg("mfaToken", () => String) mfaToken: string,
     @Arg("code", () => String) code: string,
     @Ctx() context: Context,
-  ): Promise<AuthResult> {
+  ): Promise<DeliveredAuth> {
     return issued(context, context.services.mfaLogin.complete(mfaToken, code, context.client));
   }
 }
