@@ -12,6 +12,8 @@ import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { reviewsSchemaPath } from "./fixtures/reviews/server.js";
 import { errorCodes, graphql, mutations } from "./helpers/graphql.js";
 import { projectRoot } from "./helpers/process.js";
+import { refreshCookieName } from "../src/sessions/session-cookie.js";
+import { CookieClient } from "./helpers/browser-client.js";
 import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
 import { appOrigin, itKeepsBrowserSessionsThrough } from "./helpers/router-cookies.js";
 import { newAccount, type TestServer } from "./helpers/server.js";
@@ -63,6 +65,7 @@ beforeAll(async () => {
       fromSubgraphsToClient: ({ response, subgraphName }) => (subgraphName === "users" ? { "set-cookie": response.headers.getSetCookie() } : {}),
     },
     cors: { origin: [appOrigin], credentials: true, allowedHeaders: corsAllowedHeaders, methods: ["GET", "POST"] },
+    csrfPrevention: { requestHeaders: ["apollo-require-preflight", "x-apollo-operation-name"] },
   });
   server = createServer(gateway);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -152,5 +155,21 @@ describe("browser sessions through Hive Gateway", () => {
     // Yoga names the listed origin whoever asks; a browser compares it with its page's and stops.
     const other = await preflight("https://evil.example");
     expect([appOrigin, null]).toContain(other.headers.get("access-control-allow-origin"));
+  });
+
+  it("refuses what a form could post, cookie and all, before any subgraph is called", async () => {
+    const page = new CookieClient(gatewayUrl, { origin: appOrigin });
+    await page.request(mutations.register, { input: newAccount("form") });
+    for (const [contentType, body] of [
+      ["application/x-www-form-urlencoded", `query=${encodeURIComponent("mutation { refreshSession { accessToken } }")}`],
+      ["text/plain", JSON.stringify({ query: "mutation { refreshSession { accessToken } }" })],
+    ]) {
+      const { result, statements } = await subgraphs.queries.during(() =>
+        fetch(gatewayUrl, { method: "POST", headers: { "content-type": contentType!, cookie: `${refreshCookieName}=${page.cookie}`, origin: appOrigin }, body }),
+      );
+      expect(result.status, contentType).toBe(403);
+      expect(await result.text(), contentType).toContain("Required CSRF header(s) not present");
+      expect(statements, contentType).toEqual([]);
+    }
   });
 });

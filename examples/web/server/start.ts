@@ -17,6 +17,8 @@ export interface ExampleOptions {
 export interface RunningExample {
   appUrl: string;
   gatewayUrl: string;
+  /** The users subgraph itself, as a page would name it. */
+  subgraphUrl: string;
   config: Config;
   stop(): Promise<void>;
 }
@@ -54,7 +56,7 @@ export async function startExample({ settings = {}, ports = { app: 5173, gateway
     });
     stops.push(() => vite.close());
     await vite.listen();
-    return { appUrl, gatewayUrl: gateway.url, config, stop };
+    return { appUrl, gatewayUrl: gateway.url, subgraphUrl: `http://localhost:${subgraph.port}/graphql`, config, stop };
   } catch (error) {
     await stop();
     throw error;

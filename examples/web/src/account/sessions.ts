@@ -22,8 +22,12 @@ export function sessions({ sessions }: AccountData, reload: () => Promise<void>)
         h(
           "li",
           {},
-          h("span", {}, session.userAgent ?? "unknown device"),
-          h("small", {}, `${session.current ? "this browser · " : ""}last used ${when(session.lastUsedAt)}`),
+          h(
+            "div",
+            {},
+            h("span", {}, session.userAgent ?? "unknown device"),
+            h("small", {}, `${session.current ? "this browser · " : ""}last used ${when(session.lastUsedAt)}`),
+          ),
           h("button", { type: "button", onclick: () => void revoke(session.id, session.current) }, "Revoke"),
         ),
       ),
