@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { refreshCookieName } from "../src/sessions/session-cookie.js";
 import { CookieClient } from "./helpers/browser-client.js";
@@ -107,6 +108,31 @@ describe("cookie-bearing requests from other origins", () => {
       });
       expect(errorCodes(response), value).toEqual(["FORBIDDEN_ORIGIN"]);
     }
+  });
+
+  it("are refused for every Origin but a listed one, however close (300 generated origins)", async () => {
+    const { cookie } = await signedInCookie();
+    const nearMisses = fc.oneof(
+      fc.webUrl().map((url) => new URL(url).origin),
+      fc.constantFrom(appOrigin, "http://localhost:5173").chain((listed) =>
+        fc.oneof(
+          fc.constant(listed.toUpperCase()),
+          fc.constant(`${listed}/`),
+          fc.constant(`${listed}, https://evil.example`),
+          fc.stringMatching(/^[a-z0-9.-]{1,12}$/).map((suffix) => `${listed}.${suffix}`),
+          fc.integer({ min: 1, max: 65535 }).map((port) => `${listed.replace(/:\d+$/, "")}:${port}`),
+        ),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(nearMisses, async (origin) => {
+        const listed = origin === appOrigin || origin === "http://localhost:5173";
+        const response = await Object.assign(new CookieClient(server().url, { origin, transport: null }), { cookie }).request(mutations.me);
+        expect(response.status, origin).toBe(listed ? 200 : 403);
+        expect(errorCodes(response), origin).toEqual(listed ? ["UNAUTHENTICATED"] : ["FORBIDDEN_ORIGIN"]);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("are served as before when they carry neither cookie nor cookie mode (bearer clients), or no Origin (no browser page)", async () => {

@@ -183,6 +183,48 @@ describe("the cookie ends with the session", () => {
   });
 });
 
+describe("a stolen cookie", () => {
+  it("replayed by many clients at once after the owner's refresh, never refreshes, and ends the session (10 trials × 8 thieves)", async () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const owner = browser();
+      await register(owner);
+      const stolen = owner.cookie!;
+      expectCookieDelivery(await owner.request(documents.refresh));
+      const thieves = Array.from({ length: 8 }, (_, index) => Object.assign(browser(`thief/${index}`), { cookie: stolen }));
+      const answers = await Promise.all(thieves.map((thief) => thief.request(documents.refresh)));
+      for (const answer of answers) {
+        expect(answer.data ?? null).toBeNull();
+        expect(["REFRESH_TOKEN_REUSED", "INVALID_REFRESH_TOKEN"]).toContain(errorCodes(answer)[0]);
+        expectCleared(answer);
+      }
+      expect(answers.filter((answer) => errorCodes(answer)[0] === "REFRESH_TOKEN_REUSED").length).toBeGreaterThan(0);
+      expect(errorCodes(await owner.request(documents.refresh))).toEqual(["INVALID_REFRESH_TOKEN"]);
+    }
+  });
+
+  it("used by the thief first makes the owner's next refresh REFRESH_TOKEN_REUSED: both are signed out", async () => {
+    const owner = browser();
+    await register(owner);
+    const thief = Object.assign(browser("thief/1"), { cookie: owner.cookie });
+    expectCookieDelivery(await thief.request(documents.refresh));
+    expect(errorCodes(await owner.request(documents.refresh))).toEqual(["REFRESH_TOKEN_REUSED"]);
+    expect(errorCodes(await thief.request(documents.refresh))).toEqual(["INVALID_REFRESH_TOKEN"]);
+  });
+
+  it("races a logout: whatever wins, nothing refreshes afterwards (20 trials)", async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const owner = browser();
+      const { accessToken } = await register(owner);
+      const thief = Object.assign(browser("thief/1"), { cookie: owner.cookie });
+      const [, stolenRefresh] = await Promise.all([owner.request(sessionMutations.logout, {}, { token: accessToken }), thief.request(documents.refresh)]);
+      // The thief may have rotated just before the session ended; the token it got is dead all the same.
+      expect(["INVALID_REFRESH_TOKEN", undefined]).toContain(errorCodes(stolenRefresh)[0]);
+      const again = await thief.request(documents.refresh);
+      expect(errorCodes(again)).toEqual(["INVALID_REFRESH_TOKEN"]);
+    }
+  });
+});
+
 describe("bearer mode", () => {
   it("is unchanged without the header: the token in the body, no cookie set, and the cookie never read", async () => {
     const client = new CookieClient(server().url, { transport: null, origin: appOrigin });
