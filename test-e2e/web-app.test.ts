@@ -47,6 +47,12 @@ it("shows the sign-in page to a visitor, its username field offered to passkey a
   await shows("Sign in");
   expect(await page.getAttribute("input[name=usernameOrEmail]", "autocomplete")).toBe("username webauthn");
   await screenshot(page, "sign-in");
+  // The code step without a login waiting for a code, and the account page without a session, lead here too.
+  for (const path of ["/sign-in/code", "/account"]) {
+    await page.goto(`${example().appUrl}${path}`);
+    await page.waitForURL("**/sign-in");
+    await shows("Sign in");
+  }
 });
 
 it("registers: signed in at once, the refresh token only in an HttpOnly, Secure, SameSite=Strict cookie", async () => {
@@ -147,8 +153,11 @@ it("lists a second device's session and revokes it: that device is signed out", 
     await phoneSession.waitFor({ state: "detached" });
     expect(await page.locator(".sessions li").count()).toBe(1);
 
+    // The open page learns it at its next request (its access token is refused), a reload from the cookie.
+    await phonePage.evaluate(() => window.dispatchEvent(new PopStateEvent("popstate")));
+    await shows("Sign in", phonePage);
     await phonePage.reload();
-    await phonePage.waitForURL("**/sign-in");
+    await shows("Sign in", phonePage);
     expect((await phone.cookies()).map((cookie) => cookie.name)).toEqual([]);
   } finally {
     await phone.close();

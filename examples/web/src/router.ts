@@ -1,4 +1,5 @@
-import { isSignedIn } from "./api";
+import { ApiError, endSession, isSignedIn } from "./api";
+import { h } from "./ui";
 
 export interface Page {
   path: string;
@@ -17,7 +18,19 @@ async function show(): Promise<void> {
   if (page.access === "signed-in" && !isSignedIn()) return navigate("/sign-in", true);
   if (page.access === "signed-out" && isSignedIn()) return navigate("/account", true);
   document.title = `${page.title}: example app`;
-  document.getElementById("app")!.replaceChildren(await page.render());
+  let content: Node;
+  try {
+    content = await page.render();
+  } catch (error) {
+    // The session ended elsewhere (revoked from another device, say): sign in again.
+    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") {
+      endSession();
+      return navigate("/sign-in", true);
+    }
+    content = h("p", { class: "error", role: "alert" }, error instanceof ApiError ? error.message : "Something went wrong.");
+  }
+  // A page that sent the user elsewhere while it was drawn shows nothing itself.
+  if (location.pathname === page.path) document.getElementById("app")!.replaceChildren(content);
 }
 
 export function navigate(path: string, replace = false): Promise<void> {

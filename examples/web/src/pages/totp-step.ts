@@ -16,7 +16,11 @@ export const totpStep: Page = {
   title: "Authenticator code",
   access: "signed-out",
   render: () => {
-    if (!mfaToken) return navigate("/sign-in", true).then(() => document.createDocumentFragment());
+    if (!mfaToken) {
+      // A reload forgot the login waiting for its code: start again.
+      void navigate("/sign-in", true);
+      return document.createDocumentFragment();
+    }
     return h(
       "section",
       {},
