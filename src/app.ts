@@ -9,6 +9,7 @@ import type { Config } from "./config/config.js";
 import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { startGraphQLServer } from "./graphql/apollo-server.js";
+import { BrowserOrigins } from "./http/browser-origins.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import { checkReadiness } from "./http/health.js";
@@ -83,7 +84,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const routing = serveRoutes(
     httpServer,
     {
-      graphql: createGraphQLHandler(apollo, subgraphContext(services, new TrustedProxies(config.trustProxy))),
+      graphql: createGraphQLHandler(
+        apollo,
+        subgraphContext(services, new TrustedProxies(config.trustProxy), config.browser.sessionCookieMaxAgeSeconds),
+        new BrowserOrigins(config.browser.corsOrigins),
+      ),
       readiness: () => checkReadiness(database, store, migrations),
       metrics: metricsServer ? undefined : sendMetrics,
       jwks: () => dependencies.signingKeys.jwks,

@@ -144,32 +144,46 @@ export function createServices(dependencies: ServicesDependencies): Services {
     }),
     mfaLogin,
     mfaChallenges,
-    passkeys: createPasskeys({
-      ...{
-        database,
-        challengeStore: store,
-        settings: dependencies.passkeys,
-        encryptionKeys,
-        users,
-        audit,
-        mailer,
-        logger,
-        clock,
-      },
-      reauthentication: new Reauthentication({
-        database,
-        currentPassword,
-        clock,
-        windowSeconds: dependencies.reauthenticationWindowSeconds,
-      }),
-      // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
-      signIn: sessions,
-      mfaLogin,
-    }),
+    passkeys: createPasskeyServices(dependencies, { users, audit, currentPassword, sessions, mfaLogin }),
     ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };
+}
+
+/** Passkeys: registration behind a recent sign-in or the password, sign-in through the sessions and MFA ports. */
+function createPasskeyServices(
+  dependencies: ServicesDependencies,
+  shared: {
+    users: UsersService;
+    audit: SecurityEvents;
+    currentPassword: CurrentPassword;
+    sessions: SessionsService;
+    mfaLogin: MfaLogin;
+  },
+): Passkeys {
+  const { database, store, encryptionKeys, mailer, logger, clock } = dependencies;
+  const { users, audit, currentPassword } = shared;
+  return createPasskeys({
+    database,
+    challengeStore: store,
+    settings: dependencies.passkeys,
+    encryptionKeys,
+    users,
+    audit,
+    mailer,
+    logger,
+    clock,
+    reauthentication: new Reauthentication({
+      database,
+      currentPassword,
+      clock,
+      windowSeconds: dependencies.reauthenticationWindowSeconds,
+    }),
+    // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
+    signIn: shared.sessions,
+    mfaLogin: shared.mfaLogin,
+  });
 }
 
 /** The mailed-link services: verification, password reset, profile changes and the account itself. */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
+import { browserSettings, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
@@ -14,7 +15,8 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
-import { originList, originUnder, relyingPartyId } from "./web-origins.js";
+import { checkProductionSettings } from "./production.js";
+import { originList, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
   .object({
@@ -59,6 +61,7 @@ const envSchema = z
       .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
       .optional(),
     APP_URL: url(["http:", "https:"]),
+    CORS_ORIGINS: originList,
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
@@ -79,31 +82,7 @@ const envSchema = z
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
   })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== "production") return;
-    for (const name of [
-      "DATABASE_URL",
-      "REDIS_URL",
-      "JWT_PRIVATE_KEYS",
-      "ENCRYPTION_KEYS",
-      "SMTP_URL",
-      "MAIL_FROM",
-      "APP_URL",
-      "WEBAUTHN_ORIGINS",
-    ] as const) {
-      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
-    }
-    // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
-    for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
-      if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["WEBAUTHN_ORIGINS"],
-          message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
-        });
-      }
-    }
-  });
+  .superRefine(checkProductionSettings);
 
 /** The name of every setting the configuration reads; docs/api.md documents each. */
 export const settingNames = Object.keys(envSchema.shape);
@@ -159,6 +138,8 @@ export interface Config {
     /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
     appUrl: string;
   };
+  /** Browsers' pages: which origins may call with credentials, and the session cookie. */
+  browser: BrowserSettings;
   requireEmailVerification: boolean;
   accountLinks: {
     emailVerificationTtlSeconds: number;
@@ -189,13 +170,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment once, reporting every problem at the same time. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable means "not set", as in most shells' `VAR= command`.
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
-  }
-  const env = parsed.data;
+  const env = parseEnvironment(environment);
   const production = env.NODE_ENV === "production";
   const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
@@ -239,6 +214,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
       appUrl,
     },
+    browser: browserSettings(env.CORS_ORIGINS, appUrl, env.REFRESH_TOKEN_TTL),
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
@@ -267,6 +243,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       entities: env.MAX_ENTITIES,
     },
   };
+}
+
+/** Every setting checked, or a ConfigError listing every problem at once. */
+function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  return parsed.data;
 }
 
 /** The WebAuthn relying party: named as authenticator apps name the service, and the app's own origin unless told. */

@@ -40,7 +40,8 @@ export const originList = z
 function parseOrigin(text: string): string | null {
   try {
     const url = new URL(text);
-    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    // An empty query or fragment ("https://app.example.com?") leaves no trace in the URL, yet is no origin.
+    const bare = url.pathname === "/" && !/[?#]/.test(text) && !url.username && !url.password;
     return ["http:", "https:"].includes(url.protocol) && bare ? url.origin : null;
   } catch {
     return null;
