@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { refreshCookieName } from "../src/http/session-cookie.js";
-import { CookieClient, type CookieResponse } from "./helpers/browser-client.js";
+import {
+  CookieClient,
+  type CookieResponse,
+  expectCleared,
+  expectCookieDelivery as expectDelivery,
+  payloadOf,
+} from "./helpers/browser-client.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { authenticatorCode, mfaDocuments } from "./helpers/mfa.js";
@@ -21,30 +27,8 @@ const documents = {
 /** A page of the app: cookie mode, the app's origin. */
 const browser = (userAgent = "browser/1") => new CookieClient(server().url, { origin: appOrigin, userAgent });
 
-/** The payload of the answer's one root field. */
-function payloadOf(response: CookieResponse): {
-  accessToken: string;
-  refreshToken: string | null;
-  user: { id: string };
-} {
-  expect(response.errors).toBeUndefined();
-  return Object.values(response.data!)[0];
-}
-
-/** An answer in cookie mode: the token in a fresh cookie with every attribute, none in the body. */
-function expectCookieDelivery(response: CookieResponse): string {
-  expect(payloadOf(response).refreshToken).toBeNull();
-  const cookie = response.refreshCookie!;
-  expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  expect(cookie.attributes).toEqual(["HttpOnly", "Secure", "SameSite=Strict", "Path=/", `Max-Age=${weekSeconds}`]);
-  expect(response.setCookies).toHaveLength(1);
-  expect(response.text).not.toContain(cookie.value);
-  return cookie.value;
-}
-
-function expectCleared(response: CookieResponse): void {
-  expect(response.setCookies).toEqual([`${refreshCookieName}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0`]);
-}
+/** An answer in cookie mode, the cookie living as long as the refresh token. */
+const expectCookieDelivery = (response: CookieResponse) => expectDelivery(response, weekSeconds);
 
 async function register(client: CookieClient) {
   const account = newAccount("cookie");

@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { refreshCookieName } from "../../src/http/session-cookie.js";
 import type { GraphQLResponse } from "../../harness/graphql.js";
 
@@ -80,4 +81,39 @@ export class CookieClient {
       headers: response.headers,
     };
   }
+}
+
+/** The payload of the answer's one root field, which must have no error. */
+export function payloadOf(response: CookieResponse): {
+  accessToken: string;
+  refreshToken: string | null;
+  user: { id: string };
+} {
+  expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+  return Object.values(response.data!)[0];
+}
+
+/**
+ * An answer in cookie mode: the token in a fresh cookie with every attribute (its `Max-Age` the
+ * one given, or any), none in the body; the cookie's value.
+ */
+export function expectCookieDelivery(response: CookieResponse, maxAgeSeconds?: number): string {
+  expect(payloadOf(response).refreshToken).toBeNull();
+  const cookie = response.refreshCookie!;
+  expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(cookie.attributes).toEqual([
+    "HttpOnly",
+    "Secure",
+    "SameSite=Strict",
+    "Path=/",
+    maxAgeSeconds === undefined ? expect.stringMatching(/^Max-Age=[1-9]\d*$/) : `Max-Age=${maxAgeSeconds}`,
+  ]);
+  expect(response.setCookies).toHaveLength(1);
+  expect(response.text).not.toContain(cookie.value);
+  return cookie.value;
+}
+
+/** The answer clears the cookie, and sets nothing else. */
+export function expectCleared(response: CookieResponse): void {
+  expect(response.setCookies).toEqual([`${refreshCookieName}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0`]);
 }
