@@ -7,6 +7,7 @@ import { launchChromium } from "./helpers/chromium.js";
 import { useExample } from "./helpers/example.js";
 import { screenshot } from "./helpers/screenshots.js";
 import { ApiTraffic } from "./helpers/traffic.js";
+import { addVirtualAuthenticator, type VirtualAuthenticator } from "./helpers/virtual-authenticator.js";
 
 // The example app in headless Chromium, through Hive Gateway in cookie mode: one account's life,
 // step by step, each test going on from where the previous one left the browser.
@@ -18,6 +19,7 @@ let page: Page;
 let traffic: ApiTraffic;
 let totpSecret: string;
 let recoveryCodes: string[];
+let authenticator: VirtualAuthenticator;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -47,6 +49,7 @@ it("shows the sign-in page to a visitor, its username field offered to passkey a
   await page.waitForURL("**/sign-in");
   await shows("Sign in");
   expect(await page.getAttribute("input[name=usernameOrEmail]", "autocomplete")).toBe("username webauthn");
+  await page.getByRole("button", { name: "Sign in with a passkey" }).waitFor();
   await screenshot(page, "sign-in");
   // The code step without a login waiting for a code, and the account page without a session, lead here too.
   for (const path of ["/sign-in/code", "/account"]) {
@@ -137,7 +140,6 @@ it("signs in with the password, then the authenticator code", async () => {
   expect(events).toEqual(
     expect.arrayContaining(["registered", "email verified", "mfa enabled", "login succeeded", "session ended"]),
   );
-  await screenshot(page, "account");
 });
 
 it("lists a second device's session and revokes it: that device is signed out", async () => {
@@ -166,6 +168,64 @@ it("lists a second device's session and revokes it: that device is signed out", 
     expect((await phone.cookies()).map((cookie) => cookie.name)).toEqual([]);
   } finally {
     await phone.close();
+  }
+});
+
+it("adds a passkey from the account page, on this device's authenticator", async () => {
+  authenticator = await addVirtualAuthenticator(page);
+  await page.getByText("None yet").waitFor();
+  await page.fill("input[name=name]", "This laptop");
+  await page.click("text=Add a passkey");
+  const added = page.locator(".passkeys li", { hasText: "This laptop" });
+  await added.waitFor();
+  await expect(added.textContent()).resolves.toContain("never used");
+  // A discoverable credential of the RP ID `localhost`, the page's host, as WEBAUTHN_RP_ID defaults.
+  expect(await authenticator.credentials()).toEqual([
+    expect.objectContaining({ rpId: "localhost", isResidentCredential: true }),
+  ]);
+});
+
+it("signs in from the username field's passkey autofill: no password, no code", async () => {
+  await page.click("text=Sign out");
+  // The sign-in page asks for a passkey with autofill (conditional mediation) as it opens; Chromium's
+  // virtual authenticator answers at once, as a user picking the passkey among the suggestions.
+  const used = page.locator(".passkeys li", { hasText: "last used" });
+  await used.waitFor();
+  expect(page.url()).toBe(`${example().appUrl}/account`);
+  expect(await traffic.currentCookie()).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
+  await traffic.expectNoRefreshTokenReachedScript(page);
+  await page.reload();
+  await shows("Hello, ada");
+  await screenshot(page, "account");
+});
+
+it("in a browser without passkey autofill, signs in with the button, and completes a password sign-in with the passkey", async () => {
+  // The same passkey, synced to another browser that offers no passkeys among a field's suggestions.
+  const other = await browser.newContext({ userAgent: "Other/1.0" });
+  try {
+    await other.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    const otherTraffic = new ApiTraffic(other, example().gatewayUrl);
+    const otherPage = await other.newPage();
+    const synced = await addVirtualAuthenticator(otherPage, await authenticator.credentials());
+    const signCount = (await synced.credentials())[0]!.signCount;
+    await otherPage.goto(`${example().appUrl}/sign-in`);
+    await shows("Sign in", otherPage);
+    await otherPage.click("text=Sign in with a passkey");
+    await shows("Hello, ada", otherPage);
+
+    await otherPage.click("text=Sign out");
+    await shows("Sign in", otherPage);
+    await signIn(otherPage, ada.username, ada.password);
+    await otherPage.waitForURL("**/sign-in/code");
+    await otherPage.click("text=Use a passkey instead");
+    await shows("Hello, ada", otherPage);
+    expect((await synced.credentials())[0]!.signCount).toBe(signCount + 2);
+    expect(await otherTraffic.currentCookie()).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
+    await otherTraffic.expectNoRefreshTokenReachedScript(otherPage);
+  } finally {
+    await other.close();
   }
 });
 

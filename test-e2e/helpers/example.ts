@@ -14,9 +14,9 @@ export interface ExampleUnderTest extends RunningExample {
 
 /**
  * `npm run example` for the enclosing file, on a database, Redis prefix and ports of its own, its
- * mail going to an SMTP server in the test.
+ * mail going to an SMTP server in the test; `settings` change the subgraph's.
  */
-export function useExample(): () => ExampleUnderTest {
+export function useExample(settings: NodeJS.ProcessEnv = {}): () => ExampleUnderTest {
   let database: TestDatabase | undefined;
   let dataDir: Awaited<ReturnType<typeof temporaryDataDir>> | undefined;
   let mail: TestMailServer | undefined;
@@ -35,6 +35,7 @@ export function useExample(): () => ExampleUnderTest {
         SMTP_URL: mail.url,
         DATA_DIR: dataDir.dir,
         LOG_LEVEL: "silent",
+        ...settings,
       },
     });
     example = { ...running, mail, ports };

@@ -1,4 +1,5 @@
 import { ApiError } from "./api";
+import { isCancelled } from "./webauthn";
 
 type Child = Node | string | null | undefined | false;
 type Attributes = Record<string, string | boolean | ((event: Event) => void)>;
@@ -24,6 +25,40 @@ export interface Field {
   label: string;
   type?: string;
   autocomplete?: string;
+  optional?: boolean;
+}
+
+/** What to tell the user of an error: the API's message; nothing for a request a newer one cancelled. */
+function messageOf(error: unknown): string {
+  if (isCancelled(error)) return "";
+  return error instanceof ApiError ? error.message : "Something went wrong.";
+}
+
+/** Runs `task` with `button` disabled meanwhile, showing what it throws in `error`. */
+async function busy(button: HTMLButtonElement, error: HTMLElement, task: () => Promise<void>): Promise<void> {
+  error.textContent = "";
+  button.disabled = true;
+  try {
+    await task();
+  } catch (caught) {
+    error.textContent = messageOf(caught);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A button that runs `onClick`; `report` shows an error of work started elsewhere in the same place. */
+export function action(label: string, onClick: () => Promise<void>): { element: Node; report(error: unknown): void } {
+  const error = h("p", { class: "error", role: "alert" });
+  const button: HTMLButtonElement = h(
+    "button",
+    { type: "button", onclick: () => void busy(button, error, onClick) },
+    label,
+  );
+  return {
+    element: h("div", { class: "action" }, button, error),
+    report: (caught) => (error.textContent = messageOf(caught)),
+  };
 }
 
 /**
@@ -40,21 +75,13 @@ export function form(
   const element = h(
     "form",
     {
-      onsubmit: async (event) => {
+      onsubmit: (event) => {
         event.preventDefault();
-        error.textContent = "";
-        button.disabled = true;
-        try {
-          await onSubmit(Object.fromEntries(new FormData(element)) as Record<string, string>);
-        } catch (caught) {
-          error.textContent = caught instanceof ApiError ? caught.message : "Something went wrong.";
-        } finally {
-          button.disabled = false;
-        }
+        void busy(button, error, () => onSubmit(Object.fromEntries(new FormData(element)) as Record<string, string>));
       },
     },
-    ...fields.map(({ name, label, type = "text", autocomplete = "off" }) =>
-      h("label", {}, label, h("input", { name, type, autocomplete, required: true })),
+    ...fields.map(({ name, label, type = "text", autocomplete = "off", optional = false }) =>
+      h("label", {}, label, h("input", { name, type, autocomplete, required: !optional })),
     ),
     error,
     button,

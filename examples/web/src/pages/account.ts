@@ -1,4 +1,5 @@
 import { endSession, mutate, query } from "../api";
+import { passkeys } from "../account/passkeys";
 import { profile } from "../account/profile";
 import { securityEvents } from "../account/security-events";
 import { sessions } from "../account/sessions";
@@ -10,8 +11,8 @@ import { h } from "../ui";
 /** A part of the account page: it gets the account's data, and `reload` to show it again after a change. */
 export type AccountSection = (account: AccountData, reload: () => Promise<void>) => Node;
 
-// Passkeys and linked identity providers become sections of their own, listed here.
-const sections: AccountSection[] = [profile, twoFactor, sessions, securityEvents];
+// Linked identity providers would be one more section, listed here.
+const sections: AccountSection[] = [profile, twoFactor, passkeys, sessions, securityEvents];
 
 export async function signOut(): Promise<void> {
   // Ends the session on the server, which clears the cookie; the access token is forgotten here.
