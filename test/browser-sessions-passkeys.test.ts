@@ -143,6 +143,28 @@ describe("a passkey sign-in in cookie mode", () => {
     expect(mismatched.setCookies).toEqual([]);
   });
 
+  it("sets one cookie when pages finish the same challenge at once; the others none (10 trials × 4 pages)", async () => {
+    const { account, accessToken } = await client.register();
+    const authenticator = new TestAuthenticator();
+    await registerPasskey(server(), accessToken, authenticator);
+    for (let trial = 0; trial < 10; trial++) {
+      const { challengeId, options } = await beginLogin(server(), { usernameOrEmail: account.username });
+      const response = authenticator.get(options);
+      const pages = [0, 1, 2, 3].map(() => browser());
+      const answers = await Promise.all(
+        pages.map((page) => page.request(passkeyDocuments.finishLogin, { challengeId, response })),
+      );
+      const delivered = answers.filter((answer) => answer.errors === undefined);
+      expect(delivered).toHaveLength(1);
+      expectCookieDelivery(delivered[0]!);
+      for (const refused of answers.filter((answer) => answer.errors !== undefined)) {
+        expect(errorCodes(refused)).toEqual(["INVALID_CHALLENGE"]);
+        expect(refused.setCookies).toEqual([]);
+      }
+      expect(pages.filter((page) => page.cookie !== undefined)).toHaveLength(1);
+    }
+  });
+
   it("is refused from a page of another origin before the answer is looked at: FORBIDDEN_ORIGIN", async () => {
     const { account, accessToken } = await client.register();
     const authenticator = new TestAuthenticator();
