@@ -7,7 +7,7 @@ import { ManualClock } from "./helpers/clock.js";
 import { openRevocationStore } from "./helpers/server.js";
 
 /** Reads a key's remaining lifetime the way each store keeps it; -2 when the key is gone. */
-type TtlReader = (kind: "session" | "hits", id: string) => Promise<number>;
+type TtlReader = (kind: "session" | "hits" | "once", id: string) => Promise<number>;
 
 interface Subject {
   store: RevocationStore;
@@ -47,8 +47,9 @@ async function redisSubject(): Promise<Subject> {
     expireAll: async () => {
       const keys = await store.redis.keys(`${store.key("session", "")}*`);
       const hits = await store.redis.keys(`${store.key("hits", "")}*`);
+      const once = await store.redis.keys(`${store.key("once", "")}*`);
       // PEXPIRE 1 then wait for Redis itself to expire them: its own expiry, not a DEL.
-      for (const key of [...keys, ...hits]) await store.redis.pexpire(key, 1);
+      for (const key of [...keys, ...hits, ...once]) await store.redis.pexpire(key, 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     },
   };
@@ -149,7 +150,44 @@ describe.each([
     expect((await subject.store.hit(key, 900)).count).toBe(1);
   });
 
+  it("hands a single-use value to the first take only, and keeps it only as long as asked", async () => {
+    const key = `flow:${randomUUID()}`;
+    await subject.store.putOnce(key, "first", 600);
+    await subject.store.putOnce(key, "second", 600);
+    const ttl = await subject.ttl("once", key);
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(await subject.store.takeOnce(key)).toBe("second");
+    expect(await subject.store.takeOnce(key)).toBeNull();
+    expect(await subject.ttl("once", key)).toBe(-2);
+    expect(await subject.store.takeOnce(`flow:${randomUUID()}`)).toBeNull();
+  });
+
+  it("gives a single-use value to exactly one of many concurrent takes, every time", async () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const key = `flow:${randomUUID()}`;
+      await subject.store.putOnce(key, `value ${trial}`, 60);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => subject.store.takeOnce(key)));
+      expect(taken.filter((value) => value !== null)).toEqual([`value ${trial}`]);
+    }
+  });
+
+  it("forgets a single-use value once its TTL has passed", async () => {
+    const key = `flow:${randomUUID()}`;
+    await subject.store.putOnce(key, "late", 5);
+    await subject.expireAll();
+    expect(await subject.store.takeOnce(key)).toBeNull();
+  });
+
   it("answers ping while reachable", async () => {
     await expect(subject.store.ping()).resolves.toBeUndefined();
   });
+});
+
+it("the in-process store keeps at most its cap of single-use values, dropping the oldest first", async () => {
+  const store = new MemoryRevocationStore(new ManualClock(), { maxCounters: 3 });
+  for (const key of ["a", "b", "c", "d"]) await store.putOnce(key, key, 60);
+  expect(await store.takeOnce("a")).toBeNull();
+  expect(await Promise.all(["b", "c", "d"].map((key) => store.takeOnce(key)))).toEqual(["b", "c", "d"]);
+  await store.close();
 });

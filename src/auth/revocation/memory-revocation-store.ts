@@ -7,9 +7,15 @@ interface Entry {
   expiresAt: number;
 }
 
+interface SingleUseEntry {
+  value: string;
+  expiresAt: number;
+}
+
 /**
  * Counters are what strangers create (one per login name or address they try): beyond this many,
  * the oldest go first. About 270 bytes each as measured (with 40-character names), so ≈ 27 MB at most.
+ * Single-use values (a sign-in under way with a provider) have a cap of the same size of their own.
  */
 export const defaultMaxCounters = 100_000;
 
@@ -18,12 +24,13 @@ export const defaultMaxCounters = 100_000;
  * empty with every process, so it is not current until rebuilt from PostgreSQL.
  *
  * Revocations are never evicted (each needs an authenticated session to end, and lives at most
- * one access-token lifetime); counters are capped.
+ * one access-token lifetime); counters and single-use values, which strangers can create, are capped.
  */
 export class MemoryRevocationStore implements RevocationStore {
   readonly kind = "memory";
   private readonly revocations = new Map<string, number>();
   private readonly counterEntries = new Map<string, Entry>();
+  private readonly singleUseEntries = new Map<string, SingleUseEntry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxCounters: number;
   private current = false;
@@ -66,7 +73,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const now = this.now();
     let entry = this.liveCounter(key);
     if (!entry) {
-      this.makeRoom();
+      makeRoom(this.counterEntries, this.maxCounters);
       entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
       this.counterEntries.set(key, entry);
     }
@@ -91,9 +98,22 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const key of keys) this.counterEntries.delete(key);
   }
 
-  /** Seconds until a counter or revocation expires, as Redis's TTL answers: -2 when absent. */
-  async ttl(kind: "session" | "hits", key: string): Promise<number> {
-    const expiresAt = kind === "session" ? this.revocations.get(key) : this.liveCounter(key)?.expiresAt;
+  async putOnce(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.singleUseEntries.delete(key);
+    makeRoom(this.singleUseEntries, this.maxCounters);
+    this.singleUseEntries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+  }
+
+  async takeOnce(key: string): Promise<string | null> {
+    const entry = this.singleUseEntries.get(key);
+    this.singleUseEntries.delete(key);
+    return entry && entry.expiresAt > this.now() ? entry.value : null;
+  }
+
+  /** Seconds until a counter, revocation or single-use value expires, as Redis's TTL answers: -2 when absent. */
+  async ttl(kind: "session" | "hits" | "once", key: string): Promise<number> {
+    const expiresAt =
+      kind === "session" ? this.revocations.get(key) : kind === "once" ? this.singleUseEntries.get(key)?.expiresAt : this.liveCounter(key)?.expiresAt;
     return expiresAt !== undefined && expiresAt > this.now() ? Math.ceil((expiresAt - this.now()) / 1000) : -2;
   }
 
@@ -108,6 +128,7 @@ export class MemoryRevocationStore implements RevocationStore {
     clearInterval(this.sweeper);
     this.revocations.clear();
     this.counterEntries.clear();
+    this.singleUseEntries.clear();
   }
 
   private now(): number {
@@ -123,20 +144,21 @@ export class MemoryRevocationStore implements RevocationStore {
     return entry;
   }
 
-  /**
-   * Before a new counter, while full: the oldest goes (Maps keep insertion order). Constant time, so
-   * a flood costs no more per name when full; expired counters go with the periodic sweep.
-   */
-  private makeRoom(): void {
-    for (const key of this.counterEntries.keys()) {
-      if (this.counterEntries.size < this.maxCounters) break;
-      this.counterEntries.delete(key);
-    }
-  }
-
   private sweep(): void {
     const now = this.now();
     for (const [id, expiresAt] of this.revocations) if (expiresAt <= now) this.revocations.delete(id);
     for (const [key, entry] of this.counterEntries) if (entry.expiresAt <= now) this.counterEntries.delete(key);
+    for (const [key, entry] of this.singleUseEntries) if (entry.expiresAt <= now) this.singleUseEntries.delete(key);
+  }
+}
+
+/**
+ * Before a new entry, while full: the oldest goes (Maps keep insertion order). Constant time, so
+ * a flood costs no more per entry when full; expired entries go with the periodic sweep.
+ */
+function makeRoom(entries: Map<string, unknown>, max: number): void {
+  for (const key of entries.keys()) {
+    if (entries.size < max) break;
+    entries.delete(key);
   }
 }

@@ -68,7 +68,7 @@ export class RedisRevocationStore implements RevocationStore {
     return new RedisRevocationStore(redis, prefix);
   }
 
-  key(kind: "session" | "hits" | "revocations", id: string): string {
+  key(kind: "session" | "hits" | "revocations" | "once", id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
@@ -158,6 +158,15 @@ export class RedisRevocationStore implements RevocationStore {
   async forget(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.reach("DEL", () => this.redis.del(...keys.map((key) => this.key("hits", key))));
+  }
+
+  async putOnce(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.reach("SET", () => this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))));
+  }
+
+  async takeOnce(key: string): Promise<string | null> {
+    // GETDEL is one atomic command: two takes of one key cannot both read it.
+    return this.reach("GETDEL", () => this.redis.getdel(this.key("once", key)));
   }
 
   async ping(): Promise<void> {
