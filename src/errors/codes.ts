@@ -5,6 +5,7 @@ export const errorCodes = {
   EMAIL_TAKEN: "An account with this e-mail address already exists.",
   USERNAME_TAKEN: "This username is taken.",
   INVALID_CREDENTIALS: "Invalid username, e-mail or password.",
+  PASSWORD_NOT_SET: "This account has no password yet: set one with the link of a password reset mail first.",
   UNAUTHENTICATED: "A valid access token is required.",
   INVALID_REFRESH_TOKEN: "The refresh token is invalid or expired.",
   REFRESH_TOKEN_REUSED: "This refresh token was already used; the session has been ended.",

@@ -43,6 +43,13 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
+/** A current password was asked of an account that has none (made by signing in with an identity provider). */
+export class PasswordNotSetError extends AppError {
+  constructor(field = "currentPassword") {
+    super("PASSWORD_NOT_SET", errorCodes.PASSWORD_NOT_SET, { field });
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor() {
     super("UNAUTHENTICATED");

@@ -81,9 +81,9 @@ export class SessionsService {
       throw error;
     });
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
-    // Unknown users cost one verification too, so timing does not tell them apart.
+    // Unknown users, and accounts without a password, cost one verification too, so timing does not tell them apart.
     const verified =
-      account && passwordFits
+      account?.passwordHash && passwordFits
         ? await hasher.verify(account.passwordHash, input.password)
         : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
     if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());

@@ -34,7 +34,8 @@ type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt" | "lockedAt"> & 
 
 export interface LoginAccount {
   user: UserRecord;
-  passwordHash: string;
+  /** Null: the account has no password, and no password signs in to it. */
+  passwordHash: string | null;
   credentialsVersion: number;
   mfaEnabled: boolean;
 }
