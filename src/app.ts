@@ -113,6 +113,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   });
@@ -129,6 +130,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     // the revocation set now rather than on the first request. If that fails, the first request
     // that checks a token tries again (and fails closed meanwhile).
     services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
+    // Each provider's discovery, bounded by IDENTITY_PROVIDER_TIMEOUT; one that fails is logged and unavailable.
+    services.identityProviders.load(),
   ]);
 
   const migrations = await migrationNames();

@@ -14,6 +14,8 @@ import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import { createIdentityServices, type IdentityServices } from "./identities/identity-services.js";
+import type { IdentityProviderSettings } from "./identities/provider-settings.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
@@ -27,7 +29,7 @@ import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionsService } from "./sessions/sessions.service.js";
 import { UsersService } from "./users/users.service.js";
 
-export interface Services {
+export interface Services extends IdentityServices {
   users: UsersService;
   revocations: RevocationSet;
   accounts: AccountsService;
@@ -55,6 +57,7 @@ export interface ServicesDependencies {
   totpIssuer: string;
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
+  identityProviders: IdentityProviderSettings;
   logger: Logger;
   onEvent?: (event: AuthEvent) => void;
 }
@@ -90,7 +93,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     audit,
     clock,
     // A login completed with a second factor starts its session as every login does.
-    startSession: (account, client) => sessions.startSession(account, client),
+    startSession: (account, client, details) => sessions.startSession(account, client, details),
     onEvent,
   });
   const sessions: SessionsService = new SessionsService({
@@ -115,7 +118,22 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, tokens, mailer);
+  const identities = createIdentityServices({
+    settings: dependencies.identityProviders,
+    database,
+    store: revocationStore,
+    users,
+    lifecycle,
+    login: sessions,
+    registrations: passwordAttempts,
+    audit,
+    mailer,
+    logger,
+    clock,
+    onEvent,
+  });
   return {
+    ...identities,
     users,
     tokens,
     revocations,

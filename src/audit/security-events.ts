@@ -24,6 +24,9 @@ export type SecurityEventKind =
   | "unlocked"
   | "mfa_enabled"
   | "mfa_disabled"
+  /** An identity provider's sign-in now signs in to the account (details: provider). */
+  | "identity_linked"
+  | "identity_unlinked"
   | "deleted";
 
 export interface SecurityEventInput {

@@ -3,6 +3,12 @@ import { z } from "zod";
 import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
+import {
+  insecureProviderUrls,
+  parseIdentityProviders,
+  parseRedirectUris,
+  type IdentityProviderSettings,
+} from "../identities/provider-settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import { parseDurationSeconds } from "./duration.js";
 
@@ -128,11 +134,17 @@ const envSchema = z
     MAX_DIRECTIVES: positiveInt(50),
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
+    IDENTITY_PROVIDERS: z.string().default("[]").transform(parseIdentityProviders),
+    REDIRECT_URIS: z.string().transform(parseRedirectUris).optional(),
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
     for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+    }
+    for (const url of insecureProviderUrls(env.IDENTITY_PROVIDERS)) {
+      ctx.addIssue({ code: "custom", path: ["IDENTITY_PROVIDERS"], message: `must use https:// addresses in production (not ${url})` });
     }
   });
 
@@ -204,6 +216,8 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
 }
 
 export interface OperationLimits {
@@ -234,6 +248,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const production = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -270,7 +285,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
-      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+      appUrl,
     },
     accountLinks: {
       requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
@@ -294,6 +309,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       directives: env.MAX_DIRECTIVES,
       cost: env.MAX_COST,
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
+    },
+    identityProviders: {
+      providers: env.IDENTITY_PROVIDERS,
+      redirectUris: env.REDIRECT_URIS ?? [new URL(`${appUrl}/auth/callback`).href],
+      timeoutSeconds: env.IDENTITY_PROVIDER_TIMEOUT,
     },
   };
 }

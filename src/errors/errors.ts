@@ -117,6 +117,39 @@ export class LastAdminError extends AppError {
   }
 }
 
+/** Anything the provider or the verification of its answer refused; the log says which check. */
+export class SocialLoginFailedError extends AppError {
+  constructor() {
+    super("SOCIAL_LOGIN_FAILED");
+  }
+}
+
+/** The provider's address is an account's, but not both sides vouch for it: the owner links by signing in first. */
+export class AccountLinkRequiredError extends AppError {
+  constructor() {
+    super("ACCOUNT_LINK_REQUIRED");
+  }
+}
+
+export class IdentityAlreadyLinkedError extends AppError {
+  constructor() {
+    super("IDENTITY_ALREADY_LINKED");
+  }
+}
+
+/** A sign-in flow id that is unknown, used, expired or not the viewer's. */
+export class InvalidChallengeError extends AppError {
+  constructor() {
+    super("INVALID_CHALLENGE", errorCodes.INVALID_CHALLENGE, { field: "flowId" });
+  }
+}
+
+export class LastSignInMethodError extends AppError {
+  constructor() {
+    super("LAST_SIGN_IN_METHOD");
+  }
+}
+
 export class RateLimitedError extends AppError {
   /** `startsLockout`: the first refusal of the subject's window (not the client address's), for the audit log. */
   constructor(
@@ -135,7 +168,7 @@ export class OperationLimitError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher", cause?: unknown) {
+  constructor(readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher" | "identity-provider", cause?: unknown) {
     super("SERVICE_UNAVAILABLE");
     this.cause = cause;
   }

@@ -3,7 +3,7 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
-import type { AccountCredentials, AuthEvent, AuthResult, ClientInfo } from "../sessions/session-lifecycle.js";
+import type { AccountCredentials, AuthEvent, AuthResult, ClientInfo, LoginDetails } from "../sessions/session-lifecycle.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
 
@@ -18,7 +18,7 @@ export interface MfaLoginDependencies {
   audit: SecurityEvents;
   clock: Clock;
   /** Starts a session exactly as a login without a second factor does. */
-  startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo) => Promise<AuthResult>;
+  startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo, details?: LoginDetails) => Promise<AuthResult>;
   onEvent: (event: AuthEvent) => void;
 }
 
@@ -29,8 +29,9 @@ export class MfaLogin {
   /**
    * After the right password: the mfaToken (single use, five minutes) that completes this login,
    * for this account only, and only while its credentials stay those the password was checked against.
+   * `details` (the identity provider signed in with) go into the event of the session it completes.
    */
-  async challenge(account: AccountCredentials): Promise<string> {
+  async challenge(account: AccountCredentials, details?: LoginDetails): Promise<string> {
     const { database, clock } = this.dependencies;
     const { token, tokenHash } = newOpaqueToken();
     const now = clock.now();
@@ -41,6 +42,7 @@ export class MfaLogin {
         credentialsVersion: account.credentialsVersion,
         createdAt: now,
         expiresAt: new Date(now.getTime() + mfaChallengeLifetimeSeconds * 1000),
+        loginDetails: details,
       },
     });
     return token;
@@ -54,7 +56,7 @@ export class MfaLogin {
   async complete(mfaToken: string, code: string, client: ClientInfo): Promise<AuthResult> {
     const { database, users, secondFactor, audit, clock, startSession, onEvent } = this.dependencies;
     const tokenHash = hashOpaqueToken(mfaToken);
-    const challenge = await database.mfaChallenge.findUnique({ where: { tokenHash }, select: { userId: true, credentialsVersion: true } });
+    const challenge = await database.mfaChallenge.findUnique({ where: { tokenHash }, select: { userId: true, credentialsVersion: true, loginDetails: true } });
     if (!challenge) throw new InvalidMfaTokenError();
     const { userId } = challenge;
     await secondFactor.throttle(userId);
@@ -77,7 +79,8 @@ export class MfaLogin {
     }
     const [user] = await users.findByIds([userId]);
     if (!user) throw new InvalidMfaTokenError();
-    return startSession({ user, credentialsVersion: challenge.credentialsVersion }, client);
+    const details = (challenge.loginDetails ?? undefined) as LoginDetails | undefined;
+    return startSession({ user, credentialsVersion: challenge.credentialsVersion }, client, details);
   }
 
   /** Deletes challenges that expired: they can never complete. */

@@ -29,6 +29,9 @@ export interface ClientInfo {
   ip?: string;
 }
 
+/** What a login's security event says beside its kind (the identity provider signed in with); never a secret. */
+export type LoginDetails = Prisma.InputJsonObject;
+
 export type AuthEvent =
   | "register"
   | "login_succeeded"
@@ -99,7 +102,7 @@ const insertSessionWithRefreshToken = `WITH account AS (
   ), refresh_token AS (
     INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session
   ), event AS (
-    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent) SELECT $4, $9, $2, $2, $10, $11 FROM session
+    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent, details) SELECT $4, $9, $2, $2, $10, $11, $12::jsonb FROM session
   )
   SELECT roles, locked FROM account`;
 
@@ -157,9 +160,10 @@ export class SessionLifecycle {
     client: ClientInfo,
     kind: SecurityEventKind = "login_succeeded",
     tx?: Transaction,
+    details?: LoginDetails,
   ): Promise<StoredSession | null> {
     const { row } = session;
-    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client });
+    const event = this.dependencies.audit.row({ kind, userId: account.id, actorId: account.id, client, details });
     const values = [
       row.id,
       account.id,
@@ -172,6 +176,7 @@ export class SessionLifecycle {
       event.kind,
       event.ip,
       event.userAgent,
+      event.details === undefined ? null : JSON.stringify(event.details),
     ];
     if (tx) return (await tx.$queryRawUnsafe<StoredSession[]>(insertSessionWithRefreshToken, ...values))[0] ?? null;
     const { rows } = await this.dependencies.database.pool.query<StoredSession>({ name: "insert-session", text: insertSessionWithRefreshToken, values });

@@ -27,6 +27,7 @@ import {
   type AuthEvent,
   type AuthResult,
   type ClientInfo,
+  type LoginDetails,
   type SessionLifecycle,
   type Viewer,
 } from "./session-lifecycle.js";
@@ -64,7 +65,7 @@ export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, hasher, passwordAttempts, mfaLogin, onEvent } = this.dependencies;
+    const { users, hasher, passwordAttempts } = this.dependencies;
     const identifier = foldIdentifier(input.usernameOrEmail);
     if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
       throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
@@ -89,36 +90,46 @@ export class SessionsService {
     if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
     // The right password: not a failure, whatever follows (second-factor codes have their own limit).
     await attempt.succeeded();
-    // A locked account says so only to the right password, so guessers learn nothing.
-    if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
-    // Only after the password: to anyone else, an unverified account looks like any other.
+    return this.afterFirstFactor(account, client);
+  }
+
+  /**
+   * What follows a proven first factor (the password, or a sign-in with an identity provider): a
+   * locked account is refused (saying so only now, so guessers learn nothing), then, where
+   * verification is required, one whose address is unverified; one with a second factor answers
+   * MFA_REQUIRED; any other gets its session. `details` go into the login's security events.
+   */
+  async afterFirstFactor(account: Omit<LoginAccount, "passwordHash">, client: ClientInfo, details?: LoginDetails): Promise<AuthResult> {
+    const { mfaLogin, onEvent } = this.dependencies;
+    if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError(), details);
+    // Only after the first factor: to anyone else, an unverified account looks like any other.
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
-      throw await this.failedLogin(account.user.id, client, new EmailNotVerifiedError());
+      throw await this.failedLogin(account.user.id, client, new EmailNotVerifiedError(), details);
     }
     if (account.mfaEnabled) {
       onEvent("login_mfa_required");
-      throw new MfaRequiredError(await mfaLogin.challenge({ id: account.user.id, credentialsVersion: account.credentialsVersion }));
+      throw new MfaRequiredError(await mfaLogin.challenge({ id: account.user.id, credentialsVersion: account.credentialsVersion }, details));
     }
-    return this.startSession(account, client);
+    return this.startSession(account, client, details);
   }
 
   /**
    * A session for an account that just proved who it is (a login, or a login completed with a
    * second factor), written only while its credentials are still those that were checked.
    */
-  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo): Promise<AuthResult> {
+  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo, details?: LoginDetails): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
     // The access token is signed while the session is written; it is handed out only once stored.
     const [result, stored] = await Promise.all([
       lifecycle.tokensFor(account.user, session),
-      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client),
+      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, "login_succeeded", undefined, details),
     ]);
-    // The password changed while it was being checked: the one checked is no longer the password.
-    if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError());
+    // The credentials changed while they were being checked: the ones checked are no longer valid.
+    if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError(), details);
     // Locked meanwhile: nothing was written.
-    if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
+    if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError(), details);
     onEvent("login_succeeded");
     // Roles changed meanwhile: the token carries the stored ones.
     if (stored.roles.join() !== account.user.roles.join()) return lifecycle.tokensFor({ ...account.user, roles: stored.roles }, session);
@@ -130,13 +141,14 @@ export class SessionsService {
     userId: string | undefined,
     client: ClientInfo,
     error: E,
+    loginDetails?: LoginDetails,
   ): Promise<E> {
     const { database, audit, onEvent } = this.dependencies;
     onEvent("login_failed");
     if (userId) {
       // The right password refused for another reason: say which (the client was told too).
       const reason = error instanceof AccountLockedError ? "locked" : error instanceof EmailNotVerifiedError ? "email_not_verified" : undefined;
-      const details = reason ? { reason } : undefined;
+      const details = reason || loginDetails ? { ...loginDetails, ...(reason ? { reason } : {}) } : undefined;
       await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details });
     }
     return error;

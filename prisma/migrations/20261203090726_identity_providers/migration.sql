@@ -1,6 +1,9 @@
 -- AlterTable
 ALTER TABLE "users" ALTER COLUMN "password_hash" DROP NOT NULL;
 
+-- AlterTable
+ALTER TABLE "mfa_challenges" ADD COLUMN     "login_details" JSONB;
+
 -- CreateTable
 CREATE TABLE "identities" (
     "id" UUID NOT NULL,
