@@ -54,13 +54,17 @@ export class ProviderRefusal extends Error {
     if (error instanceof ProviderRefusal) return error;
     if (!(error instanceof Error)) return new ProviderRefusal(check, "unknown failure");
     const { code, error: oauthError } = error as Error & { code?: unknown; error?: unknown };
-    const networkCode = (error.cause as { code?: unknown } | undefined)?.code;
+    // openid-client wraps the failed check's own error (whose message names it, as "unexpected
+    // "nonce" claim value" does); a network failure carries its system error code.
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    const causeCode = (cause as { code?: unknown } | undefined)?.code;
     const parts = [
       error.name,
       typeof code === "string" ? code : undefined,
       typeof oauthError === "string" ? `error=${oauthError.slice(0, 64)}` : undefined,
       error.name === "TimeoutError" || error.name === "AbortError" ? "no answer in time" : error.message.slice(0, 200),
-      typeof networkCode === "string" ? networkCode : undefined,
+      cause && cause.message !== error.message ? `(${cause.message.slice(0, 200)})` : undefined,
+      typeof causeCode === "string" && causeCode !== code ? causeCode : undefined,
     ];
     return new ProviderRefusal(check, parts.filter((part) => part !== undefined).join(" "));
   }
