@@ -58,14 +58,17 @@ export class ProviderRefusal extends Error {
     // "nonce" claim value" does); a network failure carries its system error code.
     const cause = error.cause instanceof Error ? error.cause : undefined;
     const causeCode = (cause as { code?: unknown } | undefined)?.code;
-    const parts = [
-      error.name,
-      typeof code === "string" ? code : undefined,
-      typeof oauthError === "string" ? `error=${oauthError.slice(0, 64)}` : undefined,
-      error.name === "TimeoutError" || error.name === "AbortError" ? "no answer in time" : error.message.slice(0, 200),
-      cause && cause.message !== error.message ? `(${cause.message.slice(0, 200)})` : undefined,
-      typeof causeCode === "string" && causeCode !== code ? causeCode : undefined,
-    ];
+    const timedOut = error.name === "TimeoutError" || error.name === "AbortError" || code === "OAUTH_TIMEOUT";
+    const parts = timedOut
+      ? [error.name, "no answer in time"]
+      : [
+          error.name,
+          typeof code === "string" ? code : undefined,
+          typeof oauthError === "string" ? `error=${oauthError.slice(0, 64)}` : undefined,
+          error.message.slice(0, 200),
+          cause && cause.message !== error.message ? `(${cause.message.slice(0, 200)})` : undefined,
+          typeof causeCode === "string" && causeCode !== code ? causeCode : undefined,
+        ];
     return new ProviderRefusal(check, parts.filter((part) => part !== undefined).join(" "));
   }
 }
