@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
 import { flowLifetimeSeconds } from "../src/identities/sign-in-flows.js";
@@ -172,6 +173,31 @@ describe("a flow", () => {
       }
     }
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe("fuzzed answers", () => {
+  const text = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: "binary", maxLength: 30 }), fc.constantFrom("", "%00", "\u0000", "null", "x".repeat(5000)));
+
+  it("of live flows are refused (SOCIAL_LOGIN_FAILED or BAD_USER_INPUT), storing nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ code: text, rightState: fc.boolean(), state: text, iss: fc.oneof(text, fc.constant("issuer")), error: fc.option(text), extra: text }),
+        async (answer) => {
+          const started = await app.start("company");
+          const query = new URLSearchParams({ code: answer.code, extra: answer.extra });
+          query.set("state", answer.rightState ? new URL(started.authorizationUrl).searchParams.get("state")! : answer.state);
+          query.set("iss", answer.iss === "issuer" ? idp.issuer : answer.iss);
+          if (answer.error !== null) query.set("error", answer.error);
+          const before = await stored();
+          const response = await app.complete(started.flowId, `${redirectUri}?${query}`);
+          expect(["SOCIAL_LOGIN_FAILED", "BAD_USER_INPUT"]).toContain(errorCodes(response).join());
+          const after = await stored();
+          expect({ ...after, flows: 0 }).toEqual({ ...before, flows: 0 });
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
