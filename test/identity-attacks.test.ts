@@ -176,6 +176,59 @@ describe("a flow", () => {
   });
 });
 
+describe("races", () => {
+  /** `count` flows of one person, each answered by the provider, none completed yet. */
+  async function answeredFlows(login: string, count: number, token?: string) {
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const started = await app.start("company", token);
+        return { ...started, callbackUrl: await idp.signIn(started.authorizationUrl, login) };
+      }),
+    );
+  }
+
+  it("of first sign-ins of one person make one account, and every one of them signs in to it", async () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const login = idp.addAccount({ email: `race-${randomBytes(4).toString("hex")}@example.com`, emailVerified: trial % 2 === 0 });
+      const flows = await answeredFlows(login, 4);
+      const answers = await Promise.all(flows.map((flow) => app.complete(flow.flowId, flow.callbackUrl)));
+      expect(answers.map((answer) => errorCodes(answer).join())).toEqual(["", "", "", ""]);
+      expect(new Set(answers.map((answer) => answer.data!.completeSocialLogin.user.id)).size).toBe(1);
+      expect(await server().database.identity.count({ where: { subject: login } })).toBe(1);
+    }
+  });
+
+  it("of automatic links of one person link once, to the one account", async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const local = await signUp(server(), "racelink");
+      await server().database.user.update({ where: { id: local.id }, data: { emailVerifiedAt: new Date() } });
+      const login = idp.addAccount({ email: local.account.email, emailVerified: true });
+      const flows = await answeredFlows(login, 4);
+      const answers = await Promise.all(flows.map((flow) => app.complete(flow.flowId, flow.callbackUrl)));
+      expect(answers.map((answer) => answer.data?.completeSocialLogin.user.id ?? errorCodes(answer).join())).toEqual([local.id, local.id, local.id, local.id]);
+      expect(await server().database.identity.findMany({ where: { subject: login }, select: { userId: true } })).toEqual([{ userId: local.id }]);
+      expect(await server().database.securityEvent.count({ where: { userId: local.id, kind: "identity_linked" } })).toBe(1);
+    }
+  });
+
+  it("of unlinks of an account's last two identities, without a password, leave one", async () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const first = idp.addAccount({ email: `two-${randomBytes(4).toString("hex")}@example.com`, emailVerified: true });
+      const made = await app.complete(...(await answeredFlows(first, 1)).map((flow) => [flow.flowId, flow.callbackUrl] as const)[0]!);
+      const { accessToken, user } = made.data!.completeSocialLogin;
+      const second = idp.addAccount({ email: `other-${randomBytes(4).toString("hex")}@example.com`, emailVerified: false });
+      const [link] = await answeredFlows(second, 1, accessToken);
+      const linked = await app.complete(link!.flowId, link!.callbackUrl, accessToken);
+      const token = linked.data!.completeSocialLogin.accessToken;
+      const ids = (await server().database.identity.findMany({ where: { userId: user.id } })).map((identity) => identity.id);
+      expect(ids).toHaveLength(2);
+      const answers = await Promise.all(ids.map((id) => server().request(identityDocuments.unlink, { id }, { token })));
+      expect(answers.map((answer) => errorCodes(answer).join() || String(answer.data!.unlinkIdentity)).sort()).toEqual(["LAST_SIGN_IN_METHOD", "true"]);
+      expect(await server().database.identity.count({ where: { userId: user.id } })).toBe(1);
+    }
+  });
+});
+
 describe("fuzzed answers", () => {
   const text = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: "binary", maxLength: 30 }), fc.constantFrom("", "%00", "\u0000", "null", "x".repeat(5000)));
 

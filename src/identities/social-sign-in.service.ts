@@ -90,8 +90,10 @@ export class SocialSignIn {
   private async signIn(provider: string, profile: ProviderProfile, client: ClientInfo, retried = false): Promise<AuthResult> {
     const { users, identities, newAccounts, links, login } = this.dependencies;
     const details = { provider };
+    // The address first, the identity second: an account made by a concurrent first sign-in of the
+    // same person commits both at once, so it is never seen by its address without its identity.
+    const accountWithEmail = profile.email === null ? null : await users.findForLogin(profile.email);
     const linkedUserId = await identities.linkedUserId(profile);
-    const accountWithEmail = linkedUserId === null && profile.email !== null ? await users.findForLogin(profile.email) : null;
     const decision = decideSignIn({
       linkedUserId,
       profile,
