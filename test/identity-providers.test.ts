@@ -92,6 +92,25 @@ describe("providers", () => {
     expect(unknown.errors![0]!.extensions!.field).toBe("provider");
   });
 
+  it("discovers a provider that was down at start once it answers, trying again at most once a minute", async () => {
+    const late = await TestOpenIdProvider.start({ redirectUris: [redirectUri], port: closedPort });
+    try {
+      expect(errorCodes(await server().request(identityDocuments.start, { provider: "down", redirectUri }))).toEqual(["SERVICE_UNAVAILABLE"]);
+      expect((await server().request(identityDocuments.providers)).data!.identityProviders).toHaveLength(2);
+      clock.advance(61);
+      const started = await server().request(identityDocuments.start, { provider: "down", redirectUri });
+      expect(errorCodes(started)).toEqual([]);
+      expect(new URL(started.data!.startSocialLogin.authorizationUrl).origin).toBe(late.issuer);
+      expect((await server().request(identityDocuments.providers)).data!.identityProviders.map((provider: { id: string }) => provider.id)).toEqual([
+        "company",
+        "down",
+        "userinfo",
+      ]);
+    } finally {
+      await late.close();
+    }
+  });
+
   it("sends the browser to the provider with state, nonce and PKCE (S256) and the allowed redirect URI", async () => {
     const started = await app.start("company");
     const url = new URL(started.authorizationUrl);

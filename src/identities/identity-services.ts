@@ -40,7 +40,7 @@ export interface IdentityServicesDependencies {
 /** Sign-in with identity providers, wired over the subgraph's stores and sessions. */
 export function createIdentityServices(dependencies: IdentityServicesDependencies): IdentityServices {
   const { settings, database, store, users, lifecycle, login, registrations, audit, mailer, logger, clock, onEvent } = dependencies;
-  const registry = new ProviderRegistry(settings, logger);
+  const registry = new ProviderRegistry(settings, logger, clock);
   const identities = new IdentityStore(database);
   const links = new IdentityLinks({ database, identities, users, lifecycle, audit, mailer, logger, clock, providerName: (id) => registry.nameOf(id) });
   const newAccounts = new NewAccounts({ database, identities, lifecycle, registrations, clock, onEvent });

@@ -1,3 +1,4 @@
+import type { Clock } from "../clock.js";
 import { BadUserInputError, ServiceUnavailableError } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
 import { GitHubProvider } from "./github-provider.js";
@@ -11,11 +12,10 @@ export interface ProviderSummary {
   name: string;
 }
 
-/** How a provider's setting becomes a provider (discovery, for OpenID Connect). */
-export type ProviderConnector = (setting: ProviderSetting, timeoutSeconds: number) => Promise<IdentityProvider>;
-
-export const connectProvider: ProviderConnector = async (setting, timeoutSeconds) =>
-  setting.kind === "github" ? new GitHubProvider(setting, timeoutSeconds) : OpenIdConnectProvider.discover(setting, timeoutSeconds);
+/** A provider's setting made a provider: by discovery, for OpenID Connect. */
+async function connect(setting: ProviderSetting, timeoutSeconds: number): Promise<IdentityProvider> {
+  return setting.kind === "github" ? new GitHubProvider(setting, timeoutSeconds) : OpenIdConnectProvider.discover(setting, timeoutSeconds);
+}
 
 /** A provider whose discovery failed is tried again on use, at most this often. */
 export const rediscoveryIntervalMs = 60_000;
@@ -38,7 +38,7 @@ export class ProviderRegistry {
   constructor(
     private readonly settings: IdentityProviderSettings,
     private readonly logger: Logger,
-    private readonly connect: ProviderConnector = connectProvider,
+    private readonly clock: Clock,
   ) {
     this.entries = new Map(settings.providers.map((setting) => [setting.id, { setting }]));
   }
@@ -73,16 +73,16 @@ export class ProviderRegistry {
   }
 
   private due(entry: Entry): boolean {
-    return entry.attempt === undefined && (entry.lastAttemptAt === undefined || Date.now() - entry.lastAttemptAt >= rediscoveryIntervalMs);
+    return entry.attempt === undefined && (entry.lastAttemptAt === undefined || this.now() - entry.lastAttemptAt >= rediscoveryIntervalMs);
   }
 
   /** One attempt at a time per provider; a failure is logged, never thrown. */
   private discover(entry: Entry): Promise<void> {
     entry.attempt ??= (async () => {
-      entry.lastAttemptAt = Date.now();
+      entry.lastAttemptAt = this.now();
       const { id } = entry.setting;
       try {
-        entry.provider = await this.connect(entry.setting, this.settings.timeoutSeconds);
+        entry.provider = await connect(entry.setting, this.settings.timeoutSeconds);
         this.logger.info({ provider: id }, "identity provider ready");
       } catch (error) {
         const { reason } = ProviderRefusal.from("discovery", error);
@@ -92,5 +92,9 @@ export class ProviderRegistry {
       }
     })();
     return entry.attempt;
+  }
+
+  private now(): number {
+    return this.clock.now().getTime();
   }
 }

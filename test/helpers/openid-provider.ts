@@ -15,6 +15,8 @@ export interface TestOpenIdProviderOptions {
   redirectUris: string[];
   /** Off: e-mail claims come from userinfo only, as many providers send them. */
   emailInIdToken?: boolean;
+  /** Default: any free port. */
+  port?: number;
 }
 
 /** The provider's page, decoded as a browser would read an attribute. */
@@ -39,7 +41,7 @@ export class TestOpenIdProvider {
 
   static async start(options: TestOpenIdProviderOptions): Promise<TestOpenIdProvider> {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const provider = new TestOpenIdProvider(server, issuer);
     const oidc = new Provider(issuer, provider.configuration(options));
