@@ -3,12 +3,14 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RedisRevocationStore } from "../src/auth/revocation/redis-revocation-store.js";
 import { flowLifetimeSeconds } from "../src/identities/sign-in-flows.js";
-import { signUp } from "./helpers/accounts.js";
+import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
+import { logIn, signUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
 import { ForgingProvider, type Forgery } from "./helpers/forging-provider.js";
 import { errorCodes, type GraphQLResponse } from "./helpers/graphql.js";
 import { identityDocuments, socialLoginClient } from "./helpers/identity-providers.js";
 import { capturedLogger } from "./helpers/log.js";
+import { linkToken, type TemporaryFileTransport } from "./helpers/mail.js";
 import { TestOpenIdProvider } from "./helpers/openid-provider.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -173,6 +175,76 @@ describe("a flow", () => {
       }
     }
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe("pre-account takeover", () => {
+  /** The token of the link to `page` mailed to `address` (a reset link goes out after the answer: waited for). */
+  async function mailedLink(address: string, page: string): Promise<string> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const messages = await (server().mailTransport as TemporaryFileTransport).messages();
+      const mail = messages.find((message) => message.to.includes(address) && message.text.includes(`/${page}?token=`));
+      if (mail) return linkToken(mail, page);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`no ${page} link mailed to ${address}`);
+  }
+
+  const person = (email: string, emailVerified: boolean) => idp.addAccount({ email, emailVerified });
+  const signInAs = (login: string, token?: string) => app.signIn("company", (url) => idp.signIn(url, login), token);
+
+  it("through a provider that does not check addresses: the victim's reset drops the maker's identity and sessions", async () => {
+    const victimEmail = `victim-${randomBytes(4).toString("hex")}@example.com`;
+    // The attacker makes the account with the victim's address, unverified, and keeps a session.
+    const attacker = person(victimEmail, false);
+    const made = (await signInAs(attacker)).data!.completeSocialLogin;
+    // The victim, at a provider that vouches for the address, is not let in.
+    const victim = person(victimEmail, true);
+    expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
+    // Even once the victim, not signed in, followed a verification link the attacker asked for.
+    await server().request(lifecycle.requestEmailVerification, {}, { token: made.accessToken });
+    expect((await server().request(lifecycle.verifyEmail, { token: await mailedLink(victimEmail, "verify-email") })).data).toEqual({ verifyEmail: true });
+    expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
+    // The victim takes the account over with the reset link: the attacker's identity and sessions go.
+    await server().request(lifecycle.requestPasswordReset, { email: victimEmail });
+    const reset = await server().request(lifecycle.resetPassword, { token: await mailedLink(victimEmail, "reset-password"), newPassword: "the victim's own password" });
+    expect(reset.data).toEqual({ resetPassword: true });
+    expect(await server().database.identity.count({ where: { userId: made.user.id } })).toBe(0);
+    expect(await server().database.securityEvent.findFirst({ where: { userId: made.user.id, kind: "identity_unlinked" }, select: { actorId: true, details: true } })).toEqual({
+      actorId: null,
+      details: { provider: "company", by: "password_reset" },
+    });
+    expect(errorCodes(await server().request(identityDocuments.me, {}, { token: made.accessToken }))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await signInAs(attacker))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
+    // The victim's own provider identity now links, and only it.
+    expect((await signInAs(victim)).data!.completeSocialLogin.user.id).toBe(made.user.id);
+    expect(await server().database.identity.findMany({ where: { userId: made.user.id }, select: { subject: true } })).toEqual([{ subject: victim }]);
+  });
+
+  it("through an identity linked to a registration with the victim's address: the reset drops it too", async () => {
+    const squatter = await signUp(server(), "squat");
+    const attacker = person(`attacker-${randomBytes(4).toString("hex")}@example.com`, true);
+    expect(errorCodes(await signInAs(attacker, squatter.accessToken))).toEqual([]);
+    await server().request(lifecycle.requestPasswordReset, { email: squatter.account.email });
+    const token = await mailedLink(squatter.account.email, "reset-password");
+    expect((await server().request(lifecycle.resetPassword, { token, newPassword: "the victim's own password" })).data).toEqual({ resetPassword: true });
+    expect(await server().database.identity.count({ where: { userId: squatter.id } })).toBe(0);
+    expect(errorCodes(await logIn(server(), squatter.account))).toEqual(["INVALID_CREDENTIALS"]);
+    expect((await signInAs(attacker)).data!.completeSocialLogin.user.id).not.toBe(squatter.id);
+  });
+
+  it("does not cost an owner who verified the address signed in their identity at a reset", async () => {
+    const email = `owner-${randomBytes(4).toString("hex")}@example.com`;
+    const login = person(email, false);
+    const made = (await signInAs(login)).data!.completeSocialLogin;
+    await server().request(lifecycle.requestEmailVerification, {}, { token: made.accessToken });
+    const verified = await server().request(lifecycle.verifyEmail, { token: await mailedLink(email, "verify-email") }, { token: made.accessToken });
+    expect(verified.data).toEqual({ verifyEmail: true });
+    await server().request(lifecycle.requestPasswordReset, { email });
+    expect((await server().request(lifecycle.resetPassword, { token: await mailedLink(email, "reset-password"), newPassword: "a password of my own" })).data).toEqual({
+      resetPassword: true,
+    });
+    expect((await signInAs(login)).data!.completeSocialLogin.user.id).toBe(made.user.id);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { AccountLockedError, IdentityAlreadyLinkedError, LastSignInMethodError, UnauthenticatedError } from "../errors/errors.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
@@ -38,7 +38,7 @@ export class IdentityLinks {
     const { database, identities, audit, clock } = this.dependencies;
     try {
       await database.$transaction(async (tx) => {
-        await identities.link(tx, user.id, provider, profile, clock.now());
+        await identities.link(tx, user.id, provider, profile, clock.now(), false);
         await audit.record(tx, { kind: "identity_linked", userId: user.id, actorId: null, client, details: { provider, by: "verified_email" } });
       });
     } catch (error) {
@@ -64,7 +64,9 @@ export class IdentityLinks {
       outcome = await database.$transaction(async (tx) => {
         const decision = decideLink(await identities.linkedUserId(profile, tx), userId);
         if (decision === "linked-elsewhere") throw new IdentityAlreadyLinkedError();
-        if (decision === "link") await identities.link(tx, userId, provider, profile, now);
+        // Tentative while neither side has proven the account's address.
+        const vouched = account.user.emailVerifiedAt !== null || (profile.emailVerified && profile.email === account.user.email);
+        if (decision === "link") await identities.link(tx, userId, provider, profile, now, !vouched);
         const kind = decision === "link" ? "identity_linked" : "login_succeeded";
         const stored = await lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, kind, tx, { provider });
         // The account's credentials changed (its sessions ended) since it was read, or it was locked.
@@ -117,6 +119,16 @@ export class IdentityLinks {
     if (unlinked === false) return false;
     await this.notify(unlinked.user, templates.identityUnlinked, unlinked.provider);
     return true;
+  }
+
+  /** For the verification of the account's address by its signed-in owner, in its transaction. */
+  confirmTentative(tx: Transaction, userId: string): Promise<void> {
+    return this.dependencies.identities.confirmTentative(tx, userId);
+  }
+
+  /** For a password reset, which proves the mailbox, in its transaction. */
+  dropTentative(tx: Transaction, userId: string, client: ClientInfo): Promise<void> {
+    return this.dependencies.identities.dropTentative(tx, userId, client);
   }
 
   list(userId: string): Promise<IdentityRecord[]> {

@@ -41,7 +41,7 @@ export interface IdentityServicesDependencies {
 export function createIdentityServices(dependencies: IdentityServicesDependencies): IdentityServices {
   const { settings, database, store, users, lifecycle, login, registrations, audit, mailer, logger, clock, onEvent } = dependencies;
   const registry = new ProviderRegistry(settings, logger, clock);
-  const identities = new IdentityStore(database);
+  const identities = new IdentityStore(database, audit);
   const links = new IdentityLinks({ database, identities, users, lifecycle, audit, mailer, logger, clock, providerName: (id) => registry.nameOf(id) });
   const newAccounts = new NewAccounts({ database, identities, lifecycle, registrations, clock, onEvent });
   const socialSignIn = new SocialSignIn({

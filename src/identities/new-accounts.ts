@@ -53,7 +53,8 @@ export class NewAccounts {
             data: { email, username, usernameKey, passwordHash: null, emailVerifiedAt: profile.emailVerified ? now : null, createdAt: now },
             select: { ...publicUserColumns, credentialsVersion: true },
           });
-          await identities.link(tx, created.id, provider, profile, now);
+          // An address the provider does not vouch for is proven by nobody yet.
+          await identities.link(tx, created.id, provider, profile, now, !profile.emailVerified);
           const stored = await lifecycle.insert({ id: created.id, credentialsVersion }, session, client, "registered", tx, { provider });
           if (!stored) throw new Error("the account created in this transaction was not found");
           return created;

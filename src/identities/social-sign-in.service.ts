@@ -97,7 +97,11 @@ export class SocialSignIn {
     const decision = decideSignIn({
       linkedUserId,
       profile,
-      accountWithEmail: accountWithEmail && { ...accountWithEmail, emailVerified: accountWithEmail.user.emailVerifiedAt !== null },
+      accountWithEmail: accountWithEmail && {
+        ...accountWithEmail,
+        emailVerified: accountWithEmail.user.emailVerifiedAt !== null,
+        hasTentativeIdentities: linkedUserId === null && (await identities.hasTentative(accountWithEmail.user.id)),
+      },
     });
     try {
       switch (decision.kind) {

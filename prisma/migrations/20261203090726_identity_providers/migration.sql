@@ -13,6 +13,7 @@ CREATE TABLE "identities" (
     "subject" TEXT NOT NULL,
     "email" TEXT,
     "linked_at" TIMESTAMPTZ(3) NOT NULL,
+    "tentative" BOOLEAN NOT NULL DEFAULT false,
 
     CONSTRAINT "identities_pkey" PRIMARY KEY ("id")
 );
