@@ -40,6 +40,13 @@ describe("pre-account takeover", () => {
     throw new Error(`no ${page} link mailed to ${address}`);
   }
 
+  /** The mailbox's holder resets the account's password with the mailed link. */
+  async function resetPassword(email: string, newPassword: string): Promise<void> {
+    await server().request(lifecycle.requestPasswordReset, { email });
+    const reset = await server().request(lifecycle.resetPassword, { token: await mailedLink(email, "reset-password"), newPassword });
+    expect(reset.data).toEqual({ resetPassword: true });
+  }
+
   const person = (email: string, emailVerified: boolean) => idp.addAccount({ email, emailVerified });
   const signInAs = (login: string, token?: string) => app.signIn("company", (url) => idp.signIn(url, login), token);
 
@@ -56,14 +63,13 @@ describe("pre-account takeover", () => {
     expect((await server().request(lifecycle.verifyEmail, { token: await mailedLink(victimEmail, "verify-email") })).data).toEqual({ verifyEmail: true });
     expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
     // The victim takes the account over with the reset link: the attacker's identity and sessions go.
-    await server().request(lifecycle.requestPasswordReset, { email: victimEmail });
-    const reset = await server().request(lifecycle.resetPassword, { token: await mailedLink(victimEmail, "reset-password"), newPassword: "the victim's own password" });
-    expect(reset.data).toEqual({ resetPassword: true });
+    await resetPassword(victimEmail, "the victim's own password");
     expect(await server().database.identity.count({ where: { userId: made.user.id } })).toBe(0);
-    expect(await server().database.securityEvent.findFirst({ where: { userId: made.user.id, kind: "identity_unlinked" }, select: { actorId: true, details: true } })).toEqual({
-      actorId: null,
-      details: { provider: "company", by: "password_reset" },
+    const unlinked = await server().database.securityEvent.findFirst({
+      where: { userId: made.user.id, kind: "identity_unlinked" },
+      select: { actorId: true, details: true },
     });
+    expect(unlinked).toEqual({ actorId: null, details: { provider: "company", by: "password_reset" } });
     expect(errorCodes(await server().request(identityDocuments.me, {}, { token: made.accessToken }))).toEqual(["UNAUTHENTICATED"]);
     expect(errorCodes(await signInAs(attacker))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
     // The victim's own provider identity now links, and only it.
@@ -75,9 +81,7 @@ describe("pre-account takeover", () => {
     const squatter = await signUp(server(), "squat");
     const attacker = person(`attacker-${randomBytes(4).toString("hex")}@example.com`, true);
     expect(errorCodes(await signInAs(attacker, squatter.accessToken))).toEqual([]);
-    await server().request(lifecycle.requestPasswordReset, { email: squatter.account.email });
-    const token = await mailedLink(squatter.account.email, "reset-password");
-    expect((await server().request(lifecycle.resetPassword, { token, newPassword: "the victim's own password" })).data).toEqual({ resetPassword: true });
+    await resetPassword(squatter.account.email, "the victim's own password");
     expect(await server().database.identity.count({ where: { userId: squatter.id } })).toBe(0);
     expect(errorCodes(await logIn(server(), squatter.account))).toEqual(["INVALID_CREDENTIALS"]);
     expect((await signInAs(attacker)).data!.completeSocialLogin.user.id).not.toBe(squatter.id);
@@ -90,10 +94,7 @@ describe("pre-account takeover", () => {
     await server().request(lifecycle.requestEmailVerification, {}, { token: made.accessToken });
     const verified = await server().request(lifecycle.verifyEmail, { token: await mailedLink(email, "verify-email") }, { token: made.accessToken });
     expect(verified.data).toEqual({ verifyEmail: true });
-    await server().request(lifecycle.requestPasswordReset, { email });
-    expect((await server().request(lifecycle.resetPassword, { token: await mailedLink(email, "reset-password"), newPassword: "a password of my own" })).data).toEqual({
-      resetPassword: true,
-    });
+    await resetPassword(email, "a password of my own");
     expect((await signInAs(login)).data!.completeSocialLogin.user.id).toBe(made.user.id);
   });
 });
