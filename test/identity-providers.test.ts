@@ -334,3 +334,32 @@ describe("sessions of provider sign-ins", () => {
     expect(errorCodes(await server().request(sessionMutations.logout, {}, { token: refreshed.data!.refreshSession.accessToken }))).toEqual([]);
   });
 });
+
+describe("with REQUIRE_EMAIL_VERIFICATION", () => {
+  const strict = useTestServer({
+    store: "redis",
+    config: {
+      REQUIRE_EMAIL_VERIFICATION: "true",
+      REDIRECT_URIS: redirectUri,
+      get IDENTITY_PROVIDERS() {
+        return JSON.stringify([idp.setting("company", "Company IdP")]);
+      },
+    },
+  });
+  const strictApp = socialLoginClient(strict, redirectUri);
+
+  it("a first sign-in gets its session as register does; later ones need the address verified", async () => {
+    const unverified = personWith({ emailVerified: false });
+    const first = await strictApp.signIn("company", (url) => idp.signIn(url, unverified));
+    expect(errorCodes(first)).toEqual([]);
+    const again = await strictApp.signIn("company", (url) => idp.signIn(url, unverified));
+    expect(errorCodes(again)).toEqual(["EMAIL_NOT_VERIFIED"]);
+    const userId = first.data!.completeSocialLogin.user.id;
+    const refused = await strict().database.securityEvent.findFirst({ where: { userId, kind: "login_failed" }, select: { details: true } });
+    expect(refused).toEqual({ details: { provider: "company", reason: "email_not_verified" } });
+    const verified = personWith({ emailVerified: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(errorCodes(await strictApp.signIn("company", (url) => idp.signIn(url, verified)))).toEqual([]);
+    }
+  });
+});
