@@ -1,5 +1,5 @@
 import * as client from "openid-client";
-import { ProviderRefusal, type AuthorizationSecrets, type IdentityProvider, type ProviderProfile } from "./identity-provider.js";
+import { ProviderRefusal, type AuthorizationSecrets, type SignInProvider, type ProviderProfile } from "./sign-in-provider.js";
 import { emailOf } from "./openid-connect-provider.js";
 import type { GitHubProviderSetting } from "./provider-settings.js";
 
@@ -24,7 +24,7 @@ const apiHeaders = { accept: "application/vnd.github+json", "x-github-api-versio
  * access token (`/user`, and `/user/emails` for the primary address and whether GitHub verified it).
  * `webUrl` and `apiUrl` are settings, for GitHub Enterprise.
  */
-export class GitHubProvider implements IdentityProvider {
+export class GitHubProvider implements SignInProvider {
   private readonly configuration: client.Configuration;
 
   constructor(

@@ -10,7 +10,7 @@ import type { UserRecord } from "../users/users.service.js";
 import { Identity, IdentityProvider, SocialLoginStart } from "./identity.types.js";
 import type { IdentityRecord } from "./identity-store.js";
 import type { ProviderSummary } from "./provider-registry.js";
-import type { SocialLoginStart as Start } from "./social-sign-in.service.js";
+import type { StartedSignIn } from "./social-sign-in.service.js";
 
 async function assertOwner(user: UserRecord, context: Context): Promise<void> {
   if (!(await isOwner(context, user.id))) throw new ForbiddenError("Only the account owner can see this.");
@@ -30,7 +30,7 @@ export class IdentitiesResolver {
     @Arg("provider", () => ID) provider: string,
     @Arg("redirectUri", () => String) redirectUri: string,
     @Ctx() context: Context,
-  ): Promise<Start> {
+  ): Promise<StartedSignIn> {
     return context.services.socialSignIn.start(provider, redirectUri, { kind: "login" });
   }
 
@@ -50,7 +50,7 @@ export class IdentitiesResolver {
     @Arg("provider", () => ID) provider: string,
     @Arg("redirectUri", () => String) redirectUri: string,
     @Ctx() context: Context,
-  ): Promise<Start> {
+  ): Promise<StartedSignIn> {
     const viewer = await context.requireViewer();
     return context.services.socialSignIn.start(provider, redirectUri, { kind: "link", userId: viewer.userId });
   }

@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { AuthResult, ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-lifecycle.js";
 import { isUserId } from "../users/identity.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
-import type { ProviderProfile } from "./identity-provider.js";
+import type { ProviderProfile } from "./sign-in-provider.js";
 import { isUniqueViolation, type IdentityRecord, type IdentityStore } from "./identity-store.js";
 import { decideLink } from "./linking-policy.js";
 import { SignInConflict } from "./new-accounts.js";

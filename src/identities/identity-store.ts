@@ -2,7 +2,7 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../sessions/session-lifecycle.js";
-import type { ProviderProfile } from "./identity-provider.js";
+import type { ProviderProfile } from "./sign-in-provider.js";
 
 /** A linked identity as its owner sees it. */
 export interface IdentityRecord {

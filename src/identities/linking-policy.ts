@@ -1,4 +1,4 @@
-import type { ProviderProfile } from "./identity-provider.js";
+import type { ProviderProfile } from "./sign-in-provider.js";
 
 /** An account as the policy sees it; the caller's own record rides along. */
 export interface AddressOwner {

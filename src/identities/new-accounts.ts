@@ -3,7 +3,7 @@ import type { Database } from "../db/prisma.js";
 import type { AuthEvent, AuthResult, ClientInfo, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { foldIdentifier } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
-import type { ProviderProfile } from "./identity-provider.js";
+import type { ProviderProfile } from "./sign-in-provider.js";
 import { isUniqueViolation, type IdentityStore } from "./identity-store.js";
 import { baseUsername, suffixedUsername } from "./usernames.js";
 

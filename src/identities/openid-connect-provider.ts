@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
-import { ProviderRefusal, type AuthorizationSecrets, type IdentityProvider, type ProviderProfile } from "./identity-provider.js";
+import { ProviderRefusal, type AuthorizationSecrets, type SignInProvider, type ProviderProfile } from "./sign-in-provider.js";
 import type { OidcProviderSetting } from "./provider-settings.js";
 
 /**
@@ -28,7 +28,7 @@ const textClaims = (...claims: unknown[]) => claims.filter((claim): claim is str
  * endpoint, and the ID token's signature (against the provider's published keys), `alg`, `iss`,
  * `aud`, `nonce` and lifetime. Every request to the provider waits `timeoutSeconds` at most.
  */
-export class OpenIdConnectProvider implements IdentityProvider {
+export class OpenIdConnectProvider implements SignInProvider {
   private constructor(
     private readonly setting: OidcProviderSetting,
     private readonly configuration: client.Configuration,

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { BadUserInputError, ServiceUnavailableError } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
 import { GitHubProvider } from "./github-provider.js";
-import { ProviderRefusal, type IdentityProvider } from "./identity-provider.js";
+import { ProviderRefusal, type SignInProvider } from "./sign-in-provider.js";
 import { OpenIdConnectProvider } from "./openid-connect-provider.js";
 import type { IdentityProviderSettings, ProviderSetting } from "./provider-settings.js";
 
@@ -13,7 +13,7 @@ export interface ProviderSummary {
 }
 
 /** A provider's setting made a provider: by discovery, for OpenID Connect. */
-async function connect(setting: ProviderSetting, timeoutSeconds: number): Promise<IdentityProvider> {
+async function connect(setting: ProviderSetting, timeoutSeconds: number): Promise<SignInProvider> {
   return setting.kind === "github" ? new GitHubProvider(setting, timeoutSeconds) : OpenIdConnectProvider.discover(setting, timeoutSeconds);
 }
 
@@ -22,7 +22,7 @@ export const rediscoveryIntervalMs = 60_000;
 
 interface Entry {
   setting: ProviderSetting;
-  provider?: IdentityProvider;
+  provider?: SignInProvider;
   lastAttemptAt?: number;
   attempt?: Promise<void>;
 }
@@ -59,7 +59,7 @@ export class ProviderRegistry {
   }
 
   /** BAD_USER_INPUT for an id no provider has; SERVICE_UNAVAILABLE for one whose discovery still fails. */
-  async get(id: string): Promise<IdentityProvider> {
+  async get(id: string): Promise<SignInProvider> {
     const entry = this.entries.get(id);
     if (!entry) throw new BadUserInputError("provider", "No identity provider has this id.");
     if (!entry.provider && this.due(entry)) await this.discover(entry);

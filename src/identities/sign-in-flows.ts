@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as client from "openid-client";
 import type { RevocationStore } from "../auth/revocation/revocation-store.js";
 import { InvalidChallengeError } from "../errors/errors.js";
-import type { AuthorizationSecrets } from "./identity-provider.js";
+import type { AuthorizationSecrets } from "./sign-in-provider.js";
 
 /** How long a sign-in may take at the provider, from start to completion. */
 export const flowLifetimeSeconds = 10 * 60;

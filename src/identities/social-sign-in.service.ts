@@ -2,7 +2,7 @@ import { AccountLinkRequiredError, BadUserInputError, InvalidChallengeError, Soc
 import type { Logger } from "../observability/logger.js";
 import type { AuthResult, ClientInfo, LoginDetails, Viewer } from "../sessions/session-lifecycle.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
-import { ProviderRefusal, type IdentityProvider, type ProviderProfile } from "./identity-provider.js";
+import { ProviderRefusal, type SignInProvider, type ProviderProfile } from "./sign-in-provider.js";
 import type { IdentityLinks } from "./identity-links.service.js";
 import type { IdentityStore } from "./identity-store.js";
 import { decideSignIn } from "./linking-policy.js";
@@ -28,7 +28,7 @@ export interface SocialSignInDependencies {
   logger: Logger;
 }
 
-export interface SocialLoginStart {
+export interface StartedSignIn {
   authorizationUrl: string;
   flowId: string;
 }
@@ -45,7 +45,7 @@ export class SocialSignIn {
   constructor(private readonly dependencies: SocialSignInDependencies) {}
 
   /** `purpose` link: the completion links the identity to `userId` instead of signing in. */
-  async start(providerId: string, redirectUri: string, purpose: SignInFlow["purpose"]): Promise<SocialLoginStart> {
+  async start(providerId: string, redirectUri: string, purpose: SignInFlow["purpose"]): Promise<StartedSignIn> {
     const { registry, flows, redirectUris } = this.dependencies;
     // Exactly, character for character: a prefix, another port or another path is another page.
     if (!redirectUris.includes(redirectUri)) throw new BadUserInputError("redirectUri", "This redirect URI is not one the server allows.");
@@ -72,7 +72,7 @@ export class SocialSignIn {
   }
 
   /** The provider's answer, every check passed; SOCIAL_LOGIN_FAILED otherwise, with the failed check logged. */
-  private async verify(provider: IdentityProvider, flow: SignInFlow, callback: URL): Promise<ProviderProfile> {
+  private async verify(provider: SignInProvider, flow: SignInFlow, callback: URL): Promise<ProviderProfile> {
     try {
       if (`${callback.origin}${callback.pathname}` !== flow.redirectUri) {
         throw new ProviderRefusal("callback URL", "not the redirect URI the sign-in started with");

@@ -20,7 +20,7 @@ export interface AuthorizationSecrets {
 }
 
 /** One configured provider, whichever protocol it speaks. */
-export interface IdentityProvider {
+export interface SignInProvider {
   readonly id: string;
   readonly name: string;
   /** Where the browser goes to sign in, coming back to `redirectUri`. */
