@@ -118,6 +118,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     accountLinks: config.accountLinks,
     passkeys: config.passkeys,
     reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   });
@@ -134,6 +135,8 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     // the revocation set now rather than on the first request. If that fails, the first request
     // that checks a token tries again (and fails closed meanwhile).
     services.revocations.rebuild().catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
+    // Each provider's discovery, bounded by IDENTITY_PROVIDER_TIMEOUT; one that fails is logged and unavailable.
+    services.identityProviders.load(),
   ]);
 
   const migrations = await migrationNames();

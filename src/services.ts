@@ -14,6 +14,8 @@ import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import { createIdentityServices, type IdentityServices } from "./identities/identity-services.js";
+import type { IdentityProviderSettings } from "./identities/provider-settings.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
@@ -29,7 +31,7 @@ import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionsService } from "./sessions/sessions.service.js";
 import { UsersService } from "./users/users.service.js";
 
-export interface Services {
+export interface Services extends IdentityServices {
   users: UsersService;
   revocations: RevocationSet;
   accounts: AccountsService;
@@ -62,6 +64,7 @@ export interface ServicesDependencies {
   accountLinks: Config["accountLinks"];
   passkeys: Config["passkeys"];
   reauthenticationWindowSeconds: number;
+  identityProviders: IdentityProviderSettings;
   logger: Logger;
   onEvent?: (event: AuthEvent) => void;
 }
@@ -148,7 +151,23 @@ export function createServices(dependencies: ServicesDependencies): Services {
     signIn: sessions,
     mfaLogin,
   });
+  const identities = createIdentityServices({
+    settings: dependencies.identityProviders,
+    database,
+    store: revocationStore,
+    users,
+    lifecycle,
+    // A sign-in with a provider goes on as every login does.
+    login: sessions,
+    registrations: passwordAttempts,
+    audit,
+    mailer,
+    logger,
+    clock,
+    onEvent,
+  });
   return {
+    ...identities,
     users,
     tokens,
     revocations,
@@ -156,8 +175,28 @@ export function createServices(dependencies: ServicesDependencies): Services {
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
-    verification: new VerificationService({ database, links, tokens, mailRequests, audit, clock }),
-    passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
+    verification: new VerificationService({
+      database,
+      links,
+      tokens,
+      mailRequests,
+      audit,
+      clock,
+      onOwnerVerified: (tx, userId) => identities.identityLinks.confirmTentative(tx, userId),
+    }),
+    passwordReset: new PasswordResetService({
+      database,
+      links,
+      tokens,
+      lifecycle,
+      hasher,
+      mailRequests,
+      mailer,
+      audit,
+      clock,
+      logger,
+      onMailboxProven: (tx, userId, client) => identities.identityLinks.dropTentative(tx, userId, client),
+    }),
     profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,

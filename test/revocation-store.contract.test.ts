@@ -47,9 +47,9 @@ async function redisSubject(): Promise<Subject> {
     expireAll: async () => {
       const keys = await store.redis.keys(`${store.key("session", "")}*`);
       const hits = await store.redis.keys(`${store.key("hits", "")}*`);
-      const kept = await store.redis.keys(`${store.key("once", "")}*`);
+      const once = await store.redis.keys(`${store.key("once", "")}*`);
       // PEXPIRE 1 then wait for Redis itself to expire them: its own expiry, not a DEL.
-      for (const key of [...keys, ...hits, ...kept]) await store.redis.pexpire(key, 1);
+      for (const key of [...keys, ...hits, ...once]) await store.redis.pexpire(key, 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     },
   };
@@ -150,26 +150,35 @@ describe.each([
     expect((await subject.store.hit(key, 900)).count).toBe(1);
   });
 
-  it("hands a kept value to one take only, however many race for it", async () => {
-    for (let trial = 0; trial < 20; trial++) {
-      const key = `challenge:${randomUUID()}`;
-      await subject.store.put(key, `value ${trial}`, 300);
-      const taken = await Promise.all(Array.from({ length: 8 }, () => subject.store.take(key)));
-      expect(taken.filter((value) => value !== null)).toEqual([`value ${trial}`]);
-      expect(await subject.store.take(key)).toBeNull();
-    }
-    expect(await subject.store.take(`challenge:${randomUUID()}`)).toBeNull();
+  it("hands a single-use value to the first take only, replaced by a later put, and keeps it only as long as asked", async () => {
+    const key = `once:${randomUUID()}`;
+    await subject.store.putOnce(key, "first", 600);
+    await subject.store.putOnce(key, "second", 600);
+    const ttl = await subject.ttl("once", key);
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    expect(await subject.store.takeOnce(key)).toBe("second");
+    expect(await subject.store.takeOnce(key)).toBeNull();
+    expect(await subject.ttl("once", key)).toBe(-2);
+    expect(await subject.store.takeOnce(`once:${randomUUID()}`)).toBeNull();
   });
 
-  it("keeps a value only as long as asked, then no take gets it", async () => {
-    const [key, other] = [`challenge:${randomUUID()}`, `challenge:${randomUUID()}`];
-    await subject.store.put(key, "kept", 300);
-    await subject.store.put(other, "kept too", 300);
-    const ttl = await subject.ttl("once", key);
-    expect(ttl).toBeGreaterThan(290);
-    expect(ttl).toBeLessThanOrEqual(300);
+  it("gives a single-use value to exactly one of many concurrent takes, every time", async () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const key = `once:${randomUUID()}`;
+      await subject.store.putOnce(key, `value ${trial}`, 60);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => subject.store.takeOnce(key)));
+      expect(taken.filter((value) => value !== null)).toEqual([`value ${trial}`]);
+      expect(await subject.store.takeOnce(key)).toBeNull();
+    }
+  });
+
+  it("forgets single-use values once their TTL has passed", async () => {
+    const [key, other] = [`once:${randomUUID()}`, `once:${randomUUID()}`];
+    await subject.store.putOnce(key, "late", 5);
+    await subject.store.putOnce(other, "late too", 5);
     await subject.expireAll();
-    expect(await subject.store.take(key)).toBeNull();
+    expect(await subject.store.takeOnce(key)).toBeNull();
     expect(await subject.ttl("once", other)).toBe(-2);
   });
 
@@ -178,13 +187,10 @@ describe.each([
   });
 });
 
-describe("the in-process store under a flood of kept values", () => {
-  it("stays within its cap, dropping the oldest first", async () => {
-    const store = new MemoryRevocationStore(undefined, { maxCounters: 1_000 });
-    for (let index = 0; index < 5_000; index++) await store.put(`challenge:${index}`, `value ${index}`, 300);
-    expect(store.keptCount).toBeLessThanOrEqual(1_000);
-    expect(await store.take("challenge:0")).toBeNull();
-    expect(await store.take("challenge:4999")).toBe("value 4999");
-    await store.close();
-  });
+it("the in-process store keeps at most its cap of single-use values, dropping the oldest first", async () => {
+  const store = new MemoryRevocationStore(new ManualClock(), { maxCounters: 3 });
+  for (const key of ["a", "b", "c", "d"]) await store.putOnce(key, key, 60);
+  expect(await store.takeOnce("a")).toBeNull();
+  expect(await Promise.all(["b", "c", "d"].map((key) => store.takeOnce(key)))).toEqual(["b", "c", "d"]);
+  await store.close();
 });

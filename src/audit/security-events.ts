@@ -32,6 +32,9 @@ export type SecurityEventKind =
   | "passkey_removed"
   /** A passkey answered with a signature counter not above the last one seen: a cloned authenticator, likely. */
   | "passkey_counter_regressed"
+  /** An identity provider's sign-in now signs in to the account (details: provider). */
+  | "identity_linked"
+  | "identity_unlinked"
   | "deleted";
 
 export interface SecurityEventInput {

@@ -4,6 +4,12 @@ import { readPrivateKeys, SigningKeyError } from "../auth/signing-keys.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
 import { quotedVisible } from "../observability/visible-text.js";
+import {
+  insecureProviderUrls,
+  parseIdentityProviders,
+  parseRedirectUris,
+  type IdentityProviderSettings,
+} from "../identities/provider-settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import { parseDurationSeconds } from "./duration.js";
 import { originList, originUnder, relyingPartyId } from "./web-origins.js";
@@ -137,6 +143,9 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    IDENTITY_PROVIDERS: z.string().default("[]").transform(parseIdentityProviders),
+    REDIRECT_URIS: z.string().transform(parseRedirectUris).optional(),
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -148,6 +157,9 @@ const envSchema = z
       if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
         ctx.addIssue({ code: "custom", path: ["WEBAUTHN_ORIGINS"], message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it` });
       }
+    }
+    for (const url of insecureProviderUrls(env.IDENTITY_PROVIDERS)) {
+      ctx.addIssue({ code: "custom", path: ["IDENTITY_PROVIDERS"], message: `must use https:// addresses in production (not ${url})` });
     }
   });
 
@@ -224,6 +236,8 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
 }
 
 /** The WebAuthn relying party: answers are accepted from these origins and this RP ID only, never from the request's own. */
@@ -334,6 +348,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       cost: env.MAX_COST,
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
+    },
+    identityProviders: {
+      providers: env.IDENTITY_PROVIDERS,
+      redirectUris: env.REDIRECT_URIS ?? [new URL(`${appUrl}/auth/callback`).href],
+      timeoutSeconds: env.IDENTITY_PROVIDER_TIMEOUT,
     },
   };
 }

@@ -7,6 +7,7 @@ import { AccountLifecycleResolver } from "../accounts/account-lifecycle.resolver
 import { AccountsResolver } from "../accounts/accounts.resolver.js";
 import { AdminResolver } from "../admin/admin.resolver.js";
 import { SecurityEventsResolver } from "../audit/security-events.resolver.js";
+import { IdentitiesResolver } from "../identities/identities.resolver.js";
 import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { PasskeysResolver } from "../passkeys/passkeys.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
@@ -23,7 +24,17 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver, PasskeysResolver],
+      resolvers: [
+        UserResolver,
+        AccountsResolver,
+        SessionsResolver,
+        MfaResolver,
+        AccountLifecycleResolver,
+        AdminResolver,
+        SecurityEventsResolver,
+        PasskeysResolver,
+        IdentitiesResolver,
+      ],
       validate: false,
       emitSchemaFile: false,
     });

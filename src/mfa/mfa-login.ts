@@ -4,8 +4,7 @@ import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
 import type { AppError } from "../errors/errors.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError } from "../errors/errors.js";
-import type { Prisma } from "../generated/prisma/client.js";
-import type { AccountCredentials, AuthEvent, AuthResult, ClientInfo } from "../sessions/session-lifecycle.js";
+import type { AccountCredentials, AuthEvent, AuthResult, ClientInfo, LoginDetails } from "../sessions/session-lifecycle.js";
 import type { UserRecord, UsersService } from "../users/users.service.js";
 import type { SecondFactor } from "./second-factor.js";
 
@@ -13,8 +12,9 @@ export const mfaChallengeLifetimeSeconds = 5 * 60;
 /** Wrong codes one mfaToken takes before it dies (the account's own limit applies across tokens). */
 export const codeAttemptsPerChallenge = 5;
 
-/** What a login proved before its second factor was asked for. */
-export type FirstFactor = "password" | "passkey";
+/** What a login proved before its second factor was asked for (`mfa_challenges.first_factor`). */
+const firstFactors = ["password", "passkey", "provider"] as const;
+export type FirstFactor = (typeof firstFactors)[number];
 
 /** A second factor presented to complete a login: checked, and used up, in the transaction that uses up the mfaToken. */
 export interface SecondFactorProof {
@@ -24,7 +24,7 @@ export interface SecondFactorProof {
   /** The error a refused proof answers. */
   refused(): AppError;
   /** What the login event adds when it holds. */
-  details?: Prisma.InputJsonObject;
+  details?: LoginDetails;
 }
 
 /** A live mfaToken: the account it completes a login of, and what that login proved first. */
@@ -41,11 +41,7 @@ export interface MfaLoginDependencies {
   audit: SecurityEvents;
   clock: Clock;
   /** Starts a session exactly as a login without a second factor does; `details` say how it signed in. */
-  startSession: (
-    account: { user: UserRecord; credentialsVersion: number },
-    client: ClientInfo,
-    details?: Prisma.InputJsonObject,
-  ) => Promise<AuthResult>;
+  startSession: (account: { user: UserRecord; credentialsVersion: number }, client: ClientInfo, details?: LoginDetails) => Promise<AuthResult>;
   onEvent: (event: AuthEvent) => void;
 }
 
@@ -54,10 +50,12 @@ export class MfaLogin {
   constructor(private readonly dependencies: MfaLoginDependencies) {}
 
   /**
-   * After the right password: the mfaToken (single use, five minutes) that completes this login,
-   * for this account only, and only while its credentials stay those the password was checked against.
+   * After the right first factor: the mfaToken (single use, five minutes) that completes this login,
+   * for this account only, and only while its credentials stay those the first factor was checked
+   * against. `details` (how it signed in: a passkey, an identity provider) go into the event of the
+   * session it completes.
    */
-  async challenge(account: AccountCredentials, firstFactor: FirstFactor = "password"): Promise<string> {
+  async challenge(account: AccountCredentials, firstFactor: FirstFactor = "password", details?: LoginDetails): Promise<string> {
     const { database, clock } = this.dependencies;
     const { token, tokenHash } = newOpaqueToken();
     const now = clock.now();
@@ -69,6 +67,7 @@ export class MfaLogin {
         firstFactor,
         createdAt: now,
         expiresAt: new Date(now.getTime() + mfaChallengeLifetimeSeconds * 1000),
+        loginDetails: details,
       },
     });
     return token;
@@ -93,7 +92,7 @@ export class MfaLogin {
     const challenge = await this.dependencies.database.mfaChallenge.findUnique({ where: { tokenHash } });
     const live = challenge && !challenge.usedAt && challenge.expiresAt > this.dependencies.clock.now() && challenge.failedAttempts < codeAttemptsPerChallenge;
     if (!live) throw new InvalidMfaTokenError();
-    return { tokenHash, userId: challenge.userId, firstFactor: challenge.firstFactor === "passkey" ? "passkey" : "password" };
+    return { tokenHash, userId: challenge.userId, firstFactor: firstFactors.find((factor) => factor === challenge.firstFactor) ?? "password" };
   }
 
   /**
@@ -106,7 +105,7 @@ export class MfaLogin {
     const { database, users, secondFactor, audit, clock, startSession } = this.dependencies;
     const challenge = await database.mfaChallenge.findUnique({
       where: { tokenHash },
-      select: { userId: true, credentialsVersion: true, firstFactor: true },
+      select: { userId: true, credentialsVersion: true, loginDetails: true },
     });
     if (!challenge) throw new InvalidMfaTokenError();
     const { userId } = challenge;
@@ -127,7 +126,8 @@ export class MfaLogin {
     if (outcome === "rejected") throw proof.refused();
     const [user] = await users.findByIds([userId]);
     if (!user) throw new InvalidMfaTokenError();
-    const details = { ...(challenge.firstFactor === "passkey" ? { method: "passkey" } : {}), ...proof.details };
+    // How the first factor signed in, then what the second adds.
+    const details = { ...(challenge.loginDetails as LoginDetails | null), ...proof.details };
     return startSession({ user, credentialsVersion: challenge.credentialsVersion }, client, Object.keys(details).length > 0 ? details : undefined);
   }
 

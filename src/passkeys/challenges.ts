@@ -41,7 +41,7 @@ export class PasskeyChallenges {
     const challengeId = randomBytes(32).toString("base64url");
     const expiresAt = new Date(this.clock.now().getTime() + this.ttlSeconds * 1000);
     const stored: Stored = { ...challenge, expiresAt: expiresAt.getTime() };
-    await this.store.put(storeKey(challengeId), JSON.stringify(stored), this.ttlSeconds);
+    await this.store.putOnce(storeKey(challengeId), JSON.stringify(stored), this.ttlSeconds);
     return { challengeId, expiresAt };
   }
 
@@ -50,15 +50,15 @@ export class PasskeyChallenges {
    * for another purpose, or (with `userId`) for another account.
    */
   async take(challengeId: string, purposes: ChallengePurpose[], userId?: string): Promise<PendingChallenge> {
-    if (!challengeIdPattern.test(challengeId)) throw new InvalidChallengeError();
-    const taken = await this.store.take(storeKey(challengeId));
+    if (!challengeIdPattern.test(challengeId)) throw new InvalidChallengeError("challengeId");
+    const taken = await this.store.takeOnce(storeKey(challengeId));
     const stored = taken === null ? null : (JSON.parse(taken) as Stored);
     const valid =
       stored !== null &&
       stored.expiresAt > this.clock.now().getTime() &&
       purposes.includes(stored.purpose) &&
       (userId === undefined || stored.userId === userId);
-    if (!valid) throw new InvalidChallengeError();
+    if (!valid) throw new InvalidChallengeError("challengeId");
     const { expiresAt: _expiresAt, ...challenge } = stored;
     return challenge;
   }

@@ -18,7 +18,7 @@ import {
   UnauthenticatedError,
 } from "../errors/errors.js";
 import type { PasswordAttempt, PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
-import type { MfaLogin } from "../mfa/mfa-login.js";
+import type { FirstFactor, MfaLogin } from "../mfa/mfa-login.js";
 import { parseLoginIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
@@ -27,6 +27,7 @@ import {
   type AuthEvent,
   type AuthResult,
   type ClientInfo,
+  type LoginDetails,
   type SessionLifecycle,
   type Viewer,
 } from "./session-lifecycle.js";
@@ -41,7 +42,10 @@ export interface SessionInfo {
 
 /** How an account proved who it is, when not with its password. */
 export interface SignInProof {
-  method?: "passkey";
+  /** What proved the first factor; the password when absent. */
+  firstFactor?: FirstFactor;
+  /** What the login's security events say beside their kind: how it signed in (`method: "passkey"`, the `provider`). */
+  details?: LoginDetails;
   /** The credential proved two factors by itself (a passkey with user verification): no second factor is asked. */
   multiFactor?: boolean;
 }
@@ -83,9 +87,9 @@ export class SessionsService {
     // Counted against the account itself, whichever of its names was typed.
     const attempt = await this.attempt(account ? `id:${account.user.id}` : `name:${identifier}`, account?.user.id, client);
     const passwordFits = codePointLength(input.password) <= passwordLength.max;
-    // Unknown users cost one verification too, so timing does not tell them apart.
+    // Unknown users, and accounts without a password, cost one verification too, so timing does not tell them apart.
     const verified =
-      account && passwordFits
+      account?.passwordHash && passwordFits
         ? await hasher.verify(account.passwordHash, input.password)
         : (await hasher.verify(await hasher.dummyHash(), input.password)) && false;
     if (!account || !verified) throw await this.refuse(account?.user.id, client, new InvalidCredentialsError());
@@ -110,14 +114,15 @@ export class SessionsService {
   }
 
   /**
-   * What follows a credential that holds, whichever it was: a locked account is refused (said only
-   * now, so guessers learn nothing), so is an unverified one where verification is required (to
-   * anyone else it looks like any other); an account with a second factor gets an mfaToken unless
-   * the credential proved two factors itself; then the session.
+   * What follows a first factor that holds, whichever it was (the password, a passkey, a sign-in
+   * with an identity provider): a locked account is refused (said only now, so guessers learn
+   * nothing), so is an unverified one where verification is required (to anyone else it looks like
+   * any other); an account with a second factor gets an mfaToken unless the credential proved two
+   * factors itself; then the session.
    */
-  async proceed(account: LoginAccount, client: ClientInfo, proof: SignInProof = {}): Promise<AuthResult> {
+  async proceed(account: Omit<LoginAccount, "passwordHash">, client: ClientInfo, proof: SignInProof = {}): Promise<AuthResult> {
     const { mfaLogin, onEvent } = this.dependencies;
-    const details = proof.method ? { method: proof.method } : undefined;
+    const { details } = proof;
     if (account.user.lockedAt) throw await this.refuse(account.user.id, client, new AccountLockedError(), details);
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
       throw await this.refuse(account.user.id, client, new EmailNotVerifiedError(), details);
@@ -125,7 +130,7 @@ export class SessionsService {
     if (account.mfaEnabled && !proof.multiFactor) {
       onEvent("login_mfa_required");
       const credentials = { id: account.user.id, credentialsVersion: account.credentialsVersion };
-      throw new MfaRequiredError(await mfaLogin.challenge(credentials, proof.method ?? "password"));
+      throw new MfaRequiredError(await mfaLogin.challenge(credentials, proof.firstFactor ?? "password", details));
     }
     return this.startSession(account, client, details);
   }
@@ -135,11 +140,7 @@ export class SessionsService {
    * second factor), written only while its credentials are still those that were checked.
    * `details` says how it signed in when not with its password alone.
    */
-  async startSession(
-    account: Pick<LoginAccount, "user" | "credentialsVersion">,
-    client: ClientInfo,
-    details?: Prisma.InputJsonObject,
-  ): Promise<AuthResult> {
+  async startSession(account: Pick<LoginAccount, "user" | "credentialsVersion">, client: ClientInfo, details?: LoginDetails): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
     const session = lifecycle.prepare(clock.now(), client);
@@ -148,7 +149,7 @@ export class SessionsService {
       lifecycle.tokensFor(account.user, session),
       lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, details),
     ]);
-    // The password changed while it was being checked: the one checked is no longer the password.
+    // The credentials changed while they were being checked: the ones checked are no longer valid.
     if (!stored) throw await this.refuse(userId, client, new InvalidCredentialsError(), details);
     // Locked meanwhile: nothing was written.
     if (stored.locked) throw await this.refuse(userId, client, new AccountLockedError(), details);
@@ -162,7 +163,7 @@ export class SessionsService {
    * Counts and records a refused login (of an existing account: a name of none is about no one),
    * and hands the error back. `details` says how it signed in when not with its password.
    */
-  async refuse<E extends AppError>(userId: string | undefined, client: ClientInfo, error: E, details?: Prisma.InputJsonObject): Promise<E> {
+  async refuse<E extends AppError>(userId: string | undefined, client: ClientInfo, error: E, details?: LoginDetails): Promise<E> {
     const { database, audit, onEvent } = this.dependencies;
     onEvent("login_failed");
     if (userId) {

@@ -2,19 +2,22 @@ import type { Transaction } from "../db/prisma.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** A way an account signs in that is about to go. */
-export type SignInMethod = { kind: "password" } | { kind: "passkey"; id: string };
+export type SignInMethod = { kind: "password" } | { kind: "passkey"; id: string } | { kind: "identity"; id: string };
+
+/** The id of `removed` when it is of `kind`, else null: an SQL parameter no row's id is distinct from. */
+const removedId = (removed: SignInMethod, kind: "passkey" | "identity"): string | null => (removed.kind === kind ? removed.id : null);
 
 /**
  * Every way an account can sign in, each an SQL count over the account's row (`users`) that leaves
- * `removed` out. A new way (an identity provider…) adds its own term here.
+ * `removed` out. A new way adds its own term here.
  */
 const signInMethods: ((removed: SignInMethod) => Prisma.Sql)[] = [
-  // Every account has a password today; the term is what keeps that honest if one may lack it.
+  // Accounts made by an identity provider have none until a reset link sets one.
   (removed) => (removed.kind === "password" ? Prisma.sql`0` : Prisma.sql`(users.password_hash IS NOT NULL)::int`),
-  (removed) => {
-    const passkeyId = removed.kind === "passkey" ? removed.id : null;
-    return Prisma.sql`(SELECT count(*)::int FROM passkeys WHERE passkeys.user_id = users.id AND passkeys.id IS DISTINCT FROM ${passkeyId}::uuid)`;
-  },
+  (removed) =>
+    Prisma.sql`(SELECT count(*)::int FROM passkeys WHERE passkeys.user_id = users.id AND passkeys.id IS DISTINCT FROM ${removedId(removed, "passkey")}::uuid)`,
+  (removed) =>
+    Prisma.sql`(SELECT count(*)::int FROM identities WHERE identities.user_id = users.id AND identities.id IS DISTINCT FROM ${removedId(removed, "identity")}::uuid)`,
 ];
 
 /**

@@ -7,7 +7,7 @@ interface Entry {
   expiresAt: number;
 }
 
-interface Kept {
+interface SingleUseEntry {
   value: string;
   expiresAt: number;
 }
@@ -15,7 +15,7 @@ interface Kept {
 /**
  * Counters are what strangers create (one per login name or address they try): beyond this many,
  * the oldest go first. About 270 bytes each as measured (with 40-character names), so ≈ 27 MB at most.
- * Kept values (challenges) are capped alike.
+ * Single-use values (passkey challenges, sign-ins under way with a provider) have a cap of the same size of their own.
  */
 export const defaultMaxCounters = 100_000;
 
@@ -24,13 +24,13 @@ export const defaultMaxCounters = 100_000;
  * empty with every process, so it is not current until rebuilt from PostgreSQL.
  *
  * Revocations are never evicted (each needs an authenticated session to end, and lives at most
- * one access-token lifetime); counters and kept values are capped.
+ * one access-token lifetime); counters and single-use values, which strangers can create, are capped.
  */
 export class MemoryRevocationStore implements RevocationStore {
   readonly kind = "memory";
   private readonly revocations = new Map<string, number>();
   private readonly counterEntries = new Map<string, Entry>();
-  private readonly kept = new Map<string, Kept>();
+  private readonly singleUseEntries = new Map<string, SingleUseEntry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxCounters: number;
   private current = false;
@@ -73,7 +73,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const now = this.now();
     let entry = this.liveCounter(key);
     if (!entry) {
-      this.makeRoom(this.counterEntries);
+      makeRoom(this.counterEntries, this.maxCounters);
       entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
       this.counterEntries.set(key, entry);
     }
@@ -98,22 +98,22 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const key of keys) this.counterEntries.delete(key);
   }
 
-  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.kept.delete(key);
-    this.makeRoom(this.kept);
-    this.kept.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+  async putOnce(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.singleUseEntries.delete(key);
+    makeRoom(this.singleUseEntries, this.maxCounters);
+    this.singleUseEntries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
   }
 
-  async take(key: string): Promise<string | null> {
-    const kept = this.kept.get(key);
-    this.kept.delete(key);
-    return kept && kept.expiresAt > this.now() ? kept.value : null;
+  async takeOnce(key: string): Promise<string | null> {
+    const entry = this.singleUseEntries.get(key);
+    this.singleUseEntries.delete(key);
+    return entry && entry.expiresAt > this.now() ? entry.value : null;
   }
 
-  /** Seconds until a counter, revocation or kept value expires, as Redis's TTL answers: -2 when absent. */
+  /** Seconds until a counter, revocation or single-use value expires, as Redis's TTL answers: -2 when absent. */
   async ttl(kind: "session" | "hits" | "once", key: string): Promise<number> {
     const expiresAt =
-      kind === "session" ? this.revocations.get(key) : kind === "once" ? this.kept.get(key)?.expiresAt : this.liveCounter(key)?.expiresAt;
+      kind === "session" ? this.revocations.get(key) : kind === "once" ? this.singleUseEntries.get(key)?.expiresAt : this.liveCounter(key)?.expiresAt;
     return expiresAt !== undefined && expiresAt > this.now() ? Math.ceil((expiresAt - this.now()) / 1000) : -2;
   }
 
@@ -122,18 +122,13 @@ export class MemoryRevocationStore implements RevocationStore {
     return this.counterEntries.size;
   }
 
-  /** How many values it keeps for a `take`, expired ones not yet swept included. */
-  get keptCount(): number {
-    return this.kept.size;
-  }
-
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.revocations.clear();
     this.counterEntries.clear();
-    this.kept.clear();
+    this.singleUseEntries.clear();
   }
 
   private now(): number {
@@ -149,21 +144,21 @@ export class MemoryRevocationStore implements RevocationStore {
     return entry;
   }
 
-  /**
-   * Before a new counter or kept value, while full: the oldest goes (Maps keep insertion order).
-   * Constant time, so a flood costs no more per name when full; expired entries go with the periodic sweep.
-   */
-  private makeRoom(entries: Map<string, unknown>): void {
-    for (const key of entries.keys()) {
-      if (entries.size < this.maxCounters) break;
-      entries.delete(key);
-    }
-  }
-
   private sweep(): void {
     const now = this.now();
     for (const [id, expiresAt] of this.revocations) if (expiresAt <= now) this.revocations.delete(id);
     for (const [key, entry] of this.counterEntries) if (entry.expiresAt <= now) this.counterEntries.delete(key);
-    for (const [key, kept] of this.kept) if (kept.expiresAt <= now) this.kept.delete(key);
+    for (const [key, entry] of this.singleUseEntries) if (entry.expiresAt <= now) this.singleUseEntries.delete(key);
+  }
+}
+
+/**
+ * Before a new entry, while full: the oldest goes (Maps keep insertion order). Constant time, so
+ * a flood costs no more per entry when full; expired entries go with the periodic sweep.
+ */
+function makeRoom(entries: Map<string, unknown>, max: number): void {
+  for (const key of entries.keys()) {
+    if (entries.size < max) break;
+    entries.delete(key);
   }
 }

@@ -160,12 +160,12 @@ export class RedisRevocationStore implements RevocationStore {
     await this.reach("DEL", () => this.redis.del(...keys.map((key) => this.key("hits", key))));
   }
 
-  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+  async putOnce(key: string, value: string, ttlSeconds: number): Promise<void> {
     await this.reach("SET", () => this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))));
   }
 
-  /** GETDEL: reading and deleting are one command, so two instances cannot both take the value. */
-  async take(key: string): Promise<string | null> {
+  async takeOnce(key: string): Promise<string | null> {
+    // GETDEL is one atomic command: two takes of one key cannot both read it.
     return this.reach("GETDEL", () => this.redis.getdel(this.key("once", key)));
   }
 

@@ -26,10 +26,10 @@ export interface RevocationStore {
   unhit(key: string): Promise<void>;
   /** Deletes counters. */
   forget(keys: readonly string[]): Promise<void>;
-  /** Keeps `value` under `key` for `ttlSeconds`, for one `take` (a challenge awaiting its answer). */
-  put(key: string, value: string, ttlSeconds: number): Promise<void>;
-  /** The value under `key`, removed in the same step: of concurrent takes, one gets it. Null when absent or expired. */
-  take(key: string): Promise<string | null>;
+  /** Keeps `value` under `key` for `ttlSeconds`, replacing what was there, for one `takeOnce`. */
+  putOnce(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** The value under `key`, deleted in the same step: of concurrent takes, one gets it, the others null. Null when absent or expired. */
+  takeOnce(key: string): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
