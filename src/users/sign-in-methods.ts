@@ -22,10 +22,13 @@ const signInMethods: ((removed: SignInMethod) => Prisma.Sql)[] = [
 
 /**
  * Whether the account can still sign in once `removed` is gone. Its row is locked for the rest of
- * `tx`, so two removals at once cannot each count on the way the other removes.
+ * `tx`, so two removals at once cannot each count on the way the other removes: the count is a
+ * statement of its own, after the lock, because a statement that waits for a lock still reads what
+ * was committed when it began (READ COMMITTED), not what the removal it waited for committed.
  */
 export async function hasSignInMethodOtherThan(tx: Transaction, userId: string, removed: SignInMethod): Promise<boolean> {
+  await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
   const others = Prisma.join(signInMethods.map((term) => term(removed)), " + ");
-  const rows = await tx.$queryRaw<{ others: number }[]>`SELECT ${others} AS others FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ others: number }[]>`SELECT ${others} AS others FROM users WHERE id = ${userId}::uuid`;
   return (rows[0]?.others ?? 0) > 0;
 }
