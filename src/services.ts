@@ -182,7 +182,10 @@ export function createServices(dependencies: ServicesDependencies): Services {
       mailRequests,
       audit,
       clock,
-      onOwnerVerified: (tx, userId) => identities.identityLinks.confirmTentative(tx, userId),
+      onOwnerVerified: async (tx, userId) => {
+        await identities.identityLinks.confirmTentative(tx, userId);
+        await passkeys.management.confirmTentative(tx, userId);
+      },
     }),
     passwordReset: new PasswordResetService({
       database,
@@ -195,7 +198,10 @@ export function createServices(dependencies: ServicesDependencies): Services {
       audit,
       clock,
       logger,
-      onMailboxProven: (tx, userId, client) => identities.identityLinks.dropTentative(tx, userId, client),
+      onMailboxProven: async (tx, userId, client) => {
+        await identities.identityLinks.dropTentative(tx, userId, client);
+        await passkeys.management.dropTentative(tx, userId, client);
+      },
     }),
     profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),

@@ -4,7 +4,7 @@ import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js"
 import { logIn, signUp } from "./helpers/accounts.js";
 import { errorCodes } from "./helpers/graphql.js";
 import { identityDocuments, socialLoginClient } from "./helpers/identity-providers.js";
-import { linkToken, type TemporaryFileTransport } from "./helpers/mail.js";
+import { mailedLinkToken, type TemporaryFileTransport } from "./helpers/mail.js";
 import { TestOpenIdProvider } from "./helpers/openid-provider.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -30,15 +30,7 @@ const app = socialLoginClient(server, redirectUri);
 
 describe("pre-account takeover", () => {
   /** The token of the link to `page` mailed to `address` (a reset link goes out after the answer: waited for). */
-  async function mailedLink(address: string, page: string): Promise<string> {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const messages = await (server().mailTransport as TemporaryFileTransport).messages();
-      const mail = messages.find((message) => message.to.includes(address) && message.text.includes(`/${page}?token=`));
-      if (mail) return linkToken(mail, page);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`no ${page} link mailed to ${address}`);
-  }
+  const mailedLink = (address: string, page: string) => mailedLinkToken(server().mailTransport as TemporaryFileTransport, address, page);
 
   /** The mailbox's holder resets the account's password with the mailed link. */
   async function resetPassword(email: string, newPassword: string): Promise<void> {

@@ -1,15 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { signUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, type GraphQLResponse } from "./helpers/graphql.js";
 import { identityDocuments, socialLoginClient } from "./helpers/identity-providers.js";
+import { mailedLinkToken, type TemporaryFileTransport } from "./helpers/mail.js";
 import { mfaClient } from "./helpers/mfa.js";
 import { TestOpenIdProvider } from "./helpers/openid-provider.js";
-import { beginLogin, passkeyDocuments, passkeySettings, registerPasskey, signInWithPasskey, TestAuthenticator } from "./helpers/passkeys.js";
+import { beginLogin, beginRegistration, passkeyDocuments, passkeySettings, registerPasskey, signInWithPasskey, TestAuthenticator } from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
-// Passkeys and identity providers on one account: the ways to sign in counted together, and what
+// Passkeys and identity providers on one account: the ways to sign in counted together, every way
+// in of whoever made an account with someone else's address gone at the owner's reset, and what
 // every sign-in shares (the session cap, the second factor, the account's deletion).
 const redirectUri = "https://app.example.com/auth/callback";
 let idp: TestOpenIdProvider;
@@ -46,6 +49,15 @@ function completed(response: GraphQLResponse) {
 async function providerAccount(emailVerified = true) {
   const login = person(newEmail("made"), emailVerified);
   return { login, ...completed(await signInAs(login)) };
+}
+
+const mailedLink = (address: string, page: string) => mailedLinkToken(server().mailTransport as TemporaryFileTransport, address, page);
+
+/** The mailbox's holder resets the account's password with the mailed link. */
+async function resetPassword(email: string): Promise<void> {
+  await server().request(lifecycle.requestPasswordReset, { email });
+  const reset = await server().request(lifecycle.resetPassword, { token: await mailedLink(email, "reset-password"), newPassword: "the owner's own password" });
+  expect(reset.data).toEqual({ resetPassword: true });
 }
 
 /** `removePasskey`'s or `unlinkIdentity`'s answer: its Boolean, or its error codes. */
@@ -103,6 +115,71 @@ describe("the ways to sign in", () => {
     expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
     // The person at the provider now makes an account of their own.
     expect(completed(await signInAs(login)).user.id).not.toBe(user.id);
+  });
+});
+
+describe("pre-account takeover", () => {
+  it("through a provider that does not check addresses: the victim's reset drops the maker's passkey with its identity", async () => {
+    const victimEmail = newEmail("victim");
+    const made = completed(await signInAs(person(victimEmail, false)));
+    const key = new TestAuthenticator();
+    const passkey = await registerPasskey(server(), made.accessToken, key);
+    await resetPassword(victimEmail);
+    expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
+    expect(await server().database.passkey.count({ where: { userId: made.user.id } })).toBe(0);
+    const removed = await server().database.securityEvent.findFirst({ where: { userId: made.user.id, kind: "passkey_removed" }, select: { actorId: true, details: true } });
+    expect(removed).toEqual({ actorId: null, details: { passkeyId: passkey.id, name: passkey.name, by: "password_reset" } });
+  });
+
+  it("through a registration with the victim's address: the reset drops the squatter's passkey, which no automatic link trusts meanwhile", async () => {
+    const squatter = await signUp(server(), "squat");
+    const key = new TestAuthenticator();
+    await registerPasskey(server(), squatter.accessToken, key);
+    // The victim follows the verification link the registration mailed, not signed in: the address is proven, the passkey is not.
+    expect((await server().request(lifecycle.verifyEmail, { token: await mailedLink(squatter.account.email, "verify-email") })).data).toEqual({ verifyEmail: true });
+    const victim = person(squatter.account.email, true);
+    expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
+    await resetPassword(squatter.account.email);
+    expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
+    expect(completed(await signInAs(victim)).user.id).toBe(squatter.id);
+  });
+
+  it("leaves the maker no passkey whether its registration finishes before or after the victim's reset", async () => {
+    const trials = 12;
+    const finishes = new Map<string, number>();
+    for (let trial = 0; trial < trials; trial++) {
+      const squatter = await signUp(server(), "racer");
+      const key = new TestAuthenticator();
+      const { challengeId, options } = await beginRegistration(server(), squatter.accessToken);
+      await server().request(lifecycle.requestPasswordReset, { email: squatter.account.email });
+      const token = await mailedLink(squatter.account.email, "reset-password");
+      // The reset sent a little later at each trial: from before the registration's finish to after it.
+      const resetLater = async () => {
+        await new Promise((resolve) => setTimeout(resolve, trial * 4));
+        return server().request(lifecycle.resetPassword, { token, newPassword: "the owner's own password" });
+      };
+      const finish = server().request(passkeyDocuments.finishRegistration, { challengeId, response: key.create(options) }, { token: squatter.accessToken });
+      const [finished, reset] = await Promise.all([finish, resetLater()]);
+      expect(reset.data).toEqual({ resetPassword: true });
+      const answer = errorCodes(finished).join() || "added";
+      finishes.set(answer, (finishes.get(answer) ?? 0) + 1);
+      expect(["added", "UNAUTHENTICATED"]).toContain(answer);
+      expect(await server().database.passkey.count({ where: { userId: squatter.id } })).toBe(0);
+      expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
+    }
+    console.info(`registrations racing a reset: ${JSON.stringify(Object.fromEntries(finishes))}`);
+  });
+
+  it("keeps the passkeys of an owner who proved the address signed in, before or after adding them", async () => {
+    const owner = await signUp(server(), "owner");
+    const before = new TestAuthenticator();
+    await registerPasskey(server(), owner.accessToken, before);
+    const verified = await server().request(lifecycle.verifyEmail, { token: await mailedLink(owner.account.email, "verify-email") }, { token: owner.accessToken });
+    expect(verified.data).toEqual({ verifyEmail: true });
+    const after = new TestAuthenticator();
+    await registerPasskey(server(), owner.accessToken, after);
+    await resetPassword(owner.account.email);
+    for (const key of [before, after]) expect((await signInWithPasskey(server(), key)).data?.finishPasskeyLogin.user.id).toBe(owner.id);
   });
 });
 

@@ -24,7 +24,7 @@ export interface PasswordResetServiceDependencies {
   audit: SecurityEvents;
   clock: Clock;
   logger: Logger;
-  /** What else the reset's proof of the mailbox overrides, in its transaction (identities that never proved the address). */
+  /** What else the reset's proof of the mailbox overrides, in its transaction (identities and passkeys added before anyone proved the address). */
   onMailboxProven: (tx: Transaction, userId: string, client: ClientInfo) => Promise<void>;
 }
 

@@ -15,7 +15,7 @@ export interface VerificationServiceDependencies {
   mailRequests: MailRequestLimiter;
   audit: SecurityEvents;
   clock: Clock;
-  /** The signed-in owner proved the address: what waited for that proof is settled, in its transaction (tentative identities). */
+  /** The signed-in owner proved the address: what waited for that proof is settled, in its transaction (tentative identities and passkeys). */
   onOwnerVerified: (tx: Transaction, userId: string) => Promise<void>;
 }
 

@@ -45,6 +45,7 @@ export function createIdentityServices(dependencies: IdentityServicesDependencie
   const links = new IdentityLinks({ database, identities, users, lifecycle, audit, mailer, logger, clock, providerName: (id) => registry.nameOf(id) });
   const newAccounts = new NewAccounts({ database, identities, lifecycle, registrations, clock, onEvent });
   const socialSignIn = new SocialSignIn({
+    database,
     registry,
     flows: new SignInFlows(store),
     redirectUris: settings.redirectUris,

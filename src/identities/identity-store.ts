@@ -45,10 +45,6 @@ export class IdentityStore {
     });
   }
 
-  async hasTentative(userId: string): Promise<boolean> {
-    return (await this.database.identity.count({ where: { userId, tentative: true } })) > 0;
-  }
-
   /** The signed-in owner proved the account's address: the identities linked before are theirs. */
   async confirmTentative(tx: Transaction, userId: string): Promise<void> {
     await tx.identity.updateMany({ where: { userId, tentative: true }, data: { tentative: false } });

@@ -3,8 +3,8 @@ import type { ProviderProfile } from "./sign-in-provider.js";
 /** An account as the policy sees it; the caller's own record rides along. */
 export interface AddressOwner {
   emailVerified: boolean;
-  /** It has identities linked before anyone proved its address (see `Identity.tentative`). */
-  hasTentativeIdentities: boolean;
+  /** It has identities or passkeys added before anyone proved its address (see `Identity.tentative`, `Passkey.tentative`). */
+  hasTentativeSignInMethods: boolean;
 }
 
 /** What a sign-in with a provider leads to. */
@@ -33,15 +33,15 @@ export interface SignInFacts<A extends AddressOwner> {
  * first (an attacker registering a victim's address in advance, or a provider that lets anyone
  * claim any address) would share the account with its real owner. Everything else is linked by
  * the owner, signed in (`linkIdentity`). Nor is an account linked automatically while it holds
- * identities that never proved its address: one made with someone else's address at a provider
- * that does not check addresses would otherwise be handed to its victim with the maker's way in
- * (the victim resets the password first, which drops those identities).
+ * identities or passkeys added before anyone proved its address: one made with someone else's
+ * address (at a provider that does not check addresses, or by registering it) would otherwise be
+ * handed to its victim with the maker's way in (the victim resets the password first, which drops them).
  */
 export function decideSignIn<A extends AddressOwner>({ linkedUserId, profile, accountWithEmail }: SignInFacts<A>): SignInDecision<A> {
   if (linkedUserId !== null) return { kind: "sign-in", userId: linkedUserId };
   if (profile.email === null) return { kind: "refused", reason: "the provider gave no usable e-mail address for a new account" };
   if (accountWithEmail === null) return { kind: "new-account", email: profile.email };
-  if (profile.emailVerified && accountWithEmail.emailVerified && !accountWithEmail.hasTentativeIdentities) {
+  if (profile.emailVerified && accountWithEmail.emailVerified && !accountWithEmail.hasTentativeSignInMethods) {
     return { kind: "link-and-sign-in", account: accountWithEmail };
   }
   return { kind: "link-required" };

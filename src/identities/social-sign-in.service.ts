@@ -1,7 +1,9 @@
+import type { Database } from "../db/prisma.js";
 import { AccountLinkRequiredError, BadUserInputError, InvalidChallengeError, SocialLoginFailedError } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthResult, ClientInfo, Viewer } from "../sessions/session-lifecycle.js";
 import type { CredentialSignIn } from "../sessions/sessions.service.js";
+import { hasTentativeSignInMethod } from "../users/sign-in-methods.js";
 import type { UsersService } from "../users/users.service.js";
 import { ProviderRefusal, type SignInProvider, type ProviderProfile } from "./sign-in-provider.js";
 import type { IdentityLinks } from "./identity-links.service.js";
@@ -15,6 +17,7 @@ import type { SignInFlow, SignInFlows } from "./sign-in-flows.js";
 export type FirstFactorLogin = Pick<CredentialSignIn, "proceed">;
 
 export interface SocialSignInDependencies {
+  database: Database;
   registry: Pick<ProviderRegistry, "get">;
   flows: SignInFlows;
   /** REDIRECT_URIS, normalized: a redirect URI must be one of them exactly. */
@@ -87,7 +90,7 @@ export class SocialSignIn {
   }
 
   private async signIn(provider: string, profile: ProviderProfile, client: ClientInfo, retried = false): Promise<AuthResult> {
-    const { users, identities, newAccounts, links, login } = this.dependencies;
+    const { database, users, identities, newAccounts, links, login } = this.dependencies;
     const proof = { firstFactor: "provider", details: { provider } } as const;
     // The address first, the identity second: an account made by a concurrent first sign-in of the
     // same person commits both at once, so it is never seen by its address without its identity.
@@ -99,7 +102,7 @@ export class SocialSignIn {
       accountWithEmail: accountWithEmail && {
         ...accountWithEmail,
         emailVerified: accountWithEmail.user.emailVerifiedAt !== null,
-        hasTentativeIdentities: linkedUserId === null && (await identities.hasTentative(accountWithEmail.user.id)),
+        hasTentativeSignInMethods: linkedUserId === null && (await hasTentativeSignInMethod(database, accountWithEmail.user.id)),
       },
     });
     try {

@@ -1,5 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError, LastSignInMethodError } from "../errors/errors.js";
 import type { Mailer } from "../mail/mailer.js";
 import { templates } from "../mail/templates.js";
@@ -63,5 +63,24 @@ export class PasskeyManagement {
     if (!removed) return false;
     await mailer.notify(removed.owner.email, templates.passkeyRemoved({ username: removed.owner.username, passkeyName: removed.name }), logger);
     return true;
+  }
+
+  /** The signed-in owner proved the account's address: the passkeys added before are theirs. */
+  async confirmTentative(tx: Transaction, userId: string): Promise<void> {
+    await tx.passkey.updateMany({ where: { userId, tentative: true }, data: { tentative: false } });
+  }
+
+  /**
+   * Whoever holds the mailbox proved the address and takes the account over (a password reset):
+   * passkeys added while it was unproven go, each with its `passkey_removed` event. Otherwise
+   * someone who made the account with the victim's address would keep a way into it.
+   */
+  async dropTentative(tx: Transaction, userId: string, client: ClientInfo): Promise<void> {
+    const dropped = await tx.passkey.findMany({ where: { userId, tentative: true }, select: { id: true, name: true } });
+    if (dropped.length === 0) return;
+    await tx.passkey.deleteMany({ where: { id: { in: dropped.map((passkey) => passkey.id) } } });
+    for (const { id, name } of dropped) {
+      await this.dependencies.audit.record(tx, { kind: "passkey_removed", userId, actorId: null, client, details: { passkeyId: id, name, by: "password_reset" } });
+    }
   }
 }

@@ -42,10 +42,11 @@ export class PasskeyStore {
     return rows[0]?.handle ?? null;
   }
 
-  async insert(tx: Writer, userId: string, credential: RegisteredCredential, name: string, now: Date): Promise<StoredPasskey> {
+  /** `tentative`: the account's address is unproven (see `Passkey.tentative`). */
+  async insert(tx: Writer, userId: string, credential: RegisteredCredential, name: string, now: Date, tentative: boolean): Promise<StoredPasskey> {
     const { credentialId, publicKey, signCount, transports, backedUp, deviceType, aaguid } = credential;
     const row = await tx.passkey.create({
-      data: { userId, credentialId, publicKey, signCount: BigInt(signCount), transports, backedUp, deviceType, aaguid, name, createdAt: now },
+      data: { userId, credentialId, publicKey, signCount: BigInt(signCount), transports, backedUp, deviceType, aaguid, name, createdAt: now, tentative },
     });
     return toStored(row);
   }

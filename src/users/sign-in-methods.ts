@@ -1,4 +1,4 @@
-import type { Transaction } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** A way an account signs in that is about to go. */
@@ -31,4 +31,15 @@ export async function hasSignInMethodOtherThan(tx: Transaction, userId: string, 
   const others = Prisma.join(signInMethods.map((term) => term(removed)), " + ");
   const rows = await tx.$queryRaw<{ others: number }[]>`SELECT ${others} AS others FROM users WHERE id = ${userId}::uuid`;
   return (rows[0]?.others ?? 0) > 0;
+}
+
+/**
+ * Whether the account holds a way to sign in added before anyone proved its address (a tentative
+ * identity or passkey): whoever added it may not be the address's owner.
+ */
+export async function hasTentativeSignInMethod(database: Pick<Database, "$queryRaw">, userId: string): Promise<boolean> {
+  const rows = await database.$queryRaw<{ tentative: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM identities WHERE user_id = ${userId}::uuid AND tentative)
+      OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ${userId}::uuid AND tentative) AS tentative`;
+  return rows[0]?.tentative ?? false;
 }
