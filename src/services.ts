@@ -13,7 +13,7 @@ import { SingleUseTokens } from "./accounts/single-use-tokens.js";
 import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
-import type { Database } from "./db/prisma.js";
+import type { Database, Transaction } from "./db/prisma.js";
 import { createIdentityServices, type IdentityServices } from "./identities/identity-services.js";
 import type { IdentityProviderSettings } from "./identities/provider-settings.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
@@ -24,7 +24,7 @@ import type { Logger } from "./observability/logger.js";
 import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
-import { SessionLifecycle, type AuthEvent, type TokenLifetimes } from "./sessions/session-lifecycle.js";
+import { SessionLifecycle, type AuthEvent, type ClientInfo, type TokenLifetimes } from "./sessions/session-lifecycle.js";
 import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
@@ -135,6 +135,65 @@ export function createServices(dependencies: ServicesDependencies): Services {
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, tokens, mailer);
+  const built = { users, audit, lifecycle, sessions, mfaLogin, currentPassword, passwordAttempts, onEvent };
+  const { passkeys, identities, tentative } = createCredentials(dependencies, built);
+  return {
+    ...identities,
+    users,
+    tokens,
+    revocations,
+    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, clock, onEvent }),
+    sessions,
+    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
+    mfaLogin,
+    verification: new VerificationService({
+      database,
+      links,
+      tokens,
+      mailRequests,
+      audit,
+      clock,
+      onOwnerVerified: tentative.confirm,
+    }),
+    passwordReset: new PasswordResetService({
+      database,
+      links,
+      tokens,
+      lifecycle,
+      hasher,
+      mailRequests,
+      mailer,
+      audit,
+      clock,
+      logger,
+      onMailboxProven: tentative.drop,
+    }),
+    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
+    admin: new AdminService({ database, lifecycle, audit, clock }),
+    audit,
+    passkeys,
+  };
+}
+
+/** What the ways to sign in besides the password take from the services built before them. */
+interface CredentialsDependencies {
+  users: UsersService;
+  audit: SecurityEvents;
+  lifecycle: SessionLifecycle;
+  sessions: SessionsService;
+  mfaLogin: MfaLogin;
+  currentPassword: CurrentPassword;
+  passwordAttempts: PasswordAttemptLimiter;
+  onEvent: (event: AuthEvent) => void;
+}
+
+/**
+ * The ways to sign in besides the password (passkeys, identity providers), and what a proof of the
+ * account's address settles for those added before anyone gave one (`tentative`).
+ */
+function createCredentials(dependencies: ServicesDependencies, built: CredentialsDependencies) {
+  const { database, revocationStore, encryptionKeys, mailer, logger, clock } = dependencies;
+  const { users, audit, lifecycle, sessions, mfaLogin, currentPassword, passwordAttempts, onEvent } = built;
   const reauthentication = new Reauthentication({ database, currentPassword, clock, windowSeconds: dependencies.reauthenticationWindowSeconds });
   const passkeys = createPasskeys({
     database,
@@ -166,46 +225,17 @@ export function createServices(dependencies: ServicesDependencies): Services {
     clock,
     onEvent,
   });
-  return {
-    ...identities,
-    users,
-    tokens,
-    revocations,
-    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, clock, onEvent }),
-    sessions,
-    mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
-    mfaLogin,
-    verification: new VerificationService({
-      database,
-      links,
-      tokens,
-      mailRequests,
-      audit,
-      clock,
-      onOwnerVerified: async (tx, userId) => {
-        await identities.identityLinks.confirmTentative(tx, userId);
-        await passkeys.management.confirmTentative(tx, userId);
-      },
-    }),
-    passwordReset: new PasswordResetService({
-      database,
-      links,
-      tokens,
-      lifecycle,
-      hasher,
-      mailRequests,
-      mailer,
-      audit,
-      clock,
-      logger,
-      onMailboxProven: async (tx, userId, client) => {
-        await identities.identityLinks.dropTentative(tx, userId, client);
-        await passkeys.management.dropTentative(tx, userId, client);
-      },
-    }),
-    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
-    admin: new AdminService({ database, lifecycle, audit, clock }),
-    audit,
-    passkeys,
+  const tentative = {
+    /** The owner, signed in, proved the address: what was added before is theirs. */
+    confirm: async (tx: Transaction, userId: string) => {
+      await identities.identityLinks.confirmTentative(tx, userId);
+      await passkeys.management.confirmTentative(tx, userId);
+    },
+    /** Whoever holds the mailbox proved it (a reset): what was added before goes. */
+    drop: async (tx: Transaction, userId: string, client: ClientInfo) => {
+      await identities.identityLinks.dropTentative(tx, userId, client);
+      await passkeys.management.dropTentative(tx, userId, client);
+    },
   };
+  return { passkeys, identities, tentative };
 }

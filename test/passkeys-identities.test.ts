@@ -68,7 +68,8 @@ describe("the ways to sign in", () => {
     const made = await providerAccount();
     const token = made.accessToken;
     // No password to give; the sign-in just made is recent enough.
-    expect(errorCodes(await server().request(passkeyDocuments.beginRegistration, { currentPassword: "any password" }, { token }))).toEqual(["PASSWORD_NOT_SET"]);
+    const withPassword = await server().request(passkeyDocuments.beginRegistration, { currentPassword: "any password" }, { token });
+    expect(errorCodes(withPassword)).toEqual(["PASSWORD_NOT_SET"]);
     const key = new TestAuthenticator();
     const passkey = await registerPasskey(server(), token, key);
     // The identity can go while the passkey signs in; then the passkey is the last way in.
@@ -97,8 +98,8 @@ describe("the ways to sign in", () => {
       // Either order: one goes, the other is the last way in.
       const outcomes = (await Promise.all(removals)).map(outcome);
       expect([...outcomes].sort()).toEqual(["LAST_SIGN_IN_METHOD", "true"]);
-      const left = (await server().database.passkey.count({ where: { userId: made.user.id } })) + (await server().database.identity.count({ where: { userId: made.user.id } }));
-      expect(left).toBe(1);
+      const where = { userId: made.user.id };
+      expect((await server().database.passkey.count({ where })) + (await server().database.identity.count({ where }))).toBe(1);
     }
   });
 
@@ -108,7 +109,8 @@ describe("the ways to sign in", () => {
     await registerPasskey(server(), user.accessToken, key);
     const login = person(newEmail("linked"), true);
     completed(await signInAs(login, user.accessToken));
-    const deleted = await server().request(`mutation($p: String!) { deleteAccount(currentPassword: $p) }`, { p: user.account.password }, { token: user.accessToken });
+    const deleteAccount = `mutation($p: String!) { deleteAccount(currentPassword: $p) }`;
+    const deleted = await server().request(deleteAccount, { p: user.account.password }, { token: user.accessToken });
     expect(deleted.data).toEqual({ deleteAccount: true });
     expect(await server().database.passkey.count({ where: { userId: user.id } })).toBe(0);
     expect(await server().database.identity.count({ where: { userId: user.id } })).toBe(0);
@@ -127,7 +129,10 @@ describe("pre-account takeover", () => {
     await resetPassword(victimEmail);
     expect(errorCodes(await signInWithPasskey(server(), key))).toEqual(["INVALID_PASSKEY"]);
     expect(await server().database.passkey.count({ where: { userId: made.user.id } })).toBe(0);
-    const removed = await server().database.securityEvent.findFirst({ where: { userId: made.user.id, kind: "passkey_removed" }, select: { actorId: true, details: true } });
+    const removed = await server().database.securityEvent.findFirst({
+      where: { userId: made.user.id, kind: "passkey_removed" },
+      select: { actorId: true, details: true },
+    });
     expect(removed).toEqual({ actorId: null, details: { passkeyId: passkey.id, name: passkey.name, by: "password_reset" } });
   });
 
@@ -136,7 +141,8 @@ describe("pre-account takeover", () => {
     const key = new TestAuthenticator();
     await registerPasskey(server(), squatter.accessToken, key);
     // The victim follows the verification link the registration mailed, not signed in: the address is proven, the passkey is not.
-    expect((await server().request(lifecycle.verifyEmail, { token: await mailedLink(squatter.account.email, "verify-email") })).data).toEqual({ verifyEmail: true });
+    const verified = await server().request(lifecycle.verifyEmail, { token: await mailedLink(squatter.account.email, "verify-email") });
+    expect(verified.data).toEqual({ verifyEmail: true });
     const victim = person(squatter.account.email, true);
     expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
     await resetPassword(squatter.account.email);
@@ -174,7 +180,8 @@ describe("pre-account takeover", () => {
     const owner = await signUp(server(), "owner");
     const before = new TestAuthenticator();
     await registerPasskey(server(), owner.accessToken, before);
-    const verified = await server().request(lifecycle.verifyEmail, { token: await mailedLink(owner.account.email, "verify-email") }, { token: owner.accessToken });
+    const link = await mailedLink(owner.account.email, "verify-email");
+    const verified = await server().request(lifecycle.verifyEmail, { token: link }, { token: owner.accessToken });
     expect(verified.data).toEqual({ verifyEmail: true });
     const after = new TestAuthenticator();
     await registerPasskey(server(), owner.accessToken, after);

@@ -80,7 +80,8 @@ export class PasskeyManagement {
     if (dropped.length === 0) return;
     await tx.passkey.deleteMany({ where: { id: { in: dropped.map((passkey) => passkey.id) } } });
     for (const { id, name } of dropped) {
-      await this.dependencies.audit.record(tx, { kind: "passkey_removed", userId, actorId: null, client, details: { passkeyId: id, name, by: "password_reset" } });
+      const details = { passkeyId: id, name, by: "password_reset" };
+      await this.dependencies.audit.record(tx, { kind: "passkey_removed", userId, actorId: null, client, details });
     }
   }
 }

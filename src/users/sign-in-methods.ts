@@ -14,10 +14,8 @@ const removedId = (removed: SignInMethod, kind: "passkey" | "identity"): string 
 const signInMethods: ((removed: SignInMethod) => Prisma.Sql)[] = [
   // Accounts made by an identity provider have none until a reset link sets one.
   (removed) => (removed.kind === "password" ? Prisma.sql`0` : Prisma.sql`(users.password_hash IS NOT NULL)::int`),
-  (removed) =>
-    Prisma.sql`(SELECT count(*)::int FROM passkeys WHERE passkeys.user_id = users.id AND passkeys.id IS DISTINCT FROM ${removedId(removed, "passkey")}::uuid)`,
-  (removed) =>
-    Prisma.sql`(SELECT count(*)::int FROM identities WHERE identities.user_id = users.id AND identities.id IS DISTINCT FROM ${removedId(removed, "identity")}::uuid)`,
+  (removed) => Prisma.sql`(SELECT count(*)::int FROM passkeys WHERE user_id = users.id AND id IS DISTINCT FROM ${removedId(removed, "passkey")}::uuid)`,
+  (removed) => Prisma.sql`(SELECT count(*)::int FROM identities WHERE user_id = users.id AND id IS DISTINCT FROM ${removedId(removed, "identity")}::uuid)`,
 ];
 
 /**
