@@ -136,6 +136,7 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     requireEmailVerification: config.requireEmailVerification,
     passkeys: config.passkeys,
     reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

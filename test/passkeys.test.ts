@@ -357,11 +357,10 @@ describe("managing passkeys", () => {
     const passkey = await registerPasskey(server(), user.accessToken, new TestAuthenticator());
     expect(await othersThan({ kind: "password" })).toBe(true);
     expect(await othersThan({ kind: "passkey", id: passkey.id })).toBe(true);
-    // Without the password (a hypothetical account that has none), the one passkey is the last way; a second one is not.
+    // Without the password (as an account made by an identity provider), the one passkey is the last way; a second one is not.
     const withoutPassword = (removed: SignInMethod) =>
       server()
         .database.$transaction(async (tx) => {
-          await tx.$executeRaw`ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL`;
           await tx.$executeRaw`UPDATE users SET password_hash = NULL WHERE id = ${user.id}::uuid`;
           const others = await hasSignInMethodOtherThan(tx, user.id, removed);
           // Undone with the transaction.

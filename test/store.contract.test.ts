@@ -218,6 +218,15 @@ describe.each(stores)("the %s store as the single-use store", (_name, open) => {
     expect(await singleUse().take(`challenge:${randomUUID()}`)).toBeNull();
   });
 
+  it("keeps the latest of two puts under one key, for one take", async () => {
+    const key = `challenge:${randomUUID()}`;
+    await singleUse().put(key, "first", 300);
+    await singleUse().put(key, "second", 300);
+    expect(await singleUse().take(key)).toBe("second");
+    expect(await singleUse().take(key)).toBeNull();
+    expect(await subject.ttl("once", key)).toBe(-2);
+  });
+
   it("keeps a value only as long as asked, then no take gets it", async () => {
     const [key, other] = [`challenge:${randomUUID()}`, `challenge:${randomUUID()}`];
     await singleUse().put(key, "kept", 300);

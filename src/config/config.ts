@@ -2,7 +2,9 @@ import path from "node:path";
 import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
+import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
+import { passkeyGroup } from "../passkeys/settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import {
   addressRanges,
@@ -14,7 +16,6 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
-import { originList, originUnder, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
   .object({
@@ -30,9 +31,7 @@ const envSchema = z
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
-    WEBAUTHN_RP_ID: relyingPartyId,
-    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).optional(),
-    WEBAUTHN_ORIGINS: originList,
+    ...passkeyGroup.variables,
     WEBAUTHN_CHALLENGE_TTL: duration("5m"),
     REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
@@ -78,6 +77,8 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    ...identityProviderGroup.variables,
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -93,16 +94,8 @@ const envSchema = z
     ] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
-    // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
-    for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
-      if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["WEBAUTHN_ORIGINS"],
-          message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
-        });
-      }
-    }
+    passkeyGroup.checkForProduction(env, ctx);
+    identityProviderGroup.checkForProduction(env, ctx);
   });
 
 /** The name of every setting the configuration reads; docs/api.md documents each. */
@@ -178,6 +171,8 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
 }
 
 export class ConfigError extends Error {
@@ -187,15 +182,20 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment once, reporting every problem at the same time. */
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+/** Every variable parsed, or ConfigError with every problem at the same time. */
+function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
   // An empty variable means "not set", as in most shells' `VAR= command`.
   const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+/** Parses the environment once, reporting every problem at the same time. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnvironment(environment);
   const production = env.NODE_ENV === "production";
   const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
@@ -219,7 +219,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
-    passkeys: passkeySettings(env, appUrl),
+    passkeys: passkeyGroup.settings(env, appUrl),
     reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
@@ -266,16 +266,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
-  };
-}
-
-/** The WebAuthn relying party: named as authenticator apps name the service, and the app's own origin unless told. */
-function passkeySettings(env: z.output<typeof envSchema>, appUrl: string): PasskeySettings {
-  return {
-    rpId: env.WEBAUTHN_RP_ID,
-    rpName: env.WEBAUTHN_RP_NAME ?? env.TOTP_ISSUER,
-    origins: env.WEBAUTHN_ORIGINS ?? [new URL(appUrl).origin],
-    challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL,
+    identityProviders: identityProviderGroup.settings(env, appUrl),
   };
 }
 

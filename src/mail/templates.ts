@@ -147,6 +147,28 @@ export const templates = {
       footer: "This notice is sent whenever a passkey is added or removed.",
     }),
 
+  identityLinked: (input: { username: string; provider: string }) =>
+    compose({
+      subject: `Signing in with ${input.provider} is now linked to your account`,
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `An identity at ${input.provider} was just linked to your account: signing in there now signs in to this account.`,
+        "If this was not you, unlink it from your account's settings and change your password right away.",
+      ],
+      footer: "This notice is sent whenever an identity provider is linked to or unlinked from your account.",
+    }),
+
+  identityUnlinked: (input: { username: string; provider: string }) =>
+    compose({
+      subject: `Signing in with ${input.provider} was unlinked from your account`,
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `An identity at ${input.provider} was just unlinked from your account: signing in there no longer signs in to it. Every other device was signed out.`,
+        "If this was not you, reset your password right away.",
+      ],
+      footer: "This notice is sent whenever an identity provider is linked to or unlinked from your account.",
+    }),
+
   passwordWasReset: (input: { username: string }) =>
     compose({
       subject: "Your password was changed",

@@ -131,7 +131,11 @@ export class PasskeySignIn {
     }
     if (!(await store.recordUse(database, passkey, { ...verified, at: clock.now() }))) throw await refuse();
     await attempt.succeeded();
-    return signIn.proceed(account, client, { method: "passkey", multiFactor: verified.userVerified });
+    return signIn.proceed(account, client, {
+      firstFactor: "passkey",
+      details: byPasskey,
+      multiFactor: verified.userVerified,
+    });
   }
 
   /** A passkey of the login's own account completes it, as a code would (with the same limits). */
