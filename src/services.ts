@@ -195,12 +195,13 @@ function createCredentials(dependencies: ServicesDependencies, core: SignInServi
     // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
     signIn: sessions,
     mfaLogin,
+    starts: passwordAttempts,
   });
   const identities = createIdentityServices({
     ...{ settings: dependencies.identityProviders, database, flowStore: store, users, lifecycle },
     // A sign-in with a provider goes on as every login does; a first one counts as a registration.
     login: sessions,
-    registrations: passwordAttempts,
+    limits: passwordAttempts,
     ...{ audit, mailer, logger, clock, onEvent },
   });
   const tentative: TentativeSignInMethods = {

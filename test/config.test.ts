@@ -29,6 +29,7 @@ describe("configuration", () => {
         failuresPerAddress: 100,
         windowSeconds: 900,
         registrationsPerAddress: 20,
+        signInStartsPerAddress: 100,
       },
       trustProxy: [],
       maxSessionsPerAccount: 100,
@@ -65,6 +66,7 @@ describe("configuration", () => {
       LOGIN_FAILURES_PER_ADDRESS: "500",
       LOGIN_FAILURE_WINDOW: "1h",
       REGISTRATIONS_PER_ADDRESS: "5",
+      SIGN_IN_STARTS_PER_ADDRESS: "7",
       TRUST_PROXY: "10.0.0.0/8, 192.0.2.1 fd00::/8",
       SMTP_URL: "smtp://relay:587",
       SMTP_TIMEOUT: "30s",
@@ -99,6 +101,7 @@ describe("configuration", () => {
         failuresPerAddress: 500,
         windowSeconds: 3600,
         registrationsPerAddress: 5,
+        signInStartsPerAddress: 7,
       },
       trustProxy: [
         { address: "10.0.0.0", prefix: 8, family: "ipv4" },

@@ -49,6 +49,7 @@ const envSchema = z
     LOGIN_FAILURES_PER_ADDRESS: count(100),
     LOGIN_FAILURE_WINDOW: duration("15m"),
     REGISTRATIONS_PER_ADDRESS: count(20),
+    SIGN_IN_STARTS_PER_ADDRESS: count(100),
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
@@ -231,6 +232,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       failuresPerAddress: env.LOGIN_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
       registrationsPerAddress: env.REGISTRATIONS_PER_ADDRESS,
+      signInStartsPerAddress: env.SIGN_IN_STARTS_PER_ADDRESS,
     },
     trustProxy: env.TRUST_PROXY,
     mail: {

@@ -31,8 +31,9 @@ export class IdentitiesResolver {
   startSocialLogin(
     @Arg("provider", () => ID) provider: string,
     @Arg("redirectUri", () => String) redirectUri: string,
+    @Ctx() context: RequestContext,
   ): Promise<StartedSignIn> {
-    return this.socialSignIn.start(provider, redirectUri, { kind: "login" });
+    return this.socialSignIn.start(provider, redirectUri, { kind: "login" }, context.client);
   }
 
   @Mutation(() => AuthPayload, {
@@ -57,7 +58,7 @@ export class IdentitiesResolver {
     @Ctx() context: RequestContext,
   ): Promise<StartedSignIn> {
     const viewer = await context.requireViewer();
-    return this.socialSignIn.start(provider, redirectUri, { kind: "link", userId: viewer.userId });
+    return this.socialSignIn.start(provider, redirectUri, { kind: "link", userId: viewer.userId }, context.client);
   }
 
   @Mutation(() => Boolean, {

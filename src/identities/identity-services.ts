@@ -4,12 +4,13 @@ import type { Database } from "../db/prisma.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { EventCounter } from "../observability/events.js";
 import type { Logger } from "../observability/logger.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { SessionLifecycle } from "../sessions/session-lifecycle.js";
 import type { SingleUseStore } from "../store/single-use-store.js";
 import type { UsersService } from "../users/users.service.js";
 import { IdentityLinks } from "./identity-links.service.js";
 import { IdentityStore } from "./identity-store.js";
-import { NewAccounts, type NewAccountsDependencies } from "./new-accounts.js";
+import { NewAccounts } from "./new-accounts.js";
 import { ProviderRegistry } from "./provider-registry.js";
 import type { IdentityProviderSettings } from "./settings.js";
 import { SignInFlows } from "./sign-in-flows.js";
@@ -30,7 +31,8 @@ export interface IdentityServicesDependencies {
   users: Pick<UsersService, "findForLogin" | "findForLoginById">;
   lifecycle: Pick<SessionLifecycle, "prepare" | "insertWithin" | "tokensFor" | "changeCredentials">;
   login: FirstFactorLogin;
-  registrations: NewAccountsDependencies["registrations"];
+  /** Counts the sign-ins each client address starts, and the accounts first sign-ins make, within their allowances. */
+  limits: Pick<PasswordAttemptLimiter, "registration" | "signInStart">;
   audit: SecurityEvents;
   mailer: Mailer;
   logger: Logger;
@@ -40,45 +42,14 @@ export interface IdentityServicesDependencies {
 
 /** Sign-in with identity providers, wired over the subgraph's stores and sessions. */
 export function createIdentityServices(dependencies: IdentityServicesDependencies): IdentityServices {
-  const {
-    settings,
-    database,
-    flowStore,
-    users,
-    lifecycle,
-    login,
-    registrations,
-    audit,
-    mailer,
-    logger,
-    clock,
-    onEvent,
-  } = dependencies;
+  const { settings, database, flowStore, users, lifecycle, login, limits, audit, logger, clock } = dependencies;
   const registry = new ProviderRegistry(settings, logger, clock);
   const identities = new IdentityStore(database, audit);
-  const links = new IdentityLinks({
-    database,
-    identities,
-    users,
-    lifecycle,
-    audit,
-    mailer,
-    logger,
-    clock,
-    providerName: (id) => registry.nameOf(id),
-  });
-  const newAccounts = new NewAccounts({ database, identities, lifecycle, registrations, clock, onEvent });
+  const links = new IdentityLinks({ ...dependencies, identities, providerName: (id) => registry.nameOf(id) });
+  const newAccounts = new NewAccounts({ ...dependencies, identities, registrations: limits });
   const socialSignIn = new SocialSignIn({
-    database,
-    registry,
-    flows: new SignInFlows(flowStore),
-    redirectUris: settings.redirectUris,
-    users,
-    identities,
-    newAccounts,
-    links,
-    login,
-    logger,
+    ...{ database, registry, flows: new SignInFlows(flowStore), redirectUris: settings.redirectUris },
+    ...{ users, identities, newAccounts, links, login, starts: limits, logger },
   });
   return { identityProviders: registry, socialSignIn, identityLinks: links };
 }

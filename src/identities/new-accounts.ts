@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthResult, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { foldIdentifier } from "../users/identity.js";
 import { publicUserColumns } from "../users/users.service.js";
@@ -14,7 +15,7 @@ export interface NewAccountsDependencies {
   identities: IdentityStore;
   lifecycle: Pick<SessionLifecycle, "prepare" | "insertWithin" | "tokensFor">;
   /** Counts a new account against its client address, as `register` does (RATE_LIMITED past the limit). */
-  registrations: { registration(ip: string | undefined): Promise<void> };
+  registrations: Pick<PasswordAttemptLimiter, "registration">;
   clock: Clock;
   onEvent: EventCounter;
 }

@@ -7,6 +7,7 @@ import {
   SocialLoginFailedError,
 } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import type { CredentialSignIn } from "../sessions/sessions.service.js";
@@ -34,6 +35,8 @@ export interface SocialSignInDependencies {
   newAccounts: NewAccounts;
   links: IdentityLinks;
   login: FirstFactorLogin;
+  /** Counts the sign-ins each client address starts, within its allowance. */
+  starts: Pick<PasswordAttemptLimiter, "signInStart">;
   logger: Logger;
 }
 
@@ -53,13 +56,22 @@ const maxCallbackUrlLength = 8192;
 export class SocialSignIn {
   constructor(private readonly dependencies: SocialSignInDependencies) {}
 
-  /** `purpose` link: the completion links the identity to `userId` instead of signing in. */
-  async start(providerId: string, redirectUri: string, purpose: SignInFlow["purpose"]): Promise<StartedSignIn> {
-    const { registry, flows, redirectUris } = this.dependencies;
+  /**
+   * `purpose` link: the completion links the identity to `userId` instead of signing in.
+   * RATE_LIMITED past the client address's allowance of sign-in starts.
+   */
+  async start(
+    providerId: string,
+    redirectUri: string,
+    purpose: SignInFlow["purpose"],
+    client: ClientInfo,
+  ): Promise<StartedSignIn> {
+    const { registry, flows, redirectUris, starts } = this.dependencies;
     // Exactly, character for character: a prefix, another port or another path is another page.
     if (!redirectUris.includes(redirectUri))
       throw new BadUserInputError("redirectUri", "This redirect URI is not one the server allows.");
     const provider = await registry.get(providerId);
+    await starts.signInStart(client.ip);
     const { flowId, secrets } = await flows.begin({ provider: provider.id, redirectUri, purpose });
     return { authorizationUrl: await provider.authorizationUrl(redirectUri, secrets), flowId };
   }
