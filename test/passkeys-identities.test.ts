@@ -109,6 +109,41 @@ describe("the ways to sign in", () => {
     expect(completed(await signInAs(made.login)).user.id).toBe(made.user.id);
   });
 
+  it("tells the owner of an account without a password to set one, never to change it, when a way in comes or goes", async () => {
+    const made = await providerAccount();
+    const token = made.accessToken;
+    const unlink = async () => {
+      const { identities } = (await server().request(identityDocuments.me, {}, { token })).data!.me;
+      expect(outcome(await server().request(identityDocuments.unlink, { id: identities[0].id }, { token }))).toBe(
+        "true",
+      );
+    };
+    const first = await registerPasskey(server(), token, new TestAuthenticator());
+    expect(outcome(await server().request(passkeyDocuments.remove, { id: first.id }, { token }))).toBe("true");
+    await registerPasskey(server(), token, new TestAuthenticator());
+    await unlink();
+    // Linked again automatically (both sides vouch for the address), then by the owner.
+    expect(completed(await signInAs(made.login)).user.id).toBe(made.user.id);
+    await unlink();
+    expect(completed(await signInAs(made.login, token)).user.id).toBe(made.user.id);
+    const transport = server().mailTransport as TemporaryFileTransport;
+    const notices = (await transport.messages()).filter((mail) => mail.to.includes(made.user.email));
+    const linked = "Signing in with Test IdP is now linked to your account";
+    const unlinked = "Signing in with Test IdP was unlinked from your account";
+    expect(notices.map((notice) => notice.subject)).toEqual([
+      "A passkey was added to your account",
+      "A passkey was removed from your account",
+      "A passkey was added to your account",
+      unlinked,
+      linked,
+      unlinked,
+      linked,
+    ]);
+    for (const notice of notices) expect(`${notice.text}${notice.html}`).not.toMatch(/change your password/i);
+    for (const notice of notices.filter((notice) => notice.subject !== unlinked))
+      expect(notice.text).toContain("set a password with a password reset link right away.");
+  });
+
   it("leaves one of an account's last passkey and last identity to their concurrent removals", async () => {
     const trials = 20;
     for (let trial = 0; trial < trials; trial++) {

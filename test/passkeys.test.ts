@@ -85,6 +85,10 @@ describe("registering a passkey", () => {
     expect(
       mails.filter((mail) => mail.subject === "A passkey was added to your account").map((mail) => mail.text),
     ).toEqual([expect.stringContaining('"Laptop"'), expect.stringContaining('"Passkey"')]);
+    // The account has a password: the notice says to change it if the passkey was not the owner's.
+    expect(mails.find((mail) => mail.subject === "A passkey was added to your account")!.text).toContain(
+      "remove it from your account's passkeys and change your password right away.",
+    );
   });
 
   it("asks for the password once the session's sign-in is older than the window; a refresh does not renew it", async () => {

@@ -15,7 +15,7 @@ import type { Logger } from "../observability/logger.js";
 import type { AuthResult, SessionLifecycle } from "../sessions/session-lifecycle.js";
 import { isUserId } from "../users/identity.js";
 import { hasSignInMethodOtherThan } from "../users/sign-in-methods.js";
-import type { UserRecord, UsersService } from "../users/users.service.js";
+import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { ProviderProfile } from "./sign-in-provider.js";
 import { isUniqueViolation, type IdentityRecord, type IdentityStore } from "./identity-store.js";
 import { decideLink } from "./linking-policy.js";
@@ -43,12 +43,13 @@ export class IdentityLinks {
    * provider's word acted: no actor), and the owner is told by mail.
    */
   async linkByAddress(
-    user: Pick<UserRecord, "id" | "username" | "email">,
+    account: Pick<LoginAccount, "user" | "passwordHash">,
     provider: string,
     profile: ProviderProfile,
     client: ClientInfo,
   ): Promise<void> {
     const { database, identities, audit, clock } = this.dependencies;
+    const { user } = account;
     try {
       await database.$transaction(async (tx) => {
         await identities.link(tx, user.id, provider, profile, clock.now(), false);
@@ -64,7 +65,7 @@ export class IdentityLinks {
       if (isUniqueViolation(error)) throw new SignInConflict();
       throw error;
     }
-    await this.notify(user, templates.identityLinked, provider);
+    await this.notify(ownerOf(account), templates.identityLinked, provider);
   }
 
   /**
@@ -106,7 +107,7 @@ export class IdentityLinks {
         if (isUniqueViolation(error)) throw new IdentityAlreadyLinkedError();
         throw error;
       });
-    if (outcome.linked) await this.notify(account.user, templates.identityLinked, provider);
+    if (outcome.linked) await this.notify(ownerOf(account), templates.identityLinked, provider);
     return lifecycle.tokensFor({ ...account.user, roles: outcome.roles }, session);
   }
 
@@ -130,7 +131,7 @@ export class IdentityLinks {
           // The account's row is held: concurrent unlinks of its identities, and removals of its passkeys, queue here.
           const user = await tx.user.findUniqueOrThrow({
             where: { id: userId },
-            select: { username: true, email: true },
+            select: { username: true, email: true, passwordHash: true },
           });
           const identity = await tx.identity.findFirst({ where, select: { id: true, provider: true } });
           // Unlinked by a concurrent request: roll back, so that nothing else changes either.
@@ -145,7 +146,7 @@ export class IdentityLinks {
             client,
             details: { provider: identity.provider },
           });
-          return { user, provider: identity.provider };
+          return { owner: ownerOf({ user, passwordHash: user.passwordHash }), provider: identity.provider };
         },
         viewer.sessionId,
       )
@@ -155,7 +156,7 @@ export class IdentityLinks {
       });
     if (unlinked === null) throw new UnauthenticatedError();
     if (unlinked === false) return false;
-    await this.notify(unlinked.user, templates.identityUnlinked, unlinked.provider);
+    await this.notify(unlinked.owner, templates.identityUnlinked, unlinked.provider);
     return true;
   }
 
@@ -182,14 +183,22 @@ export class IdentityLinks {
   }
 
   /** The change has happened: a failed notice is logged, not thrown. */
-  private async notify(
-    user: { username: string; email: string },
-    template: typeof templates.identityLinked,
-    provider: string,
-  ): Promise<void> {
+  private async notify(owner: Owner, template: typeof templates.identityLinked, provider: string): Promise<void> {
     const { mailer, logger, providerName } = this.dependencies;
-    await mailer.notify(user.email, template({ username: user.username, provider: providerName(provider) }), logger);
+    const { email, ...named } = owner;
+    await mailer.notify(email, template({ ...named, provider: providerName(provider) }), logger);
   }
+}
+
+/** Whom a notice goes to, and whether the account has a password to change if the change was not theirs. */
+interface Owner {
+  username: string;
+  email: string;
+  hasPassword: boolean;
+}
+
+function ownerOf(account: { user: { username: string; email: string }; passwordHash: string | null }): Owner {
+  return { username: account.user.username, email: account.user.email, hasPassword: account.passwordHash !== null };
 }
 
 class IdentityGone extends Error {}

@@ -148,7 +148,7 @@ export class SocialSignIn {
         case "link-and-sign-in": {
           const { account } = decision;
           // A locked account is refused as a login would be, and gains no link.
-          if (!account.user.lockedAt) await links.linkByAddress(account.user, provider, profile, client);
+          if (!account.user.lockedAt) await links.linkByAddress(account, provider, profile, client);
           return await login.proceed(account, client, proof);
         }
         case "sign-in": {

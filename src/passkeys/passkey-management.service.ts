@@ -67,13 +67,20 @@ export class PasskeyManagement {
         client,
         details: { passkeyId, name: passkey.name },
       });
-      const owner = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
+      const owner = await tx.user.findUniqueOrThrow({
+        where: { id: userId },
+        select: { username: true, email: true, passwordHash: true },
+      });
       return { name: passkey.name, owner };
     });
     if (!removed) return false;
     await mailer.notify(
       removed.owner.email,
-      templates.passkeyRemoved({ username: removed.owner.username, passkeyName: removed.name }),
+      templates.passkeyRemoved({
+        username: removed.owner.username,
+        passkeyName: removed.name,
+        hasPassword: removed.owner.passwordHash !== null,
+      }),
       logger,
     );
     return true;
