@@ -144,32 +144,48 @@ export function createServices(dependencies: ServicesDependencies): Services {
     }),
     mfaLogin,
     mfaChallenges,
-    passkeys: createPasskeys({
-      ...{
-        database,
-        challengeStore: store,
-        settings: dependencies.passkeys,
-        encryptionKeys,
-        users,
-        audit,
-        mailer,
-        logger,
-        clock,
-      },
-      reauthentication: new Reauthentication({
-        database,
-        currentPassword,
-        clock,
-        windowSeconds: dependencies.reauthenticationWindowSeconds,
-      }),
-      // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
-      signIn: sessions,
-      mfaLogin,
-    }),
+    passkeys: createPasskeyServices(dependencies, { currentPassword, users, audit, sessions, mfaLogin }),
     ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };
+}
+
+/** Passkeys: registered after a fresh password check, and a sign-in that goes on as every login does. */
+function createPasskeyServices(
+  dependencies: ServicesDependencies,
+  shared: {
+    currentPassword: CurrentPassword;
+    users: UsersService;
+    audit: SecurityEvents;
+    sessions: SessionsService;
+    mfaLogin: MfaLogin;
+  },
+): Passkeys {
+  const { database, store, encryptionKeys, mailer, clock, logger } = dependencies;
+  const { currentPassword, users, audit, sessions, mfaLogin } = shared;
+  return createPasskeys({
+    ...{
+      database,
+      challengeStore: store,
+      settings: dependencies.passkeys,
+      encryptionKeys,
+      users,
+      audit,
+      mailer,
+      logger,
+      clock,
+    },
+    reauthentication: new Reauthentication({
+      database,
+      currentPassword,
+      clock,
+      windowSeconds: dependencies.reauthenticationWindowSeconds,
+    }),
+    // A passkey sign-in may complete one awaiting a second factor.
+    signIn: sessions,
+    mfaLogin,
+  });
 }
 
 /** The mailed-link services: verification, password reset, profile changes and the account itself. */
