@@ -26,6 +26,7 @@ const rowOrder = [
   "entitiesSqlQueries",
   "entitiesLatencyRatio",
   "loginHashRatio",
+  "passkeySignInRatio",
   "meStormTailRatio",
   "passwordResetTimingRatio",
   "zeroConfigStartSeconds",

@@ -134,6 +134,8 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
     requireEmailVerification: config.requireEmailVerification,
+    passkeys: config.passkeys,
+    reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

@@ -19,10 +19,13 @@ import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
 import type { EventCounter } from "./observability/events.js";
 import type { Logger } from "./observability/logger.js";
+import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
+import type { PasskeySettings } from "./passkeys/relying-party.js";
 import { CurrentPassword } from "./passwords/current-password.js";
 import { PasswordCheck } from "./passwords/password-check.js";
 import { MailRequestLimiter } from "./rate-limit/mail-requests.js";
 import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
+import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
 import { SessionLifecycle, type TokenLifetimes } from "./sessions/session-lifecycle.js";
@@ -44,6 +47,7 @@ export interface Services {
   singleUseTokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
+  passkeys: Passkeys;
 }
 
 export interface ServicesDependencies {
@@ -63,6 +67,9 @@ export interface ServicesDependencies {
   accountLinks: Config["accountLinks"];
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
+  passkeys: PasskeySettings;
+  /** How long after its sign-in a session may make sensitive changes without the password again. */
+  reauthenticationWindowSeconds: number;
   logger: Logger;
   onEvent?: EventCounter;
 }
@@ -110,6 +117,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     revocations,
     accessTokens,
     passwordCheck,
+    passwordAttempts,
     secondFactor: mfaChallenges,
     requireEmailVerification: dependencies.requireEmailVerification,
     maxSessionsPerAccount,
@@ -136,10 +144,48 @@ export function createServices(dependencies: ServicesDependencies): Services {
     }),
     mfaLogin,
     mfaChallenges,
+    passkeys: createPasskeyServices(dependencies, { currentPassword, users, audit, sessions, mfaLogin }),
     ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };
+}
+
+/** Passkeys: registered after a fresh password check, and a sign-in that goes on as every login does. */
+function createPasskeyServices(
+  dependencies: ServicesDependencies,
+  shared: {
+    currentPassword: CurrentPassword;
+    users: UsersService;
+    audit: SecurityEvents;
+    sessions: SessionsService;
+    mfaLogin: MfaLogin;
+  },
+): Passkeys {
+  const { database, store, encryptionKeys, mailer, clock, logger } = dependencies;
+  const { currentPassword, users, audit, sessions, mfaLogin } = shared;
+  return createPasskeys({
+    ...{
+      database,
+      challengeStore: store,
+      settings: dependencies.passkeys,
+      encryptionKeys,
+      users,
+      audit,
+      mailer,
+      logger,
+      clock,
+    },
+    reauthentication: new Reauthentication({
+      database,
+      currentPassword,
+      clock,
+      windowSeconds: dependencies.reauthenticationWindowSeconds,
+    }),
+    // A passkey sign-in may complete one awaiting a second factor.
+    signIn: sessions,
+    mfaLogin,
+  });
 }
 
 /** The mailed-link services: verification, password reset, profile changes and the account itself. */

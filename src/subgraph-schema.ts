@@ -12,6 +12,7 @@ import { buildFederatedSchema, type ReferenceResolvers } from "./graphql/schema.
 import { servedSdl } from "./graphql/sdl.js";
 import type { TrustedProxies } from "./http/client-address.js";
 import { MfaResolver } from "./mfa/mfa.resolver.js";
+import { PasskeysResolver } from "./passkeys/passkeys.resolver.js";
 import type { Services } from "./services.js";
 import { SessionsResolver } from "./sessions/sessions.resolver.js";
 import { createUserLoaders, type UserLoaders } from "./users/user.loader.js";
@@ -34,6 +35,7 @@ export const passwordOperationFields: ReadonlySet<string> = new Set([
   "deleteAccount",
   "enrollTotp",
   "disableTotp",
+  "beginPasskeyRegistration",
 ]);
 
 /** Every resolver of the subgraph, and how it is made from the services it calls. */
@@ -48,6 +50,11 @@ const resolvers = new Map<Function, (services: Services) => object>([
   ],
   [AdminResolver, (services) => new AdminResolver(services.admin)],
   [SecurityEventsResolver, (services) => new SecurityEventsResolver(services.audit)],
+  [
+    PasskeysResolver,
+    (services) =>
+      new PasskeysResolver(services.passkeys.registration, services.passkeys.signIn, services.passkeys.management),
+  ],
 ]);
 
 const resolverTypes = [...resolvers.keys()] as NonEmptyArray<Function>;

@@ -78,6 +78,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       username: "String!",
       email: "String",
       totpEnabled: "Boolean",
+      passkeys: "[Passkey!]",
       emailVerified: "Boolean",
       createdAt: "DateTime!",
       roles: "[String!]",

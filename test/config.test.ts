@@ -112,7 +112,7 @@ describe("configuration", () => {
 
   it("in production, lists every missing required setting at once", async () => {
     const problems = problemsOf({ NODE_ENV: "production" });
-    expect(problems).toHaveLength(7);
+    expect(problems).toHaveLength(8);
     for (const name of [
       "DATABASE_URL",
       "REDIS_URL",
@@ -121,6 +121,7 @@ describe("configuration", () => {
       "SMTP_URL",
       "MAIL_FROM",
       "APP_URL",
+      "WEBAUTHN_ORIGINS",
     ]) {
       expect(problems.some((problem) => problem.startsWith(`${name} `))).toBe(true);
     }
@@ -133,7 +134,10 @@ describe("configuration", () => {
       SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
       MAIL_FROM: "Example <no-reply@example.com>",
       APP_URL: "https://app.example.com/",
+      WEBAUTHN_RP_ID: "example.com",
+      WEBAUTHN_ORIGINS: "https://app.example.com, https://example.com",
     });
+    expect(config.passkeys.origins).toEqual(["https://app.example.com", "https://example.com"]);
     expect(config.mail).toEqual({
       smtpUrl: "smtps://mailer:secret@smtp.example.com:465",
       smtpTimeoutSeconds: 10,
@@ -142,6 +146,52 @@ describe("configuration", () => {
     });
     expect(config.introspection).toBe(false);
     expect(config.migrateOnStart).toBe(false);
+  });
+
+  it("reads the passkey settings: the relying party from the app's address unless told, origins normalized", () => {
+    expect(loadConfig({ APP_URL: "http://localhost:5173/app", TOTP_ISSUER: "Example" })).toMatchObject({
+      passkeys: { rpId: "localhost", rpName: "Example", origins: ["http://localhost:5173"], challengeTtlSeconds: 300 },
+      reauthenticationWindowSeconds: 300,
+    });
+    const config = loadConfig({
+      WEBAUTHN_RP_ID: "Example.COM",
+      WEBAUTHN_RP_NAME: "Example Accounts",
+      WEBAUTHN_ORIGINS: "https://App.Example.com/, https://example.com:8443,https://app.example.com",
+      WEBAUTHN_CHALLENGE_TTL: "2m",
+      REAUTHENTICATION_WINDOW: "0s",
+    });
+    expect(config.passkeys).toEqual({
+      rpId: "example.com",
+      rpName: "Example Accounts",
+      origins: ["https://app.example.com", "https://example.com:8443"],
+      challengeTtlSeconds: 120,
+    });
+    // 0s: every sensitive change asks for the password.
+    expect(config.reauthenticationWindowSeconds).toBe(0);
+  });
+
+  it("refuses passkey settings that could never work, naming each", () => {
+    const problems = problemsOf({
+      WEBAUTHN_RP_ID: "127.0.0.1",
+      WEBAUTHN_ORIGINS: "https://app.example.com/login, ftp://files.example.com",
+      WEBAUTHN_CHALLENGE_TTL: "later",
+      REAUTHENTICATION_WINDOW: "-5m",
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toMatch(/WEBAUTHN_RP_ID must be a domain name/);
+    expect(problems.join("\n")).toMatch(
+      /WEBAUTHN_ORIGINS .*"https:\/\/app\.example\.com\/login", "ftp:\/\/files\.example\.com"/,
+    );
+    for (const name of ["WEBAUTHN_CHALLENGE_TTL", "REAUTHENTICATION_WINDOW"])
+      expect(problems.join("\n")).toContain(name);
+    // In production, an origin the RP ID does not cover is a configuration error too.
+    const production = problemsOf({
+      NODE_ENV: "production",
+      WEBAUTHN_ORIGINS: "https://app.example.com, http://localhost:3000",
+    });
+    expect(production.filter((problem) => problem.startsWith("WEBAUTHN_ORIGINS "))).toEqual([
+      "WEBAUTHN_ORIGINS lists https://app.example.com, which is not on WEBAUTHN_RP_ID localhost or a subdomain of it",
+    ]);
   });
 
   it("reports every malformed value, not only the first", () => {

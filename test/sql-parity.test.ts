@@ -103,6 +103,8 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     mailer: new Mailer(mailTransport, { from: "test <test@example.com>", appUrl: "http://app.test" }),
     accountLinks: testConfig().accountLinks,
     requireEmailVerification: false,
+    passkeys: testConfig().passkeys,
+    reauthenticationWindowSeconds: testConfig().reauthenticationWindowSeconds,
     logger: createLogger("silent"),
   });
   const registered = await accounts.register(account);

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
+import type { PasskeySettings } from "../passkeys/relying-party.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import {
   addressRanges,
@@ -13,6 +14,7 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
+import { originList, originUnder, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
   .object({
@@ -28,6 +30,11 @@ const envSchema = z
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
+    WEBAUTHN_RP_ID: relyingPartyId,
+    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).optional(),
+    WEBAUTHN_ORIGINS: originList,
+    WEBAUTHN_CHALLENGE_TTL: duration("5m"),
+    REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
     JWT_AUDIENCE: z.string().min(1).default("supergraph"),
     ACCESS_TOKEN_TTL: duration("15m"),
@@ -82,8 +89,19 @@ const envSchema = z
       "SMTP_URL",
       "MAIL_FROM",
       "APP_URL",
+      "WEBAUTHN_ORIGINS",
     ] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+    }
+    // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
+    for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
+      if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["WEBAUTHN_ORIGINS"],
+          message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
+        });
+      }
     }
   });
 
@@ -120,6 +138,9 @@ export interface Config {
   encryptionKeys?: string;
   /** The name authenticator apps show beside an account's codes. */
   totpIssuer: string;
+  passkeys: PasskeySettings;
+  /** How long after signing in with a credential a session may make sensitive changes without the password again. */
+  reauthenticationWindowSeconds: number;
   logLevel: string;
   /** Absent: readable on a terminal outside production, JSON otherwise. */
   logFormat?: "json" | "pretty";
@@ -176,6 +197,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const production = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -197,6 +219,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
+    passkeys: passkeySettings(env, appUrl),
+    reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     introspection: env.INTROSPECTION ?? !production,
@@ -213,7 +237,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
-      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+      appUrl,
     },
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
@@ -242,6 +266,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
+  };
+}
+
+/** The WebAuthn relying party: named as authenticator apps name the service, and the app's own origin unless told. */
+function passkeySettings(env: z.output<typeof envSchema>, appUrl: string): PasskeySettings {
+  return {
+    rpId: env.WEBAUTHN_RP_ID,
+    rpName: env.WEBAUTHN_RP_NAME ?? env.TOTP_ISSUER,
+    origins: env.WEBAUTHN_ORIGINS ?? [new URL(appUrl).origin],
+    challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL,
   };
 }
 

@@ -110,6 +110,31 @@ export class LastAdminError extends AppError {
   }
 }
 
+/** Every failed passkey verification, whatever failed: the client learns nothing that helps a forger. */
+export class InvalidPasskeyError extends AppError {
+  constructor() {
+    super("INVALID_PASSKEY", errorCodes.INVALID_PASSKEY, { field: "response" });
+  }
+}
+
+export class InvalidChallengeError extends AppError {
+  constructor() {
+    super("INVALID_CHALLENGE", errorCodes.INVALID_CHALLENGE, { field: "challengeId" });
+  }
+}
+
+export class ReauthenticationRequiredError extends AppError {
+  constructor() {
+    super("REAUTHENTICATION_REQUIRED", errorCodes.REAUTHENTICATION_REQUIRED, { field: "currentPassword" });
+  }
+}
+
+export class LastSignInMethodError extends AppError {
+  constructor() {
+    super("LAST_SIGN_IN_METHOD");
+  }
+}
+
 export class RateLimitedError extends AppError {
   /** `startsLockout`: the first refusal of the subject's window (not the client address's), for the audit log. */
   constructor(

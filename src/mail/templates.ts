@@ -125,6 +125,28 @@ export const templates = {
       footer: "This notice is sent whenever two-factor authentication is turned on or off.",
     }),
 
+  passkeyAdded: (input: { username: string; passkeyName: string }) =>
+    compose({
+      subject: "A passkey was added to your account",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `The passkey "${input.passkeyName}" was just added to your account: it can now sign in without your password.`,
+        "If this was not you, remove it from your account's passkeys and change your password right away.",
+      ],
+      footer: "This notice is sent whenever a passkey is added or removed.",
+    }),
+
+  passkeyRemoved: (input: { username: string; passkeyName: string }) =>
+    compose({
+      subject: "A passkey was removed from your account",
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `The passkey "${input.passkeyName}" was just removed from your account: it can no longer sign in.`,
+        "If this was not you, change your password right away.",
+      ],
+      footer: "This notice is sent whenever a passkey is added or removed.",
+    }),
+
   passwordWasReset: (input: { username: string }) =>
     compose({
       subject: "Your password was changed",

@@ -105,7 +105,7 @@ export class RedisStore implements Store {
     return new RedisStore(redis, prefix);
   }
 
-  key(kind: "session" | "hits" | "revocations", id: string): string {
+  key(kind: "session" | "hits" | "revocations" | "once", id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
@@ -200,6 +200,17 @@ export class RedisStore implements Store {
     await this.reach("EVAL", () =>
       this.redis.eval(settleScript, keys.length, ...keys, forget.length, unhit.length, hit?.windowSeconds ?? 0),
     );
+  }
+
+  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.reach("SET", () =>
+      this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))),
+    );
+  }
+
+  /** GETDEL: reading and deleting are one command, so two instances cannot both take the value. */
+  async take(key: string): Promise<string | null> {
+    return this.reach("GETDEL", () => this.redis.getdel(this.key("once", key)));
   }
 
   async ping(): Promise<void> {

@@ -46,6 +46,8 @@ export const productionSettings: NodeJS.ProcessEnv = {
   SMTP_URL: "smtp://unused",
   MAIL_FROM: "no-reply@example.com",
   APP_URL: "https://app.example.com",
+  WEBAUTHN_RP_ID: "app.example.com",
+  WEBAUTHN_ORIGINS: "https://app.example.com",
 };
 
 /**
