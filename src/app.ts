@@ -141,6 +141,7 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     requireEmailVerification: config.requireEmailVerification,
     passkeys: config.passkeys,
     reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

@@ -85,6 +85,10 @@ describe("registering a passkey", () => {
     expect(
       mails.filter((mail) => mail.subject === "A passkey was added to your account").map((mail) => mail.text),
     ).toEqual([expect.stringContaining('"Laptop"'), expect.stringContaining('"Passkey"')]);
+    // The account has a password: the notice says to change it if the passkey was not the owner's.
+    expect(mails.find((mail) => mail.subject === "A passkey was added to your account")!.text).toContain(
+      "remove it from your account's passkeys and change your password right away.",
+    );
   });
 
   it("asks for the password once the session's sign-in is older than the window; a refresh does not renew it", async () => {
@@ -357,11 +361,10 @@ describe("managing passkeys", () => {
     const passkey = await registerPasskey(server(), user.accessToken, new TestAuthenticator());
     expect(await othersThan({ kind: "password" })).toBe(true);
     expect(await othersThan({ kind: "passkey", id: passkey.id })).toBe(true);
-    // Without the password (a hypothetical account that has none), the one passkey is the last way; a second one is not.
+    // Without the password (as an account made by an identity provider), the one passkey is the last way; a second one is not.
     const withoutPassword = (removed: SignInMethod) =>
       server()
         .database.$transaction(async (tx) => {
-          await tx.$executeRaw`ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL`;
           await tx.$executeRaw`UPDATE users SET password_hash = NULL WHERE id = ${user.id}::uuid`;
           const others = await hasSignInMethodOtherThan(tx, user.id, removed);
           // Undone with the transaction.

@@ -1,9 +1,11 @@
 import path from "node:path";
 import { z } from "zod";
 import type { OperationLimits } from "../graphql/operation-limits.js";
-import { browserSettings, type BrowserSettings } from "../http/browser-origins.js";
+import { browserGroup, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
+import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
+import { passkeyGroup } from "../passkeys/settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import {
   addressRanges,
@@ -16,7 +18,6 @@ import {
   url,
 } from "./parsers.js";
 import { checkProductionSettings } from "./production.js";
-import { originList, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
   .object({
@@ -32,9 +33,7 @@ const envSchema = z
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
-    WEBAUTHN_RP_ID: relyingPartyId,
-    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).optional(),
-    WEBAUTHN_ORIGINS: originList,
+    ...passkeyGroup.variables,
     WEBAUTHN_CHALLENGE_TTL: duration("5m"),
     REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
@@ -52,6 +51,7 @@ const envSchema = z
     LOGIN_FAILURES_PER_ADDRESS: count(100),
     LOGIN_FAILURE_WINDOW: duration("15m"),
     REGISTRATIONS_PER_ADDRESS: count(20),
+    SIGN_IN_STARTS_PER_ADDRESS: count(100),
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
@@ -61,7 +61,7 @@ const envSchema = z
       .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
       .optional(),
     APP_URL: url(["http:", "https:"]),
-    CORS_ORIGINS: originList,
+    ...browserGroup.variables,
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
@@ -81,6 +81,8 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    ...identityProviderGroup.variables,
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
   })
   .superRefine(checkProductionSettings);
 
@@ -159,6 +161,8 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +170,17 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
     this.name = "ConfigError";
   }
+}
+
+/** Every variable parsed, or ConfigError with every problem at the same time. */
+function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  return parsed.data;
 }
 
 /** Parses the environment once, reporting every problem at the same time. */
@@ -194,7 +209,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
-    passkeys: passkeySettings(env, appUrl),
+    passkeys: passkeyGroup.settings(env, appUrl),
     reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
@@ -206,6 +221,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       failuresPerAddress: env.LOGIN_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
       registrationsPerAddress: env.REGISTRATIONS_PER_ADDRESS,
+      signInStartsPerAddress: env.SIGN_IN_STARTS_PER_ADDRESS,
     },
     trustProxy: env.TRUST_PROXY,
     mail: {
@@ -214,7 +230,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
       appUrl,
     },
-    browser: browserSettings(env.CORS_ORIGINS, appUrl, env.REFRESH_TOKEN_TTL),
+    browser: browserGroup.settings(env, appUrl),
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
@@ -242,27 +258,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
-  };
-}
-
-/** Every setting checked, or a ConfigError listing every problem at once. */
-function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
-  // An empty variable means "not set", as in most shells' `VAR= command`.
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
-  }
-  return parsed.data;
-}
-
-/** The WebAuthn relying party: named as authenticator apps name the service, and the app's own origin unless told. */
-function passkeySettings(env: z.output<typeof envSchema>, appUrl: string): PasskeySettings {
-  return {
-    rpId: env.WEBAUTHN_RP_ID,
-    rpName: env.WEBAUTHN_RP_NAME ?? env.TOTP_ISSUER,
-    origins: env.WEBAUTHN_ORIGINS ?? [new URL(appUrl).origin],
-    challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL,
+    identityProviders: identityProviderGroup.settings(env, appUrl),
   };
 }
 

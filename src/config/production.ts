@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { originUnder } from "./web-origins.js";
+import { identityProviderGroup } from "../identities/settings.js";
+import { passkeyGroup } from "../passkeys/settings.js";
 
 /** What production cannot run without: nothing of the development defaults (files, in-process stores) will do. */
 const requiredInProduction = [
@@ -13,24 +14,17 @@ const requiredInProduction = [
   "WEBAUTHN_ORIGINS",
 ] as const;
 
-type ProductionSettings = { NODE_ENV: string; WEBAUTHN_RP_ID: string; WEBAUTHN_ORIGINS?: string[] } & {
+type ProductionSettings = { NODE_ENV: string } & {
   [name in (typeof requiredInProduction)[number]]?: unknown;
-};
+} & Parameters<typeof passkeyGroup.checkForProduction>[0] &
+  Parameters<typeof identityProviderGroup.checkForProduction>[0];
 
-/** In production: every required setting present, and passkey origins a browser would accept. */
+/** In production: every required setting present, and what each settings group refuses there. */
 export function checkProductionSettings(env: ProductionSettings, ctx: z.RefinementCtx): void {
   if (env.NODE_ENV !== "production") return;
   for (const name of requiredInProduction) {
     if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
   }
-  // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
-  for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
-    if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["WEBAUTHN_ORIGINS"],
-        message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
-      });
-    }
-  }
+  passkeyGroup.checkForProduction(env, ctx);
+  identityProviderGroup.checkForProduction(env, ctx);
 }

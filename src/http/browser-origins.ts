@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isCookieBearing } from "./session-cookie.js";
+import { originList } from "./web-origins.js";
 
 /** Browsers' pages: who may call with credentials, and how long the session cookie lives. */
 export interface BrowserSettings {
@@ -9,14 +10,23 @@ export interface BrowserSettings {
   sessionCookieMaxAgeSeconds: number;
 }
 
-/** `CORS_ORIGINS`, by default the app's own origin (`APP_URL`'s): the page that signs in is the one that calls. */
-export function browserSettings(
-  corsOrigins: string[] | undefined,
-  appUrl: string,
-  refreshTokenTtlSeconds: number,
-): BrowserSettings {
-  return { corsOrigins: corsOrigins ?? [new URL(appUrl).origin], sessionCookieMaxAgeSeconds: refreshTokenTtlSeconds };
-}
+/**
+ * The browser group of the configuration: `CORS_ORIGINS`, by default the app's own origin
+ * (`APP_URL`'s), since the page that signs in is the one that calls. REFRESH_TOKEN_TTL, which the
+ * cookie's lifetime follows, belongs to the sessions' settings.
+ */
+export const browserGroup = {
+  /** Its variables, parsed. */
+  variables: { CORS_ORIGINS: originList },
+
+  /** The settings the variables make. */
+  settings(env: { CORS_ORIGINS?: string[]; REFRESH_TOKEN_TTL: number }, appUrl: string): BrowserSettings {
+    return {
+      corsOrigins: env.CORS_ORIGINS ?? [new URL(appUrl).origin],
+      sessionCookieMaxAgeSeconds: env.REFRESH_TOKEN_TTL,
+    };
+  },
+};
 
 /** What a page may send cross-origin: JSON, the access token, cookie mode, and Apollo's CSRF-prevention headers. */
 const allowedRequestHeaders =

@@ -1,20 +1,4 @@
-import { isIP } from "node:net";
 import { z } from "zod";
-
-/** A domain name, as a WebAuthn RP ID must be (an IP address cannot be one). */
-export const relyingPartyId = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .default("localhost")
-  .refine(
-    (name) =>
-      isIP(name) === 0 &&
-      /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name),
-    {
-      message: "must be a domain name such as example.com (no scheme, port or IP address)",
-    },
-  );
 
 /** Comma-separated http(s) origins (scheme, host, port: no path), each as the URL standard serializes it. */
 export const originList = z
@@ -46,10 +30,4 @@ function parseOrigin(text: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** Whether a page at `origin` may use passkeys of `rpId`: its host is the RP ID or under it. */
-export function originUnder(origin: string, rpId: string): boolean {
-  const host = new URL(origin).hostname;
-  return host === rpId || host.endsWith(`.${rpId}`);
 }
