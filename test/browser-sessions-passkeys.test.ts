@@ -199,10 +199,11 @@ describe("a passkey sign-in in bearer mode", () => {
   });
 });
 
-/** The operations these tests and test/browser-sessions.test.ts deliver in cookie mode. */
+/** The operations these tests, test/browser-sessions.test.ts and test/browser-sessions-identities.test.ts deliver in cookie mode. */
 const provenInCookieMode = [
   "changePassword",
   "completeLogin",
+  "completeSocialLogin",
   "finishPasskeyLogin",
   "login",
   "refreshSession",
