@@ -4,14 +4,15 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { CookieClient } from "../test/helpers/browser-client.js";
 import { errorCodes } from "../harness/graphql.js";
 import { launchChromium } from "./helpers/chromium.js";
-import { useExample } from "./helpers/example.js";
+import { providerName, useExampleWithProvider } from "./helpers/identity-provider.js";
 import { screenshot } from "./helpers/screenshots.js";
 import { ApiTraffic } from "./helpers/traffic.js";
 import { addVirtualAuthenticator, type VirtualAuthenticator } from "./helpers/virtual-authenticator.js";
 
 // The example app in headless Chromium, through Hive Gateway in cookie mode: one account's life,
-// step by step, each test going on from where the previous one left the browser.
-const example = useExample();
+// step by step, each test going on from where the previous one left the browser. A provider to sign
+// in with is configured, as the screenshots show it; test-e2e/social-sign-in.test.ts signs in with it.
+const { example } = useExampleWithProvider();
 const ada = { email: "ada@example.com", username: "ada", password: "analytical engine 1843" };
 let browser: Browser;
 let context: BrowserContext;
@@ -50,6 +51,7 @@ it("shows the sign-in page to a visitor, its username field offered to passkey a
   await shows("Sign in");
   expect(await page.getAttribute("input[name=usernameOrEmail]", "autocomplete")).toBe("username webauthn");
   await page.getByRole("button", { name: "Sign in with a passkey" }).waitFor();
+  await page.getByRole("button", { name: `Sign in with ${providerName}` }).waitFor();
   await screenshot(page, "sign-in");
   // The code step without a login waiting for a code, and the account page without a session, lead here too.
   for (const path of ["/sign-in/code", "/account"]) {

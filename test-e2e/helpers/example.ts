@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { startExample, type RunningExample } from "../../examples/web/server/start.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/database.js";
 import { temporaryDataDir } from "../../harness/data-dir.js";
@@ -12,11 +12,14 @@ export interface ExampleUnderTest extends RunningExample {
   ports: { app: number; gateway: number; subgraph: number };
 }
 
+/** Settings of the subgraph, or what makes them once the app's address is known (a provider's redirect URI). */
+type ExampleSettings = NodeJS.ProcessEnv | ((appUrl: string) => Promise<NodeJS.ProcessEnv>);
+
 /**
  * `npm run example` for the enclosing file, on a database, Redis prefix and ports of its own, its
  * mail going to an SMTP server in the test; `settings` change the subgraph's.
  */
-export function useExample(settings: NodeJS.ProcessEnv = {}): () => ExampleUnderTest {
+export function useExample(settings: ExampleSettings = {}): () => ExampleUnderTest {
   let database: TestDatabase | undefined;
   let dataDir: Awaited<ReturnType<typeof temporaryDataDir>> | undefined;
   let mail: TestMailServer | undefined;
@@ -26,6 +29,7 @@ export function useExample(settings: NodeJS.ProcessEnv = {}): () => ExampleUnder
     dataDir = await temporaryDataDir("users-e2e-");
     mail = await TestMailServer.start();
     const ports = { app: await freePort(), gateway: await freePort(), subgraph: await freePort() };
+    const appUrl = `http://localhost:${ports.app}`;
     const running = await startExample({
       ports,
       settings: {
@@ -35,9 +39,10 @@ export function useExample(settings: NodeJS.ProcessEnv = {}): () => ExampleUnder
         SMTP_URL: mail.url,
         DATA_DIR: dataDir.dir,
         LOG_LEVEL: "silent",
-        ...settings,
+        ...(typeof settings === "function" ? await settings(appUrl) : settings),
       },
     });
+    expect(running.appUrl).toBe(appUrl);
     example = { ...running, mail, ports };
   });
   afterAll(async () => {

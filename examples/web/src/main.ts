@@ -1,6 +1,7 @@
 import "./style.css";
 import { refreshSession } from "./api";
 import { account } from "./pages/account";
+import { authCallback } from "./pages/auth-callback";
 import { register } from "./pages/register";
 import { signIn } from "./pages/sign-in";
 import { totpStep } from "./pages/totp-step";
@@ -9,4 +10,4 @@ import { startRouter } from "./router";
 
 // A reload forgets the access token: the session cookie, if any, brings a new one.
 await refreshSession().catch(() => false);
-await startRouter([signIn, totpStep, register, verifyEmail, account]);
+await startRouter([signIn, totpStep, authCallback, register, verifyEmail, account]);

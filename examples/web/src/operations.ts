@@ -18,6 +18,9 @@ export const FinishPasskeyRegistration = gql`mutation FinishPasskeyRegistration(
 export const RemovePasskey = gql`mutation RemovePasskey($id: ID!) { removePasskey(id: $id) }`;
 export const BeginPasskeyLogin = gql`mutation BeginPasskeyLogin($usernameOrEmail: String, $mfaToken: String) { beginPasskeyLogin(usernameOrEmail: $usernameOrEmail, mfaToken: $mfaToken) { challengeId options } }`;
 export const FinishPasskeyLogin = gql`mutation FinishPasskeyLogin($challengeId: ID!, $response: JSONObject!) { finishPasskeyLogin(challengeId: $challengeId, response: $response) { ${tokens} } }`;
+export const IdentityProviders = gql`query IdentityProviders { identityProviders { id name } }`;
+export const StartSocialLogin = gql`mutation StartSocialLogin($provider: ID!, $redirectUri: String!) { startSocialLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl flowId } }`;
+export const CompleteSocialLogin = gql`mutation CompleteSocialLogin($flowId: ID!, $callbackUrl: String!) { completeSocialLogin(flowId: $flowId, callbackUrl: $callbackUrl) { ${tokens} } }`;
 export const RevokeSession = gql`mutation RevokeSession($id: ID!) { revokeSession(id: $id) }`;
 
 export const Account = gql`query Account {

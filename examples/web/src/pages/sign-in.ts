@@ -1,13 +1,14 @@
 import { ApiError, mutate, startSession } from "../api";
 import { Login, type Tokens } from "../operations";
 import { passkeySignIn } from "../passkey-sign-in";
+import { providerButtons } from "../social-sign-in";
 import { navigate, type Page } from "../router";
 import { action, form, h } from "../ui";
 import { canAutofillPasskeys, isCancelled } from "../webauthn";
 import { askForCode } from "./totp-step";
 
 /** Starts the session a sign-in answered, or asks for a code when the account wants a second factor. */
-async function signedIn(attempt: Promise<Tokens>): Promise<void> {
+export async function signedIn(attempt: Promise<Tokens>): Promise<void> {
   try {
     startSession(await attempt);
   } catch (error) {
@@ -33,7 +34,8 @@ export const signIn: Page = {
   path: "/sign-in",
   title: "Sign in",
   access: "signed-out",
-  render: () => {
+  render: async () => {
+    const providers = await providerButtons();
     const passkey = action("Sign in with a passkey", () => signedIn(passkeySignIn({})));
     void offerPasskeyAutofill(passkey.report);
     return h(
@@ -50,6 +52,7 @@ export const signIn: Page = {
         async (input) => signedIn(mutate<{ login: Tokens }>(Login, { input }).then((data) => data.login)),
       ),
       passkey.element,
+      ...providers,
       h("p", {}, "No account yet? ", h("a", { href: "/register", onclick: link("/register") }, "Register")),
     );
   },
