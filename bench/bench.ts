@@ -20,6 +20,7 @@ export function planFor(quick: boolean) {
         hashSamples: 5,
         writes: 1,
         resetPairs: 20,
+        passkeySignIns: 10,
       }
     : {
         warmup: 2,
@@ -31,6 +32,7 @@ export function planFor(quick: boolean) {
         hashSamples: 40,
         writes: 3,
         resetPairs: 400,
+        passkeySignIns: 200,
       };
 }
 

@@ -27,6 +27,7 @@ const rowOrder = [
   "entitiesSqlQueries",
   "entitiesLatencyRatio",
   "loginHashRatio",
+  "passkeySignInRatio",
   "meStormTailRatio",
   "passwordResetTimingRatio",
   "zeroConfigStartSeconds",

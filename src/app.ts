@@ -10,6 +10,7 @@ import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { primaryOnly, type LaggingReads } from "./db/read-replicas.js";
 import { startGraphQLServer } from "./graphql/apollo-server.js";
+import { BrowserOrigins } from "./http/browser-origins.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
 import { checkReadiness } from "./http/health.js";
@@ -86,7 +87,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const routing = serveRoutes(
     httpServer,
     {
-      graphql: createGraphQLHandler(apollo, subgraphContext(services, new TrustedProxies(config.trustProxy))),
+      graphql: createGraphQLHandler(
+        apollo,
+        subgraphContext(services, new TrustedProxies(config.trustProxy), config.browser.sessionCookieMaxAgeSeconds),
+        new BrowserOrigins(config.browser.corsOrigins),
+      ),
       readiness: () => checkReadiness(database, store, migrations),
       metrics: metricsServer ? undefined : sendMetrics,
       jwks: () => dependencies.signingKeys.jwks,
@@ -138,6 +143,9 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
     totpIssuer: config.totpIssuer,
     accountLinks: config.accountLinks,
     requireEmailVerification: config.requireEmailVerification,
+    passkeys: config.passkeys,
+    reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

@@ -11,7 +11,9 @@ import { createContext, type RequestContext } from "./graphql/context.js";
 import { buildFederatedSchema, type ReferenceResolvers } from "./graphql/schema.js";
 import { servedSdl } from "./graphql/sdl.js";
 import type { TrustedProxies } from "./http/client-address.js";
+import { IdentitiesResolver } from "./identities/identities.resolver.js";
 import { MfaResolver } from "./mfa/mfa.resolver.js";
+import { PasskeysResolver } from "./passkeys/passkeys.resolver.js";
 import type { Services } from "./services.js";
 import { SessionsResolver } from "./sessions/sessions.resolver.js";
 import { createUserLoaders, type UserLoaders } from "./users/user.loader.js";
@@ -34,6 +36,7 @@ export const passwordOperationFields: ReadonlySet<string> = new Set([
   "deleteAccount",
   "enrollTotp",
   "disableTotp",
+  "beginPasskeyRegistration",
 ]);
 
 /** Every resolver of the subgraph, and how it is made from the services it calls. */
@@ -48,6 +51,15 @@ const resolvers = new Map<Function, (services: Services) => object>([
   ],
   [AdminResolver, (services) => new AdminResolver(services.admin)],
   [SecurityEventsResolver, (services) => new SecurityEventsResolver(services.audit)],
+  [
+    PasskeysResolver,
+    (services) =>
+      new PasskeysResolver(services.passkeys.registration, services.passkeys.signIn, services.passkeys.management),
+  ],
+  [
+    IdentitiesResolver,
+    (services) => new IdentitiesResolver(services.identityProviders, services.socialSignIn, services.identityLinks),
+  ],
 ]);
 
 const resolverTypes = [...resolvers.keys()] as NonEmptyArray<Function>;
@@ -65,10 +77,12 @@ export function buildSubgraphSchema(services: Services): Promise<GraphQLSchema> 
 export function subgraphContext(
   services: Services,
   proxies: TrustedProxies,
+  sessionCookieMaxAgeSeconds: number,
 ): (request: IncomingMessage) => SubgraphContext {
   return (request) =>
     createContext(request, {
       proxies,
+      sessionCookieMaxAgeSeconds,
       authenticate: (accessToken) => services.sessions.authenticate(accessToken),
       loaders: () => createUserLoaders(services.users),
     });

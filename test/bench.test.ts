@@ -34,6 +34,7 @@ it("npm run bench -- --quick produces every figure", async () => {
     "entitiesSqlQueries",
     "entitiesLatencyRatio",
     "loginHashRatio",
+    "passkeySignInRatio",
     "meStormTailRatio",
     "passwordResetTimingRatio",
     "zeroConfigStartSeconds",

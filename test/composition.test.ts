@@ -71,6 +71,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       users: "UserConnection!",
       securityEvents: "SecurityEventConnection!",
       userSecurityEvents: "SecurityEventConnection!",
+      identityProviders: "[IdentityProvider!]!",
       reviews: "[Review!]!",
     });
     expect(fieldsOf(api, "User")).toEqual({
@@ -78,10 +79,13 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       username: "String!",
       email: "String",
       totpEnabled: "Boolean",
+      passkeys: "[Passkey!]",
       emailVerified: "Boolean",
       createdAt: "DateTime!",
       roles: "[String!]",
       lockedAt: "DateTime",
+      identities: "[Identity!]",
+      hasPassword: "Boolean",
     });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });
     expect(Object.keys(fieldsOf(api, "Mutation"))).toEqual(

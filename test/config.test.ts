@@ -29,6 +29,7 @@ describe("configuration", () => {
         failuresPerAddress: 100,
         windowSeconds: 900,
         registrationsPerAddress: 20,
+        signInStartsPerAddress: 100,
       },
       trustProxy: [],
       maxSessionsPerAccount: 100,
@@ -65,6 +66,7 @@ describe("configuration", () => {
       LOGIN_FAILURES_PER_ADDRESS: "500",
       LOGIN_FAILURE_WINDOW: "1h",
       REGISTRATIONS_PER_ADDRESS: "5",
+      SIGN_IN_STARTS_PER_ADDRESS: "7",
       TRUST_PROXY: "10.0.0.0/8, 192.0.2.1 fd00::/8",
       SMTP_URL: "smtp://relay:587",
       SMTP_TIMEOUT: "30s",
@@ -99,6 +101,7 @@ describe("configuration", () => {
         failuresPerAddress: 500,
         windowSeconds: 3600,
         registrationsPerAddress: 5,
+        signInStartsPerAddress: 7,
       },
       trustProxy: [
         { address: "10.0.0.0", prefix: 8, family: "ipv4" },
@@ -112,7 +115,7 @@ describe("configuration", () => {
 
   it("in production, lists every missing required setting at once", async () => {
     const problems = problemsOf({ NODE_ENV: "production" });
-    expect(problems).toHaveLength(7);
+    expect(problems).toHaveLength(8);
     for (const name of [
       "DATABASE_URL",
       "REDIS_URL",
@@ -121,6 +124,7 @@ describe("configuration", () => {
       "SMTP_URL",
       "MAIL_FROM",
       "APP_URL",
+      "WEBAUTHN_ORIGINS",
     ]) {
       expect(problems.some((problem) => problem.startsWith(`${name} `))).toBe(true);
     }
@@ -133,7 +137,10 @@ describe("configuration", () => {
       SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
       MAIL_FROM: "Example <no-reply@example.com>",
       APP_URL: "https://app.example.com/",
+      WEBAUTHN_RP_ID: "example.com",
+      WEBAUTHN_ORIGINS: "https://app.example.com, https://example.com",
     });
+    expect(config.passkeys.origins).toEqual(["https://app.example.com", "https://example.com"]);
     expect(config.mail).toEqual({
       smtpUrl: "smtps://mailer:secret@smtp.example.com:465",
       smtpTimeoutSeconds: 10,
@@ -142,6 +149,52 @@ describe("configuration", () => {
     });
     expect(config.introspection).toBe(false);
     expect(config.migrateOnStart).toBe(false);
+  });
+
+  it("reads the passkey settings: the relying party from the app's address unless told, origins normalized", () => {
+    expect(loadConfig({ APP_URL: "http://localhost:5173/app", TOTP_ISSUER: "Example" })).toMatchObject({
+      passkeys: { rpId: "localhost", rpName: "Example", origins: ["http://localhost:5173"], challengeTtlSeconds: 300 },
+      reauthenticationWindowSeconds: 300,
+    });
+    const config = loadConfig({
+      WEBAUTHN_RP_ID: "Example.COM",
+      WEBAUTHN_RP_NAME: "Example Accounts",
+      WEBAUTHN_ORIGINS: "https://App.Example.com/, https://example.com:8443,https://app.example.com",
+      WEBAUTHN_CHALLENGE_TTL: "2m",
+      REAUTHENTICATION_WINDOW: "0s",
+    });
+    expect(config.passkeys).toEqual({
+      rpId: "example.com",
+      rpName: "Example Accounts",
+      origins: ["https://app.example.com", "https://example.com:8443"],
+      challengeTtlSeconds: 120,
+    });
+    // 0s: every sensitive change asks for the password.
+    expect(config.reauthenticationWindowSeconds).toBe(0);
+  });
+
+  it("refuses passkey settings that could never work, naming each", () => {
+    const problems = problemsOf({
+      WEBAUTHN_RP_ID: "127.0.0.1",
+      WEBAUTHN_ORIGINS: "https://app.example.com/login, ftp://files.example.com",
+      WEBAUTHN_CHALLENGE_TTL: "later",
+      REAUTHENTICATION_WINDOW: "-5m",
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toMatch(/WEBAUTHN_RP_ID must be a domain name/);
+    expect(problems.join("\n")).toMatch(
+      /WEBAUTHN_ORIGINS .*"https:\/\/app\.example\.com\/login", "ftp:\/\/files\.example\.com"/,
+    );
+    for (const name of ["WEBAUTHN_CHALLENGE_TTL", "REAUTHENTICATION_WINDOW"])
+      expect(problems.join("\n")).toContain(name);
+    // In production, an origin the RP ID does not cover is a configuration error too.
+    const production = problemsOf({
+      NODE_ENV: "production",
+      WEBAUTHN_ORIGINS: "https://app.example.com, http://localhost:3000",
+    });
+    expect(production.filter((problem) => problem.startsWith("WEBAUTHN_ORIGINS "))).toEqual([
+      "WEBAUTHN_ORIGINS lists https://app.example.com, which is not on WEBAUTHN_RP_ID localhost or a subdomain of it",
+    ]);
   });
 
   it("reports every malformed value, not only the first", () => {
@@ -190,6 +243,40 @@ describe("configuration", () => {
     }
   });
 
+  it("takes CORS_ORIGINS as web origins, defaulting to APP_URL's, and shows what it refused", () => {
+    expect(loadConfig({}).browser).toEqual({
+      corsOrigins: ["http://localhost:3000"],
+      sessionCookieMaxAgeSeconds: 30 * 86400,
+    });
+    expect(loadConfig({ APP_URL: "https://App.Example.com:443/account/" }).browser.corsOrigins).toEqual([
+      "https://app.example.com",
+    ]);
+    const listed = loadConfig({
+      CORS_ORIGINS: "https://app.example.com, http://localhost:5173/,https://App.example.com",
+      REFRESH_TOKEN_TTL: "12h",
+    });
+    expect(listed.browser).toEqual({
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
+      sessionCookieMaxAgeSeconds: 12 * 3600,
+    });
+    const refused = [
+      "*",
+      "app.example.com",
+      "https://app.example.com/path",
+      "ftp://files.example.com",
+      "https://user@app.example.com",
+      "https://app.example.com?",
+      "https://app.example.com/#",
+      "https://a.example.com https://b.example.com",
+    ];
+    const problems = problemsOf({ CORS_ORIGINS: refused.join(",") });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CORS_ORIGINS must be comma-separated origins/);
+    for (const entry of refused) expect(problems[0]).toContain(`"${entry}"`);
+    // The same parsing as WEBAUTHN_ORIGINS, which refuses an empty query or fragment alike.
+    expect(problemsOf({ WEBAUTHN_ORIGINS: "http://localhost:3000?" })).toHaveLength(1);
+  });
+
   it("checks key material when it reads the configuration, with the other settings' problems", () => {
     const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
     for (const garbage of [
@@ -203,5 +290,93 @@ describe("configuration", () => {
       expect(problems, garbage).toHaveLength(2);
       expect(problems.find((problem) => problem.startsWith("JWT_PRIVATE_KEYS "))).toBeDefined();
     }
+  });
+});
+
+describe("identity provider settings", () => {
+  const oidc = {
+    id: "company",
+    name: "Company SSO",
+    issuer: "https://sso.example.com",
+    clientId: "users",
+    clientSecret: "s3cret-value",
+  };
+
+  it("has no provider by default, and the app's /auth/callback as the one redirect URI", () => {
+    expect(loadConfig({ APP_URL: "https://app.example.com/" }).identityProviders).toEqual({
+      providers: [],
+      redirectUris: ["https://app.example.com/auth/callback"],
+      timeoutSeconds: 10,
+    });
+  });
+
+  it("reads OpenID Connect and GitHub providers with their defaults, and redirect URIs normalized", () => {
+    const config = loadConfig({
+      IDENTITY_PROVIDERS: JSON.stringify([
+        oidc,
+        { kind: "github", id: "github", name: "GitHub", clientId: "gh", clientSecret: "ghs" },
+      ]),
+      REDIRECT_URIS: "https://APP.example.com:443/auth/callback, http://localhost:3000/cb",
+      IDENTITY_PROVIDER_TIMEOUT: "1500ms",
+    });
+    expect(config.identityProviders).toEqual({
+      providers: [
+        { kind: "oidc", ...oidc, scopes: ["email", "profile"] },
+        {
+          kind: "github",
+          id: "github",
+          name: "GitHub",
+          clientId: "gh",
+          clientSecret: "ghs",
+          scopes: ["read:user", "user:email"],
+          webUrl: "https://github.com",
+          apiUrl: "https://api.github.com",
+        },
+      ],
+      redirectUris: ["https://app.example.com/auth/callback", "http://localhost:3000/cb"],
+      timeoutSeconds: 1.5,
+    });
+  });
+
+  it("names every problem with its place, and never quotes a client secret", () => {
+    const problems = problemsOf({
+      IDENTITY_PROVIDERS: JSON.stringify([
+        oidc,
+        { ...oidc, id: "Company!", issuer: "ftp://sso.example.com", extra: true },
+        { kind: "saml", id: "saml" },
+        { ...oidc, id: "other", clientSecret: "" },
+        oidc,
+        { kind: "github", id: "gh", name: "GitHub", clientId: "gh", clientSecret: "s3cret-value", webUrl: "not a url" },
+      ]),
+      REDIRECT_URIS: "https://app.example.com/cb?next=/, /relative",
+    });
+    expect(problems).toEqual([
+      'IDENTITY_PROVIDERS.1.id must be 1–32 of "a-z 0-9 _ -", starting with a letter or digit',
+      "IDENTITY_PROVIDERS.1.issuer must be an http:// or https:// URL without credentials",
+      'IDENTITY_PROVIDERS.1 Unrecognized key: "extra"',
+      'IDENTITY_PROVIDERS.2.kind must be "oidc" (the default) or "github"',
+      "IDENTITY_PROVIDERS.3.clientSecret Too small: expected string to have >=1 characters",
+      "IDENTITY_PROVIDERS.4.id names another provider too: ids must differ",
+      "IDENTITY_PROVIDERS.5.webUrl must be an http:// or https:// URL without credentials",
+      'REDIRECT_URIS must list http(s) URLs without query, fragment or credentials (got "https://app.example.com/cb?next=/")',
+      'REDIRECT_URIS must list absolute URLs (got "/relative")',
+    ]);
+    expect(problems.join("\n")).not.toContain("s3cret");
+    expect(problemsOf({ IDENTITY_PROVIDERS: "not json" })).toEqual([
+      "IDENTITY_PROVIDERS must be a JSON list of providers",
+    ]);
+    expect(problemsOf({ IDENTITY_PROVIDERS: JSON.stringify(oidc) })).toEqual([
+      "IDENTITY_PROVIDERS must be a JSON list of providers",
+    ]);
+  });
+
+  it("requires https provider addresses in production", () => {
+    const problems = problemsOf({
+      NODE_ENV: "production",
+      IDENTITY_PROVIDERS: JSON.stringify([{ ...oidc, issuer: "http://sso.example.com" }]),
+    });
+    expect(problems).toContain(
+      "IDENTITY_PROVIDERS must use https:// addresses in production (not http://sso.example.com)",
+    );
   });
 });

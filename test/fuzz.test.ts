@@ -2,9 +2,17 @@ import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { beforeAll, expect, it } from "vitest";
 import { mutations, sessionMutations } from "../harness/graphql.js";
-import { admin, signUp, signUpAdmin } from "./helpers/accounts.js";
+import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { fragmentDocuments, listRequests, type ListRequest } from "./helpers/fuzz-requests.js";
 import { capturedLogger } from "./helpers/log.js";
+import {
+  beginLogin,
+  beginRegistration,
+  passkeyDocuments,
+  passkeySettings,
+  registerPasskey,
+  TestAuthenticator,
+} from "./helpers/passkeys.js";
 import { productionSettings } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -12,10 +20,36 @@ import { useTestServer } from "./helpers/test-server.js";
 // INTERNAL_SERVER_ERROR, a stack trace, or the password it sent; and nothing is logged as a bug.
 const runs = 2_000;
 const { logger, lines } = capturedLogger();
+// A GitHub preset (no discovery at start), so that sign-ins can start; its addresses are never reached.
+const github = {
+  kind: "github",
+  id: "github",
+  name: "GitHub",
+  clientId: "fuzz",
+  clientSecret: "fuzz-secret",
+  webUrl: "https://github.invalid",
+  apiUrl: "https://api.github.invalid",
+};
 const server = useTestServer({
   logger,
-  config: productionSettings,
+  // The passkey answers below are made for a live challenge, by a session that stays recent.
+  config: {
+    ...productionSettings,
+    ...passkeySettings,
+    ACCESS_TOKEN_TTL: "1h",
+    REAUTHENTICATION_WINDOW: "1h",
+    IDENTITY_PROVIDERS: JSON.stringify([github]),
+  },
 });
+/** Whose passkey answers sign-in challenges, and who registers one passkey after another. */
+let signingIn: { user: SignedUp; authenticator: TestAuthenticator };
+let registering: SignedUp;
+beforeAll(async () => {
+  signingIn = { user: await signUp(server(), "fuzzlogin"), authenticator: new TestAuthenticator() };
+  await registerPasskey(server(), signingIn.user.accessToken, signingIn.authenticator);
+  registering = await signUp(server(), "fuzzregister");
+});
+const redirectUri = `${productionSettings.APP_URL}/auth/callback`;
 
 interface Case {
   method: "GET" | "POST" | "PUT";
@@ -24,6 +58,15 @@ interface Case {
   body?: string;
   /** The password the case sends, if any: it must not come back. */
   password?: string;
+}
+
+/** A passkey answer to a live challenge, made by the authenticator, then altered. */
+interface PasskeyAnswer {
+  ceremony: "login" | "registration";
+  /** The member replaced (the whole answer for an empty path; a member of the decoded client data under `clientData`), or whose bytes get one bit flipped. */
+  path: string[];
+  value: unknown;
+  flip: boolean;
 }
 
 const nasty = fc.oneof(
@@ -79,6 +122,28 @@ const representation = fc.oneof(
     { requiredKeys: [] },
   ),
 );
+
+const answerPaths = [
+  ...[[], ["id"], ["rawId"], ["type"], ["response"], ["clientExtensionResults"], ["authenticatorAttachment"]],
+  ...["clientDataJSON", "authenticatorData", "signature", "userHandle", "attestationObject", "transports"].map(
+    (member) => ["response", member],
+  ),
+  ...["type", "challenge", "origin", "crossOrigin", "topOrigin", "tokenBinding"].map((member) => [
+    "clientData",
+    member,
+  ]),
+];
+const base64urlOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+const passkeyAnswer: fc.Arbitrary<PasskeyAnswer> = fc.record({
+  ceremony: fc.constantFrom("login", "registration") as fc.Arbitrary<PasskeyAnswer["ceremony"]>,
+  path: fc.constantFrom(...answerPaths),
+  value: fc.oneof(
+    anyValue,
+    fc.uint8Array({ maxLength: 400 }).map(base64urlOf),
+    fc.jsonValue({ maxDepth: 3 }).map((value) => base64urlOf(Buffer.from(JSON.stringify(value) ?? ""))),
+  ),
+  flip: fc.boolean(),
+});
 
 const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: string }> = fc.oneof(
   registerInput.map((input) => ({ query: mutations.register, variables: { input }, password: input.password })),
@@ -147,6 +212,45 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     variables: { c: code },
   })),
   anyValue.map((id) => ({ query: sessionMutations.revokeSession, variables: { id } })),
+  password.map((secret) => ({
+    query: passkeyDocuments.beginRegistration,
+    variables: { currentPassword: secret },
+    password: secret,
+  })),
+  fc.tuple(anyValue, anyValue, anyValue).map(([challengeId, response, name]) => ({
+    query: passkeyDocuments.finishRegistration,
+    variables: { challengeId, response, name },
+  })),
+  fc.tuple(anyValue, anyValue).map(([usernameOrEmail, mfaToken]) => ({
+    query: passkeyDocuments.beginLogin,
+    variables: { usernameOrEmail, mfaToken },
+  })),
+  fc
+    .tuple(anyValue, anyValue)
+    .map(([challengeId, response]) => ({ query: passkeyDocuments.finishLogin, variables: { challengeId, response } })),
+  fc.tuple(anyValue, anyValue).map(([id, name]) => ({ query: passkeyDocuments.rename, variables: { id, name } })),
+  anyValue.map((id) => ({ query: passkeyDocuments.remove, variables: { id } })),
+  fc
+    .tuple(fc.oneof(fc.constant("github"), anyValue), fc.oneof(fc.constant(redirectUri), anyValue))
+    .map(([provider, uri]) => ({
+      query:
+        "mutation($p: ID!, $r: String!) { startSocialLogin(provider: $p, redirectUri: $r) { authorizationUrl flowId } linkIdentity(provider: $p, redirectUri: $r) { flowId } }",
+      variables: { p: provider, r: uri },
+    })),
+  fc
+    .tuple(
+      anyValue,
+      fc.oneof(
+        anyValue,
+        nasty.map((query) => `${redirectUri}?${query}`),
+      ),
+    )
+    .map(([flowId, callbackUrl]) => ({
+      query:
+        "mutation($f: ID!, $c: String!) { completeSocialLogin(flowId: $f, callbackUrl: $c) { accessToken user { id hasPassword identities { id } } } }",
+      variables: { f: flowId, c: callbackUrl },
+    })),
+  anyValue.map((id) => ({ query: "mutation($id: ID!) { unlinkIdentity(id: $id) }", variables: { id } })),
   anyValue.map((id) => ({
     query: "query($id: ID!) { user(id: $id) { id username email createdAt } }",
     variables: { id },
@@ -161,10 +265,13 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
   fc
     .constantFrom(
       mutations.me,
+      passkeyDocuments.list,
       sessionMutations.sessions,
       sessionMutations.logout,
       sessionMutations.logoutAll,
       "{ _service { sdl } }",
+      "{ identityProviders { id name } }",
+      "{ me { id hasPassword identities { id provider email linkedAt } } }",
       "subscription { me { id } }",
       "subscription S { _service { sdl } }",
       "{ __schema { types { name } } }",
@@ -438,5 +545,73 @@ it("answers every list argument at lengths up to the body limit at once, with a 
     ),
     { numRuns: 120 },
   );
+  expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
+}, 300_000);
+
+/**
+ * A live challenge and the authenticator's answer to it, altered as `answer` says. A registration
+ * is answered for the account that began it (its passkeys cleared first, so that it never fills up).
+ */
+async function alteredAnswer(answer: PasskeyAnswer): Promise<{ variables: Record<string, unknown>; token?: string }> {
+  if (answer.ceremony === "login") {
+    const { challengeId, options } = await beginLogin(server(), { usernameOrEmail: signingIn.user.account.username });
+    return { variables: { challengeId, response: alter(signingIn.authenticator.get(options), answer) } };
+  }
+  await server().database.passkey.deleteMany({ where: { userId: registering.id } });
+  const { challengeId, options } = await beginRegistration(server(), registering.accessToken);
+  return {
+    variables: { challengeId, response: alter(new TestAuthenticator().create(options), answer), name: "Fuzzed" },
+    token: registering.accessToken,
+  };
+}
+
+function alter(made: Record<string, any>, { path, value, flip }: PasskeyAnswer): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(made);
+  if (path[0] === "clientData") {
+    const clientData = JSON.parse(Buffer.from(copy.response.clientDataJSON, "base64url").toString());
+    clientData[path[1]!] = value;
+    copy.response.clientDataJSON = Buffer.from(JSON.stringify(clientData)).toString("base64url");
+    return copy;
+  }
+  const parent = path.length === 1 ? copy : copy[path[0]!];
+  const key = path.at(-1)!;
+  const current = parent?.[key];
+  if (flip && typeof current === "string" && current.length > 0) {
+    const bytes = Buffer.from(current, "base64url");
+    bytes[JSON.stringify(value ?? null).length % bytes.length]! ^= 0x80;
+    parent[key] = bytes.toString("base64url");
+  } else if (parent && typeof parent === "object") parent[key] = value;
+  return copy;
+}
+
+const passkeyRuns = 400;
+
+it(`answers ${passkeyRuns} altered passkey answers to live challenges with INVALID_PASSKEY, BAD_USER_INPUT or a session: never a 5xx`, async () => {
+  const seen = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(passkeyAnswer, async (answer) => {
+      const { variables, token } = await alteredAnswer(answer);
+      const query = answer.ceremony === "login" ? passkeyDocuments.finishLogin : passkeyDocuments.finishRegistration;
+      const response = await fetch(server().url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await response.text();
+      expect(response.status, text.slice(0, 300)).toBeLessThan(500);
+      expect(text).not.toMatch(stackTrace);
+      const body = JSON.parse(text);
+      const outcome = body.errors
+        ? body.errors.map((error: { extensions?: { code?: string } }) => error.extensions?.code).join()
+        : "OK";
+      expect(["INVALID_PASSKEY", "BAD_USER_INPUT", "OK"], text.slice(0, 300)).toContain(outcome);
+      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+    }),
+    { numRuns: passkeyRuns },
+  );
+  // The alterations reached verification, and some left the answer valid (a member it does not read).
+  expect(seen.get("INVALID_PASSKEY")).toBeGreaterThan(passkeyRuns / 4);
+  expect(seen.get("OK")).toBeGreaterThan(0);
   expect(lines.filter((line) => /unexpected error|request failed|unhandled/.test(line))).toEqual([]);
 }, 300_000);

@@ -37,6 +37,8 @@ beforeAll(async () => {
       SMTP_URL: mail.url,
       MAIL_FROM: "no-reply@example.com",
       APP_URL: "https://app.example.com",
+      WEBAUTHN_RP_ID: "app.example.com",
+      WEBAUTHN_ORIGINS: "https://app.example.com",
       HOST: "127.0.0.1",
       PORT: String(port),
       METRICS_PORT: String(metricsPort),

@@ -29,6 +29,8 @@ describe("in production", () => {
         SMTP_URL: "smtp://127.0.0.1:1",
         MAIL_FROM: "no-reply@example.com",
         APP_URL: "https://app.example.com",
+        WEBAUTHN_RP_ID: "app.example.com",
+        WEBAUTHN_ORIGINS: "https://app.example.com",
       },
     });
   });

@@ -3,6 +3,7 @@ import { admin, logIn, signUp } from "./helpers/accounts.js";
 import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { mfaClient, mfaDocuments } from "./helpers/mfa.js";
+import { passkeySettings, registerPasskey, signInWithPasskey, TestAuthenticator } from "./helpers/passkeys.js";
 import type { TestServer } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -51,7 +52,7 @@ describe("a loop of logins with the default MAX_SESSIONS_PER_ACCOUNT (100)", () 
 });
 
 describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
-  const server = useTestServer({ store: "redis", config: { MAX_SESSIONS_PER_ACCOUNT: "3" } });
+  const server = useTestServer({ store: "redis", config: { ...passkeySettings, MAX_SESSIONS_PER_ACCOUNT: "3" } });
 
   it("ends the least recently used session at the next sign-in, as revokeSession would, and records it", async () => {
     const user = await signUp(server());
@@ -115,6 +116,35 @@ describe("with MAX_SESSIONS_PER_ACCOUNT=3", () => {
     expect(
       errorCodes(await server().request(mfaDocuments.totpEnabled, {}, { token: completed[0]!.accessToken })),
     ).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("applies to passkey sign-ins, whose login events still say a passkey signed in", async () => {
+    const user = await signUp(server());
+    const authenticator = new TestAuthenticator();
+    await registerPasskey(server(), user.accessToken, authenticator);
+    const signedIn: Tokens[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await signInWithPasskey(server(), authenticator, { usernameOrEmail: user.account.username });
+      expect(response.errors).toBeUndefined();
+      signedIn.push(response.data!.finishPasskeyLogin);
+    }
+    expect(await liveSessionIds(server(), user.id)).toEqual(
+      signedIn
+        .slice(1)
+        .map((tokens) => sessionIdOf(tokens.accessToken))
+        .sort(),
+    );
+    expect(await works(server(), user)).toEqual({ access: false, refresh: false });
+    expect(await works(server(), signedIn[0]!)).toEqual({ access: false, refresh: false });
+    const events = await server().database.securityEvent.findMany({
+      where: { userId: user.id, kind: { in: ["login_succeeded", "session_ended"] } },
+      orderBy: { id: "asc" },
+      select: { kind: true, details: true },
+    });
+    // The third and fourth sign-ins each ended one session, in the transaction that stored their own.
+    const passkeyLogin = { kind: "login_succeeded", details: { method: "passkey" } };
+    const ended = { kind: "session_ended", details: { reason: "session_limit", count: 1 } };
+    expect(events).toEqual([passkeyLogin, passkeyLogin, passkeyLogin, ended, passkeyLogin, ended]);
   });
 
   it("never leaves more live sessions than the limit to concurrent logins, and no ended one usable", async () => {

@@ -5,6 +5,7 @@ import { MemoryStore } from "../src/store/memory-store.js";
 import { slotTag } from "../src/store/key-slot.js";
 import type { RedisStore } from "../src/store/redis-store.js";
 import type { RevocationEntry, RevocationStore } from "../src/store/revocation-store.js";
+import type { SingleUseStore } from "../src/store/single-use-store.js";
 import type { Store } from "../src/store/store.js";
 import { ManualClock } from "./helpers/clock.js";
 import { useRedisCluster } from "./helpers/redis-cluster.js";
@@ -12,7 +13,7 @@ import { changeStoreKeys } from "./helpers/redis-keys.js";
 import { openTestStore } from "./helpers/server.js";
 
 /** Reads a key's remaining lifetime the way each store keeps it; -2 when the key is gone. */
-type TtlReader = (kind: "session" | "hits", id: string) => Promise<number>;
+type TtlReader = (kind: "session" | "hits" | "once", id: string) => Promise<number>;
 
 interface Subject {
   store: Store;
@@ -49,7 +50,7 @@ async function redisSubject(kind: "redis" | "cluster"): Promise<Subject> {
     loseData: () => changeStoreKeys(store, "*", (server, key) => server.del(key)),
     expireAll: async () => {
       // PEXPIRE 1 then wait for Redis itself to expire them: its own expiry, not a DEL.
-      for (const pattern of ["{revocations:*}session:*", "hits:*"]) {
+      for (const pattern of ["{revocations:*}session:*", "hits:*", "once:*"]) {
         await changeStoreKeys(store, pattern, (server, key) => server.pexpire(key, 1));
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -258,6 +259,58 @@ describe.each(stores)("the %s store as the counter store", (_name, open) => {
     expect(await countOf(forgotten)).toBe(0);
     expect(await countOf(takenBack)).toBe(1);
     expect(await countOf(known)).toBe(1);
+  });
+});
+
+describe.each(stores)("the %s store as the single-use store", (_name, open) => {
+  let subject: Subject;
+  const singleUse = (): SingleUseStore => subject.store;
+  beforeAll(async () => {
+    subject = await open();
+  });
+  afterAll(() => subject.store.close());
+
+  it("hands a kept value to one take only, however many race for it", async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const key = `challenge:${randomUUID()}`;
+      await singleUse().put(key, `value ${trial}`, 300);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => singleUse().take(key)));
+      expect(taken.filter((value) => value !== null)).toEqual([`value ${trial}`]);
+      expect(await singleUse().take(key)).toBeNull();
+    }
+    expect(await singleUse().take(`challenge:${randomUUID()}`)).toBeNull();
+  });
+
+  it("keeps the latest of two puts under one key, for one take", async () => {
+    const key = `challenge:${randomUUID()}`;
+    await singleUse().put(key, "first", 300);
+    await singleUse().put(key, "second", 300);
+    expect(await singleUse().take(key)).toBe("second");
+    expect(await singleUse().take(key)).toBeNull();
+    expect(await subject.ttl("once", key)).toBe(-2);
+  });
+
+  it("keeps a value only as long as asked, then no take gets it", async () => {
+    const [key, other] = [`challenge:${randomUUID()}`, `challenge:${randomUUID()}`];
+    await singleUse().put(key, "kept", 300);
+    await singleUse().put(other, "kept too", 300);
+    const ttl = await subject.ttl("once", key);
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await subject.expireAll();
+    expect(await singleUse().take(key)).toBeNull();
+    expect(await subject.ttl("once", other)).toBe(-2);
+  });
+});
+
+describe("the in-process store under a flood of kept values", () => {
+  it("stays within its cap, dropping the oldest first", async () => {
+    const store = new MemoryStore(undefined, { maxCounters: 1_000 });
+    for (let index = 0; index < 5_000; index++) await store.put(`challenge:${index}`, `value ${index}`, 300);
+    expect(store.keptCount).toBeLessThanOrEqual(1_000);
+    expect(await store.take("challenge:0")).toBeNull();
+    expect(await store.take("challenge:4999")).toBe("value 4999");
+    await store.close();
   });
 });
 

@@ -40,6 +40,8 @@ async function productionEnvironment(overrides: Record<string, string>): Promise
     SMTP_URL: "smtp://127.0.0.1:1",
     MAIL_FROM: "no-reply@example.com",
     APP_URL: "https://app.example.com",
+    WEBAUTHN_RP_ID: "app.example.com",
+    WEBAUTHN_ORIGINS: "https://app.example.com",
     ...overrides,
   };
 }

@@ -120,6 +120,7 @@ describe("npm start with no configuration", () => {
       "SMTP_URL",
       "MAIL_FROM",
       "APP_URL",
+      "WEBAUTHN_ORIGINS",
     ]) {
       expect(result.output).toContain(name);
     }

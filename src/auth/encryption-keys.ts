@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -61,6 +61,11 @@ export class EncryptionKeys {
 
   get keyIds(): string[] {
     return [...this.keys.keys()];
+  }
+
+  /** A 32-byte key for `purpose` (HKDF-SHA-256 of the sealing key): the same on every instance given the same keys. */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync("sha256", this.keys.get(this.currentKeyId)!, Buffer.alloc(0), purpose, keyBytes));
   }
 
   /**

@@ -1,10 +1,16 @@
 import path from "node:path";
 import { z } from "zod";
 import type { ReadReplicaSettings } from "../db/read-replicas.js";
+import { databaseReplicaGroup } from "../db/settings.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
+import { browserGroup, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
+import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
+import type { PasskeySettings } from "../passkeys/relying-party.js";
+import { passkeyGroup } from "../passkeys/settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
 import type { RedisTarget } from "../store/redis-connection.js";
+import { redisGroup } from "../store/settings.js";
 import {
   addressRanges,
   booleanFlag,
@@ -15,8 +21,7 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
-import { databaseReplicas, databaseReplicaSettings } from "./database-replicas.js";
-import { checkRedisTopology, hasSharedRedis, redisTarget, redisTopologySettings } from "./redis-topology.js";
+import { checkProductionSettings } from "./production.js";
 
 const envSchema = z
   .object({
@@ -26,14 +31,18 @@ const envSchema = z
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     SHUTDOWN_DRAIN_PERIOD: duration("5s"),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
-    ...databaseReplicaSettings,
+    ...databaseReplicaGroup.variables,
+    DATABASE_REPLICA_MAX_LAG: duration("10s"),
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_KEY_PREFIX: z.string().default("users:"),
-    ...redisTopologySettings,
+    ...redisGroup.variables,
     DATA_DIR: z.string().min(1).default(".data"),
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
+    ...passkeyGroup.variables,
+    WEBAUTHN_CHALLENGE_TTL: duration("5m"),
+    REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
     JWT_AUDIENCE: z.string().min(1).default("supergraph"),
     ACCESS_TOKEN_TTL: duration("15m"),
@@ -49,6 +58,7 @@ const envSchema = z
     LOGIN_FAILURES_PER_ADDRESS: count(100),
     LOGIN_FAILURE_WINDOW: duration("15m"),
     REGISTRATIONS_PER_ADDRESS: count(20),
+    SIGN_IN_STARTS_PER_ADDRESS: count(100),
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
@@ -58,6 +68,7 @@ const envSchema = z
       .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
       .optional(),
     APP_URL: url(["http:", "https:"]),
+    ...browserGroup.variables,
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
@@ -77,27 +88,12 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    ...identityProviderGroup.variables,
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
   })
   .superRefine((env, ctx) => {
-    checkRedisTopology(env, ctx);
-    if (env.NODE_ENV !== "production") return;
-    if (!hasSharedRedis(env)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["REDIS_URL"],
-        message: "is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)",
-      });
-    }
-    for (const name of [
-      "DATABASE_URL",
-      "JWT_PRIVATE_KEYS",
-      "ENCRYPTION_KEYS",
-      "SMTP_URL",
-      "MAIL_FROM",
-      "APP_URL",
-    ] as const) {
-      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
-    }
+    redisGroup.check(env, ctx);
+    checkProductionSettings(env, ctx);
   });
 
 /** The name of every setting the configuration reads; docs/api.md documents each. */
@@ -135,6 +131,9 @@ export interface Config {
   encryptionKeys?: string;
   /** The name authenticator apps show beside an account's codes. */
   totpIssuer: string;
+  passkeys: PasskeySettings;
+  /** How long after signing in with a credential a session may make sensitive changes without the password again. */
+  reauthenticationWindowSeconds: number;
   logLevel: string;
   /** Absent: readable on a terminal outside production, JSON otherwise. */
   logFormat?: "json" | "pretty";
@@ -153,6 +152,8 @@ export interface Config {
     /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
     appUrl: string;
   };
+  /** Browsers' pages: which origins may call with credentials, and the session cookie. */
+  browser: BrowserSettings;
   requireEmailVerification: boolean;
   accountLinks: {
     emailVerificationTtlSeconds: number;
@@ -172,6 +173,8 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
 }
 
 export class ConfigError extends Error {
@@ -181,16 +184,22 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment once, reporting every problem at the same time. */
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+/** Every variable parsed, or ConfigError with every problem at the same time. */
+function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
   // An empty variable means "not set", as in most shells' `VAR= command`.
   const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+/** Parses the environment once, reporting every problem at the same time. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnvironment(environment);
   const production = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -198,8 +207,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     metricsPort: env.METRICS_PORT,
     shutdownDrainPeriodMs: env.SHUTDOWN_DRAIN_PERIOD * 1000,
     databaseUrl: env.DATABASE_URL,
-    databaseReplicas: databaseReplicas(env),
-    redis: redisTarget(env),
+    databaseReplicas: databaseReplicaGroup.settings(env),
+    redis: redisGroup.settings(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     dataDir: path.resolve(env.DATA_DIR),
     jwt: {
@@ -213,6 +222,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
+    passkeys: passkeyGroup.settings(env, appUrl),
+    reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     introspection: env.INTROSPECTION ?? !production,
@@ -223,14 +234,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       failuresPerAddress: env.LOGIN_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
       registrationsPerAddress: env.REGISTRATIONS_PER_ADDRESS,
+      signInStartsPerAddress: env.SIGN_IN_STARTS_PER_ADDRESS,
     },
     trustProxy: env.TRUST_PROXY,
     mail: {
       smtpUrl: env.SMTP_URL,
       smtpTimeoutSeconds: env.SMTP_TIMEOUT,
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
-      appUrl: (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+      appUrl,
     },
+    browser: browserGroup.settings(env, appUrl),
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
@@ -258,6 +271,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
+    identityProviders: identityProviderGroup.settings(env, appUrl),
   };
 }
 

@@ -21,6 +21,14 @@ export const accountEvents = {
   mfa_code_rejected: { audited: false, counted: "mfa_code_rejected" },
   mfa_enabled: { audited: true, counted: "mfa_enabled" },
   mfa_disabled: { audited: true, counted: "mfa_disabled" },
+  /** details: the passkey's id and name. */
+  passkey_added: { audited: true, counted: null },
+  passkey_removed: { audited: true, counted: null },
+  /** A passkey answered with a signature counter not above the last one seen: a cloned authenticator, likely. */
+  passkey_counter_regressed: { audited: true, counted: null },
+  /** An identity provider's sign-in now signs in to the account, or no longer does (details: provider, and `by` when not the owner's own act). */
+  identity_linked: { audited: true, counted: null },
+  identity_unlinked: { audited: true, counted: null },
   refresh_succeeded: { audited: false, counted: "refresh_succeeded" },
   refresh_rejected: { audited: false, counted: "refresh_rejected" },
   refresh_token_reused: { audited: true, counted: "refresh_token_reused" },

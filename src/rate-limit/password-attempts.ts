@@ -16,11 +16,18 @@ export interface PasswordAttemptLimits {
   windowSeconds: number;
   /** Registrations from one client address per hour. */
   registrationsPerAddress: number;
+  /** Passkey sign-ins and sign-ins with a provider started from one client address in `signInStartWindowSeconds`. */
+  signInStartsPerAddress: number;
 }
 
 /** How long a client that signed in stays known to the account. */
 const knownClientSeconds = 30 * 86400;
 const registrationWindowSeconds = 3600;
+/**
+ * As long as what a sign-in's start keeps for its answer lives at most (a provider's sign-in flow):
+ * one client address holds no more of them at once than its allowance.
+ */
+export const signInStartWindowSeconds = 10 * 60;
 
 /**
  * The client an attempt is counted against: its address, an IPv6 address by its /64 (one host
@@ -103,9 +110,24 @@ export class PasswordAttemptLimiter {
   }
 
   /** Counts a registration from `address`; RATE_LIMITED past the hourly allowance. */
-  async registration(address: string | undefined): Promise<void> {
-    const counter = await this.store.hit(`register:address:${clientKey(address)}`, registrationWindowSeconds);
-    if (counter.count > this.limits.registrationsPerAddress) {
+  registration(address: string | undefined): Promise<void> {
+    const { registrationsPerAddress } = this.limits;
+    return this.countPerAddress("register", address, registrationsPerAddress, registrationWindowSeconds);
+  }
+
+  /**
+   * Counts the start of a sign-in that keeps a challenge or a flow for its answer (a passkey
+   * sign-in, a sign-in with a provider) from `address`: strangers cannot fill the shared store with
+   * them. RATE_LIMITED past the allowance.
+   */
+  signInStart(address: string | undefined): Promise<void> {
+    const { signInStartsPerAddress } = this.limits;
+    return this.countPerAddress("signin-start", address, signInStartsPerAddress, signInStartWindowSeconds);
+  }
+
+  private async countPerAddress(kind: string, address: string | undefined, limit: number, windowSeconds: number) {
+    const counter = await this.store.hit(`${kind}:address:${clientKey(address)}`, windowSeconds);
+    if (counter.count > limit) {
       this.onLimited();
       throw new RateLimitedError(Math.max(1, counter.resetInSeconds));
     }

@@ -49,6 +49,9 @@ export interface SessionLifecycleDependencies {
 /** Why sessions past MAX_SESSIONS_PER_ACCOUNT ended (`revoked_reason`, and the event's details). */
 export const sessionLimitReason = "session_limit";
 
+/** What a sign-in's security events say beside their kind (how the account signed in, when not with its password); never a secret. */
+export type LoginDetails = Prisma.InputJsonObject;
+
 /**
  * How every session starts and ends, whichever operation starts or ends it (login, register,
  * password change, logout, reuse detection…).
@@ -85,15 +88,20 @@ export class SessionLifecycle {
 
   /**
    * A login's session (`login`, `completeLogin`), its first refresh token and its `login_succeeded`
-   * event, in a transaction that holds the account's row. When the account would then have more
-   * than `maxSessionsPerAccount` live sessions, the least recently used end as `revokeSession` ends
-   * one, recorded as one `session_ended` event. Null, and nothing written, when the account's
-   * credentials changed (or it went) since `account` was read; `locked`, and nothing written, when
-   * it is locked.
+   * event (with `details`, how it signed in), in a transaction that holds the account's row. When
+   * the account would then have more than `maxSessionsPerAccount` live sessions, the least recently
+   * used end as `revokeSession` ends one, recorded as one `session_ended` event. Null, and nothing
+   * written, when the account's credentials changed (or it went) since `account` was read; `locked`,
+   * and nothing written, when it is locked.
    */
-  async insert(account: AccountCredentials, session: NewSession, client: ClientInfo): Promise<StoredSession | null> {
+  async insert(
+    account: AccountCredentials,
+    session: NewSession,
+    client: ClientInfo,
+    details?: LoginDetails,
+  ): Promise<StoredSession | null> {
     const { database, audit, maxSessionsPerAccount } = this.dependencies;
-    const event = { kind: "login_succeeded", client } as const;
+    const event = { kind: "login_succeeded", client, details } as const;
     // Most sign-ins end no session: a transaction of two prepared statements is then enough.
     const quick = await inPoolTransaction(
       database.pool,
@@ -103,7 +111,7 @@ export class SessionLifecycle {
     if (quick.beyondLimit.length === 0) return quick.stored;
     // Rolled back: again, in a transaction that can end the sessions past the limit too.
     const outcome = await database.$transaction(async (tx) => {
-      const inserted = await this.insertWithin(tx, account, session, client, event.kind);
+      const inserted = await this.insertWithin(tx, account, session, client, event.kind, details);
       await inserted.revoke();
       return inserted;
     }, transactionOptions);
@@ -111,13 +119,14 @@ export class SessionLifecycle {
     return outcome.stored;
   }
 
-  /** `insert` inside the caller's transaction (a registration's, which stores the account too); the caller calls `revoke` last. */
+  /** `insert` inside the caller's transaction (a registration's, which stores the account too; a provider's link); the caller calls `revoke` last. */
   async insertWithin(
     tx: Transaction,
     account: AccountCredentials,
     session: NewSession,
     client: ClientInfo,
     kind: SecurityEventKind,
+    details?: LoginDetails,
   ): Promise<{ stored: StoredSession | null; ended: number; revoke: () => Promise<void> }> {
     const { audit, maxSessionsPerAccount } = this.dependencies;
     const { stored, beyondLimit } = await signIn(
@@ -125,7 +134,7 @@ export class SessionLifecycle {
       audit,
       account,
       session,
-      { kind, client },
+      { kind, client, details },
       maxSessionsPerAccount - 1,
     );
     if (beyondLimit.length === 0) return { stored, ended: 0, revoke: async () => {} };

@@ -6,7 +6,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import {
   AccountLockedError,
-  BadUserInputError,
+  type AppError,
   EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
@@ -19,12 +19,14 @@ import type { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
 import type { PasswordCheck } from "../passwords/password-check.js";
-import { foldIdentifier } from "../users/identity.js";
+import type { PasswordAttempt, PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
+import { parseLoginIdentifier } from "../users/identity.js";
 import type { LoginAccount, UsersService } from "../users/users.service.js";
 import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
 import type { SecondFactorChallenges } from "./second-factor-challenges.js";
-import type { AuthResult, SessionLifecycle } from "./session-lifecycle.js";
+import type { AuthResult, LoginDetails, SessionLifecycle } from "./session-lifecycle.js";
+import type { SignInProof } from "./sign-in-proof.js";
 
 export interface SessionInfo {
   id: string;
@@ -34,6 +36,12 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/**
+ * The steps of a login every credential shares, for sign-ins with a credential other than the
+ * password: the same limits, refusals, events, second factor and session as `login`.
+ */
+export type CredentialSignIn = Pick<SessionsService, "attempt" | "refuse" | "proceed">;
+
 export interface SessionsServiceDependencies {
   database: Database;
   users: UsersService;
@@ -42,7 +50,9 @@ export interface SessionsServiceDependencies {
   revocations: RevocationSet;
   accessTokens: AccessTokens;
   passwordCheck: PasswordCheck;
-  /** Issues the mfaToken of a login whose account has a second factor. */
+  /** The login limits, which sign-ins with other credentials count against too. */
+  passwordAttempts: PasswordAttemptLimiter;
+  /** Issues the mfaToken of a login whose account has a second factor, saying what the login proved first. */
   secondFactor: SecondFactorChallenges;
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
@@ -53,18 +63,13 @@ export interface SessionsServiceDependencies {
   onEvent: EventCounter;
 }
 
-const maxIdentifierLength = 320;
-
 /** Signing in and out: login, authentication of access tokens, refresh rotation, logout, the session list. */
 export class SessionsService {
   constructor(private readonly dependencies: SessionsServiceDependencies) {}
 
   async login(input: { usernameOrEmail: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
-    const { users, passwordCheck, secondFactor, onEvent } = this.dependencies;
-    const identifier = foldIdentifier(input.usernameOrEmail);
-    if (identifier.length === 0 || identifier.length > maxIdentifierLength) {
-      throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
-    }
+    const { users, passwordCheck } = this.dependencies;
+    const identifier = parseLoginIdentifier(input.usernameOrEmail);
     const account = await users.findForLogin(identifier);
     // Counted against the account itself, whichever of its names was typed; no password is
     // checked past the limit. The right password is not counted as a failure, whatever follows
@@ -74,29 +79,56 @@ export class SessionsService {
     const verified = await passwordCheck
       .matches(stored, attemptKey, input.password, client)
       .catch((error: unknown) => this.refused(error, account?.user.id, client));
-    if (!account || !verified) throw await this.failedLogin(account?.user.id, client, new InvalidCredentialsError());
-    // A locked account says so only to the right password, so guessers learn nothing.
-    if (account.user.lockedAt) throw await this.failedLogin(account.user.id, client, new AccountLockedError());
-    // Only after the password: to anyone else, an unverified account looks like any other.
+    if (!account || !verified) throw await this.refuse(account?.user.id, client, new InvalidCredentialsError());
+    return this.proceed(account, client);
+  }
+
+  /**
+   * Counts a sign-in attempt with a credential other than the password against `subject` (the
+   * account, `id:<id>`, once known) and the client, within the login limits: RATE_LIMITED past
+   * them, and no credential is checked then. Settle it once the credential holds.
+   */
+  async attempt(subject: string, userId: string | undefined, client: ClientInfo): Promise<PasswordAttempt> {
+    return this.dependencies.passwordAttempts
+      .begin(subject, client.ip)
+      .catch((error: unknown) => this.refused(error, userId, client));
+  }
+
+  /**
+   * What follows a first factor that holds, whichever it was (the password, a passkey, a sign-in
+   * with an identity provider): a locked account is refused (said only now, so guessers learn
+   * nothing), so is an unverified one where verification is required (to anyone else it looks like
+   * any other); an account with a second factor gets an mfaToken unless the credential proved two
+   * factors itself; then the session.
+   */
+  async proceed(
+    account: Omit<LoginAccount, "passwordHash">,
+    client: ClientInfo,
+    proof: SignInProof = {},
+  ): Promise<AuthResult> {
+    const { secondFactor, onEvent } = this.dependencies;
+    const { details } = proof;
+    if (account.user.lockedAt) throw await this.refuse(account.user.id, client, new AccountLockedError(), details);
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
-      throw await this.failedLogin(account.user.id, client, new EmailNotVerifiedError());
+      throw await this.refuse(account.user.id, client, new EmailNotVerifiedError(), details);
     }
-    if (account.mfaEnabled) {
+    if (account.mfaEnabled && !proof.multiFactor) {
       onEvent("login_mfa_required");
-      throw new MfaRequiredError(
-        await secondFactor.issue({ id: account.user.id, credentialsVersion: account.credentialsVersion }),
-      );
+      const credentials = { id: account.user.id, credentialsVersion: account.credentialsVersion };
+      throw new MfaRequiredError(await secondFactor.issue(credentials, proof.firstFactor ?? "password", details));
     }
-    return this.startSession(account, client);
+    return this.startSession(account, client, details);
   }
 
   /**
    * A session for an account that just proved who it is (a login, or a login completed with a
    * second factor), written only while its credentials are still those that were checked.
+   * `details` says how it signed in when not with its password alone.
    */
   async startSession(
     account: Pick<LoginAccount, "user" | "credentialsVersion">,
     client: ClientInfo,
+    details?: LoginDetails,
   ): Promise<AuthResult> {
     const { lifecycle, clock, onEvent } = this.dependencies;
     const userId = account.user.id;
@@ -104,12 +136,12 @@ export class SessionsService {
     // The access token is signed while the session is written; it is handed out only once stored.
     const [result, stored] = await Promise.all([
       lifecycle.tokensFor(account.user, session),
-      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client),
+      lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, details),
     ]);
-    // The password changed while it was being checked, so the session was not written.
-    if (!stored) throw await this.failedLogin(userId, client, new InvalidCredentialsError());
+    // The credentials changed while they were being checked, so the session was not written.
+    if (!stored) throw await this.refuse(userId, client, new InvalidCredentialsError(), details);
     // Locked meanwhile: nothing was written.
-    if (stored.locked) throw await this.failedLogin(userId, client, new AccountLockedError());
+    if (stored.locked) throw await this.refuse(userId, client, new AccountLockedError(), details);
     onEvent("login_succeeded");
     // Roles changed meanwhile: the token carries the stored ones.
     if (stored.roles.join() !== account.user.roles.join())
@@ -126,24 +158,28 @@ export class SessionsService {
     throw error;
   }
 
-  /** Counts and records a refused login (of an existing account: a name of none is about no one), and hands the error back. */
-  private async failedLogin<E extends InvalidCredentialsError | AccountLockedError | EmailNotVerifiedError>(
+  /**
+   * Counts and records a refused login (of an existing account: a name of none is about no one),
+   * and hands the error back. `details` says how it signed in when not with its password.
+   */
+  async refuse<E extends AppError>(
     userId: string | undefined,
     client: ClientInfo,
     error: E,
+    details?: LoginDetails,
   ): Promise<E> {
     const { database, audit, onEvent } = this.dependencies;
     onEvent("login_failed");
     if (userId) {
-      // The right password refused for another reason: say which (the client was told too).
+      // The right credential refused for another reason: say which (the client was told too).
       const reason =
         error instanceof AccountLockedError
           ? "locked"
           : error instanceof EmailNotVerifiedError
             ? "email_not_verified"
             : undefined;
-      const details = reason ? { reason } : undefined;
-      await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details });
+      const recorded = reason || details ? { ...(reason ? { reason } : {}), ...details } : undefined;
+      await audit.record(database, { kind: "login_failed", userId, actorId: null, client, details: recorded });
     }
     return error;
   }

@@ -40,9 +40,10 @@ const lockAccount =
   "SELECT roles, locked_at IS NOT NULL AS locked FROM users WHERE id = $1 AND credentials_version = $2 FOR NO KEY UPDATE";
 
 /**
- * The session, its first refresh token and the sign-in's security event, in one statement under the
- * account's lock. Returns the account's other live sessions past the `$11` most recently used: those
- * the new one puts beyond the limit (the statement does not see its own insert).
+ * The session, its first refresh token and the sign-in's security event (with its details: how it
+ * signed in), in one statement under the account's lock. Returns the account's other live sessions
+ * past the `$12` most recently used: those the new one puts beyond the limit (the statement does not
+ * see its own insert).
  */
 const insertSession = `WITH session AS (
     INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at, access_token_expires_at)
@@ -50,10 +51,10 @@ const insertSession = `WITH session AS (
   ), refresh_token AS (
     INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT $6, id, $4, $5 FROM session
   ), event AS (
-    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent) SELECT $4, $8, $2, $2, $9, $10 FROM session
+    INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent, details) SELECT $4, $8, $2, $2, $9, $10, $11::jsonb FROM session
   )
   SELECT id FROM sessions WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $4
-  ORDER BY last_used_at DESC, created_at DESC, id OFFSET $11`;
+  ORDER BY last_used_at DESC, created_at DESC, id OFFSET $12`;
 
 /** Runs one statement of a transaction; `name` prepares it once per connection where that is possible. */
 export type Run = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
@@ -75,13 +76,13 @@ export async function signIn(
   audit: SecurityEvents,
   account: AccountCredentials,
   session: NewSession,
-  event: Pick<SecurityEventInput, "kind" | "client">,
+  event: Pick<SecurityEventInput, "kind" | "client" | "details">,
   keep: number,
 ): Promise<SignIn> {
   const [stored] = await run<StoredSession>("lock-account", lockAccount, [account.id, account.credentialsVersion]);
   if (!stored || stored.locked) return { stored: stored ?? null, beyondLimit: [] };
   const { row } = session;
-  const { kind, ip, userAgent } = audit.row({ ...event, userId: account.id, actorId: account.id });
+  const { kind, ip, userAgent, details } = audit.row({ ...event, userId: account.id, actorId: account.id });
   const values = [
     row.id,
     account.id,
@@ -91,7 +92,8 @@ export async function signIn(
     row.refreshTokens.create.tokenHash,
     row.accessTokenExpiresAt,
   ];
-  const beyond = await run<{ id: string }>("insert-session", insertSession, [...values, kind, ip, userAgent, keep]);
+  const eventValues = [kind, ip, userAgent, details === undefined ? null : JSON.stringify(details)];
+  const beyond = await run<{ id: string }>("insert-session", insertSession, [...values, ...eventValues, keep]);
   return { stored, beyondLimit: beyond.map(({ id }) => id) };
 }
 

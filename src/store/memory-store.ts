@@ -9,9 +9,15 @@ interface Entry {
   expiresAt: number;
 }
 
+interface Kept {
+  value: string;
+  expiresAt: number;
+}
+
 /**
  * Strangers create counters (one per login name or address they try): beyond this many,
  * the oldest go first. About 270 bytes each as measured (with 40-character names), so ≈ 27 MB at most.
+ * Kept values (challenges) are capped alike.
  */
 export const defaultMaxCounters = 100_000;
 
@@ -20,11 +26,12 @@ export const defaultMaxCounters = 100_000;
  * empty with every process, so it is not current until rebuilt from PostgreSQL.
  *
  * Revocations are never evicted (each needs an authenticated session to end, and lives at most
- * one access-token lifetime); counters are capped.
+ * one access-token lifetime); counters and kept values are capped.
  */
 export class MemoryStore implements Store {
   private readonly revocations = new Map<string, number>();
   private readonly counterEntries = new Map<string, Entry>();
+  private readonly kept = new Map<string, Kept>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxCounters: number;
   private current = false;
@@ -88,9 +95,26 @@ export class MemoryStore implements Store {
     if (hit) this.count(hit.key, hit.windowSeconds);
   }
 
-  /** Seconds until a counter or revocation expires, as Redis's TTL answers: -2 when absent. */
-  async ttl(kind: "session" | "hits", key: string): Promise<number> {
-    const expiresAt = kind === "session" ? this.revocations.get(key) : this.liveCounter(key)?.expiresAt;
+  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.kept.delete(key);
+    this.makeRoom(this.kept);
+    this.kept.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+  }
+
+  async take(key: string): Promise<string | null> {
+    const kept = this.kept.get(key);
+    this.kept.delete(key);
+    return kept && kept.expiresAt > this.now() ? kept.value : null;
+  }
+
+  /** Seconds until a counter, revocation or kept value expires, as Redis's TTL answers: -2 when absent. */
+  async ttl(kind: "session" | "hits" | "once", key: string): Promise<number> {
+    const expiresAt =
+      kind === "session"
+        ? this.revocations.get(key)
+        : kind === "once"
+          ? this.kept.get(key)?.expiresAt
+          : this.liveCounter(key)?.expiresAt;
     return expiresAt !== undefined && expiresAt > this.now() ? Math.ceil((expiresAt - this.now()) / 1000) : -2;
   }
 
@@ -99,12 +123,18 @@ export class MemoryStore implements Store {
     return this.counterEntries.size;
   }
 
+  /** How many values it keeps for a `take`, expired ones not yet swept included. */
+  get keptCount(): number {
+    return this.kept.size;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.revocations.clear();
     this.counterEntries.clear();
+    this.kept.clear();
   }
 
   private now(): number {
@@ -115,7 +145,7 @@ export class MemoryStore implements Store {
     const now = this.now();
     let entry = this.liveCounter(key);
     if (!entry) {
-      this.makeRoom();
+      this.makeRoom(this.counterEntries);
       entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
       this.counterEntries.set(key, entry);
     }
@@ -133,13 +163,13 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Before a new counter, while full: the oldest goes (Maps keep insertion order). Constant time, so
-   * a flood costs no more per name when full; expired counters go with the periodic sweep.
+   * Before a new counter or kept value, while full: the oldest goes (Maps keep insertion order).
+   * Constant time, so a flood costs no more per name when full; expired entries go with the periodic sweep.
    */
-  private makeRoom(): void {
-    for (const key of this.counterEntries.keys()) {
-      if (this.counterEntries.size < this.maxCounters) break;
-      this.counterEntries.delete(key);
+  private makeRoom(entries: Map<string, unknown>): void {
+    for (const key of entries.keys()) {
+      if (entries.size < this.maxCounters) break;
+      entries.delete(key);
     }
   }
 
@@ -147,5 +177,6 @@ export class MemoryStore implements Store {
     const now = this.now();
     for (const [id, expiresAt] of this.revocations) if (expiresAt <= now) this.revocations.delete(id);
     for (const [key, entry] of this.counterEntries) if (entry.expiresAt <= now) this.counterEntries.delete(key);
+    for (const [key, kept] of this.kept) if (kept.expiresAt <= now) this.kept.delete(key);
   }
 }

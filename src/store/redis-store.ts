@@ -68,9 +68,13 @@ export class RedisStore implements Store {
     return new RedisStore(redis, prefix, timeoutMs);
   }
 
-  /** The Redis key of a revoked session, or of a counter. */
-  key(kind: "session" | "hits", id: string): string {
-    return kind === "session" ? this.shardKey(shardOf(id), `session:${id}`) : `${this.prefix}hits:${id}`;
+  /**
+   * The Redis key of a revoked session, a counter or a value kept for one take. A kept value is
+   * read and written by one-key commands only, so it needs no hash tag: any slot will do, and kept
+   * values spread over a Cluster's masters.
+   */
+  key(kind: "session" | "hits" | "once", id: string): string {
+    return kind === "session" ? this.shardKey(shardOf(id), `session:${id}`) : `${this.prefix}${kind}:${id}`;
   }
 
   private shardKey(shard: number, name: "current" | "rebuild" | `session:${string}`): string {
@@ -216,6 +220,17 @@ export class RedisStore implements Store {
         }),
       ),
     );
+  }
+
+  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.reach("SET", () =>
+      this.redis.set(this.key("once", key), value, "EX", Math.max(1, Math.ceil(ttlSeconds))),
+    );
+  }
+
+  /** GETDEL: reading and deleting are one command, so two instances cannot both take the value. */
+  async take(key: string): Promise<string | null> {
+    return this.reach("GETDEL", () => this.redis.getdel(this.key("once", key)));
   }
 
   async ping(): Promise<void> {

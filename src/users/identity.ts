@@ -21,6 +21,17 @@ export function foldIdentifier(text: string): string {
   return text.normalize("NFKC").trim().toLowerCase();
 }
 
+const maxLoginIdentifierLength = 320;
+
+/** What a sign-in names its account by (a username or an e-mail address), folded; BAD_USER_INPUT when empty or too long. */
+export function parseLoginIdentifier(usernameOrEmail: string): string {
+  const identifier = foldIdentifier(usernameOrEmail);
+  if (identifier.length === 0 || identifier.length > maxLoginIdentifierLength) {
+    throw new BadUserInputError("usernameOrEmail", "Enter your username or e-mail address.");
+  }
+  return identifier;
+}
+
 /** Whether a folded text (`foldIdentifier`) is a bare e-mail address an account may have. */
 export function isEmailAddress(folded: string): boolean {
   if (Buffer.byteLength(folded) > octets.address) return false;

@@ -38,7 +38,8 @@ type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt" | "lockedAt"> & 
 
 export interface LoginAccount {
   user: UserRecord;
-  passwordHash: string;
+  /** Null: the account has no password, and no password signs in to it. */
+  passwordHash: string | null;
   credentialsVersion: number;
   mfaEnabled: boolean;
 }
@@ -85,13 +86,24 @@ export class UsersService {
    * the version of the credentials that hash belongs to, and whether a second factor is on.
    */
   async findForLogin(identifier: string): Promise<LoginAccount | null> {
-    const column = identifier.includes("@") ? "email" : "username_key";
+    return this.loginAccountWhere(identifier.includes("@") ? "email" : "username_key", identifier);
+  }
+
+  /** The same, for the account a credential other than the password belongs to (a passkey's owner, an identity's account); null for an unknown id. */
+  async findForLoginById(id: string): Promise<LoginAccount | null> {
+    return isUserId(id) ? this.loginAccountWhere("id", id.toLowerCase()) : null;
+  }
+
+  private async loginAccountWhere(
+    column: "email" | "username_key" | "id",
+    value: string,
+  ): Promise<LoginAccount | null> {
     const { rows } = await this.database.pool.query<UserRow & Omit<LoginAccount, "user">>({
       name: `login-${column}`,
       text: `SELECT ${userColumns}, password_hash AS "passwordHash", credentials_version AS "credentialsVersion",
           EXISTS (SELECT 1 FROM totp_factors WHERE user_id = users.id AND enabled_at IS NOT NULL) AS "mfaEnabled"
         FROM users WHERE ${column} = $1`,
-      values: [identifier],
+      values: [value],
     });
     if (!rows[0]) return null;
     const { passwordHash, credentialsVersion, mfaEnabled, ...user } = rows[0];

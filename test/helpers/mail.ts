@@ -60,6 +60,21 @@ export class TemporaryFileTransport extends FileTransport {
   }
 }
 
+/** The token of the first link to `page` the transport wrote to `address`, waited for (some mails go out after the answer). */
+export async function mailedLinkToken(
+  transport: TemporaryFileTransport,
+  address: string,
+  page: string,
+): Promise<string> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const messages = await transport.messages();
+    const mail = messages.find((message) => message.to.includes(address) && message.text.includes(`/${page}?token=`));
+    if (mail) return linkToken(mail, page);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no ${page} link mailed to ${address}`);
+}
+
 /** A message as the SMTP server got it: also the envelope's recipients, as the client wrote them. */
 export interface DeliveredMail extends ReceivedMail {
   /** The addresses of the message's `RCPT TO` commands, byte for byte (the server's own parse decodes A-labels). */

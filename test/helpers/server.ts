@@ -48,6 +48,8 @@ export const productionSettings: NodeJS.ProcessEnv = {
   SMTP_URL: "smtp://unused",
   MAIL_FROM: "no-reply@example.com",
   APP_URL: "https://app.example.com",
+  WEBAUTHN_RP_ID: "app.example.com",
+  WEBAUTHN_ORIGINS: "https://app.example.com",
 };
 
 /**
@@ -65,6 +67,7 @@ const unlimited = {
   failuresPerAccount: 1_000_000,
   failuresPerAddress: 1_000_000,
   registrationsPerAddress: 1_000_000,
+  signInStartsPerAddress: 1_000_000,
 };
 
 /** The store kinds a test server runs on: in-process, the shared test Redis, or the file's Redis Cluster. */

@@ -1,7 +1,6 @@
 // The settings that send reads that may lag to PostgreSQL streaming replicas.
 import { z } from "zod";
-import type { ReadReplicaSettings } from "../db/read-replicas.js";
-import { duration } from "./parsers.js";
+import type { ReadReplicaSettings } from "./read-replicas.js";
 
 const postgresUrl = (entry: string) => {
   try {
@@ -27,14 +26,16 @@ const postgresUrls = z
     return urls;
   });
 
-export const databaseReplicaSettings = {
-  DATABASE_REPLICA_URLS: postgresUrls,
-  DATABASE_REPLICA_MAX_LAG: duration("10s"),
-};
+/**
+ * The read replicas' group of the configuration. DATABASE_REPLICA_MAX_LAG is a duration, which the
+ * configuration parses as it parses every other.
+ */
+export const databaseReplicaGroup = {
+  /** Its variables, parsed. */
+  variables: { DATABASE_REPLICA_URLS: postgresUrls },
 
-export function databaseReplicas(env: {
-  DATABASE_REPLICA_URLS: string[];
-  DATABASE_REPLICA_MAX_LAG: number;
-}): ReadReplicaSettings {
-  return { urls: env.DATABASE_REPLICA_URLS, maxLagSeconds: env.DATABASE_REPLICA_MAX_LAG };
-}
+  /** The settings the variables make. */
+  settings(env: { DATABASE_REPLICA_URLS: string[]; DATABASE_REPLICA_MAX_LAG: number }): ReadReplicaSettings {
+    return { urls: env.DATABASE_REPLICA_URLS, maxLagSeconds: env.DATABASE_REPLICA_MAX_LAG };
+  },
+};

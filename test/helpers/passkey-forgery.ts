@@ -1,0 +1,43 @@
+import { expect } from "vitest";
+import type { Database } from "../../src/db/prisma.js";
+import { errorCodes, type GraphQLResponse } from "../../harness/graphql.js";
+
+export type Json = Record<string, any>;
+
+/** A JSON answer with its client data (base64url JSON) rewritten by `change`. */
+export function withClientData(response: Json, change: (clientData: Json) => void): Json {
+  const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
+  change(clientData);
+  return {
+    ...response,
+    response: { ...response.response, clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString("base64url") },
+  };
+}
+
+/** A base64url value with one bit flipped at `index`. */
+export function flipped(value: string, index: number): string {
+  const bytes = Buffer.from(value, "base64url");
+  bytes[index % bytes.length]! ^= 0x01;
+  return bytes.toString("base64url");
+}
+
+/** What an account holds, read from the database: its passkeys (with counters), sessions, refresh tokens and passkey events. */
+export async function holdings(database: Database, userId: string) {
+  const [passkeys, sessions, refreshTokens, added] = await Promise.all([
+    database.passkey.findMany({
+      where: { userId },
+      select: { id: true, credentialId: true, signCount: true },
+      orderBy: { id: "asc" },
+    }),
+    database.session.count({ where: { userId } }),
+    database.refreshToken.count({ where: { session: { userId } } }),
+    database.securityEvent.count({ where: { userId, kind: "passkey_added" } }),
+  ]);
+  return { passkeys, sessions, refreshTokens, added };
+}
+
+/** Refused with `code` alone, and no data. */
+export function expectRefused(response: GraphQLResponse, code: string): void {
+  expect(errorCodes(response)).toEqual([code]);
+  expect(response.data ?? null).toBeNull();
+}
