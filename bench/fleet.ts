@@ -41,9 +41,10 @@ async function sharedEnvironment(
     stops.push(() => stopRedis(redis));
     redisUrl = `redis://127.0.0.1:${port}`;
   }
-  // One key set for all: a token one instance signed is checked by another.
+  // One key set and one Redis key prefix for all: a token one instance signed or revoked is known to every other.
   const environment = {
     REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `bench:${path.basename(dataDir.dir)}:`,
     JWT_PRIVATE_KEYS: await exportPrivateJwks([await generateSigningKey()]),
     ENCRYPTION_KEYS: EncryptionKeys.generate("fleet"),
   };

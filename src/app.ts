@@ -67,7 +67,9 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, database, store, logger } = dependencies;
   const metrics = new Metrics();
   onQuery(database, () => metrics.databaseQueries.inc());
-  const services = createServices(servicesDependencies(dependencies, metrics));
+  const wiring = servicesDependencies(dependencies, metrics);
+  metrics.watchReplicas(() => wiring.laggingReads.usableReplicas());
+  const services = createServices(wiring);
   const migrations = await migrationNames();
   const httpServer = createServer();
   const apollo = await startGraphQLServer<SubgraphContext>({

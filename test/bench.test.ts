@@ -52,3 +52,23 @@ it("npm run bench -- --quick produces every figure", async () => {
   // Behaviour, not timing: one query however many entities are asked for.
   expect(rows.find((row) => row.id === "entitiesSqlQueries")!.value).toBe(1);
 }, 180_000);
+
+it("npm run bench -- --fleet --quick measures one, two and three instances", async () => {
+  const { code, output } = await run(
+    "npm",
+    ["run", "bench", "--", "--fleet", "--quick"],
+    { DATABASE_URL: database().url, REDIS_URL: testRedisUrl },
+    checkout.root,
+  );
+  expect(code, output).toBe(0);
+  const file = /results in (\S+\.json)/.exec(output)?.[1];
+  expect(file, output).toBeDefined();
+  const results = JSON.parse(await readFile(path.join(checkout.root, file!), "utf8"));
+  const rows: { instances: number; meRequestsPerSecond: number; loginRequestsPerSecond: number }[] = results.rows;
+  expect(rows.map((row) => row.instances)).toEqual([1, 2, 3]);
+  for (const row of rows) {
+    expect(row.meRequestsPerSecond, String(row.instances)).toBeGreaterThan(0);
+    expect(row.loginRequestsPerSecond, String(row.instances)).toBeGreaterThan(0);
+  }
+  expect(output).toMatch(/scaling, 3 instances ÷ one: me \d/);
+}, 240_000);

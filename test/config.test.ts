@@ -291,6 +291,67 @@ describe("configuration", () => {
       expect(problems.find((problem) => problem.startsWith("JWT_PRIVATE_KEYS "))).toBeDefined();
     }
   });
+
+  it("reads a Redis Cluster or Sentinels, one at a time, and lets either stand for REDIS_URL in production", async () => {
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: "redis-1:7000, [fd00::1]:7001,10.0.0.3:7002" });
+    expect(cluster.redis.clusterNodes).toEqual([
+      { host: "redis-1", port: 7000 },
+      { host: "fd00::1", port: 7001 },
+      { host: "10.0.0.3", port: 7002 },
+    ]);
+    const sentinels = loadConfig({ REDIS_SENTINELS: "s1:26379,s2:26379", REDIS_SENTINEL_NAME: "users" });
+    expect(sentinels.redis.sentinels).toEqual({
+      nodes: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      name: "users",
+    });
+    for (const [environment, name] of [
+      [{ REDIS_CLUSTER_NODES: "redis-1" }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: "redis-1:99999" }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: " , " }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_SENTINELS: "s1:26379" }, "REDIS_SENTINEL_NAME"],
+      [{ REDIS_SENTINEL_NAME: "users" }, "REDIS_SENTINEL_NAME"],
+      [{ REDIS_CLUSTER_NODES: "a:1", REDIS_SENTINELS: "s:2", REDIS_SENTINEL_NAME: "users" }, "REDIS_SENTINELS"],
+    ] as const) {
+      const problems = problemsOf(environment);
+      expect(problems, JSON.stringify(environment)).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name} `));
+    }
+    const production = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://db/users",
+      JWT_PRIVATE_KEYS: await exportPrivateJwks([await generateSigningKey()]),
+      ENCRYPTION_KEYS: "k1:key",
+      SMTP_URL: "smtp://mail",
+      MAIL_FROM: "no-reply@example.com",
+      APP_URL: "https://app.example.com",
+    };
+    expect(problemsOf(production)).toEqual([
+      "REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)",
+    ]);
+    expect(problemsOf({ ...production, REDIS_CLUSTER_NODES: "redis-1:7000" })).toEqual([]);
+    expect(problemsOf({ ...production, REDIS_SENTINELS: "s1:26379", REDIS_SENTINEL_NAME: "users" })).toEqual([]);
+  });
+
+  it("reads read replicas and their lag bound, and names a bad URL without echoing it", () => {
+    expect(loadConfig({}).databaseReplicas).toEqual({ urls: [], maxLagSeconds: 10 });
+    expect(
+      loadConfig({
+        DATABASE_REPLICA_URLS: "postgres://u:p@replica-1/users, postgresql://u:p@replica-2/users",
+        DATABASE_REPLICA_MAX_LAG: "2s",
+      }).databaseReplicas,
+    ).toEqual({ urls: ["postgres://u:p@replica-1/users", "postgresql://u:p@replica-2/users"], maxLagSeconds: 2 });
+    const problems = problemsOf({
+      DATABASE_REPLICA_URLS: "postgres://u:p@replica-1/users,mysql://u:s3cret@other/db",
+      DATABASE_REPLICA_MAX_LAG: "soon",
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems.join("\n")).toMatch(/^DATABASE_REPLICA_URLS /m);
+    expect(problems.join("\n")).toMatch(/^DATABASE_REPLICA_MAX_LAG /m);
+    expect(problems.join("\n")).not.toContain("s3cret");
+  });
 });
 
 describe("identity provider settings", () => {

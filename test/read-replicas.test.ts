@@ -25,6 +25,12 @@ async function replicaUserReads(): Promise<number> {
   return (await replication().replicaLog()).split("\n").filter((line) => line.includes("execute users-by-id")).length;
 }
 
+/** The server's `database_replicas_usable`. */
+async function usableReplicas(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  return Number(/^database_replicas_usable (\d+)$/m.exec(text)?.[1]);
+}
+
 function startServer(maxLag: string): Promise<TestServer> {
   return startTestServer({
     databaseUrl: replication().primaryUrl,
@@ -131,11 +137,13 @@ describe("a replica stopped", () => {
     const user = await signUp(server, "stopped");
     await replication().caughtUp();
     expect(await entityIds(server, [user.id])).toEqual([user.id]);
+    expect(await usableReplicas(server)).toBe(1);
     await replication().stopReplica();
     const answers = await Promise.all(Array.from({ length: 20 }, () => entityIds(server, [user.id])));
     expect(answers).toEqual(Array.from({ length: 20 }, () => [user.id]));
     const newcomer = await signUp(server, "newcomer");
     expect(await entityIds(server, [newcomer.id])).toEqual([newcomer.id]);
     expect((await fetch(`${server.baseUrl}/health/ready`)).status).toBe(200);
+    expect(await usableReplicas(server)).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
+import { RateLimitedError } from "../src/errors/errors.js";
+import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
 import { keySlot, slotTag } from "../src/store/key-slot.js";
 import type { HostAndPort } from "../src/store/redis-connection.js";
 import type { RedisStore } from "../src/store/redis-store.js";
@@ -93,6 +95,43 @@ describe("where the keys land", () => {
       keys.filter((key) => key.endsWith("}current")).map((key) => nodeName(masterOf(keySlot(key)))),
     );
     expect([...shardMasters].sort()).toEqual(masters.sort());
+  });
+});
+
+describe("login names that play with hash tags", () => {
+  it("keep each name's counters in one slot and its allowance exact under concurrent guesses (14 names × 10 guesses)", async () => {
+    const names = [
+      "}",
+      "{",
+      "{}",
+      "}{",
+      "a}b",
+      "{a}b",
+      "%7D",
+      "%",
+      "%%7B%7D",
+      "{{}}",
+      "ключ{",
+      "",
+      " ",
+      "x".repeat(300),
+    ];
+    const limiter = new PasswordAttemptLimiter(store(), {
+      failuresPerClient: 3,
+      failuresPerAccount: 1_000,
+      failuresPerAddress: 1_000,
+      windowSeconds: 900,
+      registrationsPerAddress: 1_000,
+    });
+    for (const name of names) {
+      const client = `198.51.100.${names.indexOf(name) + 1}`;
+      const guesses = await Promise.allSettled(Array.from({ length: 10 }, () => limiter.begin(name, client)));
+      const refusals = guesses.flatMap((guess) => (guess.status === "rejected" ? [guess.reason] : []));
+      expect(guesses.length - refusals.length, JSON.stringify(name)).toBe(3);
+      for (const refusal of refusals) expect(refusal).toBeInstanceOf(RateLimitedError);
+      const keys = (await storeKeys(store(), "hits:login:*")).filter((key) => key.includes(slotTag(name)));
+      expect(new Set(keys.map(keySlot)).size, JSON.stringify(keys)).toBe(1);
+    }
   });
 });
 

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
+import { freePort } from "../harness/process.js";
+import { startRedis, stopRedis, withRedisNode } from "../harness/redis-server.js";
 import { keySlot } from "../src/store/key-slot.js";
 import type { HostAndPort } from "../src/store/redis-connection.js";
 import { RedisStore } from "../src/store/redis-store.js";
@@ -149,6 +151,26 @@ async function onSentinels(): Promise<{ group: RedisSentinelProcesses; server: T
   return { group, server };
 }
 
+describe("Redis behind Sentinels failing over by hand (SENTINEL FAILOVER)", () => {
+  it(
+    "under a stream of logouts and me calls: 0 logged-out tokens accepted, at any time; refusals only; recovers by itself",
+    async () => {
+      const { group, server } = await onSentinels();
+      const [, replica] = group.servers as [HostAndPort, HostAndPort];
+      const report = await failoverUnderLoad(
+        () => server,
+        async () => {
+          await group.command(group.sentinels[0]!, "SENTINEL", "FAILOVER", sentinelMasterName);
+          while ((await group.master()).port !== replica.port) await sleep(100);
+        },
+      );
+      print("SENTINEL FAILOVER", report);
+      expectNothingLost(report);
+    },
+    failoverTimeoutMs,
+  );
+});
+
 describe("Redis behind Sentinels, its master SIGKILLed", () => {
   it(
     "under a stream of logouts and me calls: 0 logged-out tokens accepted, at any time; refusals only; recovers by itself",
@@ -196,4 +218,24 @@ describe("Redis behind Sentinels, its master SIGKILLed", () => {
     },
     failoverTimeoutMs,
   );
+});
+
+describe("a master demoted to a replica, still reached by a connection made before", () => {
+  it("answers no revocation: the check fails closed (SERVICE_UNAVAILABLE) instead of reading the replica's copy", async () => {
+    const [port, otherPort] = [await freePort(), await freePort()];
+    const [demoted, other] = [await startRedis(port), await startRedis(otherPort)];
+    onTestFinished(async () => {
+      await stopRedis(demoted);
+      await stopRedis(other);
+    });
+    const store = await RedisStore.connect(`redis://127.0.0.1:${port}`, "demoted:");
+    onTestFinished(() => store.close());
+    const ticket = await store.beginRebuild();
+    expect(await store.completeRebuild(ticket, [])).toBe(true);
+    expect(await store.sessionRevocation("a-session")).toBe("live");
+
+    await withRedisNode({ host: "127.0.0.1", port }, (redis) => redis.replicaof("127.0.0.1", otherPort));
+    await expect(store.sessionRevocation("a-session")).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+    await expect(store.beginRebuild()).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+  });
 });

@@ -17,11 +17,13 @@ export interface ReadReplicaSettings {
  */
 export interface LaggingReads {
   read<T>(work: (database: Database) => Promise<T>): Promise<T>;
+  /** Replicas serving these reads right now. */
+  usableReplicas(): number;
 }
 
 /** The primary for everything: no replicas. */
 export function primaryOnly(primary: Database): LaggingReads {
-  return { read: (work) => work(primary) };
+  return { read: (work) => work(primary), usableReplicas: () => 0 };
 }
 
 /** How often each replica's lag is measured. */
@@ -87,8 +89,7 @@ export class ReadReplicas implements LaggingReads {
     this.timer = setInterval(() => void this.check(), checkIntervalMs).unref();
   }
 
-  /** Replicas serving reads right now. */
-  get usableCount(): number {
+  usableReplicas(): number {
     return this.replicas.filter((replica) => replica.usable).length;
   }
 

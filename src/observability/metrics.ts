@@ -50,6 +50,18 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** `database_replicas_usable`, read from `usable` at each scrape. */
+  watchReplicas(usable: () => number): void {
+    new Gauge({
+      name: "database_replicas_usable",
+      help: "Read replicas (DATABASE_REPLICA_URLS) serving the reads that may lag right now.",
+      registers: [this.registry],
+      collect() {
+        this.set(usable());
+      },
+    });
+  }
+
   recordAuthEvent = (event: CountedEvent): void => {
     this.authEvents.inc({ event: metricLabel(event) });
   };

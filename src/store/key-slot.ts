@@ -31,10 +31,12 @@ export function keySlot(key: string): number {
 
 /**
  * `value` as a hash tag: keys that contain it land in one slot. Braces and `%` in the value are
- * escaped, so a value chosen by a client (a login name) cannot end the tag early.
+ * escaped, so a value chosen by a client (a login name) cannot end the tag early; an empty value,
+ * which Redis would not take as a tag, is written `%`, which no escaped value is.
  */
 export function slotTag(value: string): string {
-  return `{${value.replace(/[%{}]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
+  const escaped = value.replace(/[%{}]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `{${escaped || "%"}}`;
 }
 
 /** `items` grouped by the slot of their key, in their order. */

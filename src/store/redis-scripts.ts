@@ -1,11 +1,15 @@
 import type { RedisClient } from "./redis-connection.js";
 
 /**
- * The run id of the Redis server that runs the script: a new one with every start, and every
- * server of a replication group has its own. Read inside the scripts that need it, so that the
- * answer and the data it judges come from the same server.
+ * Sets `server` to the run id of the Redis server that runs the script: a new one with every
+ * start, and every server of a replication group has its own. Read inside the scripts that need
+ * it, so that the answer and the data it judges come from the same server. A server that is a
+ * replica now (a master demoted by a failover, still reached by an old connection) answers
+ * READONLY, as it does to writes: the client then reconnects to the master the Sentinels name.
  */
-const runId = `string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')`;
+const serverIdentity = `local info = redis.call('INFO', 'server', 'replication')
+if not string.find(info, 'role:master', 1, true) then return redis.error_reply('READONLY a replica does not answer revocations') end
+local server = string.match(info, 'run_id:(%w+)')`;
 
 /**
  * The Lua scripts of the store, each touching the keys of one slot only. Run through ioredis's
@@ -17,12 +21,14 @@ const scripts = {
    * a server that restarted (even from a snapshot), or a replica promoted in a failover, has
    * another run id than the one the rebuild marked, and FLUSHALL deletes the mark.
    */
-  sessionRevocation: `if redis.call('GET', KEYS[1]) ~= ${runId} then return 'unknown' end
+  sessionRevocation: `${serverIdentity}
+if redis.call('GET', KEYS[1]) ~= server then return 'unknown' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'revoked' end
 return 'live'`,
 
   /** KEYS: the shard's rebuild ticket. ARGV: the rebuild's id. Expires, so that a rebuild whose process died leaves nothing behind. */
-  beginRebuild: `redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ${runId}, 'EX', 600)
+  beginRebuild: `${serverIdentity}
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. server, 'EX', 600)
 return 1`,
 
   /**
@@ -30,10 +36,10 @@ return 1`,
    * session's TTL. Writes and marks the shard current only if its ticket is still this rebuild's
    * and still on the server it was left on (no FLUSHALL, no restart, no failover meanwhile).
    */
-  completeRebuild: `local current = ${runId}
-if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ':' .. current then return 0 end
+  completeRebuild: `${serverIdentity}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ':' .. server then return 0 end
 for i = 3, #KEYS do redis.call('SET', KEYS[i], '1', 'EX', ARGV[i - 1]) end
-redis.call('SET', KEYS[2], current)
+redis.call('SET', KEYS[2], server)
 redis.call('DEL', KEYS[1])
 return 1`,
 

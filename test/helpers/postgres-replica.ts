@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chown, readFile } from "node:fs/promises";
+import { chown, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -9,8 +9,13 @@ import { temporaryDataDir } from "../../harness/data-dir.js";
 import { freePort } from "../../harness/process.js";
 import { applyMigrations } from "../../src/db/migrate.js";
 
-/** Debian's PostgreSQL 15: initdb, pg_ctl and pg_basebackup. */
-const postgresBin = "/usr/lib/postgresql/15/bin";
+/** Debian's PostgreSQL (`apt-get install postgresql`), its newest version: initdb, pg_ctl and pg_basebackup. */
+async function postgresBin(): Promise<string> {
+  const versions = (await readdir("/usr/lib/postgresql").catch(() => [])).filter((name) => /^\d+$/.test(name));
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error("no PostgreSQL under /usr/lib/postgresql: apt-get install postgresql");
+  return path.join("/usr/lib/postgresql", newest, "bin");
+}
 const databaseName = "users_replica_test";
 
 export interface StreamingReplication {
@@ -57,10 +62,11 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
  * own, in a temporary directory: pausing or stopping the replica disturbs no one else.
  */
 export async function startStreamingReplication(): Promise<StreamingReplication> {
-  const dir = await temporaryDataDir("users-replication-");
+  const bin = await postgresBin();
   const user = await postgresUser();
+  const dir = await temporaryDataDir("users-replication-");
   if (user) await chown(dir.dir, user.uid, user.gid);
-  const command = (name: string, args: string[]) => run(path.join(postgresBin, name), args, { ...user, cwd: dir.dir });
+  const command = (name: string, args: string[]) => run(path.join(bin, name), args, { ...user, cwd: dir.dir });
   const [primaryPort, replicaPort] = [await freePort(), await freePort()];
   const serverOptions = (port: number) => `-p ${port} -k ${dir.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const pgCtl = (cluster: string, ...args: string[]) =>
