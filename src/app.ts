@@ -28,6 +28,8 @@ import { operationLimits } from "./graphql/operation-limits.js";
 import { buildUsersSubgraphSchema } from "./graphql/schema.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
+import { createEventOutbox, type EventOutbox } from "./events/event-outbox.js";
+import type { DeliveryTuning } from "./events/delivery-worker.js";
 import type { MailTransport } from "./mail/mail-transport.js";
 import { Mailer } from "./mail/mailer.js";
 import { checkReadiness } from "./http/health.js";
@@ -52,13 +54,17 @@ export interface AppDependencies {
   clock?: Clock;
   /** Overrides of the login rate limits (tests raise them). */
   loginLimits?: Partial<PasswordAttemptLimits>;
+  /** Overrides of how the outbox is delivered (tests shorten the delays). */
+  deliveryTuning?: Partial<DeliveryTuning>;
 }
 
 export interface App {
   httpServer: Server;
   services: Services;
   metrics: Metrics;
-  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host. */
+  /** User events and mail, written by actions and delivered by this server's worker. */
+  outbox: EventOutbox;
+  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host, and the outbox's delivery. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number }>;
   /**
    * The first step of a graceful stop: readiness answers 503 so that load balancers send no more
@@ -99,13 +105,24 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     { issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds },
     clock,
   );
+  const outbox = createEventOutbox({
+    config,
+    database,
+    mailTransport: dependencies.mailTransport,
+    encryptionKeys,
+    clock,
+    logger,
+    registry: metrics.registry,
+    tuning: dependencies.deliveryTuning,
+  });
   const services = createServices({
     database,
     revocationStore,
     hasher,
     accessTokens,
     encryptionKeys,
-    mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
+    outbox: outbox.outbox,
+    mailer: new Mailer(outbox.mailQueue, { from: config.mail.from, appUrl: config.mail.appUrl }),
     clock,
     lifetimes: {
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
@@ -227,9 +244,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     httpServer,
     services,
     metrics,
+    outbox,
     listen: async (port = config.port, host = config.host) => {
       const bound = await listenOn(httpServer, port, host);
       const metricsPort = metricsServer ? await listenOn(metricsServer, config.metricsPort!, host) : undefined;
+      outbox.start();
       const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
       return { port: bound, url: `http://${shownHost}:${bound}/graphql`, metricsPort };
     },
@@ -241,6 +260,7 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       // the requests in flight before Apollo stops.
       await apollo.stop();
       await services.passwordReset.settled();
+      await outbox.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
     },
   };

@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded-post
 import { applyMigrations, migrationNames, pendingMigrations } from "./db/migrate.js";
 import { createDatabase, type Database } from "./db/prisma.js";
 import { describeUrl } from "./db/url.js";
+import { eventReceivers } from "./events/receivers.js";
 import { createMailTransport } from "./mail/mail-transport.js";
 import type { Logger } from "./observability/logger.js";
 import { reasonOf, StartupError } from "./startup-error.js";
@@ -129,6 +130,13 @@ export async function startServer(config: Config, logger: Logger, options: { has
           (count) => count > 0 && logger.info({ count }, "purged security events past their retention"),
           (error: unknown) => logger.warn({ err: error }, "could not purge security events"),
         ),
+        app.outbox.purge(config.events.retentionSeconds).then(
+          ({ givenUp, purged }) => {
+            if (givenUp > 0) logger.warn({ count: givenUp }, "gave up outbox deliveries that no instance delivered in time");
+            if (purged > 0) logger.info({ count: purged }, "purged outbox messages past their retention");
+          },
+          (error: unknown) => logger.warn({ err: error }, "could not purge the outbox"),
+        ),
       ]);
     const purgeTimer = setInterval(purge, purgeIntervalMs).unref();
     cleanups.push(async () => clearInterval(purgeTimer));
@@ -143,6 +151,7 @@ export async function startServer(config: Config, logger: Logger, options: { has
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,
         mail: mailTransport.description,
+        events: eventReceivers(config.events),
       },
       "users subgraph ready",
     );

@@ -14,6 +14,7 @@ import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import { Outbox } from "./events/outbox.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
@@ -58,16 +59,23 @@ export interface ServicesDependencies {
   mailer: Mailer;
   accountLinks: Config["accountLinks"];
   logger: Logger;
+  /** Where user events and mail are written; by default one that sends events nowhere. */
+  outbox?: Outbox;
   onEvent?: (event: AuthEvent) => void;
 }
+
+/** How long an outbox message is tried when the caller configures none (EVENT_DELIVERY_MAX_AGE's default). */
+const defaultMaxAgeSeconds = 3 * 86400;
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
   const { database, revocationStore, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits, totpIssuer, accountLinks, logger } =
     dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
+  const outbox = dependencies.outbox ?? new Outbox({ eventReceivers: [], maxAgeSeconds: defaultMaxAgeSeconds }, clock);
   const users = new UsersService(database);
-  const audit = new SecurityEvents(database, clock);
+  // Every recorded security event that other services should hear of is emitted with it.
+  const audit = new SecurityEvents(database, clock, outbox.follow);
   const lifecycle = new SessionLifecycle({
     database,
     revocationStore,
@@ -131,13 +139,13 @@ export function createServices(dependencies: ServicesDependencies): Services {
     users,
     tokens,
     revocations,
-    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, clock, onEvent }),
+    accounts: new AccountsService({ database, lifecycle, links, hasher, currentPassword, passwordAttempts, audit, outbox, clock, onEvent }),
     sessions,
     mfa: new MfaService({ database, lifecycle, currentPassword, secondFactor, mailer, audit, logger, clock, totpIssuer, onEvent }),
     mfaLogin,
     verification: new VerificationService({ database, links, tokens, mailRequests, audit, clock }),
     passwordReset: new PasswordResetService({ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger }),
-    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
+    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit, outbox }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
   };

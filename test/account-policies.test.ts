@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { errorCodes, mutations } from "./helpers/graphql.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
+import { outboxSettled } from "./helpers/outbox.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -56,6 +57,7 @@ describe("mail requests are rate-limited", () => {
       expect(limited.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     }
     await server().app.services.passwordReset.settled();
+    await outboxSettled(server());
     expect(mail.to(account.email).filter((message) => message.subject === "Reset your password")).toHaveLength(2);
   });
 

@@ -7,7 +7,7 @@ import type { ClientInfo, SessionLifecycle, Viewer } from "../sessions/session-l
 import { foldIdentifier, isUsernameKey, parseUserId } from "../users/identity.js";
 import { publicUserColumns, type UserRecord } from "../users/users.service.js";
 import { administer, assertAnotherAdmin } from "./administration.js";
-import { isAdmin, normalizeRoles } from "./roles.js";
+import { effectiveRoles, isAdmin, normalizeRoles } from "./roles.js";
 
 export interface AdminServiceDependencies {
   database: Database;
@@ -105,7 +105,8 @@ export class AdminService {
       if (added.length === 0 && removed.length === 0) return target;
       if (isAdmin(target.roles) && !isAdmin(next) && !target.lockedAt) await assertAnotherAdmin(tx, userId);
       const updated = await tx.user.update({ where: { id: userId }, data: { roles: next }, select: publicUserColumns });
-      await audit.record(tx, { kind: "roles_changed", userId, actorId: actor.userId, client, details: { added, removed } });
+      const changes = { roles: effectiveRoles(next) };
+      await audit.record(tx, { kind: "roles_changed", userId, actorId: actor.userId, client, details: { added, removed }, changes });
       if (removed.length > 0) await (await lifecycle.endWithin(tx, { userId }, "roles_changed")).revoke();
       return updated;
     });

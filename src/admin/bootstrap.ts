@@ -2,7 +2,7 @@ import type { SecurityEvents } from "../audit/security-events.js";
 import type { Database } from "../db/prisma.js";
 import { normalizeEmail } from "../users/identity.js";
 import { administer } from "./administration.js";
-import { adminRole } from "./roles.js";
+import { adminRole, effectiveRoles } from "./roles.js";
 
 export type GrantOutcome = "granted" | "already admin" | "no such account";
 
@@ -17,12 +17,14 @@ export function grantAdmin(database: Database, audit: SecurityEvents, email: str
     const user = await tx.user.findUnique({ where: { email: address }, select: { id: true, roles: true } });
     if (!user) return "no such account";
     if (user.roles.includes(adminRole)) return "already admin";
-    await tx.user.update({ where: { id: user.id }, data: { roles: [...user.roles, adminRole].sort() } });
+    const roles = [...user.roles, adminRole].sort();
+    await tx.user.update({ where: { id: user.id }, data: { roles } });
     await audit.record(tx, {
       kind: "roles_changed",
       userId: user.id,
       actorId: null,
       details: { added: [adminRole], removed: [], source },
+      changes: { roles: effectiveRoles(roles) },
     });
     return "granted";
   });

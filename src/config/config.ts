@@ -5,6 +5,8 @@ import { foldIdentifier, isEmailAddress } from "../users/identity.js";
 import { parseAddressRange, type AddressRange } from "../http/client-address.js";
 import { quotedVisible } from "../observability/visible-text.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
+import { webhookReceiverName } from "../events/receivers.js";
+import { parseWebhookSecrets } from "../events/webhook-signature.js";
 import { parseDurationSeconds } from "./duration.js";
 
 const duration = (fallback: string, allowZero = false) =>
@@ -76,6 +78,26 @@ function checkPrivateKeys(text: string, ctx: z.RefinementCtx): void {
   }
 }
 
+/** Comma- or space-separated http(s) URLs, each naming a receiver of its own (see `webhookReceiverName`). */
+const webhookUrls = z
+  .string()
+  .default("")
+  .transform((text, ctx) => {
+    const urls = text.split(/[\s,]+/).filter(Boolean);
+    // Positions, not the values: a URL may carry a receiver's credentials.
+    const malformed = urls.flatMap((entry, index) => (URL.canParse(entry) && ["http:", "https:"].includes(new URL(entry).protocol) ? [] : [index + 1]));
+    if (malformed.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must list http:// or https:// URLs (entry ${malformed.join(", ")} is not one)` });
+      return z.NEVER;
+    }
+    const names = urls.map(webhookReceiverName);
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: "custom", message: "lists a URL twice (URLs that differ only in credentials or query count as one)" });
+      return z.NEVER;
+    }
+    return urls;
+  });
+
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
 const envSchema = z
@@ -131,8 +153,25 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    EVENT_WEBHOOK_URLS: webhookUrls,
+    EVENT_WEBHOOK_SECRET: z
+      .string()
+      .trim()
+      .refine((text) => parseWebhookSecrets(text) !== null, "must be whsec_ followed by 24 to 64 bytes in base64 (several: separated by commas)")
+      .optional(),
+    EVENT_STREAM: z.string().trim().regex(/^[\x21-\x7e]{1,256}$/, "must be a Redis key of 1 to 256 visible ASCII characters").optional(),
+    EVENT_STREAM_MAX_LENGTH: positiveInt(100_000),
+    EVENT_DELIVERY_TIMEOUT: duration("10s"),
+    EVENT_DELIVERY_MAX_AGE: duration("3d"),
+    EVENT_RETENTION: duration("7d"),
   })
   .superRefine((env, ctx) => {
+    if (env.EVENT_WEBHOOK_URLS.length > 0 && env.EVENT_WEBHOOK_SECRET === undefined) {
+      ctx.addIssue({ code: "custom", path: ["EVENT_WEBHOOK_SECRET"], message: "is required with EVENT_WEBHOOK_URLS: every delivery is signed" });
+    }
+    if (env.EVENT_STREAM !== undefined && env.REDIS_URL === undefined) {
+      ctx.addIssue({ code: "custom", path: ["EVENT_STREAM"], message: "needs REDIS_URL: the stream lives in that Redis" });
+    }
     if (env.NODE_ENV !== "production") return;
     for (const name of ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEYS", "ENCRYPTION_KEYS", "SMTP_URL", "MAIL_FROM", "APP_URL"] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
@@ -209,6 +248,23 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Where user events go (none by default), and how hard the outbox tries; mail uses the same retries. */
+  events: EventSettings;
+}
+
+export interface EventSettings {
+  /** Every event is POSTed to each, signed with `webhookSecrets`. */
+  webhookUrls: string[];
+  /** `whsec_…` keys, newest first; present whenever `webhookUrls` is not empty. */
+  webhookSecrets: Buffer[];
+  /** The Redis stream every event is added to, and about how many entries it keeps. */
+  stream?: { key: string; maxLength: number };
+  /** The longest one webhook request or stream write may take. */
+  deliveryTimeoutMs: number;
+  /** A delivery (or mail) still failing this long after its action is marked failed. */
+  maxAgeSeconds: number;
+  /** Delivered and failed deliveries are purged this long after they finished. */
+  retentionSeconds: number;
 }
 
 export interface OperationLimits {
@@ -303,6 +359,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       cost: env.MAX_COST,
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
+    },
+    events: {
+      webhookUrls: env.EVENT_WEBHOOK_URLS,
+      webhookSecrets: env.EVENT_WEBHOOK_SECRET === undefined ? [] : parseWebhookSecrets(env.EVENT_WEBHOOK_SECRET)!,
+      stream: env.EVENT_STREAM === undefined ? undefined : { key: env.EVENT_STREAM, maxLength: env.EVENT_STREAM_MAX_LENGTH },
+      deliveryTimeoutMs: env.EVENT_DELIVERY_TIMEOUT * 1000,
+      maxAgeSeconds: env.EVENT_DELIVERY_MAX_AGE,
+      retentionSeconds: env.EVENT_RETENTION,
     },
   };
 }
