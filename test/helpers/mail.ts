@@ -1,5 +1,5 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
@@ -168,4 +168,41 @@ export class TestMailServer {
  */
 export function withMailServer(current: () => TestMailServer, settings: Record<string, string> = {}): NodeJS.ProcessEnv {
   return Object.defineProperty({ ...settings }, "SMTP_URL", { get: () => current().url, enumerable: true });
+}
+
+/** A mail server that accepts connections and never answers (not even its greeting): a hung one. */
+export class HungMailServer {
+  private readonly sockets = new Set<Socket>();
+  private readonly server = createNetServer((socket) => {
+    this.sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => this.sockets.delete(socket));
+  });
+
+  static async start(port = 0): Promise<HungMailServer> {
+    const hung = new HungMailServer();
+    await new Promise<void>((resolve, reject) => {
+      hung.server.once("error", reject);
+      hung.server.listen(port, "127.0.0.1", resolve);
+    });
+    return hung;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Connections open now: messages the subgraph is waiting to hand over. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }
