@@ -14,6 +14,7 @@ import { VerificationService } from "./accounts/verification.service.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import { EventDeliveries } from "./events/event-deliveries.js";
 import { Outbox } from "./events/outbox.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
@@ -41,6 +42,7 @@ export interface Services {
   tokens: SingleUseTokens;
   admin: AdminService;
   audit: SecurityEvents;
+  eventDeliveries: EventDeliveries;
 }
 
 export interface ServicesDependencies {
@@ -148,5 +150,6 @@ export function createServices(dependencies: ServicesDependencies): Services {
     profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit, outbox }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
+    eventDeliveries: new EventDeliveries(database, outbox, clock),
   };
 }

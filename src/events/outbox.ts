@@ -76,7 +76,8 @@ export class Outbox {
     await this.insert(writer, { id: mail.id, type: "mail", userId: mail.userId, at, body: null, mail, orderingKey: null, receivers: [mailReceiver], giveUpAt });
   }
 
-  private giveUpAt(at: Date): Date {
+  /** When a message written (or sent again) at `at` is given up if still undelivered. */
+  giveUpAt(at: Date): Date {
     return new Date(at.getTime() + this.settings.maxAgeSeconds * 1000);
   }
 

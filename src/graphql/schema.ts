@@ -7,6 +7,7 @@ import { AccountLifecycleResolver } from "../accounts/account-lifecycle.resolver
 import { AccountsResolver } from "../accounts/accounts.resolver.js";
 import { AdminResolver } from "../admin/admin.resolver.js";
 import { SecurityEventsResolver } from "../audit/security-events.resolver.js";
+import { EventDeliveriesResolver } from "../events/event-deliveries.resolver.js";
 import { MfaResolver } from "../mfa/mfa.resolver.js";
 import { SessionsResolver } from "../sessions/sessions.resolver.js";
 import { resolveUserReference } from "../users/user.reference.js";
@@ -22,7 +23,16 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildUsersSubgraphSchema(): Promise<GraphQLSchema> {
   built ??= (async () => {
     const schema = await buildSchema({
-      resolvers: [UserResolver, AccountsResolver, SessionsResolver, MfaResolver, AccountLifecycleResolver, AdminResolver, SecurityEventsResolver],
+      resolvers: [
+        UserResolver,
+        AccountsResolver,
+        SessionsResolver,
+        MfaResolver,
+        AccountLifecycleResolver,
+        AdminResolver,
+        SecurityEventsResolver,
+        EventDeliveriesResolver,
+      ],
       validate: false,
       emitSchemaFile: false,
     });
