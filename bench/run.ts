@@ -12,6 +12,7 @@ import { newAccount } from "../test/helpers/accounts.js";
 import { drive, graphqlCall, percentile, type HttpCall, type LoadOptions, type LoadResult } from "./load.js";
 import { benchDatabases, peerCalls, peerDescription, peerSucceeded, seedPeer } from "./peer.js";
 import { buildPeer, buildSubgraph, residentMegabytes, startCeiling, startPeer, startSubgraph, timeZeroConfigStart, type Served } from "./processes.js";
+import { eventDeliveryTails } from "./events.js";
 import { loginDuringRegistrationBurst, rejectedBurst, rejectedRequests } from "./hardening.js";
 import { formatTable, toRows, writeResults, type Figure } from "./report.js";
 
@@ -287,6 +288,8 @@ async function main(): Promise<void> {
     const entityList = await rejectedBurst(subgraph, rejectedRequests.entities);
     log("logins during 400 concurrent registrations");
     const registrationBurst = await loginDuringRegistrationBurst(subgraph.url, { usernameOrEmail: users[0]!.usernameOrEmail, password: users[0]!.password });
+    log("me p99 while a webhook receiver hangs, and while the mail server hangs (a subgraph of their own)");
+    const outboxTails = await eventDeliveryTails(build.dir, databases?.subgraphUrl ?? process.env.DATABASE_URL, { ...plan, tailRate });
 
     // What each keeps once the load has stopped: at once, and once idle a while (what it gives back).
     await sleep(1000);
@@ -388,6 +391,20 @@ async function main(): Promise<void> {
         value: round(registrationBurst.loginMsMax),
         goal: { comparison: "≤", target: 1000 },
         basis: `${registrationBurst.loginsServed}/${registrationBurst.logins} logins served (p50 ${ms(registrationBurst.loginMsP50)}), the rest SERVICE_UNAVAILABLE; registers: ${registrationBurst.registered} accounts, ${registrationBurst.registrationsRefused} SERVICE_UNAVAILABLE`,
+      },
+      {
+        id: "meHangingWebhookTailRatio",
+        label: "`me` p99 with a hanging webhook receiver ÷ answering",
+        value: round(outboxTails.webhook.ratio),
+        goal: { comparison: "≤", target: 1.2 },
+        basis: `${ms(outboxTails.webhook.hanging)} / ${ms(outboxTails.webhook.answering)}, ${tailRate} me/s beside 20 events/s (renames); ${outboxTails.webhook.events} events in all`,
+      },
+      {
+        id: "meHungMailTailRatio",
+        label: "`me` p99 during a hung mail server ÷ idle",
+        value: round(outboxTails.mail.ratio),
+        goal: { comparison: "≤", target: 1.5 },
+        basis: `${ms(outboxTails.mail.hung)} / ${ms(outboxTails.mail.idle)}, 30 registers + 30 requestEmailVerification at once, all answered; the same burst with a working mail server: ${ms(outboxTails.mail.working)}`,
       },
     ];
     if (peer && signIns && peerRates) {
