@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
 import { signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
@@ -123,6 +124,31 @@ describe("admins", () => {
     }
     const mail = await server().database.outboxDelivery.findFirstOrThrow({ where: { receiver: "mail" } });
     expect(errorCodes(await asAdmin(documents.redeliver, { id: mail.id.toString() }))).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  it("answer generated status, cursor, page size and id values with a page or BAD_USER_INPUT on the field, never anything else", async () => {
+    const anyText = fc.oneof(fc.string(), fc.constantFrom("pending", "delivered", "failed", "PENDING", " failed", "1", "0", "-1", "9223372036854775808"));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(anyText),
+        fc.option(fc.oneof(anyText, fc.base64String())),
+        fc.option(fc.integer({ min: -5, max: 105 })),
+        anyText,
+        async (status, after, first, id) => {
+          const listed = await asAdmin(documents.deliveries, { status, after, first });
+          if (listed.errors) {
+            expect(errorCodes(listed)).toEqual(["BAD_USER_INPUT"]);
+            expect(["status", "after", "first"]).toContain(listed.errors[0]!.extensions!.field);
+          }
+          const redelivered = await asAdmin(documents.redeliver, { id });
+          if (redelivered.errors) {
+            expect(errorCodes(redelivered)).toEqual(["BAD_USER_INPUT"]);
+            expect(redelivered.errors[0]!.extensions!.field).toBe("id");
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it("show pending deliveries, the oldest one's age and failures per receiver in /metrics", async () => {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
 import { retryDelayMs } from "../src/events/delivery-worker.js";
@@ -76,6 +77,33 @@ describe("signed deliveries", () => {
     const signedLongAgo = signWebhook(keys, headers["webhook-id"]!, old, body);
     expect(receiver.verifies(body, { ...headers, "webhook-timestamp": String(old), "webhook-signature": signedLongAgo })).toBe(false);
     expect(() => new Webhook(newWebhookSecret()).verify(body, headers)).toThrow();
+  });
+
+  it("fails the check for any change to the body, the id or the timestamp (generated)", async () => {
+    const user = await signUp(server(), "fuzzed");
+    await receiver.waitUntil(() => receiver.eventsOf(user.id).length === 1);
+    const { headers, body } = receiver.accepted().find((entry) => entry.event.userId === user.id)!;
+    let trials = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("body", "webhook-id", "webhook-timestamp"),
+        fc.nat(),
+        fc.integer({ min: 1, max: 0x10ffff }),
+        async (part, position, codePoint) => {
+          const original = part === "body" ? body : headers[part]!;
+          const at = position % (original.length + 1);
+          const changed = original.slice(0, at) + String.fromCodePoint(codePoint) + original.slice(at + (position % 2));
+          fc.pre(changed !== original);
+          // The package reads the timestamp with parseInt: trailing characters leave it the same number.
+          fc.pre(part !== "webhook-timestamp" || Number.parseInt(changed, 10) !== Number.parseInt(original, 10));
+          const verifies = part === "body" ? receiver.verifies(changed, headers) : receiver.verifies(body, { ...headers, [part]: changed });
+          expect(verifies).toBe(false);
+          trials++;
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(trials).toBeGreaterThan(300);
   });
 
   it("signs with every key of EVENT_WEBHOOK_SECRET, so receivers can change secrets without a gap", () => {

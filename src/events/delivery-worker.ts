@@ -9,6 +9,11 @@ import type { OutboxMetrics } from "./outbox-metrics.js";
 export interface DeliveryTuning {
   /** How often the worker looks for due deliveries besides the commits that wake it. */
   pollIntervalMs: number;
+  /**
+   * The least time between two looks, however many commits wake it: with a long backlog behind a
+   * failing receiver a look reads much of it, so busy periods cost a few looks a second, not one per commit.
+   */
+  minClaimIntervalMs: number;
   /** Attempts under way at once, per receiver. */
   concurrency: number;
   /** The delay before the second attempt; it doubles with each attempt after, up to `maxRetryDelayMs`. */
@@ -22,6 +27,7 @@ export interface DeliveryTuning {
 
 export const defaultDeliveryTuning: DeliveryTuning = {
   pollIntervalMs: 1_000,
+  minClaimIntervalMs: 100,
   concurrency: 8,
   retryDelayMs: 5_000,
   maxRetryDelayMs: 3_600_000,
@@ -63,6 +69,7 @@ export class DeliveryWorker {
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
   private stopped = false;
+  private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly dependencies: DeliveryWorkerDependencies) {}
@@ -104,7 +111,11 @@ export class DeliveryWorker {
 
   private async claimWhileDue(): Promise<void> {
     do {
+      const wait = this.lastClaimAt + this.dependencies.tuning.minClaimIntervalMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Nudges until now are answered by this look.
       this.claimAgain = false;
+      this.lastClaimAt = Date.now();
       const budgets = this.budgets();
       if (budgets.length === 0 || this.stopped) return;
       let claimed: ClaimedDelivery[];

@@ -49,7 +49,7 @@ export const productionSettings: NodeJS.ProcessEnv = {
 export const patientDatabaseTimeouts = { statementMs: 60_000, connectMs: 60_000 };
 
 /** Tests wait for mail and events: the worker polls often, and retries soon. */
-export const testDeliveryTuning = { pollIntervalMs: 50, retryDelayMs: 100, maxRetryDelayMs: 1_000, stopGraceMs: 500 };
+export const testDeliveryTuning = { pollIntervalMs: 50, minClaimIntervalMs: 10, retryDelayMs: 100, maxRetryDelayMs: 1_000, stopGraceMs: 500 };
 
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
