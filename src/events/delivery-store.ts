@@ -1,5 +1,4 @@
 import type pg from "pg";
-import { outboxChannel } from "./outbox.js";
 
 /** A delivery this instance has claimed, with its message. */
 export interface ClaimedDelivery {
@@ -175,6 +174,3 @@ export class DeliveryStore {
     return rows.map((row) => ({ receiver: row.receiver, pending: row.pending, oldestSeconds: Math.max(0, row.oldest) }));
   }
 }
-
-/** What makes every instance's worker look for deliveries at once (as a commit that wrote a message does). */
-export const notifyWorkers = `SELECT pg_notify('${outboxChannel}', '')`;
