@@ -66,9 +66,14 @@ async function serve(
  * The users subgraph as it is deployed: the compiled build in its own process, on the PostgreSQL
  * of `databaseUrl` and the Redis of REDIS_URL when set, else on the embedded defaults. As in
  * production, migrations run beforehand in a process of their own, not in the server. The login
- * limit is lifted so that one client address can log in thousands of times.
+ * limit is lifted so that one client address can log in thousands of times. `settings` adds to (or
+ * overrides) its environment.
  */
-export async function startSubgraph(buildDir: string, databaseUrl = process.env.DATABASE_URL): Promise<Served> {
+export async function startSubgraph(
+  buildDir: string,
+  databaseUrl = process.env.DATABASE_URL,
+  settings: Record<string, string> = {},
+): Promise<Served> {
   if (databaseUrl) {
     const migrated = await run("node", [path.join(buildDir, "cli", "migrate.js")], { DATABASE_URL: databaseUrl });
     if (migrated.code !== 0) throw new Error(`migrations failed:\n${migrated.output}`);
@@ -99,6 +104,7 @@ export async function startSubgraph(buildDir: string, databaseUrl = process.env.
       // waits long for its slot; the count bound of the hashing queue still applies.
       PASSWORD_HASHING_QUEUE_TIMEOUT: "60s",
       ...(databaseUrl ? { MIGRATE_ON_START: "false" } : {}),
+      ...settings,
     },
     (baseUrl) => `${baseUrl}/health/ready`,
     dataDir,

@@ -8,6 +8,8 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
+import type { DeliveryTuning } from "./events/delivery-worker.js";
+import { createEventOutbox, type EventOutbox } from "./events/event-outbox.js";
 import { startGraphQLServer } from "./graphql/apollo-server.js";
 import { TrustedProxies } from "./http/client-address.js";
 import { createGraphQLHandler } from "./http/graphql-handler.js";
@@ -41,13 +43,17 @@ export interface AppDependencies {
   clock?: Clock;
   /** Overrides of the login rate limits (tests raise them). */
   loginLimits?: Partial<PasswordAttemptLimits>;
+  /** Overrides of how the outbox is delivered (tests shorten the delays). */
+  deliveryTuning?: Partial<DeliveryTuning>;
 }
 
 export interface App {
   httpServer: Server;
   services: Services;
   metrics: Metrics;
-  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host. */
+  /** User events and mail, written by actions and delivered by this server's worker. */
+  outbox: EventOutbox;
+  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host, and the outbox's delivery. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number }>;
   /**
    * The first step of a graceful stop: readiness answers 503 so that load balancers send no more
@@ -63,7 +69,18 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, database, store, logger } = dependencies;
   const metrics = new Metrics();
   onQuery(database, () => metrics.databaseQueries.inc());
-  const services = createServices(servicesDependencies(dependencies, metrics));
+  const outbox = createEventOutbox({
+    database,
+    mailTransport: dependencies.mailTransport,
+    encryptionKeys: dependencies.encryptionKeys,
+    logger,
+    events: config.events,
+    redisUrl: config.redisUrl,
+    clock: dependencies.clock ?? systemClock,
+    registry: metrics.registry,
+    tuning: dependencies.deliveryTuning,
+  });
+  const services = createServices(servicesDependencies(dependencies, metrics, outbox));
   const migrations = await migrationNames();
   const httpServer = createServer();
   const apollo = await startGraphQLServer<SubgraphContext>({
@@ -94,9 +111,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     httpServer,
     services,
     metrics,
+    outbox,
     listen: async (port = config.port, host = config.host) => {
       const bound = await listenOn(httpServer, port, host);
       const metricsPort = metricsServer ? await listenOn(metricsServer, config.metricsPort!, host) : undefined;
+      outbox.start();
       const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
       return { port: bound, url: `http://${shownHost}:${bound}/graphql`, metricsPort };
     },
@@ -106,13 +125,18 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       // the requests in flight before Apollo stops.
       await apollo.stop();
       await services.passwordReset.settled();
+      await outbox.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
     },
   };
 }
 
 /** What the services are made of: the stores and keys given, the settings they read. */
-function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): ServicesDependencies {
+function servicesDependencies(
+  dependencies: AppDependencies,
+  metrics: Metrics,
+  outbox: EventOutbox,
+): ServicesDependencies {
   const { config, database, store, hasher, encryptionKeys, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const { issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds } = config.jwt;
@@ -126,7 +150,8 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
       clock,
     ),
     encryptionKeys,
-    mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
+    mailer: new Mailer(outbox.mailQueue, { from: config.mail.from, appUrl: config.mail.appUrl }),
+    outbox: outbox.outbox,
     clock,
     lifetimes: { accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds },
     maxSessionsPerAccount: config.maxSessionsPerAccount,

@@ -15,6 +15,7 @@ import { openDatabase } from "./db/open-database.js";
 import type { Database } from "./db/prisma.js";
 import { describeUrl } from "./db/url.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
+import { eventReceivers } from "./events/receivers.js";
 import { createMailTransport } from "./mail/configured-transport.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
 import type { Logger } from "./observability/logger.js";
@@ -151,7 +152,7 @@ export async function startServer(
     cleanups.push(() => app.close());
     await prepareToServe(app, dependencies);
     await applyAdminEmails(app, opened.database, config.adminEmails, logger);
-    const stopPurges = startPurges(app.services, opened.database, config.securityEventRetentionSeconds, logger);
+    const stopPurges = startPurges(app, opened.database, config, logger);
     cleanups.push(async () => stopPurges());
     const { url, port, metricsPort } = await app.listen();
     logger.info(
@@ -168,6 +169,7 @@ export async function startServer(
         signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
         encryptionKeys: encryptionKeys.keyIds,
         mail: mailTransport.description,
+        events: eventReceivers(config.events),
       },
       "users subgraph ready",
     );

@@ -12,6 +12,8 @@ import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
+import { EventDeliveries } from "./events/event-deliveries.js";
+import type { Outbox } from "./events/outbox.js";
 import type { Mailer } from "./mail/mailer.js";
 import { MfaChallenges } from "./mfa/mfa-challenges.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
@@ -48,6 +50,7 @@ export interface Services {
   admin: AdminService;
   audit: SecurityEvents;
   passkeys: Passkeys;
+  eventDeliveries: EventDeliveries;
 }
 
 export interface ServicesDependencies {
@@ -64,6 +67,8 @@ export interface ServicesDependencies {
   /** The name authenticator apps show beside an account. */
   totpIssuer: string;
   mailer: Mailer;
+  /** Where user events are written, in the transaction of their action. */
+  outbox: Outbox;
   accountLinks: Config["accountLinks"];
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
@@ -77,10 +82,11 @@ export interface ServicesDependencies {
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
   const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits } = dependencies;
-  const { totpIssuer, logger, maxSessionsPerAccount } = dependencies;
+  const { totpIssuer, logger, maxSessionsPerAccount, outbox } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
-  const audit = new SecurityEvents(database, clock);
+  // Every recorded security event that other services should hear of is emitted with it.
+  const audit = new SecurityEvents(database, clock, outbox.follow);
   const lifecycle = new SessionLifecycle({
     database,
     revocationStore: store,
@@ -144,32 +150,47 @@ export function createServices(dependencies: ServicesDependencies): Services {
     }),
     mfaLogin,
     mfaChallenges,
-    passkeys: createPasskeys({
-      ...{
-        database,
-        challengeStore: store,
-        settings: dependencies.passkeys,
-        encryptionKeys,
-        users,
-        audit,
-        mailer,
-        logger,
-        clock,
-      },
-      reauthentication: new Reauthentication({
-        database,
-        currentPassword,
-        clock,
-        windowSeconds: dependencies.reauthenticationWindowSeconds,
-      }),
-      // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
-      signIn: sessions,
-      mfaLogin,
-    }),
+    passkeys: createPasskeyServices(dependencies, { users, audit, currentPassword, sessions, mfaLogin }),
     ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
     admin: new AdminService({ database, lifecycle, audit, clock }),
     audit,
+    eventDeliveries: new EventDeliveries(database, outbox, clock),
   };
+}
+
+/** The passkey feature, over the store its challenges wait in and the steps every login shares. */
+function createPasskeyServices(
+  dependencies: ServicesDependencies,
+  shared: {
+    users: UsersService;
+    audit: SecurityEvents;
+    currentPassword: CurrentPassword;
+    sessions: SessionsService;
+    mfaLogin: MfaLogin;
+  },
+): Passkeys {
+  const { database, store, encryptionKeys, mailer, clock, logger } = dependencies;
+  const { users, audit, currentPassword, sessions, mfaLogin } = shared;
+  return createPasskeys({
+    database,
+    challengeStore: store,
+    settings: dependencies.passkeys,
+    encryptionKeys,
+    users,
+    audit,
+    mailer,
+    logger,
+    clock,
+    reauthentication: new Reauthentication({
+      database,
+      currentPassword,
+      clock,
+      windowSeconds: dependencies.reauthenticationWindowSeconds,
+    }),
+    // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
+    signIn: sessions,
+    mfaLogin,
+  });
 }
 
 /** The mailed-link services: verification, password reset, profile changes and the account itself. */
@@ -182,7 +203,7 @@ function createAccountServices(
     audit: SecurityEvents;
   },
 ) {
-  const { database, store, hasher, mailer, clock, accountLinks, logger } = dependencies;
+  const { database, store, hasher, mailer, outbox, clock, accountLinks, logger } = dependencies;
   const { lifecycle, currentPassword, passwordAttempts, audit } = shared;
   const onEvent = dependencies.onEvent ?? (() => {});
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
@@ -202,6 +223,7 @@ function createAccountServices(
       currentPassword,
       passwordAttempts,
       audit,
+      outbox,
       clock,
       onEvent,
     }),
@@ -226,6 +248,7 @@ function createAccountServices(
       currentPassword,
       mailRequests,
       audit,
+      outbox,
     }),
   };
 }

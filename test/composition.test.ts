@@ -71,6 +71,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       users: "UserConnection!",
       securityEvents: "SecurityEventConnection!",
       userSecurityEvents: "SecurityEventConnection!",
+      eventDeliveries: "EventDeliveryConnection!",
       reviews: "[Review!]!",
     });
     expect(fieldsOf(api, "User")).toEqual({

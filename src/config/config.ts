@@ -1,9 +1,11 @@
 import path from "node:path";
 import { z } from "zod";
+import type { EventSettings } from "../events/event-settings.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
+import { checkEventVariables, eventSettings, eventVariables } from "./event-settings.js";
 import {
   addressRanges,
   booleanFlag,
@@ -78,8 +80,10 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
+    ...eventVariables,
   })
   .superRefine((env, ctx) => {
+    checkEventVariables(env, ctx);
     if (env.NODE_ENV !== "production") return;
     for (const name of [
       "DATABASE_URL",
@@ -178,6 +182,7 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  events: EventSettings;
 }
 
 export class ConfigError extends Error {
@@ -196,7 +201,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
   const env = parsed.data;
-  const production = env.NODE_ENV === "production";
   const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
@@ -223,8 +227,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
-    introspection: env.INTROSPECTION ?? !production,
-    migrateOnStart: env.MIGRATE_ON_START ?? !production,
+    introspection: env.INTROSPECTION ?? env.NODE_ENV !== "production",
+    migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV !== "production",
     passwordAttempts: {
       failuresPerClient: env.LOGIN_FAILURES_PER_CLIENT,
       failuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
@@ -266,6 +270,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
+    events: eventSettings(env),
   };
 }
 

@@ -1,0 +1,31 @@
+import type { TestServer } from "./server.js";
+
+/** The outbox messages about an account, oldest first: type and body (events) or `mail`. */
+export async function outboxMessagesOf(
+  server: TestServer,
+  userId: string,
+): Promise<{ id: string; type: string; body: string | null }[]> {
+  return server.database.$queryRaw`SELECT m.id::text, m.type, m.body FROM outbox_messages m
+    WHERE m.user_id = ${userId}::uuid
+    ORDER BY (SELECT min(d.id) FROM outbox_deliveries d WHERE d.message_id = m.id)`;
+}
+
+/** The event types written for an account, oldest first (mail left out). */
+export async function eventTypesOf(server: TestServer, userId: string): Promise<string[]> {
+  return (await outboxMessagesOf(server, userId))
+    .filter((message) => message.type !== "mail")
+    .map((message) => message.type);
+}
+
+/** Waits (bounded) until no delivery is pending: everything queued so far was delivered or given up. */
+export async function outboxSettled(server: TestServer, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await server.database.$queryRaw<{ pending: number }[]>`
+      SELECT count(*)::int AS pending FROM outbox_deliveries WHERE status = 'pending'`;
+    const pending = rows[0]!.pending;
+    if (pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`${pending} outbox deliveries still pending after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
