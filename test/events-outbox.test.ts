@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userEventTypes } from "../src/observability/events.js";
 import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js";
@@ -7,7 +6,7 @@ import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, sessionMutations, type GraphQLResponse } from "../harness/graphql.js";
 import { linkToken, TestMailServer } from "./helpers/mail.js";
 import { authenticatorCode, mfaDocuments } from "./helpers/mfa.js";
-import { eventTypesOf, outboxMessagesOf } from "./helpers/outbox.js";
+import { eventTypesOf, failCommitsWriting, outboxMessagesOf, sqlOutside } from "./helpers/outbox.js";
 import type { TestServer } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 import { newWebhookSecret, WebhookReceiver } from "../harness/webhooks.js";
@@ -215,35 +214,6 @@ describe("one event per committed action", () => {
   });
 });
 
-/** A statement on the server's database outside the server. */
-async function sql(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: server.database.pool.options.connectionString });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Fails every transaction that wrote an event of `type`, at its commit: after every statement of the
- * action ran, the outbox row included.
- */
-async function failCommitsWriting(type: string, work: () => Promise<void>): Promise<void> {
-  await sql(
-    `CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END; $$`,
-  );
-  await sql(`CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON outbox_messages DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.type = '${type}') EXECUTE FUNCTION fail_commit()`);
-  try {
-    await work();
-  } finally {
-    await sql("DROP TRIGGER IF EXISTS fail_commit ON outbox_messages");
-    await sql("DROP FUNCTION IF EXISTS fail_commit()");
-  }
-}
-
 describe("an action that does not commit", () => {
   it("leaves no event, and the action is not done, for each type", async () => {
     const user = await signUp(server, "rollback");
@@ -302,7 +272,7 @@ describe("an action that does not commit", () => {
         },
       ],
     ];
-    for (const [type, attempt] of attempts) await failCommitsWriting(type, attempt);
+    for (const [type, attempt] of attempts) await failCommitsWriting(server, type, attempt);
 
     expect(await state()).toEqual(before);
     expect(await eventTypesOf(server, id)).toEqual(eventsBefore);
@@ -316,10 +286,12 @@ describe("an action that does not commit", () => {
 
   it("fails the action when its event cannot be written", async () => {
     const user = await signUp(server, "refused");
-    await sql(
+    await sqlOutside(
+      server,
       `CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END; $$`,
     );
-    await sql(
+    await sqlOutside(
+      server,
       `CREATE TRIGGER refuse_events BEFORE INSERT ON outbox_messages FOR EACH ROW WHEN (NEW.type = 'user.locked') EXECUTE FUNCTION refuse_events()`,
     );
     try {
@@ -327,8 +299,8 @@ describe("an action that does not commit", () => {
       expect(errorCodes(refused)).toEqual(["INTERNAL_SERVER_ERROR"]);
       expect(JSON.stringify(refused)).not.toContain("outbox unavailable");
     } finally {
-      await sql("DROP TRIGGER IF EXISTS refuse_events ON outbox_messages");
-      await sql("DROP FUNCTION IF EXISTS refuse_events()");
+      await sqlOutside(server, "DROP TRIGGER IF EXISTS refuse_events ON outbox_messages");
+      await sqlOutside(server, "DROP FUNCTION IF EXISTS refuse_events()");
     }
     expect((await server.database.user.findUniqueOrThrow({ where: { id: user.id } })).lockedAt).toBeNull();
     expect(await eventTypesOf(server, user.id)).toEqual(["user.registered"]);

@@ -1,3 +1,4 @@
+import pg from "pg";
 import type { TestServer } from "./server.js";
 
 /** The outbox messages about an account, oldest first: type and body (events) or `mail`. */
@@ -27,5 +28,38 @@ export async function outboxSettled(server: TestServer, timeoutMs = 15_000): Pro
     if (pending === 0) return;
     if (Date.now() > deadline) throw new Error(`${pending} outbox deliveries still pending after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A statement on the server's database, from outside the server. */
+export async function sqlOutside(server: TestServer, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: server.database.pool.options.connectionString });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Fails every transaction that writes an outbox message of `type` (a user event, or `mail`) while
+ * `work` runs, at its commit: after every statement of the action ran, the outbox row included.
+ */
+export async function failCommitsWriting(server: TestServer, type: string, work: () => Promise<void>): Promise<void> {
+  await sqlOutside(
+    server,
+    `CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END; $$`,
+  );
+  await sqlOutside(
+    server,
+    `CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON outbox_messages DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW WHEN (NEW.type = '${type}') EXECUTE FUNCTION fail_commit()`,
+  );
+  try {
+    await work();
+  } finally {
+    await sqlOutside(server, "DROP TRIGGER IF EXISTS fail_commit ON outbox_messages");
+    await sqlOutside(server, "DROP FUNCTION IF EXISTS fail_commit()");
   }
 }
