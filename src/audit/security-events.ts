@@ -27,7 +27,7 @@ export interface SecurityEventInput {
   details?: Prisma.InputJsonObject;
   /**
    * The account's fields as the action left them (a new address, the roles now), for the user event
-   * the kind maps to (`src/events/user-events.ts`); not stored in the audit log.
+   * the kind is published as (`published` in the vocabulary); not stored in the audit log.
    */
   changes?: Prisma.InputJsonObject;
 }
