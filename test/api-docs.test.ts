@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { settingNames } from "../src/config/config.js";
 import { errorCodes } from "../src/errors/codes.js";
 import { routes } from "../src/http/routes.js";
-import { accountEvents, metricLabels, userEventTypes } from "../src/observability/events.js";
+import { accountEvents, deliveryOutcomes, metricLabels, userEventTypes } from "../src/observability/events.js";
 import { projectRoot } from "../harness/process.js";
 
 // docs/api.md is the contract users read: whatever the code adds must be documented there.
@@ -32,6 +32,12 @@ describe("docs/api.md", () => {
     expect(row, "auth_events_total missing from docs/api.md").toBeDefined();
     const missing = metricLabels.filter((label) => !row!.includes(`\`${label}\``));
     expect(missing, "auth_events_total labels missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every outcome of outbox_delivery_attempts_total", () => {
+    const row = apiDoc.split("\n").find((line) => line.startsWith("| `outbox_delivery_attempts_total` |"));
+    expect(row, "outbox_delivery_attempts_total missing from docs/api.md").toBeDefined();
+    expect(deliveryOutcomes.filter((outcome) => !row!.includes(`\`${outcome}\``))).toEqual([]);
   });
 
   it("documents every kind of security event", () => {

@@ -1,7 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { DeliveryOutcome } from "../observability/events.js";
 import type { PendingStats } from "./delivery-store.js";
-
-export type AttemptOutcome = "delivered" | "retried" | "failed";
 
 /**
  * The outbox in /metrics: what waits (read from the database at each scrape, so every instance
@@ -45,7 +44,7 @@ export class OutboxMetrics {
     });
   }
 
-  attempted(receiver: string, outcome: AttemptOutcome): void {
+  attempted(receiver: string, outcome: DeliveryOutcome): void {
     this.attempts.inc({ receiver, outcome });
   }
 }

@@ -90,3 +90,12 @@ export function metricLabel(event: CountedEvent): string {
 export const metricLabels: string[] = Object.values(accountEvents).flatMap(({ counted }) =>
   counted === null ? [] : [counted],
 );
+
+/**
+ * What one attempt to deliver an outbox message (a user event, a mail) came to: the `outcome` label
+ * of `outbox_delivery_attempts_total`. `retried`: it failed and is tried again later; `failed`: it
+ * was given up.
+ */
+export const deliveryOutcomes = ["delivered", "retried", "failed"] as const;
+
+export type DeliveryOutcome = (typeof deliveryOutcomes)[number];
