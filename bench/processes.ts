@@ -96,6 +96,7 @@ export async function startSubgraph(
       // Every bench client is one address, and the login storm checks one account's password on
       // several connections at once: each check in flight counts until it settles.
       REGISTRATIONS_PER_ADDRESS: "1000000",
+      SIGN_IN_STARTS_PER_ADDRESS: "1000000",
       LOGIN_FAILURES_PER_CLIENT: "1000000",
       LOGIN_FAILURES_PER_ACCOUNT: "1000000",
       LOGIN_FAILURES_PER_ADDRESS: "1000000",

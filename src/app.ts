@@ -161,6 +161,7 @@ function servicesDependencies(
     requireEmailVerification: config.requireEmailVerification,
     passkeys: config.passkeys,
     reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
+    identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,
   };

@@ -62,7 +62,9 @@ async function reportUnreadyDatabase(database: Database, postgres: string, logge
  * out: refused now (a database that cannot be reached yet does not stop the start; readiness
  * reports it). The in-process store starts empty, and Redis may have lost data while no instance
  * ran: the revocation set is loaded now rather than on the first request; if that fails, the
- * first request that checks a token tries again (and fails closed meanwhile).
+ * first request that checks a token tries again (and fails closed meanwhile). Each identity
+ * provider is discovered, within IDENTITY_PROVIDER_TIMEOUT; one that fails is logged and
+ * unavailable, not fatal.
  */
 export async function prepareToServe(
   app: App,
@@ -78,6 +80,7 @@ export async function prepareToServe(
     app.services.revocations
       .rebuild()
       .catch((error: unknown) => logger.warn({ err: error }, "could not load the revocation set yet")),
+    app.services.identityProviders.load(),
   ]);
 }
 

@@ -11,9 +11,12 @@ import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
-import type { Database } from "./db/prisma.js";
+import type { Database, Transaction } from "./db/prisma.js";
 import { EventDeliveries } from "./events/event-deliveries.js";
 import type { Outbox } from "./events/outbox.js";
+import type { ClientInfo } from "./http/client-info.js";
+import { createIdentityServices, type IdentityServices } from "./identities/identity-services.js";
+import type { IdentityProviderSettings } from "./identities/settings.js";
 import type { Mailer } from "./mail/mailer.js";
 import { MfaChallenges } from "./mfa/mfa-challenges.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
@@ -35,7 +38,7 @@ import { SessionsService } from "./sessions/sessions.service.js";
 import type { Store } from "./store/store.js";
 import { UsersService } from "./users/users.service.js";
 
-export interface Services {
+export interface Services extends IdentityServices {
   users: UsersService;
   revocations: RevocationSet;
   accounts: AccountsService;
@@ -75,18 +78,52 @@ export interface ServicesDependencies {
   passkeys: PasskeySettings;
   /** How long after its sign-in a session may make sensitive changes without the password again. */
   reauthenticationWindowSeconds: number;
+  identityProviders: IdentityProviderSettings;
   logger: Logger;
   onEvent?: EventCounter;
 }
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, store, hasher, accessTokens, encryptionKeys, mailer, clock, lifetimes, loginLimits } = dependencies;
-  const { totpIssuer, logger, maxSessionsPerAccount, outbox } = dependencies;
+  const { database, mailer, clock, totpIssuer, logger } = dependencies;
+  const core = createSignInServices(dependencies);
+  const { users, audit, lifecycle, currentPassword, secondFactor, onEvent } = core;
+  const credentials = createCredentials(dependencies, core);
+  return {
+    users,
+    revocations: core.revocations,
+    sessions: core.sessions,
+    mfa: new MfaService({
+      database,
+      lifecycle,
+      currentPassword,
+      secondFactor,
+      mailer,
+      audit,
+      logger,
+      clock,
+      totpIssuer,
+      onEvent,
+    }),
+    mfaLogin: core.mfaLogin,
+    mfaChallenges: core.mfaChallenges,
+    passkeys: credentials.passkeys,
+    ...credentials.identities,
+    ...createAccountServices(dependencies, { ...core, tentative: credentials.tentative }),
+    admin: new AdminService({ database, lifecycle, audit, clock }),
+    audit,
+    eventDeliveries: new EventDeliveries(database, dependencies.outbox, clock),
+  };
+}
+
+/** What every way to sign in shares: the accounts, the audit log, sessions, password checks, the second factor. */
+function createSignInServices(dependencies: ServicesDependencies) {
+  const { database, store, hasher, accessTokens, encryptionKeys, clock, lifetimes, loginLimits } = dependencies;
+  const { logger, maxSessionsPerAccount } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database);
   // Every recorded security event that other services should hear of is emitted with it.
-  const audit = new SecurityEvents(database, clock, outbox.follow);
+  const audit = new SecurityEvents(database, clock, dependencies.outbox.follow);
   const lifecycle = new SessionLifecycle({
     database,
     revocationStore: store,
@@ -132,55 +169,30 @@ export function createServices(dependencies: ServicesDependencies): Services {
     onEvent,
   });
   const mfaLogin = new MfaLogin({ database, users, secondFactor, audit, clock, sessions, onEvent });
-  return {
-    users,
-    revocations,
-    sessions,
-    mfa: new MfaService({
-      database,
-      lifecycle,
-      currentPassword,
-      secondFactor,
-      mailer,
-      audit,
-      logger,
-      clock,
-      totpIssuer,
-      onEvent,
-    }),
-    mfaLogin,
-    mfaChallenges,
-    passkeys: createPasskeyServices(dependencies, { users, audit, currentPassword, sessions, mfaLogin }),
-    ...createAccountServices(dependencies, { lifecycle, currentPassword, passwordAttempts, audit }),
-    admin: new AdminService({ database, lifecycle, audit, clock }),
-    audit,
-    eventDeliveries: new EventDeliveries(database, outbox, clock),
-  };
+  const shared = { users, audit, lifecycle, revocations, sessions, mfaLogin, mfaChallenges };
+  return { ...shared, passwordAttempts, currentPassword, secondFactor, onEvent };
 }
 
-/** The passkey feature, over the store its challenges wait in and the steps every login shares. */
-function createPasskeyServices(
-  dependencies: ServicesDependencies,
-  shared: {
-    users: UsersService;
-    audit: SecurityEvents;
-    currentPassword: CurrentPassword;
-    sessions: SessionsService;
-    mfaLogin: MfaLogin;
-  },
-): Passkeys {
-  const { database, store, encryptionKeys, mailer, clock, logger } = dependencies;
-  const { users, audit, currentPassword, sessions, mfaLogin } = shared;
-  return createPasskeys({
-    database,
-    challengeStore: store,
-    settings: dependencies.passkeys,
-    encryptionKeys,
-    users,
-    audit,
-    mailer,
-    logger,
-    clock,
+type SignInServices = ReturnType<typeof createSignInServices>;
+
+/** What a proof of the account's address settles for the ways to sign in added before anyone gave one. */
+interface TentativeSignInMethods {
+  /** The owner, signed in, proved the address: what was added before is theirs. */
+  confirm(tx: Transaction, userId: string): Promise<void>;
+  /** Whoever holds the mailbox proved it (a reset): what was added before goes. */
+  drop(tx: Transaction, userId: string, client: ClientInfo): Promise<void>;
+}
+
+/**
+ * The ways to sign in besides the password (passkeys, identity providers), and what a proof of the
+ * account's address settles for those added before anyone gave one (`tentative`).
+ */
+function createCredentials(dependencies: ServicesDependencies, core: SignInServices) {
+  const { database, store, encryptionKeys, mailer, logger, clock } = dependencies;
+  const { users, audit, lifecycle, sessions, mfaLogin, currentPassword, passwordAttempts, onEvent } = core;
+  const passkeys = createPasskeys({
+    ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys },
+    ...{ users, audit, mailer, logger, clock },
     reauthentication: new Reauthentication({
       database,
       currentPassword,
@@ -190,22 +202,37 @@ function createPasskeyServices(
     // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
     signIn: sessions,
     mfaLogin,
+    starts: passwordAttempts,
   });
+  const identities = createIdentityServices({
+    ...{ settings: dependencies.identityProviders, database, flowStore: store, users, lifecycle },
+    // A sign-in with a provider goes on as every login does; a first one counts as a registration.
+    login: sessions,
+    limits: passwordAttempts,
+    ...{ audit, mailer, logger, clock, onEvent },
+  });
+  const tentative: TentativeSignInMethods = {
+    confirm: async (tx, userId) => {
+      await identities.identityLinks.confirmTentative(tx, userId);
+      await passkeys.management.confirmTentative(tx, userId);
+    },
+    drop: async (tx, userId, client) => {
+      await identities.identityLinks.dropTentative(tx, userId, client);
+      await passkeys.management.dropTentative(tx, userId, client);
+    },
+  };
+  return { passkeys, identities, tentative };
 }
 
 /** The mailed-link services: verification, password reset, profile changes and the account itself. */
 function createAccountServices(
   dependencies: ServicesDependencies,
-  shared: {
-    lifecycle: SessionLifecycle;
-    currentPassword: CurrentPassword;
-    passwordAttempts: PasswordAttemptLimiter;
-    audit: SecurityEvents;
+  shared: Pick<SignInServices, "lifecycle" | "currentPassword" | "passwordAttempts" | "audit" | "onEvent"> & {
+    tentative: TentativeSignInMethods;
   },
 ) {
   const { database, store, hasher, mailer, outbox, clock, accountLinks, logger } = dependencies;
-  const { lifecycle, currentPassword, passwordAttempts, audit } = shared;
-  const onEvent = dependencies.onEvent ?? (() => {});
+  const { lifecycle, currentPassword, passwordAttempts, audit, onEvent, tentative } = shared;
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
   const singleUseTokens = new SingleUseTokens(clock, {
     verify_email: accountLinks.emailVerificationTtlSeconds,
@@ -213,6 +240,7 @@ function createAccountServices(
     reset_password: accountLinks.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, singleUseTokens, mailer);
+  const tokens = singleUseTokens;
   return {
     singleUseTokens,
     accounts: new AccountsService({
@@ -227,28 +255,14 @@ function createAccountServices(
       clock,
       onEvent,
     }),
-    verification: new VerificationService({ database, links, tokens: singleUseTokens, mailRequests, audit, clock }),
+    verification: new VerificationService({
+      ...{ database, links, tokens, mailRequests, audit, clock },
+      onOwnerVerified: tentative.confirm,
+    }),
     passwordReset: new PasswordResetService({
-      database,
-      links,
-      tokens: singleUseTokens,
-      lifecycle,
-      hasher,
-      mailRequests,
-      mailer,
-      audit,
-      clock,
-      logger,
+      ...{ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger },
+      onMailboxProven: tentative.drop,
     }),
-    profile: new ProfileService({
-      database,
-      links,
-      tokens: singleUseTokens,
-      lifecycle,
-      currentPassword,
-      mailRequests,
-      audit,
-      outbox,
-    }),
+    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit, outbox }),
   };
 }

@@ -12,6 +12,7 @@ import { createContext, type RequestContext } from "./graphql/context.js";
 import { buildFederatedSchema, type ReferenceResolvers } from "./graphql/schema.js";
 import { servedSdl } from "./graphql/sdl.js";
 import type { TrustedProxies } from "./http/client-address.js";
+import { IdentitiesResolver } from "./identities/identities.resolver.js";
 import { MfaResolver } from "./mfa/mfa.resolver.js";
 import { PasskeysResolver } from "./passkeys/passkeys.resolver.js";
 import type { Services } from "./services.js";
@@ -56,6 +57,10 @@ const resolvers = new Map<Function, (services: Services) => object>([
     PasskeysResolver,
     (services) =>
       new PasskeysResolver(services.passkeys.registration, services.passkeys.signIn, services.passkeys.management),
+  ],
+  [
+    IdentitiesResolver,
+    (services) => new IdentitiesResolver(services.identityProviders, services.socialSignIn, services.identityLinks),
   ],
 ]);
 

@@ -72,6 +72,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       securityEvents: "SecurityEventConnection!",
       userSecurityEvents: "SecurityEventConnection!",
       eventDeliveries: "EventDeliveryConnection!",
+      identityProviders: "[IdentityProvider!]!",
       reviews: "[Review!]!",
     });
     expect(fieldsOf(api, "User")).toEqual({
@@ -84,6 +85,8 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       createdAt: "DateTime!",
       roles: "[String!]",
       lockedAt: "DateTime",
+      identities: "[Identity!]",
+      hasPassword: "Boolean",
     });
     expect(fieldsOf(api, "Review")).toEqual({ id: "ID!", body: "String!", author: "User!" });
     expect(Object.keys(fieldsOf(api, "Mutation"))).toEqual(

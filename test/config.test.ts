@@ -29,6 +29,7 @@ describe("configuration", () => {
         failuresPerAddress: 100,
         windowSeconds: 900,
         registrationsPerAddress: 20,
+        signInStartsPerAddress: 100,
       },
       trustProxy: [],
       maxSessionsPerAccount: 100,
@@ -65,6 +66,7 @@ describe("configuration", () => {
       LOGIN_FAILURES_PER_ADDRESS: "500",
       LOGIN_FAILURE_WINDOW: "1h",
       REGISTRATIONS_PER_ADDRESS: "5",
+      SIGN_IN_STARTS_PER_ADDRESS: "7",
       TRUST_PROXY: "10.0.0.0/8, 192.0.2.1 fd00::/8",
       SMTP_URL: "smtp://relay:587",
       SMTP_TIMEOUT: "30s",
@@ -99,6 +101,7 @@ describe("configuration", () => {
         failuresPerAddress: 500,
         windowSeconds: 3600,
         registrationsPerAddress: 5,
+        signInStartsPerAddress: 7,
       },
       trustProxy: [
         { address: "10.0.0.0", prefix: 8, family: "ipv4" },
@@ -306,5 +309,93 @@ describe("configuration", () => {
         EVENT_WEBHOOK_SECRET: secret,
       })[0],
     ).not.toContain("secret-pass");
+  });
+});
+
+describe("identity provider settings", () => {
+  const oidc = {
+    id: "company",
+    name: "Company SSO",
+    issuer: "https://sso.example.com",
+    clientId: "users",
+    clientSecret: "s3cret-value",
+  };
+
+  it("has no provider by default, and the app's /auth/callback as the one redirect URI", () => {
+    expect(loadConfig({ APP_URL: "https://app.example.com/" }).identityProviders).toEqual({
+      providers: [],
+      redirectUris: ["https://app.example.com/auth/callback"],
+      timeoutSeconds: 10,
+    });
+  });
+
+  it("reads OpenID Connect and GitHub providers with their defaults, and redirect URIs normalized", () => {
+    const config = loadConfig({
+      IDENTITY_PROVIDERS: JSON.stringify([
+        oidc,
+        { kind: "github", id: "github", name: "GitHub", clientId: "gh", clientSecret: "ghs" },
+      ]),
+      REDIRECT_URIS: "https://APP.example.com:443/auth/callback, http://localhost:3000/cb",
+      IDENTITY_PROVIDER_TIMEOUT: "1500ms",
+    });
+    expect(config.identityProviders).toEqual({
+      providers: [
+        { kind: "oidc", ...oidc, scopes: ["email", "profile"] },
+        {
+          kind: "github",
+          id: "github",
+          name: "GitHub",
+          clientId: "gh",
+          clientSecret: "ghs",
+          scopes: ["read:user", "user:email"],
+          webUrl: "https://github.com",
+          apiUrl: "https://api.github.com",
+        },
+      ],
+      redirectUris: ["https://app.example.com/auth/callback", "http://localhost:3000/cb"],
+      timeoutSeconds: 1.5,
+    });
+  });
+
+  it("names every problem with its place, and never quotes a client secret", () => {
+    const problems = problemsOf({
+      IDENTITY_PROVIDERS: JSON.stringify([
+        oidc,
+        { ...oidc, id: "Company!", issuer: "ftp://sso.example.com", extra: true },
+        { kind: "saml", id: "saml" },
+        { ...oidc, id: "other", clientSecret: "" },
+        oidc,
+        { kind: "github", id: "gh", name: "GitHub", clientId: "gh", clientSecret: "s3cret-value", webUrl: "not a url" },
+      ]),
+      REDIRECT_URIS: "https://app.example.com/cb?next=/, /relative",
+    });
+    expect(problems).toEqual([
+      'IDENTITY_PROVIDERS.1.id must be 1–32 of "a-z 0-9 _ -", starting with a letter or digit',
+      "IDENTITY_PROVIDERS.1.issuer must be an http:// or https:// URL without credentials",
+      'IDENTITY_PROVIDERS.1 Unrecognized key: "extra"',
+      'IDENTITY_PROVIDERS.2.kind must be "oidc" (the default) or "github"',
+      "IDENTITY_PROVIDERS.3.clientSecret Too small: expected string to have >=1 characters",
+      "IDENTITY_PROVIDERS.4.id names another provider too: ids must differ",
+      "IDENTITY_PROVIDERS.5.webUrl must be an http:// or https:// URL without credentials",
+      'REDIRECT_URIS must list http(s) URLs without query, fragment or credentials (got "https://app.example.com/cb?next=/")',
+      'REDIRECT_URIS must list absolute URLs (got "/relative")',
+    ]);
+    expect(problems.join("\n")).not.toContain("s3cret");
+    expect(problemsOf({ IDENTITY_PROVIDERS: "not json" })).toEqual([
+      "IDENTITY_PROVIDERS must be a JSON list of providers",
+    ]);
+    expect(problemsOf({ IDENTITY_PROVIDERS: JSON.stringify(oidc) })).toEqual([
+      "IDENTITY_PROVIDERS must be a JSON list of providers",
+    ]);
+  });
+
+  it("requires https provider addresses in production", () => {
+    const problems = problemsOf({
+      NODE_ENV: "production",
+      IDENTITY_PROVIDERS: JSON.stringify([{ ...oidc, issuer: "http://sso.example.com" }]),
+    });
+    expect(problems).toContain(
+      "IDENTITY_PROVIDERS must use https:// addresses in production (not http://sso.example.com)",
+    );
   });
 });

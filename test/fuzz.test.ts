@@ -20,10 +20,26 @@ import { useTestServer } from "./helpers/test-server.js";
 // INTERNAL_SERVER_ERROR, a stack trace, or the password it sent; and nothing is logged as a bug.
 const runs = 2_000;
 const { logger, lines } = capturedLogger();
+// A GitHub preset (no discovery at start), so that sign-ins can start; its addresses are never reached.
+const github = {
+  kind: "github",
+  id: "github",
+  name: "GitHub",
+  clientId: "fuzz",
+  clientSecret: "fuzz-secret",
+  webUrl: "https://github.invalid",
+  apiUrl: "https://api.github.invalid",
+};
 const server = useTestServer({
   logger,
   // The passkey answers below are made for a live challenge, by a session that stays recent.
-  config: { ...productionSettings, ...passkeySettings, ACCESS_TOKEN_TTL: "1h", REAUTHENTICATION_WINDOW: "1h" },
+  config: {
+    ...productionSettings,
+    ...passkeySettings,
+    ACCESS_TOKEN_TTL: "1h",
+    REAUTHENTICATION_WINDOW: "1h",
+    IDENTITY_PROVIDERS: JSON.stringify([github]),
+  },
 });
 /** Whose passkey answers sign-in challenges, and who registers one passkey after another. */
 let signingIn: { user: SignedUp; authenticator: TestAuthenticator };
@@ -33,6 +49,7 @@ beforeAll(async () => {
   await registerPasskey(server(), signingIn.user.accessToken, signingIn.authenticator);
   registering = await signUp(server(), "fuzzregister");
 });
+const redirectUri = `${productionSettings.APP_URL}/auth/callback`;
 
 interface Case {
   method: "GET" | "POST" | "PUT";
@@ -213,6 +230,27 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
     .map(([challengeId, response]) => ({ query: passkeyDocuments.finishLogin, variables: { challengeId, response } })),
   fc.tuple(anyValue, anyValue).map(([id, name]) => ({ query: passkeyDocuments.rename, variables: { id, name } })),
   anyValue.map((id) => ({ query: passkeyDocuments.remove, variables: { id } })),
+  fc
+    .tuple(fc.oneof(fc.constant("github"), anyValue), fc.oneof(fc.constant(redirectUri), anyValue))
+    .map(([provider, uri]) => ({
+      query:
+        "mutation($p: ID!, $r: String!) { startSocialLogin(provider: $p, redirectUri: $r) { authorizationUrl flowId } linkIdentity(provider: $p, redirectUri: $r) { flowId } }",
+      variables: { p: provider, r: uri },
+    })),
+  fc
+    .tuple(
+      anyValue,
+      fc.oneof(
+        anyValue,
+        nasty.map((query) => `${redirectUri}?${query}`),
+      ),
+    )
+    .map(([flowId, callbackUrl]) => ({
+      query:
+        "mutation($f: ID!, $c: String!) { completeSocialLogin(flowId: $f, callbackUrl: $c) { accessToken user { id hasPassword identities { id } } } }",
+      variables: { f: flowId, c: callbackUrl },
+    })),
+  anyValue.map((id) => ({ query: "mutation($id: ID!) { unlinkIdentity(id: $id) }", variables: { id } })),
   anyValue.map((id) => ({
     query: "query($id: ID!) { user(id: $id) { id username email createdAt } }",
     variables: { id },
@@ -232,6 +270,8 @@ const operations: fc.Arbitrary<{ query: string; variables?: unknown; password?: 
       sessionMutations.logout,
       sessionMutations.logoutAll,
       "{ _service { sdl } }",
+      "{ identityProviders { id name } }",
+      "{ me { id hasPassword identities { id provider email linkedAt } } }",
       "subscription { me { id } }",
       "subscription S { _service { sdl } }",
       "{ __schema { types { name } } }",

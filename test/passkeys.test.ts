@@ -90,6 +90,10 @@ describe("registering a passkey", () => {
     const added = mails.filter((mail) => mail.subject === "A passkey was added to your account");
     const named = added.map((mail) => /The passkey "([^"]*)" was just added/.exec(mail.text)?.[1]);
     expect(named.sort()).toEqual(["Laptop", "Passkey"]);
+    // The account has a password: the notice says to change it if the passkey was not the owner's.
+    for (const mail of added) {
+      expect(mail.text).toContain("remove it from your account's passkeys and change your password right away.");
+    }
   });
 
   it("asks for the password once the session's sign-in is older than the window; a refresh does not renew it", async () => {
@@ -362,11 +366,10 @@ describe("managing passkeys", () => {
     const passkey = await registerPasskey(server(), user.accessToken, new TestAuthenticator());
     expect(await othersThan({ kind: "password" })).toBe(true);
     expect(await othersThan({ kind: "passkey", id: passkey.id })).toBe(true);
-    // Without the password (a hypothetical account that has none), the one passkey is the last way; a second one is not.
+    // Without the password (as an account made by an identity provider), the one passkey is the last way; a second one is not.
     const withoutPassword = (removed: SignInMethod) =>
       server()
         .database.$transaction(async (tx) => {
-          await tx.$executeRaw`ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL`;
           await tx.$executeRaw`UPDATE users SET password_hash = NULL WHERE id = ${user.id}::uuid`;
           const others = await hasSignInMethodOtherThan(tx, user.id, removed);
           // Undone with the transaction.

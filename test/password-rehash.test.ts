@@ -36,8 +36,12 @@ beforeAll(async () => {
 afterAll(() => Promise.all([before, after, later].map((server) => server?.close())));
 
 async function storedHash(userId: string): Promise<string> {
-  return (await before.database.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } }))
-    .passwordHash;
+  const { passwordHash } = await before.database.user.findUniqueOrThrow({
+    where: { id: userId },
+    select: { passwordHash: true },
+  });
+  if (passwordHash === null) throw new Error("the account has no password");
+  return passwordHash;
 }
 
 describe("a stored hash made with older argon2id parameters", () => {

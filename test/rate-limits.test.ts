@@ -17,97 +17,100 @@ function expectRateLimited(response: GraphQLResponse): void {
   expect(retryAfter).toBeLessThanOrEqual(limits.windowSeconds);
 }
 
-describe("login limits, per client behind a trusted proxy", () => {
-  // Clients are told apart by X-Forwarded-For, which the test (a trusted proxy) sets.
-  const server = useTestServer({ store: "redis", config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: limits });
+describe.each(["redis", "memory"] as const)(
+  "login limits, per client behind a trusted proxy, on the %s store",
+  (store) => {
+    // Clients are told apart by X-Forwarded-For, which the test (a trusted proxy) sets.
+    const server = useTestServer({ store, config: { TRUST_PROXY: "127.0.0.1" }, loginLimits: limits });
 
-  const logIn = (client: string, usernameOrEmail: string, password: string) =>
-    server().request(
-      mutations.login,
-      { input: { usernameOrEmail, password } },
-      { headers: { "x-forwarded-for": client } },
-    );
+    const logIn = (client: string, usernameOrEmail: string, password: string) =>
+      server().request(
+        mutations.login,
+        { input: { usernameOrEmail, password } },
+        { headers: { "x-forwarded-for": client } },
+      );
 
-  async function registered() {
-    const account = newAccount("limits");
-    await server().request(mutations.register, { input: account }, { headers: { "x-forwarded-for": "192.0.2.250" } });
-    return account;
-  }
-
-  it("throttles the client that failed, not the owner at another; a spread of clients is throttled at the account's threshold", async () => {
-    const account = await registered();
-    const [attacker, owner] = ["203.0.113.66", "192.0.2.10"];
-    for (let i = 0; i < limits.failuresPerClient; i++) {
-      expect(errorCodes(await logIn(attacker, account.username, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+    async function registered() {
+      const account = newAccount("limits");
+      await server().request(mutations.register, { input: account }, { headers: { "x-forwarded-for": "192.0.2.250" } });
+      return account;
     }
-    // Refused, and not counted: neither the wrong password nor the right one is checked.
-    for (let i = 0; i < 7; i++) expectRateLimited(await logIn(attacker, account.username, "wrong guess"));
-    expectRateLimited(await logIn(attacker, account.username, account.password));
-    expect((await logIn(owner, account.username, account.password)).errors).toBeUndefined();
 
-    // A distributed attack: one guess per client. The attacker's refused attempts counted nowhere,
-    // so exactly failuresPerAccount − failuresPerClient more failures reach the threshold.
-    const spread = documentationAddresses(100, limits.failuresPerAccount - limits.failuresPerClient);
-    for (const client of spread) {
-      expect(errorCodes(await logIn(client, account.username, "another guess"))).toEqual(["INVALID_CREDENTIALS"]);
-    }
-    const [next, newcomer] = documentationAddresses(101, 2) as [string, string];
-    expectRateLimited(await logIn(next, account.username, "another guess"));
-    expectRateLimited(await logIn(next, account.email, "another guess"));
-    // A client the account has never seen sign in waits too, even with the right password…
-    expectRateLimited(await logIn(newcomer, account.username, account.password));
-    // …while the owner, at a client they signed in from, still gets in.
-    const ownerLogin = await logIn(owner, account.email, account.password);
-    expect(ownerLogin.errors).toBeUndefined();
-    expect(ownerLogin.data!.login.user.username).toBe(account.username);
-  });
+    it("throttles the client that failed, not the owner at another; a spread of clients is throttled at the account's threshold", async () => {
+      const account = await registered();
+      const [attacker, owner] = ["203.0.113.66", "192.0.2.10"];
+      for (let i = 0; i < limits.failuresPerClient; i++) {
+        expect(errorCodes(await logIn(attacker, account.username, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+      }
+      // Refused, and not counted: neither the wrong password nor the right one is checked.
+      for (let i = 0; i < 7; i++) expectRateLimited(await logIn(attacker, account.username, "wrong guess"));
+      expectRateLimited(await logIn(attacker, account.username, account.password));
+      expect((await logIn(owner, account.username, account.password)).errors).toBeUndefined();
 
-  it("counts username and e-mail (in any folding) as one account", async () => {
-    const account = await registered();
-    const client = "203.0.113.70";
-    const fullwidth = account.email.replace(/[a-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
-    const names = [
-      account.username,
-      account.email,
-      account.username.toUpperCase(),
-      fullwidth,
-      account.email.toUpperCase(),
-    ];
-    for (const name of names.slice(0, limits.failuresPerClient)) {
-      expect(errorCodes(await logIn(client, name, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
-    }
-    for (const name of names) expectRateLimited(await logIn(client, name, account.password));
-  });
+      // A distributed attack: one guess per client. The attacker's refused attempts counted nowhere,
+      // so exactly failuresPerAccount − failuresPerClient more failures reach the threshold.
+      const spread = documentationAddresses(100, limits.failuresPerAccount - limits.failuresPerClient);
+      for (const client of spread) {
+        expect(errorCodes(await logIn(client, account.username, "another guess"))).toEqual(["INVALID_CREDENTIALS"]);
+      }
+      const [next, newcomer] = documentationAddresses(101, 2) as [string, string];
+      expectRateLimited(await logIn(next, account.username, "another guess"));
+      expectRateLimited(await logIn(next, account.email, "another guess"));
+      // A client the account has never seen sign in waits too, even with the right password…
+      expectRateLimited(await logIn(newcomer, account.username, account.password));
+      // …while the owner, at a client they signed in from, still gets in.
+      const ownerLogin = await logIn(owner, account.email, account.password);
+      expect(ownerLogin.errors).toBeUndefined();
+      expect(ownerLogin.data!.login.user.username).toBe(account.username);
+    });
 
-  it("does not count successes, and a success resets its client's failures", async () => {
-    const account = await registered();
-    const client = "203.0.113.71";
-    for (let i = 0; i < 3 * limits.failuresPerClient; i++) {
-      expect((await logIn(client, account.username, account.password)).errors).toBeUndefined();
-    }
-    for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < limits.failuresPerClient - 1; i++) {
+    it("counts username and e-mail (in any folding) as one account", async () => {
+      const account = await registered();
+      const client = "203.0.113.70";
+      const fullwidth = account.email.replace(/[a-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));
+      const names = [
+        account.username,
+        account.email,
+        account.username.toUpperCase(),
+        fullwidth,
+        account.email.toUpperCase(),
+      ];
+      for (const name of names.slice(0, limits.failuresPerClient)) {
+        expect(errorCodes(await logIn(client, name, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+      }
+      for (const name of names) expectRateLimited(await logIn(client, name, account.password));
+    });
+
+    it("does not count successes, and a success resets its client's failures", async () => {
+      const account = await registered();
+      const client = "203.0.113.71";
+      for (let i = 0; i < 3 * limits.failuresPerClient; i++) {
+        expect((await logIn(client, account.username, account.password)).errors).toBeUndefined();
+      }
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < limits.failuresPerClient - 1; i++) {
+          expect(errorCodes(await logIn(client, account.username, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
+        }
+        expect((await logIn(client, account.email, account.password)).errors).toBeUndefined();
+      }
+      for (let i = 0; i < limits.failuresPerClient; i++) {
         expect(errorCodes(await logIn(client, account.username, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
       }
-      expect((await logIn(client, account.email, account.password)).errors).toBeUndefined();
-    }
-    for (let i = 0; i < limits.failuresPerClient; i++) {
-      expect(errorCodes(await logIn(client, account.username, "wrong guess"))).toEqual(["INVALID_CREDENTIALS"]);
-    }
-    expectRateLimited(await logIn(client, account.username, account.password));
-  });
+      expectRateLimited(await logIn(client, account.username, account.password));
+    });
 
-  it("lets concurrent guesses from one client overshoot nothing", async () => {
-    const account = await registered();
-    const guesses = await Promise.all(
-      Array.from({ length: 30 }, () => logIn("203.0.113.72", account.username, "wrong guess")),
-    );
-    const checked = guesses.filter((guess) => errorCodes(guess)[0] === "INVALID_CREDENTIALS").length;
-    expect(checked).toBe(limits.failuresPerClient);
-    for (const guess of guesses.filter((guess) => errorCodes(guess)[0] !== "INVALID_CREDENTIALS"))
-      expectRateLimited(guess);
-  });
-});
+    it("lets concurrent guesses from one client overshoot nothing", async () => {
+      const account = await registered();
+      const guesses = await Promise.all(
+        Array.from({ length: 30 }, () => logIn("203.0.113.72", account.username, "wrong guess")),
+      );
+      const checked = guesses.filter((guess) => errorCodes(guess)[0] === "INVALID_CREDENTIALS").length;
+      expect(checked).toBe(limits.failuresPerClient);
+      for (const guess of guesses.filter((guess) => errorCodes(guess)[0] !== "INVALID_CREDENTIALS"))
+        expectRateLimited(guess);
+    });
+  },
+);
 
 describe("login limits per client across accounts, and registrations per client", () => {
   const server = useTestServer({

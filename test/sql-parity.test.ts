@@ -78,6 +78,8 @@ it("finds a login's account by e-mail or username key, with its password hash an
   const users = new UsersService(database);
   expect(await users.findForLogin(email)).toStrictEqual(expected);
   expect(await users.findForLogin(username.toLowerCase())).toStrictEqual(expected);
+  expect(await users.findForLoginById(id.toUpperCase())).toStrictEqual(expected);
+  expect(await users.findForLoginById("not-an-id")).toBeNull();
   expect(await users.findForLogin(`nobody-${randomUUID()}`)).toBeNull();
 });
 
@@ -109,6 +111,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     requireEmailVerification: false,
     passkeys: testConfig().passkeys,
     reauthenticationWindowSeconds: testConfig().reauthenticationWindowSeconds,
+    identityProviders: testConfig().identityProviders,
     logger: createLogger("silent"),
   });
   const registered = await accounts.register(account);

@@ -165,37 +165,75 @@ describe.each(stores)("the %s store as the counter store", (_name, open) => {
     expect((await counters().hit(key, 900)).count).toBe(1);
   });
 
-  it("reads counters without counting: 0 for an absent one, in the order asked", async () => {
-    const [counted, absent] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
-    await counters().hit(counted, 900);
-    await counters().hit(counted, 900);
-    const [read, missing] = await counters().counters([counted, absent]);
-    expect(read!.count).toBe(2);
-    expect(read!.resetInSeconds).toBeGreaterThan(0);
-    expect(read!.resetInSeconds).toBeLessThanOrEqual(900);
-    expect(missing).toEqual({ count: 0, resetInSeconds: 0 });
-    expect((await counters().counters([counted]))[0]!.count).toBe(2);
-    expect(await counters().counters([])).toEqual([]);
+  /** A counter's count, read by adding one more hit: only as a test's last look at that counter. */
+  const countOf = async (key: string) => (await counters().hit(key, 900)).count - 1;
+
+  it("counts a hit on every key while none has reached its limit, then refuses and counts nothing", async () => {
+    const [first, second] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
+    const hits = [
+      { key: first, limit: 2 },
+      { key: second, limit: 3 },
+    ];
+    expect(await counters().hitUnlessLimited(hits, 900)).toEqual([]);
+    expect(await counters().hitUnlessLimited(hits, 900)).toEqual([]);
+    const refused = await counters().hitUnlessLimited(hits, 900);
+    expect(refused.map(({ key }) => key)).toEqual([first]);
+    expect(refused[0]!.resetInSeconds).toBeGreaterThan(0);
+    expect(refused[0]!.resetInSeconds).toBeLessThanOrEqual(900);
+    expect(await subject.ttl("hits", second)).toBeLessThanOrEqual(900);
+    expect(await countOf(second)).toBe(2);
+    expect(await countOf(first)).toBe(2);
+    expect(await counters().hitUnlessLimited([], 900)).toEqual([]);
   });
 
-  it("takes a hit back, and never creates a counter doing so", async () => {
-    const [counted, absent] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
-    await counters().hit(counted, 900);
-    await counters().hit(counted, 900);
-    await counters().unhit(counted);
-    expect((await counters().counters([counted]))[0]!.count).toBe(1);
-    await counters().unhit(absent);
-    expect(await counters().counters([absent])).toEqual([{ count: 0, resetInSeconds: 0 }]);
+  it("lifts a limit while its waiving counter is above zero, and only that limit", async () => {
+    const [limited, other, waiver] = [`login:${randomUUID()}`, `login:${randomUUID()}`, `login:${randomUUID()}`];
+    const hits = [
+      { key: limited, limit: 1, waivedBy: waiver },
+      { key: other, limit: 2 },
+    ];
+    expect(await counters().hitUnlessLimited(hits, 900)).toEqual([]);
+    expect((await counters().hitUnlessLimited(hits, 900)).map(({ key }) => key)).toEqual([limited]);
+    await counters().hit(waiver, 900);
+    expect(await counters().hitUnlessLimited(hits, 900)).toEqual([]);
+    expect((await counters().hitUnlessLimited(hits, 900)).map(({ key }) => key)).toEqual([other]);
+    expect(await countOf(limited)).toBe(2);
+  });
+
+  it("never lets concurrent callers overshoot a limit (20 trials of 30 callers)", async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const [shared, own] = [`login:${randomUUID()}`, `login:${randomUUID()}`];
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, caller) =>
+          counters().hitUnlessLimited(
+            [
+              { key: shared, limit: 5 },
+              { key: `${own}:${caller % 3}`, limit: 4 },
+            ],
+            900,
+          ),
+        ),
+      );
+      expect(answers.filter((reached) => reached.length === 0)).toHaveLength(5);
+      expect(await countOf(shared)).toBe(5);
+    }
+  });
+
+  it("settles in one call: forgets, takes hits back without creating counters, and counts one hit", async () => {
+    const [forgotten, takenBack, absent, known] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    for (const key of [forgotten, forgotten, takenBack, takenBack]) await counters().hit(key, 900);
+    await counters().settle({
+      forget: [forgotten],
+      unhit: [takenBack, absent],
+      hit: { key: known, windowSeconds: 600 },
+    });
     expect(await subject.ttl("hits", absent)).toBe(-2);
-  });
-
-  it("forgets counters: the next hit starts a new window", async () => {
-    const [first, second, untouched] = [`login:${randomUUID()}`, `login:${randomUUID()}`, `login:${randomUUID()}`];
-    for (const key of [first, second, untouched]) await counters().hit(key, 900);
-    await counters().forget([first, second]);
-    await counters().forget([]);
-    expect((await counters().counters([first, second, untouched])).map((counter) => counter.count)).toEqual([0, 0, 1]);
-    expect((await counters().hit(first, 900)).count).toBe(1);
+    expect(await subject.ttl("hits", known)).toBeGreaterThan(0);
+    expect(await subject.ttl("hits", known)).toBeLessThanOrEqual(600);
+    await counters().settle({});
+    expect(await countOf(forgotten)).toBe(0);
+    expect(await countOf(takenBack)).toBe(1);
+    expect(await countOf(known)).toBe(1);
   });
 });
 
@@ -216,6 +254,15 @@ describe.each(stores)("the %s store as the single-use store", (_name, open) => {
       expect(await singleUse().take(key)).toBeNull();
     }
     expect(await singleUse().take(`challenge:${randomUUID()}`)).toBeNull();
+  });
+
+  it("keeps the latest of two puts under one key, for one take", async () => {
+    const key = `challenge:${randomUUID()}`;
+    await singleUse().put(key, "first", 300);
+    await singleUse().put(key, "second", 300);
+    expect(await singleUse().take(key)).toBe("second");
+    expect(await singleUse().take(key)).toBeNull();
+    expect(await subject.ttl("once", key)).toBe(-2);
   });
 
   it("keeps a value only as long as asked, then no take gets it", async () => {

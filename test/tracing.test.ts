@@ -99,7 +99,7 @@ it("exports a login's spans (HTTP, GraphQL, PostgreSQL, Redis) over OTLP/HTTP in
     expect(names).toContain("POST /graphql");
     expect(names).toContain("mutation Login");
     expect(names).toContain("postgresql");
-    expect(names).toContain("redis MULTI INCR"); // the login attempt counted in Redis
+    expect(names).toContain("redis EVAL"); // the login attempt counted in Redis, in one script
     const http = loginSpans.find((span) => span.name === "POST /graphql")!;
     expect(http.kind).toBe(2); // SERVER
     for (const span of loginSpans.filter((span) => span !== http)) expect(span.parentSpanId, span.name).toBeTruthy();

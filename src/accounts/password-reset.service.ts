@@ -3,7 +3,7 @@ import type { PasswordHasher } from "../auth/password-hasher.js";
 import { assertStrongPassword } from "../auth/password-policy.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { InvalidTokenError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
@@ -26,6 +26,8 @@ export interface PasswordResetServiceDependencies {
   audit: SecurityEvents;
   clock: Clock;
   logger: Logger;
+  /** What else the reset's proof of the mailbox overrides, in its transaction (identities and passkeys added before anyone proved the address). */
+  onMailboxProven: (tx: Transaction, userId: string, client: ClientInfo) => Promise<void>;
 }
 
 /** "Forgot your password": a link mailed to the account's address, and the new password it sets. */
@@ -71,7 +73,7 @@ export class PasswordResetService {
    * ends every session of the account, and tells the owner by mail (queued with the change).
    */
   async resetPassword(token: string, newPassword: string, viewer: Viewer | null, client: ClientInfo): Promise<boolean> {
-    const { database, tokens, lifecycle, hasher, mailer, audit, clock, logger } = this.dependencies;
+    const { database, tokens, lifecycle, hasher, mailer, audit, clock, logger, onMailboxProven } = this.dependencies;
     assertStrongPassword(newPassword, "newPassword");
     // A wrong token must not cost a password hash.
     const grant = await tokens.inspect(database, token, ["reset_password"], viewer?.userId);
@@ -87,6 +89,7 @@ export class PasswordResetService {
       if (count === 0) throw new InvalidTokenError();
       // The link, not a signed-in account, acted: an actor only if one was signed in as well.
       await audit.record(tx, { kind: "password_reset", userId: grant.userId, actorId: viewer?.userId ?? null, client });
+      await onMailboxProven(tx, grant.userId, client);
       const user = await tx.user.findUniqueOrThrow({
         where: { id: grant.userId },
         select: { username: true, email: true },

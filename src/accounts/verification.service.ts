@@ -1,7 +1,7 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { EmailTakenError, InvalidTokenError, UnauthenticatedError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
@@ -16,6 +16,8 @@ export interface VerificationServiceDependencies {
   mailRequests: MailRequestLimiter;
   audit: SecurityEvents;
   clock: Clock;
+  /** The signed-in owner proved the address: what waited for that proof is settled, in its transaction (tentative identities and passkeys). */
+  onOwnerVerified: (tx: Transaction, userId: string) => Promise<void>;
 }
 
 /** Proving an address: the verification link after registration (or on request), and the link that confirms a new address. */
@@ -39,7 +41,7 @@ export class VerificationService {
    * account's (EMAIL_TAKEN if someone registered it meanwhile) and drops every other pending link.
    */
   async verifyEmail(token: string, viewer: Viewer | null, client: ClientInfo): Promise<boolean> {
-    const { database, tokens, audit, clock } = this.dependencies;
+    const { database, tokens, audit, clock, onOwnerVerified } = this.dependencies;
     try {
       await database.$transaction(async (tx) => {
         const grant = await tokens.redeem(tx, token, ["verify_email", "change_email"], viewer?.userId);
@@ -50,6 +52,8 @@ export class VerificationService {
           client,
           changes: { email: grant.email },
         };
+        // A token redeemed with an access token is the viewer's own (`redeem` refuses another's).
+        if (viewer) await onOwnerVerified(tx, grant.userId);
         if (grant.purpose === "verify_email") {
           const { count } = await tx.user.updateMany({
             where: { id: grant.userId, email: grant.email },

@@ -1,11 +1,12 @@
 import path from "node:path";
 import { z } from "zod";
-import type { EventSettings } from "../events/event-settings.js";
+import { type EventSettings, eventGroup } from "../events/settings.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import type { AddressRange } from "../http/client-address.js";
+import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
+import { passkeyGroup } from "../passkeys/settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
-import { checkEventVariables, eventSettings, eventVariables } from "./event-settings.js";
 import {
   addressRanges,
   booleanFlag,
@@ -16,7 +17,6 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
-import { originList, originUnder, relyingPartyId } from "./web-origins.js";
 
 const envSchema = z
   .object({
@@ -32,9 +32,7 @@ const envSchema = z
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
     TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
-    WEBAUTHN_RP_ID: relyingPartyId,
-    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(64).optional(),
-    WEBAUTHN_ORIGINS: originList,
+    ...passkeyGroup.variables,
     WEBAUTHN_CHALLENGE_TTL: duration("5m"),
     REAUTHENTICATION_WINDOW: duration("5m", true),
     JWT_ISSUER: z.string().min(1).default("users-subgraph"),
@@ -52,6 +50,7 @@ const envSchema = z
     LOGIN_FAILURES_PER_ADDRESS: count(100),
     LOGIN_FAILURE_WINDOW: duration("15m"),
     REGISTRATIONS_PER_ADDRESS: count(20),
+    SIGN_IN_STARTS_PER_ADDRESS: count(100),
     TRUST_PROXY: addressRanges,
     SMTP_URL: url(["smtp:", "smtps:"]),
     SMTP_TIMEOUT: duration("10s"),
@@ -80,10 +79,16 @@ const envSchema = z
     MAX_COST: positiveInt(5000),
     MAX_PASSWORD_OPERATIONS: positiveInt(1),
     MAX_ENTITIES: positiveInt(1000),
-    ...eventVariables,
+    ...identityProviderGroup.variables,
+    IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
+    ...eventGroup.variables,
+    EVENT_STREAM_MAX_LENGTH: positiveInt(100_000),
+    EVENT_DELIVERY_TIMEOUT: duration("10s"),
+    EVENT_DELIVERY_MAX_AGE: duration("3d"),
+    EVENT_RETENTION: duration("7d"),
   })
   .superRefine((env, ctx) => {
-    checkEventVariables(env, ctx);
+    eventGroup.check(env, ctx);
     if (env.NODE_ENV !== "production") return;
     for (const name of [
       "DATABASE_URL",
@@ -97,16 +102,8 @@ const envSchema = z
     ] as const) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
     }
-    // Browsers refuse passkeys of an RP ID the page is not on: such a setting could never work.
-    for (const origin of env.WEBAUTHN_ORIGINS ?? []) {
-      if (!originUnder(origin, env.WEBAUTHN_RP_ID)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["WEBAUTHN_ORIGINS"],
-          message: `lists ${origin}, which is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`,
-        });
-      }
-    }
+    passkeyGroup.checkForProduction(env, ctx);
+    identityProviderGroup.checkForProduction(env, ctx);
   });
 
 /** The name of every setting the configuration reads; docs/api.md documents each. */
@@ -182,6 +179,9 @@ export interface Config {
   passwordHashingQueue: { maxWaiting: number; maxWaitMs: number };
   /** What one operation may contain, checked before it runs. */
   limits: OperationLimits;
+  /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
+  identityProviders: IdentityProviderSettings;
+  /** User events to webhooks and a Redis stream, through the outbox that also carries mail. */
   events: EventSettings;
 }
 
@@ -192,15 +192,21 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment once, reporting every problem at the same time. */
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+/** Every variable parsed, or ConfigError with every problem at the same time. */
+function parseEnvironment(environment: NodeJS.ProcessEnv): z.output<typeof envSchema> {
   // An empty variable means "not set", as in most shells' `VAR= command`.
   const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+/** Parses the environment once, reporting every problem at the same time. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnvironment(environment);
+  const production = env.NODE_ENV === "production";
   const appUrl = (env.APP_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return {
     env: env.NODE_ENV,
@@ -223,18 +229,19 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
     encryptionKeys: env.ENCRYPTION_KEYS,
     totpIssuer: env.TOTP_ISSUER,
-    passkeys: passkeySettings(env, appUrl),
+    passkeys: passkeyGroup.settings(env, appUrl),
     reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
-    introspection: env.INTROSPECTION ?? env.NODE_ENV !== "production",
-    migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV !== "production",
+    introspection: env.INTROSPECTION ?? !production,
+    migrateOnStart: env.MIGRATE_ON_START ?? !production,
     passwordAttempts: {
       failuresPerClient: env.LOGIN_FAILURES_PER_CLIENT,
       failuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
       failuresPerAddress: env.LOGIN_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
       registrationsPerAddress: env.REGISTRATIONS_PER_ADDRESS,
+      signInStartsPerAddress: env.SIGN_IN_STARTS_PER_ADDRESS,
     },
     trustProxy: env.TRUST_PROXY,
     mail: {
@@ -270,17 +277,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       passwordOperations: env.MAX_PASSWORD_OPERATIONS,
       entities: env.MAX_ENTITIES,
     },
-    events: eventSettings(env),
-  };
-}
-
-/** The WebAuthn relying party: named as authenticator apps name the service, and the app's own origin unless told. */
-function passkeySettings(env: z.output<typeof envSchema>, appUrl: string): PasskeySettings {
-  return {
-    rpId: env.WEBAUTHN_RP_ID,
-    rpName: env.WEBAUTHN_RP_NAME ?? env.TOTP_ISSUER,
-    origins: env.WEBAUTHN_ORIGINS ?? [new URL(appUrl).origin],
-    challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL,
+    identityProviders: identityProviderGroup.settings(env, appUrl),
+    events: eventGroup.settings(env),
   };
 }
 

@@ -43,6 +43,13 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
+/** A current password was asked of an account that has none (made by signing in with an identity provider). */
+export class PasswordNotSetError extends AppError {
+  constructor(field = "currentPassword") {
+    super("PASSWORD_NOT_SET", errorCodes.PASSWORD_NOT_SET, { field });
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor() {
     super("UNAUTHENTICATED");
@@ -117,15 +124,36 @@ export class InvalidPasskeyError extends AppError {
   }
 }
 
+/** A passkey challenge or a sign-in flow (`field` names its id) that is unknown, used, expired or not the viewer's. */
 export class InvalidChallengeError extends AppError {
-  constructor() {
-    super("INVALID_CHALLENGE", errorCodes.INVALID_CHALLENGE, { field: "challengeId" });
+  constructor(field: "challengeId" | "flowId") {
+    super("INVALID_CHALLENGE", errorCodes.INVALID_CHALLENGE, { field });
   }
 }
 
 export class ReauthenticationRequiredError extends AppError {
   constructor() {
     super("REAUTHENTICATION_REQUIRED", errorCodes.REAUTHENTICATION_REQUIRED, { field: "currentPassword" });
+  }
+}
+
+/** Anything the provider or the verification of its answer refused; the log says which check. */
+export class SocialLoginFailedError extends AppError {
+  constructor() {
+    super("SOCIAL_LOGIN_FAILED");
+  }
+}
+
+/** The provider's address is an account's, but not both sides vouch for it: the owner links by signing in first. */
+export class AccountLinkRequiredError extends AppError {
+  constructor() {
+    super("ACCOUNT_LINK_REQUIRED");
+  }
+}
+
+export class IdentityAlreadyLinkedError extends AppError {
+  constructor() {
+    super("IDENTITY_ALREADY_LINKED");
   }
 }
 
@@ -162,7 +190,7 @@ export function refusedBeforeExecution<T extends AppError>(error: T): T {
 
 export class ServiceUnavailableError extends AppError {
   constructor(
-    readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher",
+    readonly dependency: "postgres" | "revocation-store" | "mail" | "password-hasher" | "identity-provider",
     cause?: unknown,
   ) {
     super("SERVICE_UNAVAILABLE");

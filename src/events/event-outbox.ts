@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { DeliveryChannel } from "./delivery-channel.js";
 import { DeliveryStore } from "./delivery-store.js";
 import { defaultDeliveryTuning, DeliveryWorker, type DeliveryTuning } from "./delivery-worker.js";
-import type { EventSettings } from "./event-settings.js";
+import type { EventSettings } from "./settings.js";
 import { MailChannel } from "./mail-channel.js";
 import { OutboxMailQueue } from "./mail-queue.js";
 import { Outbox } from "./outbox.js";

@@ -1,5 +1,3 @@
-import type { EventSettings } from "./event-settings.js";
-
 /** The receiver of every mail: the mail server, or `.eml` files in development. */
 export const mailReceiver = "mail";
 
@@ -18,7 +16,7 @@ export function streamReceiverName(stream: string): string {
 }
 
 /** Who gets every user event, by receiver name: each webhook URL, then the stream. */
-export function eventReceivers(events: Pick<EventSettings, "webhookUrls" | "stream">): string[] {
+export function eventReceivers(events: { webhookUrls: string[]; stream?: { key: string } }): string[] {
   return [
     ...events.webhookUrls.map(webhookReceiverName),
     ...(events.stream ? [streamReceiverName(events.stream.key)] : []),

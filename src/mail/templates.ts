@@ -46,6 +46,15 @@ export function describeDuration(seconds: number): string {
 
 const notYou = "If you did not ask for this, ignore this mail: nothing changes.";
 
+/**
+ * What the owner of an account does first when a change was not theirs: change the password, or,
+ * for an account that has none (made by signing in with a provider), set one through a reset link.
+ * Either signs out every device.
+ */
+function secureTheAccount(hasPassword: boolean): string {
+  return hasPassword ? "change your password" : "set a password with a password reset link";
+}
+
 export const templates = {
   verifyEmail: (input: { username: string; link: string; validForSeconds: number }) =>
     compose({
@@ -125,26 +134,48 @@ export const templates = {
       footer: "This notice is sent whenever two-factor authentication is turned on or off.",
     }),
 
-  passkeyAdded: (input: { username: string; passkeyName: string }) =>
+  passkeyAdded: (input: { username: string; passkeyName: string; hasPassword: boolean }) =>
     compose({
       subject: "A passkey was added to your account",
       greeting: `Hello ${input.username},`,
       paragraphs: [
-        `The passkey "${input.passkeyName}" was just added to your account: it can now sign in without your password.`,
-        "If this was not you, remove it from your account's passkeys and change your password right away.",
+        `The passkey "${input.passkeyName}" was just added to your account: it can now sign in to it.`,
+        `If this was not you, remove it from your account's passkeys and ${secureTheAccount(input.hasPassword)} right away.`,
       ],
       footer: "This notice is sent whenever a passkey is added or removed.",
     }),
 
-  passkeyRemoved: (input: { username: string; passkeyName: string }) =>
+  passkeyRemoved: (input: { username: string; passkeyName: string; hasPassword: boolean }) =>
     compose({
       subject: "A passkey was removed from your account",
       greeting: `Hello ${input.username},`,
       paragraphs: [
         `The passkey "${input.passkeyName}" was just removed from your account: it can no longer sign in.`,
-        "If this was not you, change your password right away.",
+        `If this was not you, ${secureTheAccount(input.hasPassword)} right away.`,
       ],
       footer: "This notice is sent whenever a passkey is added or removed.",
+    }),
+
+  identityLinked: (input: { username: string; provider: string; hasPassword: boolean }) =>
+    compose({
+      subject: `Signing in with ${input.provider} is now linked to your account`,
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `An identity at ${input.provider} was just linked to your account: signing in there now signs in to this account.`,
+        `If this was not you, unlink it from your account's settings and ${secureTheAccount(input.hasPassword)} right away.`,
+      ],
+      footer: "This notice is sent whenever an identity provider is linked to or unlinked from your account.",
+    }),
+
+  identityUnlinked: (input: { username: string; provider: string }) =>
+    compose({
+      subject: `Signing in with ${input.provider} was unlinked from your account`,
+      greeting: `Hello ${input.username},`,
+      paragraphs: [
+        `An identity at ${input.provider} was just unlinked from your account: signing in there no longer signs in to it. Every other device was signed out.`,
+        "If this was not you, reset your password right away.",
+      ],
+      footer: "This notice is sent whenever an identity provider is linked to or unlinked from your account.",
     }),
 
   passwordWasReset: (input: { username: string }) =>

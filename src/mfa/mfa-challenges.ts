@@ -1,7 +1,9 @@
 import { newOpaqueToken } from "../auth/opaque-tokens.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
-import type { FirstFactor, SecondFactorChallenges } from "../sessions/second-factor-challenges.js";
+import type { SecondFactorChallenges } from "../sessions/second-factor-challenges.js";
+import type { LoginDetails } from "../sessions/session-lifecycle.js";
+import type { FirstFactor } from "../sessions/sign-in-proof.js";
 import type { AccountCredentials } from "../sessions/sign-in.js";
 
 export const mfaChallengeLifetimeSeconds = 5 * 60;
@@ -15,9 +17,11 @@ export class MfaChallenges implements SecondFactorChallenges {
 
   /**
    * After the right first factor: the mfaToken (single use, five minutes) that completes this login,
-   * for this account only, and only while its credentials stay those the first factor was checked against.
+   * for this account only, and only while its credentials stay those the first factor was checked
+   * against. `details` (how it signed in: a passkey, an identity provider) go into the event of the
+   * session it completes.
    */
-  async issue(account: AccountCredentials, firstFactor: FirstFactor): Promise<string> {
+  async issue(account: AccountCredentials, firstFactor: FirstFactor, details?: LoginDetails): Promise<string> {
     const { token, tokenHash } = newOpaqueToken();
     const now = this.clock.now();
     await this.database.mfaChallenge.create({
@@ -28,6 +32,7 @@ export class MfaChallenges implements SecondFactorChallenges {
         firstFactor,
         createdAt: now,
         expiresAt: new Date(now.getTime() + mfaChallengeLifetimeSeconds * 1000),
+        loginDetails: details,
       },
     });
     return token;

@@ -5,7 +5,7 @@ import type { Database, Transaction } from "../db/prisma.js";
 import { InvalidMfaCodeError, InvalidMfaTokenError, type AppError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
-import type { FirstFactor } from "../sessions/second-factor-challenges.js";
+import { firstFactors, type FirstFactor } from "../sessions/sign-in-proof.js";
 import type { AuthResult, LoginDetails } from "../sessions/session-lifecycle.js";
 import type { SessionsService } from "../sessions/sessions.service.js";
 import type { UsersService } from "../users/users.service.js";
@@ -73,7 +73,7 @@ export class MfaLogin {
     return {
       tokenHash,
       userId: challenge.userId,
-      firstFactor: challenge.firstFactor === "passkey" ? "passkey" : "password",
+      firstFactor: firstFactors.find((factor) => factor === challenge.firstFactor) ?? "password",
     };
   }
 
@@ -87,7 +87,7 @@ export class MfaLogin {
     const { database, users, secondFactor, audit, clock, sessions } = this.dependencies;
     const challenge = await database.mfaChallenge.findUnique({
       where: { tokenHash },
-      select: { userId: true, credentialsVersion: true, firstFactor: true },
+      select: { userId: true, credentialsVersion: true, loginDetails: true },
     });
     if (!challenge) throw new InvalidMfaTokenError();
     const { userId } = challenge;
@@ -114,7 +114,8 @@ export class MfaLogin {
     if (outcome === "rejected") throw proof.refused();
     const [user] = await users.findByIds([userId]);
     if (!user) throw new InvalidMfaTokenError();
-    const details = { ...(challenge.firstFactor === "passkey" ? { method: "passkey" } : {}), ...proof.details };
+    // How the first factor signed in, then what the second adds.
+    const details = { ...(challenge.loginDetails as LoginDetails | null), ...proof.details };
     return sessions.startSession(
       { user, credentialsVersion: challenge.credentialsVersion },
       client,

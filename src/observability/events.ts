@@ -30,6 +30,9 @@ export const accountEvents = {
   passkey_removed: { audited: true, counted: null, published: null },
   /** A passkey answered with a signature counter not above the last one seen: a cloned authenticator, likely. */
   passkey_counter_regressed: { audited: true, counted: null, published: null },
+  /** An identity provider's sign-in now signs in to the account, or no longer does (details: provider, and `by` when not the owner's own act). */
+  identity_linked: { audited: true, counted: null, published: null },
+  identity_unlinked: { audited: true, counted: null, published: null },
   refresh_succeeded: { audited: false, counted: "refresh_succeeded", published: null },
   refresh_rejected: { audited: false, counted: "refresh_rejected", published: null },
   refresh_token_reused: { audited: true, counted: "refresh_token_reused", published: null },

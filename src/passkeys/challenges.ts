@@ -50,7 +50,7 @@ export class PasskeyChallenges {
    * for another purpose, or (with `userId`) for another account.
    */
   async take(challengeId: string, purposes: ChallengePurpose[], userId?: string): Promise<PendingChallenge> {
-    if (!challengeIdPattern.test(challengeId)) throw new InvalidChallengeError();
+    if (!challengeIdPattern.test(challengeId)) throw new InvalidChallengeError("challengeId");
     const taken = await this.store.take(storeKey(challengeId));
     const stored = taken === null ? null : (JSON.parse(taken) as Stored);
     const valid =
@@ -58,7 +58,7 @@ export class PasskeyChallenges {
       stored.expiresAt > this.clock.now().getTime() &&
       purposes.includes(stored.purpose) &&
       (userId === undefined || stored.userId === userId);
-    if (!valid) throw new InvalidChallengeError();
+    if (!valid) throw new InvalidChallengeError("challengeId");
     const { expiresAt: _expiresAt, ...challenge } = stored;
     return challenge;
   }

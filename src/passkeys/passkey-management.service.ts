@@ -1,6 +1,6 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError, LastSignInMethodError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { Mailer } from "../mail/mailer.js";
@@ -68,10 +68,37 @@ export class PasskeyManagement {
         client,
         details: { passkeyId, name: passkey.name },
       });
-      const owner = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
-      const notice = templates.passkeyRemoved({ username: owner.username, passkeyName: passkey.name });
+      const owner = await tx.user.findUniqueOrThrow({
+        where: { id: userId },
+        select: { username: true, email: true, passwordHash: true },
+      });
+      const notice = templates.passkeyRemoved({
+        username: owner.username,
+        passkeyName: passkey.name,
+        hasPassword: owner.passwordHash !== null,
+      });
       await mailer.notify(tx, owner.email, notice, { userId }, logger);
       return true;
     });
+  }
+
+  /** The signed-in owner proved the account's address: the passkeys added before are theirs. */
+  async confirmTentative(tx: Transaction, userId: string): Promise<void> {
+    await tx.passkey.updateMany({ where: { userId, tentative: true }, data: { tentative: false } });
+  }
+
+  /**
+   * Whoever holds the mailbox proved the address and takes the account over (a password reset):
+   * passkeys added while it was unproven go, each with its `passkey_removed` event. Otherwise
+   * someone who made the account with the victim's address would keep a way into it.
+   */
+  async dropTentative(tx: Transaction, userId: string, client: ClientInfo): Promise<void> {
+    const dropped = await tx.passkey.findMany({ where: { userId, tentative: true }, select: { id: true, name: true } });
+    if (dropped.length === 0) return;
+    await tx.passkey.deleteMany({ where: { id: { in: dropped.map((passkey) => passkey.id) } } });
+    for (const { id, name } of dropped) {
+      const details = { passkeyId: id, name, by: "password_reset" };
+      await this.dependencies.audit.record(tx, { kind: "passkey_removed", userId, actorId: null, client, details });
+    }
   }
 }

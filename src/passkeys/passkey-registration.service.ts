@@ -26,6 +26,15 @@ function tooManyPasskeys(): ForbiddenError {
   );
 }
 
+/** The account a passkey is added to, as its row is locked. */
+interface Owner {
+  username: string;
+  email: string;
+  /** Nobody has proven its address yet: the passkey is tentative. */
+  unproven: boolean;
+  hasPassword: boolean;
+}
+
 export interface IssuedChallenge<Options> {
   challengeId: string;
   options: Options;
@@ -100,13 +109,15 @@ export class PasskeyRegistration {
     const now = clock.now();
     return database
       .$transaction(async (tx) => {
-        // The account's row first: a concurrent removal or deletion queues behind this.
-        const [owner] = await tx.$queryRaw<
-          { username: string; email: string }[]
-        >`SELECT username, email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
-        if (!owner) throw new UnauthenticatedError();
+        // The account's row first: a concurrent removal, deletion or credential change queues behind this.
+        const [owner] = await tx.$queryRaw<Owner[]>`
+          SELECT username, email, email_verified_at IS NULL AS unproven, password_hash IS NOT NULL AS "hasPassword"
+          FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        // A reset or password change that committed meanwhile ended the session: it adds nothing, as it would not after.
+        const live = await tx.session.count({ where: { id: viewer.sessionId, userId, revokedAt: null } });
+        if (!owner || live === 0) throw new UnauthenticatedError();
         if ((await tx.passkey.count({ where: { userId } })) >= maxPasskeysPerAccount) throw tooManyPasskeys();
-        const passkey = await store.insert(tx, userId, credential, passkeyName, now);
+        const passkey = await store.insert(tx, userId, credential, passkeyName, now, owner.unproven);
         await audit.record(tx, {
           kind: "passkey_added",
           userId,
@@ -114,7 +125,11 @@ export class PasskeyRegistration {
           client,
           details: { passkeyId: passkey.id, name: passkeyName },
         });
-        const notice = templates.passkeyAdded({ username: owner.username, passkeyName });
+        const notice = templates.passkeyAdded({
+          username: owner.username,
+          passkeyName,
+          hasPassword: owner.hasPassword,
+        });
         await mailer.notify(tx, owner.email, notice, { userId }, logger);
         return passkey;
       })

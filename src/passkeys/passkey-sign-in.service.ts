@@ -6,6 +6,7 @@ import type { Database, Transaction } from "../db/prisma.js";
 import { BadUserInputError, InvalidPasskeyError } from "../errors/errors.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { AuthResult } from "../sessions/session-lifecycle.js";
 import type { CredentialSignIn } from "../sessions/sessions.service.js";
 import { parseLoginIdentifier } from "../users/identity.js";
@@ -30,6 +31,8 @@ export interface PasskeySignInDependencies {
   users: UsersService;
   /** The steps every login shares: limits, refusals, events, second factor, session. */
   signIn: CredentialSignIn;
+  /** Counts the challenges each client address asks for, within its allowance. */
+  starts: Pick<PasswordAttemptLimiter, "signInStart">;
   /** Logins awaiting a second factor, which a passkey may complete. */
   mfaLogin: Pick<MfaLogin, "pending" | "completeWith">;
   audit: SecurityEvents;
@@ -46,16 +49,18 @@ export class PasskeySignIn {
   /**
    * Options for `startAuthentication`: with a name, that account's passkeys (made-up ones for a name
    * no account has, or an account without one: the answer looks alike); with an mfaToken, the
-   * passkeys of the login it completes; with neither, any discoverable passkey.
+   * passkeys of the login it completes; with neither, any discoverable passkey. RATE_LIMITED past
+   * the client address's allowance of sign-in starts.
    */
-  async begin(input: {
-    usernameOrEmail?: string | null;
-    mfaToken?: string | null;
-  }): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
+  async begin(
+    input: { usernameOrEmail?: string | null; mfaToken?: string | null },
+    client: ClientInfo,
+  ): Promise<IssuedChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const { usernameOrEmail, mfaToken } = input;
     if (usernameOrEmail != null && mfaToken != null) {
       throw new BadUserInputError("mfaToken", "Give a username or e-mail address, or an mfaToken, not both.");
     }
+    await this.dependencies.starts.signInStart(client.ip);
     if (mfaToken != null) return this.beginSecondFactor(mfaToken);
     if (usernameOrEmail != null) return this.beginNamed(usernameOrEmail);
     return this.issue({ purpose: "sign_in", userId: null, discoverable: true, userVerification: "preferred" });
@@ -131,7 +136,11 @@ export class PasskeySignIn {
     }
     if (!(await store.recordUse(database, passkey, { ...verified, at: clock.now() }))) throw await refuse();
     await attempt.succeeded();
-    return signIn.proceed(account, client, { method: "passkey", multiFactor: verified.userVerified });
+    return signIn.proceed(account, client, {
+      firstFactor: "passkey",
+      details: byPasskey,
+      multiFactor: verified.userVerified,
+    });
   }
 
   /** A passkey of the login's own account completes it, as a code would (with the same limits). */

@@ -54,12 +54,14 @@ export class PasskeyStore {
     return rows[0]?.handle ?? null;
   }
 
+  /** `tentative`: the account's address is unproven (see `Passkey.tentative`). */
   async insert(
     tx: Writer,
     userId: string,
     credential: RegisteredCredential,
     name: string,
     now: Date,
+    tentative: boolean,
   ): Promise<StoredPasskey> {
     const { credentialId, publicKey, signCount, transports, backedUp, deviceType, aaguid } = credential;
     const row = await tx.passkey.create({
@@ -74,6 +76,7 @@ export class PasskeyStore {
         aaguid,
         name,
         createdAt: now,
+        tentative,
       },
     });
     return toStored(row);

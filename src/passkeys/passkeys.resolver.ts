@@ -64,7 +64,7 @@ export class PasskeysResolver {
     @Arg("mfaToken", () => String, { nullable: true }) mfaToken: string | null,
     @Ctx() context: RequestContext,
   ): Promise<IssuedChallenge<object>> {
-    return this.signIn.begin({ usernameOrEmail, mfaToken });
+    return this.signIn.begin({ usernameOrEmail, mfaToken }, context.client);
   }
 
   @Mutation(() => AuthPayload, {

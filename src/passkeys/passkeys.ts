@@ -4,6 +4,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { MfaLogin } from "../mfa/mfa-login.js";
+import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 import type { Logger } from "../observability/logger.js";
 import type { Reauthentication } from "../sessions/reauthentication.js";
 import type { CredentialSignIn } from "../sessions/sessions.service.js";
@@ -33,6 +34,8 @@ export interface PasskeysDependencies {
   reauthentication: Reauthentication;
   /** The steps every login shares, from the sessions feature. */
   signIn: CredentialSignIn;
+  /** Counts the sign-ins each client address starts, within its allowance. */
+  starts: Pick<PasswordAttemptLimiter, "signInStart">;
   mfaLogin: Pick<MfaLogin, "pending" | "completeWith">;
   users: UsersService;
   audit: SecurityEvents;

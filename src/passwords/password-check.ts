@@ -5,10 +5,10 @@ import type { ClientInfo } from "../http/client-info.js";
 import type { Logger } from "../observability/logger.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
 
-/** An account's password as stored. */
+/** An account's password as stored; null for an account made by an identity provider, which has none yet. */
 export interface StoredPassword {
   id: string;
-  passwordHash: string;
+  passwordHash: string | null;
 }
 
 export interface PasswordCheckDependencies {
@@ -29,8 +29,9 @@ export class PasswordCheck {
   /**
    * Whether `password` is the account's. The attempt is counted against `attemptKey` (the account,
    * or the name tried when `account` is null) and the client first: RATE_LIMITED past the limits,
-   * with nothing checked. A name of no account costs a verification too, so that timing does not
-   * tell it apart. A success is not counted as a failed attempt: the attempt is taken back.
+   * with nothing checked. A name of no account, and an account without a password, cost a
+   * verification too, so that timing does not tell them apart. A success is not counted as a
+   * failed attempt: the attempt is taken back.
    */
   async matches(
     account: StoredPassword | null,
@@ -41,13 +42,14 @@ export class PasswordCheck {
     const { hasher, passwordAttempts } = this.dependencies;
     const attempt = await passwordAttempts.begin(attemptKey, client.ip);
     const fits = codePointLength(password) <= passwordLength.max;
+    const passwordHash = account?.passwordHash;
     const verified =
-      account && fits
-        ? await hasher.verify(account.passwordHash, password)
+      passwordHash && fits
+        ? await hasher.verify(passwordHash, password)
         : (await hasher.verify(await hasher.dummyHash(), password)) && false;
-    if (!account || !verified) return false;
+    if (!account || !passwordHash || !verified) return false;
     await attempt.succeeded();
-    if (hasher.isOutdated(account.passwordHash)) await this.rehash(account, password);
+    if (hasher.isOutdated(passwordHash)) await this.rehash({ id: account.id, passwordHash }, password);
     return true;
   }
 
@@ -56,7 +58,7 @@ export class PasswordCheck {
    * wins). Not a credential change: no session ends. A failure leaves the older hash, which still
    * verifies, and the next success tries again.
    */
-  private async rehash(account: StoredPassword, password: string): Promise<void> {
+  private async rehash(account: { id: string; passwordHash: string }, password: string): Promise<void> {
     const { database, hasher, logger } = this.dependencies;
     try {
       const passwordHash = await hasher.hash(password);

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { RateLimitedError } from "../errors/errors.js";
-import type { CounterStore } from "../store/counter-store.js";
+import type { CounterStore, ReachedLimit } from "../store/counter-store.js";
 
 export interface PasswordAttemptLimits {
   /** Failed password checks of one account from one client in a window: past it, that client waits. */
@@ -15,11 +15,18 @@ export interface PasswordAttemptLimits {
   windowSeconds: number;
   /** Registrations from one client address per hour. */
   registrationsPerAddress: number;
+  /** Passkey sign-ins and sign-ins with a provider started from one client address in `signInStartWindowSeconds`. */
+  signInStartsPerAddress: number;
 }
 
 /** How long a client that signed in stays known to the account. */
 const knownClientSeconds = 30 * 86400;
 const registrationWindowSeconds = 3600;
+/**
+ * As long as what a sign-in's start keeps for its answer lives at most (a provider's sign-in flow):
+ * one client address holds no more of them at once than its allowance.
+ */
+export const signInStartWindowSeconds = 10 * 60;
 
 /**
  * The client an attempt is counted against: its address, an IPv6 address by its /64 (one host
@@ -80,50 +87,45 @@ export class PasswordAttemptLimiter {
       address: `login:address:${client}`,
     };
     const known = `login:known:${account}:${client}`;
-    const [pair, accountCounter, addressCounter, knownCounter] = await this.store.counters([
-      keys.pair,
-      keys.account,
-      keys.address,
-      known,
-    ]);
-    const limits = [
-      { key: keys.pair, counter: pair!, limit: failuresPerClient },
-      { key: keys.address, counter: addressCounter!, limit: failuresPerAddress },
-      // A client the owner has signed in from keeps its own allowance: the account-wide limit does not apply to it.
-      ...(knownCounter!.count > 0 ? [] : [{ key: keys.account, counter: accountCounter!, limit: failuresPerAccount }]),
-    ];
-    await this.refuseIf(
-      account,
-      limits.filter(({ counter, limit }) => counter.count >= limit),
-      ({ counter }) => counter.resetInSeconds,
+    const reached = await this.store.hitUnlessLimited(
+      [
+        { key: keys.pair, limit: failuresPerClient },
+        { key: keys.address, limit: failuresPerAddress },
+        // A client the owner has signed in from keeps its own allowance: the account-wide limit does not apply to it.
+        { key: keys.account, limit: failuresPerAccount, waivedBy: known },
+      ],
+      windowSeconds,
     );
-
-    const counted = await Promise.all(
-      [keys.pair, keys.account, keys.address].map((key) => this.store.hit(key, windowSeconds)),
-    );
-    const byKey = new Map([keys.pair, keys.account, keys.address].map((key, index) => [key, counted[index]!]));
-    const over = limits.filter(({ key, limit }) => byKey.get(key)!.count > limit);
-    if (over.length > 0) {
-      // Concurrent attempts got there first: this one takes its counts back.
-      await Promise.all([keys.pair, keys.account, keys.address].map((key) => this.store.unhit(key)));
-      await this.refuseIf(account, over, ({ key }) => byKey.get(key)!.resetInSeconds);
-    }
+    await this.refuseIf(account, reached);
     return {
-      succeeded: async () => {
-        await Promise.all([
-          this.store.forget([keys.pair]),
-          this.store.unhit(keys.account),
-          this.store.unhit(keys.address),
-          this.store.hit(known, knownClientSeconds),
-        ]);
-      },
+      succeeded: () =>
+        this.store.settle({
+          forget: [keys.pair],
+          unhit: [keys.account, keys.address],
+          hit: { key: known, windowSeconds: knownClientSeconds },
+        }),
     };
   }
 
   /** Counts a registration from `address`; RATE_LIMITED past the hourly allowance. */
-  async registration(address: string | undefined): Promise<void> {
-    const counter = await this.store.hit(`register:address:${clientKey(address)}`, registrationWindowSeconds);
-    if (counter.count > this.limits.registrationsPerAddress) {
+  registration(address: string | undefined): Promise<void> {
+    const { registrationsPerAddress } = this.limits;
+    return this.countPerAddress("register", address, registrationsPerAddress, registrationWindowSeconds);
+  }
+
+  /**
+   * Counts the start of a sign-in that keeps a challenge or a flow for its answer (a passkey
+   * sign-in, a sign-in with a provider) from `address`: strangers cannot fill the shared store with
+   * them. RATE_LIMITED past the allowance.
+   */
+  signInStart(address: string | undefined): Promise<void> {
+    const { signInStartsPerAddress } = this.limits;
+    return this.countPerAddress("signin-start", address, signInStartsPerAddress, signInStartWindowSeconds);
+  }
+
+  private async countPerAddress(kind: string, address: string | undefined, limit: number, windowSeconds: number) {
+    const counter = await this.store.hit(`${kind}:address:${clientKey(address)}`, windowSeconds);
+    if (counter.count > limit) {
       this.onLimited();
       throw new RateLimitedError(Math.max(1, counter.resetInSeconds));
     }
@@ -134,14 +136,10 @@ export class PasswordAttemptLimiter {
    * `account` (its own or this client's allowance for it) in a window, so that the audit log
    * records a lockout once, not every refused attempt.
    */
-  private async refuseIf<L extends { key: string }>(
-    account: string,
-    reached: L[],
-    resetOf: (limit: L) => number,
-  ): Promise<void> {
+  private async refuseIf(account: string, reached: readonly ReachedLimit[]): Promise<void> {
     if (reached.length === 0) return;
     this.onLimited();
-    const retryAfterSeconds = Math.max(1, ...reached.map(resetOf));
+    const retryAfterSeconds = Math.max(1, ...reached.map(({ resetInSeconds }) => resetInSeconds));
     const aboutAccount = reached.some(({ key }) => !key.startsWith("login:address:"));
     const startsLockout =
       aboutAccount && (await this.store.hit(`login:lockout:${account}`, retryAfterSeconds)).count === 1;

@@ -1,7 +1,6 @@
+import type { LoginDetails } from "./session-lifecycle.js";
 import type { AccountCredentials } from "./sign-in.js";
-
-/** What a login proved before its second factor was asked for. */
-export type FirstFactor = "password" | "passkey";
+import type { FirstFactor } from "./sign-in-proof.js";
 
 /**
  * What a login needs from a second factor: once the first credential holds and the account has one
@@ -12,7 +11,8 @@ export type FirstFactor = "password" | "passkey";
 export interface SecondFactorChallenges {
   /**
    * A single-use token for this account, valid only while its credentials stay those the first
-   * factor was checked against; it remembers which first factor that was.
+   * factor was checked against; it remembers which first factor that was, and `details` (how it
+   * signed in: a passkey, an identity provider) for the event of the session it completes.
    */
-  issue(account: AccountCredentials, firstFactor: FirstFactor): Promise<string>;
+  issue(account: AccountCredentials, firstFactor: FirstFactor, details?: LoginDetails): Promise<string>;
 }

@@ -119,7 +119,7 @@ export class SessionLifecycle {
     return outcome.stored;
   }
 
-  /** `insert` inside the caller's transaction (a registration's, which stores the account too); the caller calls `revoke` last. */
+  /** `insert` inside the caller's transaction (a registration's, which stores the account too; a provider's link); the caller calls `revoke` last. */
   async insertWithin(
     tx: Transaction,
     account: AccountCredentials,

@@ -26,6 +26,7 @@ import type { RefreshRotation } from "./refresh-rotation.js";
 import type { RevocationSet } from "./revocation-set.js";
 import type { SecondFactorChallenges } from "./second-factor-challenges.js";
 import type { AuthResult, LoginDetails, SessionLifecycle } from "./session-lifecycle.js";
+import type { SignInProof } from "./sign-in-proof.js";
 
 export interface SessionInfo {
   id: string;
@@ -33,13 +34,6 @@ export interface SessionInfo {
   lastUsedAt: Date;
   userAgent: string | null;
   current: boolean;
-}
-
-/** How an account proved who it is, when not with its password. */
-export interface SignInProof {
-  method?: "passkey";
-  /** The credential proved two factors by itself (a passkey with user verification): no second factor is asked. */
-  multiFactor?: boolean;
 }
 
 /**
@@ -101,14 +95,19 @@ export class SessionsService {
   }
 
   /**
-   * What follows a credential that holds, whichever it was: a locked account is refused (said only
-   * now, so guessers learn nothing), so is an unverified one where verification is required (to
-   * anyone else it looks like any other); an account with a second factor gets an mfaToken unless
-   * the credential proved two factors itself; then the session.
+   * What follows a first factor that holds, whichever it was (the password, a passkey, a sign-in
+   * with an identity provider): a locked account is refused (said only now, so guessers learn
+   * nothing), so is an unverified one where verification is required (to anyone else it looks like
+   * any other); an account with a second factor gets an mfaToken unless the credential proved two
+   * factors itself; then the session.
    */
-  async proceed(account: LoginAccount, client: ClientInfo, proof: SignInProof = {}): Promise<AuthResult> {
+  async proceed(
+    account: Omit<LoginAccount, "passwordHash">,
+    client: ClientInfo,
+    proof: SignInProof = {},
+  ): Promise<AuthResult> {
     const { secondFactor, onEvent } = this.dependencies;
-    const details = proof.method ? { method: proof.method } : undefined;
+    const { details } = proof;
     if (account.user.lockedAt) throw await this.refuse(account.user.id, client, new AccountLockedError(), details);
     if (this.dependencies.requireEmailVerification && account.user.emailVerifiedAt === null) {
       throw await this.refuse(account.user.id, client, new EmailNotVerifiedError(), details);
@@ -116,7 +115,7 @@ export class SessionsService {
     if (account.mfaEnabled && !proof.multiFactor) {
       onEvent("login_mfa_required");
       const credentials = { id: account.user.id, credentialsVersion: account.credentialsVersion };
-      throw new MfaRequiredError(await secondFactor.issue(credentials, proof.method ?? "password"));
+      throw new MfaRequiredError(await secondFactor.issue(credentials, proof.firstFactor ?? "password", details));
     }
     return this.startSession(account, client, details);
   }
@@ -139,7 +138,7 @@ export class SessionsService {
       lifecycle.tokensFor(account.user, session),
       lifecycle.insert({ id: userId, credentialsVersion: account.credentialsVersion }, session, client, details),
     ]);
-    // The credential changed while it was being checked, so the session was not written.
+    // The credentials changed while they were being checked, so the session was not written.
     if (!stored) throw await this.refuse(userId, client, new InvalidCredentialsError(), details);
     // Locked meanwhile: nothing was written.
     if (stored.locked) throw await this.refuse(userId, client, new AccountLockedError(), details);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock.js";
-import type { Counter } from "./counter-store.js";
+import type { Counter, CounterSettlement, LimitedHit, ReachedLimit } from "./counter-store.js";
 import type { RebuildTicket, RevocationEntry, SessionRevocation } from "./revocation-store.js";
 import type { Store } from "./store.js";
 
@@ -71,34 +71,28 @@ export class MemoryStore implements Store {
   }
 
   async hit(key: string, windowSeconds: number): Promise<Counter> {
-    const now = this.now();
-    let entry = this.liveCounter(key);
-    if (!entry) {
-      this.makeRoom(this.counterEntries);
-      entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
-      this.counterEntries.set(key, entry);
-    }
-    entry.count++;
-    return { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) };
+    return this.count(key, windowSeconds);
   }
 
-  async counters(keys: readonly string[]): Promise<Counter[]> {
-    const now = this.now();
-    return keys.map((key) => {
+  async hitUnlessLimited(hits: readonly LimitedHit[], windowSeconds: number): Promise<ReachedLimit[]> {
+    const reached = hits.flatMap(({ key, limit, waivedBy }) => {
       const entry = this.liveCounter(key);
-      return entry
-        ? { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) }
-        : { count: 0, resetInSeconds: 0 };
+      const waived = waivedBy !== undefined && (this.liveCounter(waivedBy)?.count ?? 0) > 0;
+      if (waived || (entry?.count ?? 0) < limit) return [];
+      return [{ key, resetInSeconds: entry ? Math.ceil((entry.expiresAt - this.now()) / 1000) : 1 }];
     });
+    // No await between the check and the counts: concurrent callers cannot overshoot.
+    if (reached.length === 0) for (const { key } of hits) this.count(key, windowSeconds);
+    return reached;
   }
 
-  async unhit(key: string): Promise<void> {
-    const entry = this.liveCounter(key);
-    if (entry) entry.count--;
-  }
-
-  async forget(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.counterEntries.delete(key);
+  async settle({ forget = [], unhit = [], hit }: CounterSettlement): Promise<void> {
+    for (const key of forget) this.counterEntries.delete(key);
+    for (const key of unhit) {
+      const entry = this.liveCounter(key);
+      if (entry) entry.count--;
+    }
+    if (hit) this.count(hit.key, hit.windowSeconds);
   }
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
@@ -145,6 +139,18 @@ export class MemoryStore implements Store {
 
   private now(): number {
     return this.clock.now().getTime();
+  }
+
+  private count(key: string, windowSeconds: number): Counter {
+    const now = this.now();
+    let entry = this.liveCounter(key);
+    if (!entry) {
+      this.makeRoom(this.counterEntries);
+      entry = { count: 0, expiresAt: now + windowSeconds * 1000 };
+      this.counterEntries.set(key, entry);
+    }
+    entry.count++;
+    return { count: entry.count, resetInSeconds: Math.ceil((entry.expiresAt - now) / 1000) };
   }
 
   private liveCounter(key: string): Entry | undefined {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { ServiceUnavailableError } from "../errors/errors.js";
 import { endSpan, startClientSpan } from "../observability/tracing.js";
-import type { Counter } from "./counter-store.js";
+import type { Counter, CounterSettlement, LimitedHit, ReachedLimit } from "./counter-store.js";
 import type { RebuildTicket, RevocationEntry, SessionRevocation } from "./revocation-store.js";
 import type { Store } from "./store.js";
 
@@ -21,8 +21,44 @@ return 1`;
 
 const rebuildEntriesPerRoundTrip = 1000;
 
-/** DECR would create a key without TTL when it has expired meanwhile. */
-const unhitScript = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end return 0`;
+/**
+ * KEYS: the counters, then their waivers. ARGV: the window, then per counter its limit and the
+ * position of its waiver in KEYS (0 for none). Answers {position, ttl} pairs of the limits reached,
+ * empty when every counter took its hit.
+ */
+const hitUnlessLimitedScript = `local counters = (#ARGV - 1) / 2
+local reached = {}
+for i = 1, counters do
+  local waiver = tonumber(ARGV[2 * i + 1])
+  local waived = waiver > 0 and tonumber(redis.call('GET', KEYS[waiver]) or '0') > 0
+  if not waived and tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i]) then
+    table.insert(reached, i)
+    table.insert(reached, redis.call('TTL', KEYS[i]))
+  end
+end
+if #reached > 0 then return reached end
+for i = 1, counters do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[1], 'NX')
+end
+return reached`;
+
+/**
+ * KEYS: the counters to forget, those to take a hit back from (DECR alone would create a key
+ * without TTL when it has expired meanwhile), then the one to hit if any. ARGV: how many to
+ * forget, how many to take back, the hit's window (0 for no hit).
+ */
+const settleScript = `local forget, unhit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, forget do redis.call('DEL', KEYS[i]) end
+for i = forget + 1, forget + unhit do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECR', KEYS[i]) end
+end
+if window > 0 then
+  local key = KEYS[forget + unhit + 1]
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, window, 'NX')
+end
+return 0`;
 
 /**
  * Shared by every instance. Keys carry the TTL of what they guard, so Redis never grows without
@@ -142,30 +178,28 @@ export class RedisStore implements Store {
     });
   }
 
-  async counters(keys: readonly string[]): Promise<Counter[]> {
-    if (keys.length === 0) return [];
-    return this.reach("PIPELINE GET", async () => {
-      const pipeline = this.redis.pipeline();
-      for (const key of keys) pipeline.get(this.key("hits", key)).ttl(this.key("hits", key));
-      const results = await pipeline.exec();
-      if (!results || results.some(([error]) => error)) throw new Error("Redis pipeline failed");
-      return keys.map((_key, index) => {
-        const count = results[2 * index]![1] as string | null;
-        const ttl = results[2 * index + 1]![1] as number;
-        return count === null
-          ? { count: 0, resetInSeconds: 0 }
-          : { count: Number(count), resetInSeconds: Math.max(1, ttl) };
-      });
-    });
+  async hitUnlessLimited(hits: readonly LimitedHit[], windowSeconds: number): Promise<ReachedLimit[]> {
+    if (hits.length === 0) return [];
+    const waivers = hits.flatMap(({ waivedBy }) => (waivedBy === undefined ? [] : [waivedBy]));
+    let waiverPosition = hits.length;
+    const limits = hits.flatMap(({ limit, waivedBy }) => [limit, waivedBy === undefined ? 0 : ++waiverPosition]);
+    const keys = [...hits.map(({ key }) => key), ...waivers].map((key) => this.key("hits", key));
+    const reached = (await this.reach("EVAL", () =>
+      this.redis.eval(hitUnlessLimitedScript, keys.length, ...keys, windowSeconds, ...limits),
+    )) as number[];
+    const limitsReached: ReachedLimit[] = [];
+    for (let index = 0; index < reached.length; index += 2) {
+      limitsReached.push({ key: hits[reached[index]! - 1]!.key, resetInSeconds: Math.max(1, reached[index + 1]!) });
+    }
+    return limitsReached;
   }
 
-  async unhit(key: string): Promise<void> {
-    await this.reach("EVAL", () => this.redis.eval(unhitScript, 1, this.key("hits", key)));
-  }
-
-  async forget(keys: readonly string[]): Promise<void> {
+  async settle({ forget = [], unhit = [], hit }: CounterSettlement): Promise<void> {
+    const keys = [...forget, ...unhit, ...(hit ? [hit.key] : [])].map((key) => this.key("hits", key));
     if (keys.length === 0) return;
-    await this.reach("DEL", () => this.redis.del(...keys.map((key) => this.key("hits", key))));
+    await this.reach("EVAL", () =>
+      this.redis.eval(settleScript, keys.length, ...keys, forget.length, unhit.length, hit?.windowSeconds ?? 0),
+    );
   }
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {

@@ -37,7 +37,8 @@ type UserRow = Omit<UserRecord, "emailVerifiedAt" | "createdAt" | "lockedAt"> & 
 
 export interface LoginAccount {
   user: UserRecord;
-  passwordHash: string;
+  /** Null: the account has no password, and no password signs in to it. */
+  passwordHash: string | null;
   credentialsVersion: number;
   mfaEnabled: boolean;
 }
@@ -75,7 +76,7 @@ export class UsersService {
     return this.loginAccountWhere(identifier.includes("@") ? "email" : "username_key", identifier);
   }
 
-  /** The same, for the account a credential other than the password belongs to (a passkey's owner). */
+  /** The same, for the account a credential other than the password belongs to (a passkey's owner, an identity's account); null for an unknown id. */
   async findForLoginById(id: string): Promise<LoginAccount | null> {
     return isUserId(id) ? this.loginAccountWhere("id", id.toLowerCase()) : null;
   }

@@ -39,6 +39,21 @@ export class TemporaryFileTransport extends FileTransport {
   }
 }
 
+/** The token of the first link to `page` the transport wrote to `address`, waited for (some mails go out after the answer). */
+export async function mailedLinkToken(
+  transport: TemporaryFileTransport,
+  address: string,
+  page: string,
+): Promise<string> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const messages = await transport.messages();
+    const mail = messages.find((message) => message.to.includes(address) && message.text.includes(`/${page}?token=`));
+    if (mail) return linkToken(mail, page);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no ${page} link mailed to ${address}`);
+}
+
 /**
  * Settings whose `SMTP_URL` names the mail server `current()` returns, read only when a server
  * starts (after the mail server has), so a file can declare both at the top.

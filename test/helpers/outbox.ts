@@ -1,4 +1,6 @@
 import pg from "pg";
+import { expect } from "vitest";
+import type { DeliveredMail, TestMailServer } from "../../harness/mail-servers.js";
 import type { TestServer } from "./server.js";
 
 /** The outbox messages about an account, oldest first: type and body (events) or `mail`. */
@@ -29,6 +31,23 @@ export async function outboxSettled(server: TestServer, timeoutMs = 15_000): Pro
     if (Date.now() > deadline) throw new Error(`${pending} outbox deliveries still pending after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * The one mail with `subject` that `mail` received for `address`, once everything queued so far
+ * went out: mail goes out after its operation and in no set order, so counting arrivals tells
+ * nothing of which came last.
+ */
+export async function deliveredMail(
+  server: TestServer,
+  mail: TestMailServer,
+  address: string,
+  subject: string,
+): Promise<DeliveredMail> {
+  await outboxSettled(server);
+  const matching = mail.to(address).filter((message) => message.subject === subject);
+  expect(matching.map((message) => message.subject)).toEqual([subject]);
+  return matching[0]!;
 }
 
 /** A statement on the server's database, from outside the server. */

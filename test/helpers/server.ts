@@ -74,6 +74,7 @@ const unlimited = {
   failuresPerAccount: 1_000_000,
   failuresPerAddress: 1_000_000,
   registrationsPerAddress: 1_000_000,
+  signInStartsPerAddress: 1_000_000,
 };
 
 export async function openTestStore(kind: "memory" | "redis", clock?: Clock): Promise<Store> {

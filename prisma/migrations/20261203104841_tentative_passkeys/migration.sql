@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "passkeys" ADD COLUMN     "tentative" BOOLEAN NOT NULL DEFAULT false;
