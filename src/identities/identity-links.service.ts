@@ -88,17 +88,22 @@ export class IdentityLinks {
       .$transaction(async (tx) => {
         const decision = decideLink(await identities.linkedUserId(profile, tx), userId);
         if (decision === "linked-elsewhere") throw new IdentityAlreadyLinkedError();
-        // Tentative while neither side has proven the account's address.
-        const vouched =
-          account.user.emailVerifiedAt !== null || (profile.emailVerified && profile.email === account.user.email);
-        if (decision === "link") await identities.link(tx, userId, provider, profile, now, !vouched);
         const kind = decision === "link" ? "identity_linked" : "login_succeeded";
         const credentials = { id: userId, credentialsVersion: account.credentialsVersion };
+        // The session first: it locks the account's row before the identity's foreign key takes a
+        // weaker lock on it, which a concurrent unlink or deletion (waiting to lock the row for
+        // itself) would otherwise deadlock with.
         const { stored, revoke } = await lifecycle.insertWithin(tx, credentials, session, client, kind, { provider });
         // The account's credentials changed (its sessions ended) since it was read, or it was locked.
         if (!stored) throw new UnauthenticatedError();
         if (stored.locked) throw new AccountLockedError();
-        if (decision === "link") await this.notify(tx, userId, ownerOf(account), templates.identityLinked, provider);
+        if (decision === "link") {
+          // Tentative while neither side has proven the account's address.
+          const vouched =
+            account.user.emailVerifiedAt !== null || (profile.emailVerified && profile.email === account.user.email);
+          await identities.link(tx, userId, provider, profile, now, !vouched);
+          await this.notify(tx, userId, ownerOf(account), templates.identityLinked, provider);
+        }
         // Past MAX_SESSIONS_PER_ACCOUNT, the least recently used sessions ended: last, as after every ending.
         await revoke();
         return { roles: stored.roles };
