@@ -188,7 +188,7 @@ interface TentativeSignInMethods {
  * account's address settles for those added before anyone gave one (`tentative`).
  */
 function createCredentials(dependencies: ServicesDependencies, core: SignInServices) {
-  const { database, store, encryptionKeys, mailer, logger, clock } = dependencies;
+  const { database, store, encryptionKeys, mailer, outbox, logger, clock } = dependencies;
   const { users, audit, lifecycle, sessions, mfaLogin, currentPassword, passwordAttempts, onEvent } = core;
   const passkeys = createPasskeys({
     ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys },
@@ -209,7 +209,7 @@ function createCredentials(dependencies: ServicesDependencies, core: SignInServi
     // A sign-in with a provider goes on as every login does; a first one counts as a registration.
     login: sessions,
     limits: passwordAttempts,
-    ...{ audit, mailer, logger, clock, onEvent },
+    ...{ audit, mailer, outbox, logger, clock, onEvent },
   });
   const tentative: TentativeSignInMethods = {
     confirm: async (tx, userId) => {

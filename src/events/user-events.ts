@@ -38,7 +38,8 @@ function dataOf(event: SecurityEventInput, at: Date): Prisma.InputJsonObject {
 /**
  * The user event a security event stands for, if any (`published` in the vocabulary), so that an
  * action that records `roles_changed` emits `user.roles_changed` in the same transaction.
- * (`register` emits its own: a registration's security event is written by the sign-in statement.)
+ * (`register` and an account's first sign-in with a provider emit their own: a registration's
+ * security event is written by the sign-in statement.)
  */
 export function userEventOf(event: SecurityEventInput, at: Date): UserEvent | null {
   const type = accountEvents[event.kind].published;
