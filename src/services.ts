@@ -37,6 +37,7 @@ import { SessionLifecycle, type TokenLifetimes } from "./sessions/session-lifecy
 import { SessionsService } from "./sessions/sessions.service.js";
 import type { Store } from "./store/store.js";
 import { UsersService } from "./users/users.service.js";
+import { confirmTentativePassword } from "./users/sign-in-methods.js";
 
 export interface Services extends IdentityServices {
   users: UsersService;
@@ -213,6 +214,7 @@ function createCredentials(dependencies: ServicesDependencies, core: SignInServi
   });
   const tentative: TentativeSignInMethods = {
     confirm: async (tx, userId) => {
+      await confirmTentativePassword(tx, userId);
       await identities.identityLinks.confirmTentative(tx, userId);
       await passkeys.management.confirmTentative(tx, userId);
     },

@@ -79,10 +79,12 @@ export function buildSubgraphSchema(services: Services): Promise<GraphQLSchema> 
 export function subgraphContext(
   services: Services,
   proxies: TrustedProxies,
+  sessionCookieMaxAgeSeconds: number,
 ): (request: IncomingMessage) => SubgraphContext {
   return (request) =>
     createContext(request, {
       proxies,
+      sessionCookieMaxAgeSeconds,
       authenticate: (accessToken) => services.sessions.authenticate(accessToken),
       loaders: () => createUserLoaders(services.users),
     });

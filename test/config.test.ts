@@ -243,6 +243,40 @@ describe("configuration", () => {
     }
   });
 
+  it("takes CORS_ORIGINS as web origins, defaulting to APP_URL's, and shows what it refused", () => {
+    expect(loadConfig({}).browser).toEqual({
+      corsOrigins: ["http://localhost:3000"],
+      sessionCookieMaxAgeSeconds: 30 * 86400,
+    });
+    expect(loadConfig({ APP_URL: "https://App.Example.com:443/account/" }).browser.corsOrigins).toEqual([
+      "https://app.example.com",
+    ]);
+    const listed = loadConfig({
+      CORS_ORIGINS: "https://app.example.com, http://localhost:5173/,https://App.example.com",
+      REFRESH_TOKEN_TTL: "12h",
+    });
+    expect(listed.browser).toEqual({
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
+      sessionCookieMaxAgeSeconds: 12 * 3600,
+    });
+    const refused = [
+      "*",
+      "app.example.com",
+      "https://app.example.com/path",
+      "ftp://files.example.com",
+      "https://user@app.example.com",
+      "https://app.example.com?",
+      "https://app.example.com/#",
+      "https://a.example.com https://b.example.com",
+    ];
+    const problems = problemsOf({ CORS_ORIGINS: refused.join(",") });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CORS_ORIGINS must be comma-separated origins/);
+    for (const entry of refused) expect(problems[0]).toContain(`"${entry}"`);
+    // The same parsing as WEBAUTHN_ORIGINS, which refuses an empty query or fragment alike.
+    expect(problemsOf({ WEBAUTHN_ORIGINS: "http://localhost:3000?" })).toHaveLength(1);
+  });
+
   it("checks key material when it reads the configuration, with the other settings' problems", () => {
     const publicOnly = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
     for (const garbage of [

@@ -12,7 +12,10 @@ import type { AuthResult } from "../src/sessions/session-lifecycle.js";
 import { reviewsSchemaPath } from "./fixtures/reviews/server.js";
 import { errorCodes, graphql, mutations } from "../harness/graphql.js";
 import { projectRoot } from "../harness/process.js";
+import { refreshCookieName } from "../src/http/session-cookie.js";
+import { CookieClient } from "./helpers/browser-client.js";
 import { itServesTheSupergraph, startSubgraphs, type Subgraphs } from "./helpers/router-behaviour.js";
+import { appOrigin, itKeepsBrowserSessionsThrough } from "./helpers/router-cookies.js";
 import { newAccount, type TestServer } from "./helpers/server.js";
 
 // Hive Gateway over the same two subgraphs as test/gateway.test.ts, with Hive's own JWT plugin
@@ -56,10 +59,20 @@ beforeAll(async () => {
         forward: { payload: true, token: true },
       }) as GatewayPlugin,
     ],
-    // The subgraph checks the token itself too (revocation is only known there).
+    // The subgraph checks the token itself too (revocation is only known there). The users
+    // subgraph alone gets the browser's session cookie, its page's origin and the transport, and
+    // its Set-Cookie goes back to the browser.
     propagateHeaders: {
-      fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get("authorization") }),
+      fromClientToSubgraphs: ({ request, subgraphName }) => ({
+        authorization: request.headers.get("authorization"),
+        "user-agent": request.headers.get("user-agent"),
+        ...(subgraphName === "users" ? browserSessionHeaders(request.headers) : {}),
+      }),
+      fromSubgraphsToClient: ({ response, subgraphName }) =>
+        subgraphName === "users" ? { "set-cookie": response.headers.getSetCookie() } : {},
     },
+    cors: { origin: [appOrigin], credentials: true, allowedHeaders: corsAllowedHeaders, methods: ["GET", "POST"] },
+    csrfPrevention: { requestHeaders: ["apollo-require-preflight", "x-apollo-operation-name"] },
   });
   server = createServer(gateway);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -70,6 +83,20 @@ afterAll(async () => {
   await gateway?.dispose();
   await subgraphs?.stop();
 });
+
+/** What a browser's session needs the router to pass down to the users subgraph. */
+const browserSessionHeaders = (headers: Headers) => ({
+  cookie: headers.get("cookie"),
+  origin: headers.get("origin"),
+  "x-session-transport": headers.get("x-session-transport"),
+});
+const corsAllowedHeaders = [
+  "content-type",
+  "authorization",
+  "x-session-transport",
+  "apollo-require-preflight",
+  "x-apollo-operation-name",
+];
 
 // Hive Gateway 2.12 maps the error of the second entity of a deduplicated `_entities` batch to
 // the first review's path (["reviews", 0, …]); the data, r2's author e-mail null, is right.
@@ -131,5 +158,51 @@ describe("Hive Gateway's JWT plugin with our JWKS", () => {
     const me = await graphql(gatewayUrl, mutations.me, {}, { token });
     expect(me.data).toEqual({ me: null });
     expect(errorCodes(me)).toEqual(["UNAUTHENTICATED"]);
+  });
+});
+
+describe("browser sessions through Hive Gateway", () => {
+  itKeepsBrowserSessionsThrough(() => gatewayUrl);
+
+  it("answers the app's preflight for cookie mode with credentials, and no other origin's", async () => {
+    const preflight = (origin: string) =>
+      fetch(gatewayUrl, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,x-session-transport",
+        },
+      });
+    const allowed = await preflight(appOrigin);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(appOrigin);
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(allowed.headers.get("access-control-allow-headers")).toContain("x-session-transport");
+    // Yoga names the listed origin whoever asks; a browser compares it with its page's and stops.
+    const other = await preflight("https://evil.example");
+    expect([appOrigin, null]).toContain(other.headers.get("access-control-allow-origin"));
+  });
+
+  it("refuses what a form could post, cookie and all, before any subgraph is called", async () => {
+    const page = new CookieClient(gatewayUrl, { origin: appOrigin });
+    await page.request(mutations.register, { input: newAccount("form") });
+    for (const [contentType, body] of [
+      [
+        "application/x-www-form-urlencoded",
+        `query=${encodeURIComponent("mutation { refreshSession { accessToken } }")}`,
+      ],
+      ["text/plain", JSON.stringify({ query: "mutation { refreshSession { accessToken } }" })],
+    ]) {
+      const { result, statements } = await subgraphs.queries.during(() =>
+        fetch(gatewayUrl, {
+          method: "POST",
+          headers: { "content-type": contentType!, cookie: `${refreshCookieName}=${page.cookie}`, origin: appOrigin },
+          body,
+        }),
+      );
+      expect(result.status, contentType).toBe(403);
+      expect(await result.text(), contentType).toContain("Required CSRF header(s) not present");
+      expect(statements, contentType).toEqual([]);
+    }
   });
 });

@@ -79,6 +79,40 @@ describe("pre-account takeover", () => {
     ).toEqual([{ subject: victim }]);
   });
 
+  it("through a registration with the victim's address and a password: the victim's click on the unasked verification link lets no provider in", async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      // The squatter registers with the victim's address and a password of their own.
+      const squatter = await signUp(server(), "squatter");
+      const victimEmail = squatter.account.email;
+      // The victim, not signed in, follows the verification link they never asked for.
+      const verified = await server().request(lifecycle.verifyEmail, {
+        token: await mailedLink(victimEmail, "verify-email"),
+      });
+      expect(verified.data).toEqual({ verifyEmail: true });
+      // Signing in with a provider that vouches for the address does not hand the victim the squatter's account.
+      const victim = person(victimEmail, true);
+      expect(errorCodes(await signInAs(victim))).toEqual(["ACCOUNT_LINK_REQUIRED"]);
+      expect(await server().database.identity.count({ where: { userId: squatter.id } })).toBe(0);
+      // A reset by the mailbox's holder ends the squatter's password and sessions; then the provider links.
+      await resetPassword(victimEmail, "the victim's own password");
+      expect(errorCodes(await logIn(server(), squatter.account))).toEqual(["INVALID_CREDENTIALS"]);
+      expect(errorCodes(await server().request(identityDocuments.me, {}, { token: squatter.accessToken }))).toEqual([
+        "UNAUTHENTICATED",
+      ]);
+      expect((await signInAs(victim)).data!.completeSocialLogin.user.id).toBe(squatter.id);
+    }
+  });
+
+  it("keeps automatic links for an owner who proved the address signed in", async () => {
+    const owner = await signUp(server(), "owner");
+    const token = await mailedLink(owner.account.email, "verify-email");
+    expect((await server().request(lifecycle.verifyEmail, { token }, { token: owner.accessToken })).data).toEqual({
+      verifyEmail: true,
+    });
+    const login = person(owner.account.email, true);
+    expect((await signInAs(login)).data!.completeSocialLogin.user.id).toBe(owner.id);
+  });
+
   it("through an identity linked to a registration with the victim's address: the reset drops it too", async () => {
     const squatter = await signUp(server(), "squat");
     const attacker = person(`attacker-${randomBytes(4).toString("hex")}@example.com`, true);
@@ -133,7 +167,10 @@ describe("races", () => {
   it("of automatic links of one person link once, to the one account", async () => {
     for (let trial = 0; trial < 5; trial++) {
       const local = await signUp(server(), "racelink");
-      await server().database.user.update({ where: { id: local.id }, data: { emailVerifiedAt: new Date() } });
+      await server().database.user.update({
+        where: { id: local.id },
+        data: { emailVerifiedAt: new Date(), passwordTentative: false },
+      });
       const login = idp.addAccount({ email: local.account.email, emailVerified: true });
       const flows = await answeredFlows(login, 4);
       const answers = await Promise.all(flows.map((flow) => app.complete(flow.flowId, flow.callbackUrl)));

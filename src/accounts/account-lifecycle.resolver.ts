@@ -71,6 +71,8 @@ export class AccountLifecycleResolver {
     @Arg("currentPassword", () => String) currentPassword: string,
     @Ctx() context: RequestContext,
   ): Promise<boolean> {
-    return this.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
+    const deleted = await this.profile.deleteAccount(await context.requireViewer(), currentPassword, context.client);
+    context.transport.clear();
+    return deleted;
   }
 }

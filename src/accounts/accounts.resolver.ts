@@ -1,8 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import { type DeliveredAuth, deliverSession } from "../sessions/session-delivery.js";
 import { AuthPayload } from "../sessions/session.types.js";
-import { markTokenOwner } from "../users/token-owner.js";
 import { RegisterInput } from "./account.types.js";
 import type { AccountsService } from "./accounts.service.js";
 
@@ -14,8 +13,8 @@ export class AccountsResolver {
   register(
     @Arg("input", () => RegisterInput) input: RegisterInput,
     @Ctx() context: RequestContext,
-  ): Promise<AuthResult> {
-    return markTokenOwner(context, this.accounts.register(input, context.client));
+  ): Promise<DeliveredAuth> {
+    return deliverSession(context, this.accounts.register(input, context.client));
   }
 
   @Mutation(() => AuthPayload, { description: "Every session ends; the returned tokens start a new one." })
@@ -23,8 +22,8 @@ export class AccountsResolver {
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("newPassword", () => String) newPassword: string,
     @Ctx() context: RequestContext,
-  ): Promise<AuthResult> {
+  ): Promise<DeliveredAuth> {
     const viewer = await context.requireViewer();
-    return markTokenOwner(context, this.accounts.changePassword(viewer, currentPassword, newPassword, context.client));
+    return deliverSession(context, this.accounts.changePassword(viewer, currentPassword, newPassword, context.client));
   }
 }

@@ -54,7 +54,11 @@ export class AccountsService {
     try {
       const user = await links.transaction(async (tx) => {
         const { credentialsVersion, ...created } = await tx.user.create({
-          data: { email, username: username.display, usernameKey: username.key, passwordHash, createdAt: now },
+          data: {
+            ...{ email, username: username.display, usernameKey: username.key, passwordHash, createdAt: now },
+            // Nobody has proved the address yet: the password may be someone else's than the mailbox's.
+            passwordTentative: true,
+          },
           select: { ...publicUserColumns, credentialsVersion: true },
         });
         const inserted = await lifecycle.insertWithin(

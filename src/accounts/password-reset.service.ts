@@ -83,7 +83,7 @@ export class PasswordResetService {
       await tokens.redeem(tx, token, ["reset_password"], grant.userId);
       const { count } = await tx.user.updateMany({
         where: { id: grant.userId, email: grant.email },
-        data: { passwordHash, emailVerifiedAt: clock.now() },
+        data: { passwordHash, passwordTentative: false, emailVerifiedAt: clock.now() },
       });
       // The account's address changed since the link was sent to the earlier one.
       if (count === 0) throw new InvalidTokenError();

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { type EventSettings, eventGroup } from "../events/settings.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
+import { browserGroup, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
 import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
@@ -17,6 +18,7 @@ import {
   positiveInt,
   url,
 } from "./parsers.js";
+import { checkProductionSettings } from "./production.js";
 
 const envSchema = z
   .object({
@@ -60,6 +62,7 @@ const envSchema = z
       .regex(/\S@\S/, "must be an e-mail address, optionally with a name: Name <no-reply@example.com>")
       .optional(),
     APP_URL: url(["http:", "https:"]),
+    ...browserGroup.variables,
     REQUIRE_EMAIL_VERIFICATION: booleanFlag.default(false),
     EMAIL_VERIFICATION_TTL: duration("24h"),
     PASSWORD_RESET_TTL: duration("1h"),
@@ -89,21 +92,7 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     eventGroup.check(env, ctx);
-    if (env.NODE_ENV !== "production") return;
-    for (const name of [
-      "DATABASE_URL",
-      "REDIS_URL",
-      "JWT_PRIVATE_KEYS",
-      "ENCRYPTION_KEYS",
-      "SMTP_URL",
-      "MAIL_FROM",
-      "APP_URL",
-      "WEBAUTHN_ORIGINS",
-    ] as const) {
-      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
-    }
-    passkeyGroup.checkForProduction(env, ctx);
-    identityProviderGroup.checkForProduction(env, ctx);
+    checkProductionSettings(env, ctx);
   });
 
 /** The name of every setting the configuration reads; docs/api.md documents each. */
@@ -160,6 +149,8 @@ export interface Config {
     /** Where the app's pages live: links in mails point at `appUrl/verify-email`, `appUrl/reset-password`. */
     appUrl: string;
   };
+  /** Browsers' pages: which origins may call with credentials, and the session cookie. */
+  browser: BrowserSettings;
   requireEmailVerification: boolean;
   accountLinks: {
     emailVerificationTtlSeconds: number;
@@ -250,6 +241,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       from: env.MAIL_FROM ?? "users subgraph <no-reply@localhost>",
       appUrl,
     },
+    browser: browserGroup.settings(env, appUrl),
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     accountLinks: {
       emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,

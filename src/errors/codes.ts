@@ -10,6 +10,7 @@ export const errorCodes = {
   INVALID_REFRESH_TOKEN: "The refresh token is invalid or expired.",
   REFRESH_TOKEN_REUSED: "This refresh token was already used; the session has been ended.",
   FORBIDDEN: "You are not allowed to do this.",
+  FORBIDDEN_ORIGIN: "This page's origin may not use the session cookie.",
   MFA_REQUIRED: "The password is right; complete the login with a code from your authenticator app or a recovery code.",
   INVALID_MFA_CODE: "The code is not valid.",
   INVALID_MFA_TOKEN: "This login has expired or was already completed. Log in again.",

@@ -4,6 +4,7 @@ import type { Viewer } from "../auth/viewer.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/errors.js";
 import type { TrustedProxies } from "../http/client-address.js";
 import { clientInfo, type ClientInfo } from "../http/client-info.js";
+import { SessionTransport } from "../http/session-cookie.js";
 import { requestRecordOf, type RequestRecord } from "../observability/request-log.js";
 import { ErrorBudget } from "./error-cap.js";
 
@@ -12,6 +13,8 @@ export interface RequestContext<Loaders extends object = object> {
   client: ClientInfo;
   /** This request's own loaders: batching and caching never cross requests. */
   loaders: Loaders;
+  /** Where this request's refresh tokens travel (the body, or the HttpOnly cookie), and the cookie its answer sets. */
+  transport: SessionTransport;
   /** Users this request has just issued tokens to (register, login…): they see their own e-mail. */
   tokensIssuedTo: Set<string>;
   /** The authenticated viewer, or null without a (valid) token. Checked once per request. */
@@ -33,6 +36,8 @@ export interface RequestContext<Loaders extends object = object> {
 /** Where a request's context comes from: the proxies to believe, how a token is checked, how loaders are made. */
 export interface ContextSources<Loaders extends object> {
   proxies: TrustedProxies;
+  /** The session cookie's lifetime, that of the refresh token it holds. */
+  sessionCookieMaxAgeSeconds: number;
   /** The viewer an access token names; UNAUTHENTICATED when it names none. */
   authenticate(accessToken: string): Promise<Viewer>;
   loaders(): Loaders;
@@ -58,6 +63,7 @@ export function createContext<Loaders extends object>(
   return {
     client: clientInfo(request, sources.proxies),
     loaders: sources.loaders(),
+    transport: new SessionTransport(request.headers, sources.sessionCookieMaxAgeSeconds),
     tokensIssuedTo: new Set(),
     requestLog: requestRecordOf(request),
     errorBudget: new ErrorBudget(),

@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
+import { errorCodes, type ErrorCode } from "../errors/codes.js";
+import { requestRecordOf } from "../observability/request-log.js";
+import type { BrowserOrigins } from "./browser-origins.js";
+import { requestedTransport, type SessionTransport } from "./session-cookie.js";
 
 const maxBodyBytes = 1024 * 1024;
 
@@ -52,24 +56,53 @@ async function parseBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-function sendError(response: ServerResponse, status: number, message: string): void {
+function sendError(response: ServerResponse, status: number, message: string, code = "BAD_REQUEST"): void {
   response.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     // The connection still carries the unread rest of a body too large: no further request on it.
     ...(status === 413 ? { connection: "close" } : {}),
   });
-  response.end(JSON.stringify({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] }));
+  response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+interface Refusal {
+  status: number;
+  code: ErrorCode | "BAD_REQUEST";
+  message: string;
+}
+
+/** Why a browser-related header makes the request unacceptable, before its body is even read. */
+function browserRefusal(request: IncomingMessage, origins: BrowserOrigins): Refusal | null {
+  if (requestedTransport(request.headers) === null) {
+    return { status: 400, code: "BAD_REQUEST", message: "X-Session-Transport must be cookie or bearer" };
+  }
+  if (origins.refuses(request)) return { status: 403, code: "FORBIDDEN_ORIGIN", message: errorCodes.FORBIDDEN_ORIGIN };
+  return null;
+}
+
+/** Refuses before reading: the body is dropped, and the connection not reused. */
+function refuse(request: IncomingMessage, response: ServerResponse, refusal: Refusal): void {
+  request.resume();
+  response.setHeader("connection", "close");
+  requestRecordOf(request).outcome = refusal.code;
+  sendError(response, refusal.status, refusal.message, refusal.code);
 }
 
 /**
- * Apollo Server on Node's own HTTP server: no framework between the socket and GraphQL. The
+ * Apollo Server on Node's own HTTP server: no framework between the socket and GraphQL. Browsers'
+ * CORS preflights are answered here, and cookie-bearing requests from other origins refused. The
  * context's `responded` runs once the answer is written.
  */
-export function createGraphQLHandler<TContext extends { responded(): void }>(
+export function createGraphQLHandler<TContext extends { responded(): void; transport: SessionTransport }>(
   apollo: ApolloServer<TContext>,
   contextFor: (request: IncomingMessage) => TContext,
+  origins: BrowserOrigins,
 ) {
   return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
+    if (request.method === "OPTIONS") return origins.answerPreflight(request, response);
+    origins.allowResponse(request, response);
+    const refusal = browserRefusal(request, origins);
+    if (refusal) return refuse(request, response, refusal);
     let body: unknown;
     try {
       body = await parseBody(request);
@@ -90,6 +123,8 @@ export function createGraphQLHandler<TContext extends { responded(): void }>(
     // Answers carry personal data (an e-mail address, tokens): no cache may keep them.
     response.setHeader("cache-control", "no-store");
     for (const [name, value] of result.headers) response.setHeader(name, value);
+    const setCookie = context?.transport.setCookie;
+    if (setCookie) response.setHeader("set-cookie", setCookie);
     if (result.body.kind === "complete") {
       response.end(result.body.string);
     } else {

@@ -1,9 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import { type DeliveredAuth, deliverSession } from "../sessions/session-delivery.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { forbiddenField, isOwner } from "../users/owner.js";
-import { markTokenOwner } from "../users/token-owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
 import type { IdentityLinks } from "./identity-links.service.js";
@@ -44,9 +43,9 @@ export class IdentitiesResolver {
     @Arg("flowId", () => ID) flowId: string,
     @Arg("callbackUrl", () => String) callbackUrl: string,
     @Ctx() context: RequestContext,
-  ): Promise<AuthResult> {
+  ): Promise<DeliveredAuth> {
     const completed = this.socialSignIn.complete(flowId, callbackUrl, context.client, context.requireViewer);
-    return markTokenOwner(context, completed);
+    return deliverSession(context, completed);
   }
 
   @Mutation(() => SocialLoginStart, {

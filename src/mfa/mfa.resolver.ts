@@ -1,9 +1,8 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import { type DeliveredAuth, deliverSession } from "../sessions/session-delivery.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { forbiddenField, isOwner } from "../users/owner.js";
-import { markTokenOwner } from "../users/token-owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
 import type { MfaLogin } from "./mfa-login.js";
@@ -73,7 +72,7 @@ export class MfaResolver {
     @Arg("mfaToken", () => String) mfaToken: string,
     @Arg("code", () => String) code: string,
     @Ctx() context: RequestContext,
-  ): Promise<AuthResult> {
-    return markTokenOwner(context, this.mfaLogin.complete(mfaToken, code, context.client));
+  ): Promise<DeliveredAuth> {
+    return deliverSession(context, this.mfaLogin.complete(mfaToken, code, context.client));
   }
 }

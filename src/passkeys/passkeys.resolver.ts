@@ -1,10 +1,9 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
-import type { AuthResult } from "../sessions/session-lifecycle.js";
+import { type DeliveredAuth, deliverSession } from "../sessions/session-delivery.js";
 import { AuthPayload } from "../sessions/session.types.js";
 import { forbiddenField, isOwner } from "../users/owner.js";
-import { markTokenOwner } from "../users/token-owner.js";
 import { User } from "../users/user.type.js";
 import type { UserRecord } from "../users/users.service.js";
 import type { PasskeyManagement } from "./passkey-management.service.js";
@@ -75,8 +74,8 @@ export class PasskeysResolver {
     @Arg("challengeId", () => ID) challengeId: string,
     @Arg("response", () => GraphQLJSONObject) response: Record<string, unknown>,
     @Ctx() context: RequestContext,
-  ): Promise<AuthResult> {
-    return markTokenOwner(context, this.signIn.finish(challengeId, response, context.client));
+  ): Promise<DeliveredAuth> {
+    return deliverSession(context, this.signIn.finish(challengeId, response, context.client));
   }
 
   @Mutation(() => Passkey, { description: "Renames one of the viewer's passkeys (1–64 characters)." })

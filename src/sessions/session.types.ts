@@ -10,8 +10,12 @@ export class AuthPayload {
   @Field(() => DateTimeScalar)
   accessTokenExpiresAt!: Date;
 
-  @Field(() => String, { description: "Single use: `refreshSession` returns the next one." })
-  refreshToken!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Single use: `refreshSession` returns the next one. Null in cookie mode (`X-Session-Transport: cookie`): the token is in the HttpOnly cookie.",
+  })
+  refreshToken!: string | null;
 
   @Field(() => DateTimeScalar)
   refreshTokenExpiresAt!: Date;

@@ -45,7 +45,7 @@ export async function hasSignInMethodOtherThan(
 
 /**
  * Whether the account holds a way to sign in added before anyone proved its address (a tentative
- * identity or passkey): whoever added it may not be the address's owner.
+ * identity, passkey or password): whoever added it may not be the address's owner.
  */
 export async function hasTentativeSignInMethod(
   database: Pick<Database, "$queryRaw">,
@@ -53,6 +53,12 @@ export async function hasTentativeSignInMethod(
 ): Promise<boolean> {
   const rows = await database.$queryRaw<{ tentative: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM identities WHERE user_id = ${userId}::uuid AND tentative)
-      OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ${userId}::uuid AND tentative) AS tentative`;
+      OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ${userId}::uuid AND tentative)
+      OR EXISTS (SELECT 1 FROM users WHERE id = ${userId}::uuid AND password_tentative) AS tentative`;
   return rows[0]?.tentative ?? false;
+}
+
+/** The owner proved the address while signed in: the password they signed in with is theirs. */
+export async function confirmTentativePassword(tx: Transaction, userId: string): Promise<void> {
+  await tx.user.update({ where: { id: userId }, data: { passwordTentative: false } });
 }

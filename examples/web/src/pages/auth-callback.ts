@@ -1,0 +1,27 @@
+import { ApiError } from "../api";
+import type { Page } from "../router";
+import { completeSocialSignIn } from "../social-sign-in";
+import { h } from "../ui";
+import { link, signedIn } from "./sign-in";
+
+/** Where a provider sends the browser back: the sign-in completes here, and goes on as a password's does. */
+export const authCallback: Page = {
+  path: "/auth/callback",
+  title: "Signing in",
+  access: "signed-out",
+  render: async () => {
+    try {
+      await signedIn(completeSocialSignIn());
+      // Gone to the account or to the code step: nothing to show here.
+      return document.createDocumentFragment();
+    } catch (error) {
+      return h(
+        "section",
+        {},
+        h("h1", {}, "Sign in"),
+        h("p", { class: "error", role: "alert" }, error instanceof ApiError ? error.message : "Something went wrong."),
+        h("a", { href: "/sign-in", onclick: link("/sign-in") }, "Back to sign in"),
+      );
+    }
+  },
+};

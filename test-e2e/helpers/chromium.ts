@@ -1,0 +1,14 @@
+import { access } from "node:fs/promises";
+import { chromium, type Browser } from "playwright-core";
+
+/** Debian's `chromium` (CI installs it); another build with CHROMIUM_PATH. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Headless Chromium; fails, never skips, when there is none. */
+export async function launchChromium(): Promise<Browser> {
+  await access(chromiumPath).catch(() => {
+    throw new Error(`no Chromium at ${chromiumPath}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  });
+  // Chromium refuses to run as root with its sandbox on (a container's CI).
+  return chromium.launch({ executablePath: chromiumPath, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+}
