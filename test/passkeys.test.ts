@@ -263,7 +263,8 @@ describe("managing passkeys", () => {
     for (const [id, name, field] of [
       [kept.id, "", "name"],
       [kept.id, "x".repeat(65), "name"],
-      [kept.id.toUpperCase().replace(/.$/, "0"), "Mine now", "id"],
+      // Another id in the same form (its last digit changed, never to itself).
+      [kept.id.toUpperCase().replace(/.$/, (last) => (last === "0" ? "1" : "0")), "Mine now", "id"],
       ["not-an-id", "Mine now", "id"],
     ] as const) {
       const refused = await server().request(passkeyDocuments.rename, { id, name }, { token: user.accessToken });
