@@ -84,7 +84,10 @@ describe("an identity's notice", () => {
   it("is queued with the link, the automatic link and the unlink: none waits for a hung mail server, all go out once it answers", async () => {
     const user = await signUp(server(), "notice");
     // An address the account proved, for the provider's sign-in to link automatically.
-    await server().database.user.update({ where: { id: user.id }, data: { emailVerifiedAt: new Date() } });
+    await server().database.user.update({
+      where: { id: user.id },
+      data: { emailVerifiedAt: new Date(), passwordTentative: false },
+    });
     await outboxSettled(server());
     await mailServer("hung");
     try {
@@ -106,7 +109,10 @@ describe("an identity's notice", () => {
 
   it("that cannot be queued takes the change with it: no identity linked, by the owner or by address, none unlinked", async () => {
     const user = await signUp(server(), "unqueued");
-    await server().database.user.update({ where: { id: user.id }, data: { emailVerifiedAt: new Date() } });
+    await server().database.user.update({
+      where: { id: user.id },
+      data: { emailVerifiedAt: new Date(), passwordTentative: false },
+    });
     const owners = person(newEmail("never"), false);
     const byAddress = person(user.account.email, true);
     await failCommitsWriting(server(), "mail", async () => {
