@@ -4,7 +4,7 @@ import path from "node:path";
 import { newAccount } from "../harness/accounts.js";
 import { graphql, mutations } from "../harness/graphql.js";
 import { drive, graphqlCall, type HttpCall, type LoadOptions, type LoadResult } from "./load.js";
-import { benchDatabases, peerCalls, peerSucceeded, seedPeer, type PeerUser } from "./peer.js";
+import { benchDatabases, peerCalls, peerSucceeded, seedPeer, type BenchDatabases, type PeerUser } from "./peer.js";
 import { buildPeer, buildSubgraph, startCeiling, startPeer, startSubgraph, type Served } from "./processes.js";
 
 /** Seconds per load phase; the quick mode only proves that every figure is produced. */
@@ -59,6 +59,8 @@ export interface Bench {
   ceiling: Served;
   /** better-auth, with `--peers`. */
   peer?: Served;
+  /** Another subgraph of the same build on the same database, with `settings` added (a phase stops it). */
+  startSubgraph(settings: Record<string, string>): Promise<Served>;
   driveSubgraph: Driver;
   driveCeiling: Driver;
   drivePeer: Driver;
@@ -99,10 +101,10 @@ export async function seed(url: string, count: number): Promise<Seeded[]> {
 async function startServers(
   peers: boolean,
   stops: (() => Promise<void>)[],
-): Promise<Pick<Bench, "subgraph" | "ceiling" | "peer">> {
+): Promise<Pick<Bench, "subgraph" | "ceiling" | "peer" | "startSubgraph">> {
   const build = await buildSubgraph();
   stops.push(build.remove);
-  let databases;
+  let databases: BenchDatabases | undefined;
   if (peers) {
     const dataDir = await mkdtemp(path.join(tmpdir(), "users-subgraph-bench-db-"));
     stops.push(() => rm(dataDir, { recursive: true, force: true }));
@@ -115,7 +117,8 @@ async function startServers(
   stops.push(ceiling.stop);
   const peer = databases && (await startPeer(await buildPeer(build.dir), databases.peerUrl));
   if (peer) stops.push(peer.stop);
-  return { subgraph, ceiling, peer };
+  const another = (settings: Record<string, string>) => startSubgraph(build.dir, databases?.subgraphUrl, settings);
+  return { subgraph, ceiling, peer, startSubgraph: another };
 }
 
 /** Starts the servers and seeds them. Memory depends on what a server was asked, not on how fast: both are seeded at once. */
@@ -126,7 +129,7 @@ export async function startBench(
   log: (message: string) => void,
 ): Promise<Bench> {
   log(`building the users subgraph, starting it${peers ? ", better-auth" : ""} and the ceiling server`);
-  const { subgraph, ceiling, peer } = await startServers(peers, stops);
+  const { subgraph, ceiling, peer, startSubgraph: another } = await startServers(peers, stops);
   const requests = { subgraph: 0, peer: 0 };
   const counted =
     (baseUrl: string, counter: "subgraph" | "peer", extra: Partial<LoadOptions> = {}): Driver =>
@@ -150,6 +153,7 @@ export async function startBench(
     subgraph,
     ceiling,
     peer,
+    startSubgraph: another,
     driveSubgraph: counted(subgraph.baseUrl, "subgraph"),
     driveCeiling: (options) => drive({ baseUrl: ceiling.baseUrl, ...options }),
     drivePeer: counted(peer?.baseUrl ?? "", "peer", { succeeded: peerSucceeded }),

@@ -10,6 +10,7 @@ import { entitiesFigures } from "./phases/entities.js";
 import { hardeningFigures } from "./phases/hardening.js";
 import { loginFigures } from "./phases/login.js";
 import { memoryFigures, residentAfterRequests, rssAfterRequests } from "./phases/memory.js";
+import { outboxFigures } from "./phases/outbox.js";
 import { passwordResetFigures } from "./phases/password-reset.js";
 import { peerWriteFigures } from "./phases/peer-writes.js";
 import { tailFigures } from "./phases/tail.js";
@@ -37,6 +38,8 @@ const rowOrder = [
   "entityListServerMs",
   "amplificationRssGrowth",
   "loginDuringRegistrationsMs",
+  "meHangingWebhookTailRatio",
+  "meHungMailTailRatio",
   "meVsPeer",
   "loginVsPeer",
   "loginLatencyVsPeer",
@@ -69,6 +72,8 @@ async function measure(bench: Bench): Promise<Figure[]> {
     figures.push(...(await peerWriteFigures(bench)));
   }
   figures.push(...(await hardeningFigures(bench)));
+  log("me p99 while a webhook receiver hangs, and while the mail server hangs (a subgraph of their own)");
+  figures.push(...(await outboxFigures(bench)));
   figures.push(...(await memoryFigures(bench, early)));
   return figures;
 }

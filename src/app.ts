@@ -9,6 +9,8 @@ import type { Config } from "./config/config.js";
 import { migrationNames } from "./db/migrate.js";
 import { onQuery, type Database } from "./db/prisma.js";
 import { primaryOnly, type LaggingReads } from "./db/read-replicas.js";
+import type { DeliveryTuning } from "./events/delivery-worker.js";
+import { createEventOutbox, type EventOutbox } from "./events/event-outbox.js";
 import { startGraphQLServer } from "./graphql/apollo-server.js";
 import { BrowserOrigins } from "./http/browser-origins.js";
 import { TrustedProxies } from "./http/client-address.js";
@@ -45,13 +47,17 @@ export interface AppDependencies {
   clock?: Clock;
   /** Overrides of the login rate limits (tests raise them). */
   loginLimits?: Partial<PasswordAttemptLimits>;
+  /** Overrides of how the outbox is delivered (tests shorten the delays). */
+  deliveryTuning?: Partial<DeliveryTuning>;
 }
 
 export interface App {
   httpServer: Server;
   services: Services;
   metrics: Metrics;
-  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host. */
+  /** User events and mail, written by actions and delivered by this server's worker. */
+  outbox: EventOutbox;
+  /** Also starts the metrics server when `METRICS_PORT` is set, on the same host, and the outbox's delivery. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number }>;
   /**
    * The first step of a graceful stop: readiness answers 503 so that load balancers send no more
@@ -67,7 +73,18 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
   const { config, database, store, logger } = dependencies;
   const metrics = new Metrics();
   onQuery(database, () => metrics.databaseQueries.inc());
-  const wiring = servicesDependencies(dependencies, metrics);
+  const outbox = createEventOutbox({
+    database,
+    mailTransport: dependencies.mailTransport,
+    encryptionKeys: dependencies.encryptionKeys,
+    logger,
+    events: config.events,
+    redis: config.redis,
+    clock: dependencies.clock ?? systemClock,
+    registry: metrics.registry,
+    tuning: dependencies.deliveryTuning,
+  });
+  const wiring = servicesDependencies(dependencies, metrics, outbox);
   metrics.watchReplicas(() => wiring.laggingReads.usableReplicas());
   const services = createServices(wiring);
   const migrations = await migrationNames();
@@ -104,9 +121,11 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
     httpServer,
     services,
     metrics,
+    outbox,
     listen: async (port = config.port, host = config.host) => {
       const bound = await listenOn(httpServer, port, host);
       const metricsPort = metricsServer ? await listenOn(metricsServer, config.metricsPort!, host) : undefined;
+      outbox.start();
       const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
       return { port: bound, url: `http://${shownHost}:${bound}/graphql`, metricsPort };
     },
@@ -116,13 +135,18 @@ export async function createApp(dependencies: AppDependencies): Promise<App> {
       // the requests in flight before Apollo stops.
       await apollo.stop();
       await services.passwordReset.settled();
+      await outbox.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
     },
   };
 }
 
 /** What the services are made of: the stores and keys given, the settings they read. */
-function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): ServicesDependencies {
+function servicesDependencies(
+  dependencies: AppDependencies,
+  metrics: Metrics,
+  outbox: EventOutbox,
+): ServicesDependencies {
   const { config, database, store, hasher, encryptionKeys, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const { issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds } = config.jwt;
@@ -137,7 +161,8 @@ function servicesDependencies(dependencies: AppDependencies, metrics: Metrics): 
       clock,
     ),
     encryptionKeys,
-    mailer: new Mailer(dependencies.mailTransport, { from: config.mail.from, appUrl: config.mail.appUrl }),
+    mailer: new Mailer(outbox.mailQueue, { from: config.mail.from, appUrl: config.mail.appUrl }),
+    outbox: outbox.outbox,
     clock,
     lifetimes: { accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds },
     maxSessionsPerAccount: config.maxSessionsPerAccount,

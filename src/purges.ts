@@ -1,6 +1,7 @@
+import type { App } from "./app.js";
+import type { Config } from "./config/config.js";
 import type { Database } from "./db/prisma.js";
 import type { Logger } from "./observability/logger.js";
-import type { Services } from "./services.js";
 
 /** Ended sessions stay a week (visible to support and audits), then go with their refresh tokens. */
 const endedSessionRetentionSeconds = 7 * 86400;
@@ -17,14 +18,15 @@ function report(purge: Promise<number>, logger: Logger, purged: string, failed =
 /**
  * Hourly, deletes what can no longer be used nor needs to be kept, so that no table grows without
  * bound: ended sessions past their week, expired MFA challenges and account links, security events
- * past their retention. Returns the stop.
+ * and settled outbox deliveries past their retention. Returns the stop.
  */
 export function startPurges(
-  services: Services,
+  app: Pick<App, "services" | "outbox">,
   database: Database,
-  securityEventRetentionSeconds: number,
+  retention: Pick<Config, "securityEventRetentionSeconds" | "events">,
   logger: Logger,
 ): () => void {
+  const { services, outbox } = app;
   const purge = () =>
     Promise.all([
       report(services.sessions.purgeEndedSessions(endedSessionRetentionSeconds), logger, "ended sessions"),
@@ -33,10 +35,18 @@ export function startPurges(
         .catch((error: unknown) => logger.warn({ err: error }, "could not purge expired MFA challenges")),
       report(services.singleUseTokens.purgeExpired(database), logger, "expired account links"),
       report(
-        services.audit.purgeOlderThan(securityEventRetentionSeconds),
+        services.audit.purgeOlderThan(retention.securityEventRetentionSeconds),
         logger,
         "security events past their retention",
         "security events",
+      ),
+      outbox.purge(retention.events.retentionSeconds).then(
+        ({ givenUp, purged }) => {
+          if (givenUp > 0)
+            logger.warn({ count: givenUp }, "gave up outbox deliveries that no instance delivered in time");
+          if (purged > 0) logger.info({ count: purged }, "purged outbox messages past their retention");
+        },
+        (error: unknown) => logger.warn({ err: error }, "could not purge the outbox"),
       ),
     ]);
   const timer = setInterval(purge, purgeIntervalMs).unref();

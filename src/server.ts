@@ -16,6 +16,7 @@ import type { Database } from "./db/prisma.js";
 import { ReadReplicas } from "./db/read-replicas.js";
 import { describeUrl } from "./db/url.js";
 import { isDatabaseUnavailable } from "./errors/database-unavailable.js";
+import { eventReceivers } from "./events/receivers.js";
 import { createMailTransport } from "./mail/configured-transport.js";
 import { assertSecretsReadable } from "./mfa/reencryption.js";
 import type { Logger } from "./observability/logger.js";
@@ -104,7 +105,7 @@ async function loadKeys(config: Config) {
   return { signingKeys, encryptionKeys };
 }
 
-/** What the start-up log says the server runs on: the stores, the keys, the mail. */
+/** What the start-up log says the server runs on: the stores, the keys, the mail, the event receivers. */
 function runningOn(
   config: Config,
   opened: OpenedDatabase,
@@ -124,6 +125,7 @@ function runningOn(
     signingKeys: signingKeys.jwks.keys.map((key) => key.kid),
     encryptionKeys: encryptionKeys.keyIds,
     mail: mailTransport.description,
+    events: eventReceivers(config.events),
   };
 }
 
@@ -182,7 +184,7 @@ export async function startServer(
     cleanups.push(() => app.close());
     await prepareToServe(app, dependencies);
     await applyAdminEmails(app, opened.database, config.adminEmails, logger);
-    const stopPurges = startPurges(app.services, opened.database, config.securityEventRetentionSeconds, logger);
+    const stopPurges = startPurges(app, opened.database, config, logger);
     cleanups.push(async () => stopPurges());
     const { url, port, metricsPort } = await app.listen();
     logger.info(

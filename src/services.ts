@@ -13,6 +13,8 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { Database, Transaction } from "./db/prisma.js";
 import type { LaggingReads } from "./db/read-replicas.js";
+import { EventDeliveries } from "./events/event-deliveries.js";
+import type { Outbox } from "./events/outbox.js";
 import type { ClientInfo } from "./http/client-info.js";
 import { createIdentityServices, type IdentityServices } from "./identities/identity-services.js";
 import type { IdentityProviderSettings } from "./identities/settings.js";
@@ -53,6 +55,7 @@ export interface Services extends IdentityServices {
   admin: AdminService;
   audit: SecurityEvents;
   passkeys: Passkeys;
+  eventDeliveries: EventDeliveries;
 }
 
 export interface ServicesDependencies {
@@ -71,6 +74,8 @@ export interface ServicesDependencies {
   /** The name authenticator apps show beside an account. */
   totpIssuer: string;
   mailer: Mailer;
+  /** Where user events are written, in the transaction of their action. */
+  outbox: Outbox;
   accountLinks: Config["accountLinks"];
   /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
   requireEmailVerification: boolean;
@@ -111,6 +116,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
     ...createAccountServices(dependencies, { ...core, tentative: credentials.tentative }),
     admin: new AdminService({ database, laggingReads, lifecycle, audit, clock }),
     audit,
+    eventDeliveries: new EventDeliveries(database, dependencies.outbox, clock),
   };
 }
 
@@ -120,7 +126,8 @@ function createSignInServices(dependencies: ServicesDependencies) {
   const { logger, maxSessionsPerAccount, laggingReads } = dependencies;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database, laggingReads);
-  const audit = new SecurityEvents(database, clock, laggingReads);
+  // Every recorded security event that other services should hear of is emitted with it.
+  const audit = new SecurityEvents(database, clock, laggingReads, dependencies.outbox.follow);
   const lifecycle = new SessionLifecycle({
     database,
     revocationStore: store,
@@ -185,7 +192,7 @@ interface TentativeSignInMethods {
  * account's address settles for those added before anyone gave one (`tentative`).
  */
 function createCredentials(dependencies: ServicesDependencies, core: SignInServices) {
-  const { database, store, encryptionKeys, mailer, logger, clock } = dependencies;
+  const { database, store, encryptionKeys, mailer, outbox, logger, clock } = dependencies;
   const { users, audit, lifecycle, sessions, mfaLogin, currentPassword, passwordAttempts, onEvent } = core;
   const passkeys = createPasskeys({
     ...{ database, challengeStore: store, settings: dependencies.passkeys, encryptionKeys },
@@ -206,7 +213,7 @@ function createCredentials(dependencies: ServicesDependencies, core: SignInServi
     // A sign-in with a provider goes on as every login does; a first one counts as a registration.
     login: sessions,
     limits: passwordAttempts,
-    ...{ audit, mailer, logger, clock, onEvent },
+    ...{ audit, mailer, outbox, logger, clock, onEvent },
   });
   const tentative: TentativeSignInMethods = {
     confirm: async (tx, userId) => {
@@ -229,7 +236,7 @@ function createAccountServices(
     tentative: TentativeSignInMethods;
   },
 ) {
-  const { database, store, hasher, mailer, clock, accountLinks, logger } = dependencies;
+  const { database, store, hasher, mailer, outbox, clock, accountLinks, logger } = dependencies;
   const { lifecycle, currentPassword, passwordAttempts, audit, onEvent, tentative } = shared;
   const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
   const singleUseTokens = new SingleUseTokens(clock, {
@@ -249,6 +256,7 @@ function createAccountServices(
       currentPassword,
       passwordAttempts,
       audit,
+      outbox,
       clock,
       onEvent,
     }),
@@ -260,6 +268,6 @@ function createAccountServices(
       ...{ database, links, tokens, lifecycle, hasher, mailRequests, mailer, audit, clock, logger },
       onMailboxProven: tentative.drop,
     }),
-    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit }),
+    profile: new ProfileService({ database, links, tokens, lifecycle, currentPassword, mailRequests, audit, outbox }),
   };
 }

@@ -7,6 +7,7 @@ import { AccountLifecycleResolver } from "./accounts/account-lifecycle.resolver.
 import { AccountsResolver } from "./accounts/accounts.resolver.js";
 import { AdminResolver } from "./admin/admin.resolver.js";
 import { SecurityEventsResolver } from "./audit/security-events.resolver.js";
+import { EventDeliveriesResolver } from "./events/event-deliveries.resolver.js";
 import { createContext, type RequestContext } from "./graphql/context.js";
 import { buildFederatedSchema, type ReferenceResolvers } from "./graphql/schema.js";
 import { servedSdl } from "./graphql/sdl.js";
@@ -51,6 +52,7 @@ const resolvers = new Map<Function, (services: Services) => object>([
   ],
   [AdminResolver, (services) => new AdminResolver(services.admin)],
   [SecurityEventsResolver, (services) => new SecurityEventsResolver(services.audit)],
+  [EventDeliveriesResolver, (services) => new EventDeliveriesResolver(services.eventDeliveries)],
   [
     PasskeysResolver,
     (services) =>

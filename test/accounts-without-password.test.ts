@@ -4,6 +4,7 @@ import { logIn, signUp } from "./helpers/accounts.js";
 import { errorCodes, sessionMutations } from "../harness/graphql.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
 import { mfaDocuments } from "./helpers/mfa.js";
+import { deliveredMail } from "./helpers/outbox.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 // An account made by signing in with an identity provider has no password (`password_hash` is
@@ -66,7 +67,11 @@ it("answers PASSWORD_NOT_SET wherever a current password is asked, and changes n
 it("gets a password through the reset link, and signs in with it", async () => {
   const user = await accountWithoutPassword();
   expect(errorCodes(await server().request(lifecycle.requestPasswordReset, { email: user.account.email }))).toEqual([]);
-  const token = linkToken(await mail.waitFor(user.account.email, 2), "reset-password");
+  await server().app.services.passwordReset.settled();
+  const token = linkToken(
+    await deliveredMail(server(), mail, user.account.email, "Reset your password"),
+    "reset-password",
+  );
   const newPassword = "a password of my own";
   expect((await server().request(lifecycle.resetPassword, { token, newPassword })).data).toEqual({
     resetPassword: true,

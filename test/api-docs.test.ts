@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { settingNames } from "../src/config/config.js";
 import { errorCodes } from "../src/errors/codes.js";
 import { routes } from "../src/http/routes.js";
-import { accountEvents, metricLabels } from "../src/observability/events.js";
+import { accountEvents, deliveryOutcomes, metricLabels, userEventTypes } from "../src/observability/events.js";
 import { projectRoot } from "../harness/process.js";
 
 // docs/api.md is the contract users read: whatever the code adds must be documented there.
@@ -34,12 +34,25 @@ describe("docs/api.md", () => {
     expect(missing, "auth_events_total labels missing from docs/api.md").toEqual([]);
   });
 
+  it("documents every outcome of outbox_delivery_attempts_total", () => {
+    const row = apiDoc.split("\n").find((line) => line.startsWith("| `outbox_delivery_attempts_total` |"));
+    expect(row, "outbox_delivery_attempts_total missing from docs/api.md").toBeDefined();
+    expect(deliveryOutcomes.filter((outcome) => !row!.includes(`\`${outcome}\``))).toEqual([]);
+  });
+
   it("documents every kind of security event", () => {
     const kinds = Object.entries(accountEvents)
       .filter(([, event]) => event.audited)
       .map(([kind]) => kind);
     const missing = kinds.filter((kind) => !documents(kind));
     expect(missing, "security event kinds missing from docs/api.md").toEqual([]);
+  });
+
+  it("documents every user event type, here and in docs/events.md for the other subgraphs' teams", async () => {
+    const eventsDoc = await readFile(path.join(projectRoot, "docs/events.md"), "utf8");
+    expect(userEventTypes.length).toBeGreaterThan(0);
+    expect(userEventTypes.filter((type) => !documents(type))).toEqual([]);
+    expect(userEventTypes.filter((type) => !eventsDoc.includes(`| \`${type}\` |`))).toEqual([]);
   });
 
   it("documents every route", () => {

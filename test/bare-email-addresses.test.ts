@@ -6,6 +6,7 @@ import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js"
 import { acceptedAddress, hostileAddress } from "./helpers/email-addresses.js";
 import { errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { TestMailServer, withMailServer, type DeliveredMail } from "./helpers/mail.js";
+import { outboxSettled } from "./helpers/outbox.js";
 import { fastHasher, newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -40,6 +41,8 @@ async function offer(email: string, signedIn: { accessToken: string; password: s
 
 async function expectAllRefused(email: string, signedIn: { id: string; accessToken: string; password: string }) {
   const users = await server().database.user.count();
+  // Mail goes out after its operation: what was queued before is delivered before counting.
+  await outboxSettled(server());
   const mailed = mail.received.length;
   const { account, register, change, reset } = await offer(email, signedIn);
   expectRefused(register, "email");
@@ -50,6 +53,7 @@ async function expectAllRefused(email: string, signedIn: { id: string; accessTok
   expect(await server().database.accountToken.count({ where: { userId: signedIn.id, purpose: "change_email" } })).toBe(
     0,
   );
+  await outboxSettled(server());
   expect(mail.received.slice(mailed)).toEqual([]);
 }
 
@@ -155,6 +159,7 @@ describe("a row stored before addresses had to be bare", () => {
       input: { usernameOrEmail: account.username, password: account.password },
     });
     const { accessToken } = login.data!.login;
+    await outboxSettled(server());
     const mailed = mail.received.length;
 
     expect(errorCodes(await server().request(lifecycle.requestEmailVerification, {}, { token: accessToken }))).toEqual([
@@ -162,6 +167,7 @@ describe("a row stored before addresses had to be bare", () => {
     ]);
     expectRefused(await server().request(lifecycle.requestPasswordReset, { email: legacy }), "email");
     await server().app.services.passwordReset.settled();
+    await outboxSettled(server());
     expect(mail.received.slice(mailed)).toEqual([]);
     expect(await server().database.accountToken.count({ where: { user: { username: account.username } } })).toBe(0);
   });

@@ -44,6 +44,8 @@ it("npm run bench -- --quick produces every figure", async () => {
     "entityListServerMs",
     "amplificationRssGrowth",
     "loginDuringRegistrationsMs",
+    "meHangingWebhookTailRatio",
+    "meHungMailTailRatio",
   ]);
   for (const row of rows) {
     expect(Number.isFinite(row.value), row.id).toBe(true);

@@ -71,6 +71,7 @@ describe("rover.yaml composed with a subgraph that references User", () => {
       users: "UserConnection!",
       securityEvents: "SecurityEventConnection!",
       userSecurityEvents: "SecurityEventConnection!",
+      eventDeliveries: "EventDeliveryConnection!",
       identityProviders: "[IdentityProvider!]!",
       reviews: "[Review!]!",
     });

@@ -327,6 +327,8 @@ describe("configuration", () => {
       SMTP_URL: "smtp://mail",
       MAIL_FROM: "no-reply@example.com",
       APP_URL: "https://app.example.com",
+      WEBAUTHN_RP_ID: "example.com",
+      WEBAUTHN_ORIGINS: "https://app.example.com",
     };
     expect(problemsOf(production)).toEqual([
       "REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)",
@@ -351,6 +353,64 @@ describe("configuration", () => {
     expect(problems.join("\n")).toMatch(/^DATABASE_REPLICA_URLS /m);
     expect(problems.join("\n")).toMatch(/^DATABASE_REPLICA_MAX_LAG /m);
     expect(problems.join("\n")).not.toContain("s3cret");
+  });
+
+  it("reads where events go, and refuses what could not be delivered or verified", () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    const config = loadConfig({
+      REDIS_URL: "redis://cache:6379",
+      EVENT_WEBHOOK_URLS: "https://orders.internal/hooks/users, http://user:pass@posts.internal:8080/events?token=x",
+      EVENT_WEBHOOK_SECRET: secret,
+      EVENT_STREAM: "users:events",
+      EVENT_DELIVERY_TIMEOUT: "500ms",
+      EVENT_DELIVERY_MAX_AGE: "1d",
+      EVENT_RETENTION: "30d",
+    });
+    expect(config.events).toEqual({
+      webhookUrls: ["https://orders.internal/hooks/users", "http://user:pass@posts.internal:8080/events?token=x"],
+      webhookSecrets: [Buffer.alloc(32, 7)],
+      stream: { key: "users:events", maxLength: 100_000 },
+      deliveryTimeoutMs: 500,
+      maxAgeSeconds: 86400,
+      retentionSeconds: 30 * 86400,
+    });
+    expect(loadConfig({}).events).toMatchObject({
+      webhookUrls: [],
+      stream: undefined,
+      deliveryTimeoutMs: 10_000,
+      maxAgeSeconds: 3 * 86400,
+      retentionSeconds: 7 * 86400,
+    });
+
+    const refused: [NodeJS.ProcessEnv, string][] = [
+      [{ EVENT_WEBHOOK_URLS: "https://a.example/hook" }, "EVENT_WEBHOOK_SECRET "],
+      [{ EVENT_WEBHOOK_URLS: "ftp://a.example/hook", EVENT_WEBHOOK_SECRET: secret }, "EVENT_WEBHOOK_URLS "],
+      [
+        { EVENT_WEBHOOK_URLS: "https://a.example/hook https://x:y@a.example/hook?z", EVENT_WEBHOOK_SECRET: secret },
+        "EVENT_WEBHOOK_URLS ",
+      ],
+      [{ EVENT_WEBHOOK_SECRET: "not-a-secret" }, "EVENT_WEBHOOK_SECRET "],
+      [{ EVENT_WEBHOOK_SECRET: "whsec_dG9vIHNob3J0" }, "EVENT_WEBHOOK_SECRET "],
+      [{ EVENT_STREAM: "users:events" }, "EVENT_STREAM "],
+      [{ EVENT_DELIVERY_TIMEOUT: "0s" }, "EVENT_DELIVERY_TIMEOUT "],
+    ];
+    for (const [environment, problem] of refused) {
+      const problems = problemsOf(environment);
+      expect(problems, JSON.stringify(environment)).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${problem}`));
+    }
+    // A malformed URL is pointed at, never quoted: it may hold a receiver's credentials.
+    expect(
+      problemsOf({
+        EVENT_WEBHOOK_URLS: "https://ok.example/h, ftp://secret-user:secret-pass@x",
+        EVENT_WEBHOOK_SECRET: secret,
+      })[0],
+    ).not.toContain("secret-pass");
+    // The stream lives in the store's Redis, however it is reached.
+    expect(problemsOf({ EVENT_STREAM: "users:events", REDIS_CLUSTER_NODES: "redis-1:7000" })).toEqual([]);
+    expect(
+      problemsOf({ EVENT_STREAM: "users:events", REDIS_SENTINELS: "s1:26379", REDIS_SENTINEL_NAME: "users" }),
+    ).toEqual([]);
   });
 });
 

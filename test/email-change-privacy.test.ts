@@ -3,6 +3,7 @@ import { lifecycleMutations as lifecycle } from "./helpers/account-lifecycle.js"
 import { admin, signUp, type SignedUp } from "./helpers/accounts.js";
 import { errorCodes, mutations } from "../harness/graphql.js";
 import { linkToken, TestMailServer, withMailServer } from "./helpers/mail.js";
+import { outboxSettled } from "./helpers/outbox.js";
 import { newAccount } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -112,12 +113,14 @@ describe("changeEmail to an address another account has", () => {
         addresses.free = freeAddress();
         expect((await changeEmail(requester, addresses[order[request % 2]!])).data).toEqual({ changeEmail: true });
       }
+      await outboxSettled(server());
       const mailed = mail.received.length;
       for (const kind of order) {
         const limited = await changeEmail(requester, kind === "taken" ? owner.account.email : freeAddress());
         expect(errorCodes(limited)).toEqual(["RATE_LIMITED"]);
         expect(limited.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
       }
+      await outboxSettled(server());
       expect(mail.received.length).toBe(mailed);
     }
   });

@@ -215,4 +215,34 @@ describe("races", () => {
       expect(await server().database.identity.count({ where: { userId: user.id } })).toBe(1);
     }
   });
+
+  it("of a link's completion and an unlink or the account's deletion: each answered, a success or UNAUTHENTICATED, never an error", async () => {
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < 12; trial++) {
+      const local = await signUp(server(), "racelinked");
+      const person = () =>
+        idp.addAccount({ email: `linked-${randomBytes(4).toString("hex")}@example.com`, emailVerified: false });
+      const [first] = await answeredFlows(person(), 1, local.accessToken);
+      const linked = await app.complete(first!.flowId, first!.callbackUrl, local.accessToken);
+      const { id } = linked.data!.completeSocialLogin.user.identities[0];
+      const [late] = await answeredFlows(person(), 1, local.accessToken);
+      const token = { token: local.accessToken };
+      const change =
+        trial % 2 === 0
+          ? server().request(identityDocuments.unlink, { id }, token)
+          : server().request(lifecycle.deleteAccount, { currentPassword: local.account.password }, token);
+      const [changed, completed] = await Promise.all([
+        change,
+        app.complete(late!.flowId, late!.callbackUrl, local.accessToken),
+      ]);
+      expect(changed.errors).toBeUndefined();
+      const outcome = errorCodes(completed).join() || "linked";
+      expect(["linked", "UNAUTHENTICATED"]).toContain(outcome);
+      outcomes.push(outcome);
+      // The late identity is the account's only if its completion answered so, and the account still exists.
+      const stored = await server().database.identity.count({ where: { userId: local.id } });
+      expect(stored).toBe(trial % 2 === 0 && outcome === "linked" ? 1 : 0);
+    }
+    console.log(`a link's completion vs unlinkIdentity or deleteAccount: ${outcomes.sort().join(", ")}`);
+  });
 });

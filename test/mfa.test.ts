@@ -7,6 +7,7 @@ import { ManualClock } from "./helpers/clock.js";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import type { TemporaryFileTransport } from "./helpers/mail.js";
 import { authenticatorCode, expectCodes, mfaClient, mfaDocuments } from "./helpers/mfa.js";
+import { outboxSettled } from "./helpers/outbox.js";
 import { testEncryptionKeys } from "./helpers/server.js";
 import { useRedisCluster } from "./helpers/redis-cluster.js";
 import { useTestServer } from "./helpers/test-server.js";
@@ -27,8 +28,9 @@ async function query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
   }
 }
 
-/** Subjects of the mails the server has sent to `address`, oldest first. */
+/** Subjects of the mails the server has sent to `address`, oldest first, once the outbox has delivered what was queued. */
 async function mailSubjects(address: string): Promise<string[]> {
+  await outboxSettled(server());
   const messages = await (server().mailTransport as TemporaryFileTransport).messages();
   return messages.filter((mail) => mail.to.includes(address)).map((mail) => mail.subject);
 }

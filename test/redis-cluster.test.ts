@@ -122,6 +122,7 @@ describe("login names that play with hash tags", () => {
       failuresPerAddress: 1_000,
       windowSeconds: 900,
       registrationsPerAddress: 1_000,
+      signInStartsPerAddress: 1_000,
     });
     for (const name of names) {
       const client = `198.51.100.${names.indexOf(name) + 1}`;

@@ -8,26 +8,24 @@ import { generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { hashRefreshToken } from "../src/auth/refresh-tokens.js";
 import { systemClock } from "../src/clock.js";
 import { createDatabase, type Database } from "../src/db/prisma.js";
+import { OutboxMailQueue } from "../src/events/mail-queue.js";
+import { Outbox } from "../src/events/outbox.js";
 import { Mailer } from "../src/mail/mailer.js";
 import { createLogger } from "../src/observability/logger.js";
 import { createServices } from "../src/services.js";
 import { publicUserColumns, UsersService } from "../src/users/users.service.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { TemporaryFileTransport } from "./helpers/mail.js";
 import { fastHasher, newAccount, testConfig } from "./helpers/server.js";
 
 let testDatabase: TestDatabase;
 let database: Database;
-let mailTransport: TemporaryFileTransport;
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   database = createDatabase(testDatabase.url, { poolSize: 2 });
-  mailTransport = await TemporaryFileTransport.create();
 });
 afterAll(async () => {
   await database.$disconnect();
   await testDatabase.drop();
-  await mailTransport.remove();
 });
 
 // The hot reads and writes bypass Prisma: they must keep reading and writing exactly what Prisma would.
@@ -88,6 +86,8 @@ it("finds a login's account by e-mail or username key, with its password hash an
 
 it("stores a login's session and first refresh token as Prisma would", async () => {
   const account = newAccount();
+  const encryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate());
+  const outbox = new Outbox({ eventReceivers: [], maxAgeSeconds: 86400 }, systemClock);
   const { accounts, sessions } = createServices({
     database,
     laggingReads: primaryOnly(database),
@@ -98,13 +98,17 @@ it("stores a login's session and first refresh token as Prisma would", async () 
       { issuer: "users-subgraph", audience: "supergraph", ttlSeconds: 60 },
       systemClock,
     ),
-    encryptionKeys: EncryptionKeys.parse(EncryptionKeys.generate()),
+    encryptionKeys,
     clock: systemClock,
     lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
     maxSessionsPerAccount: 100,
     loginLimits: testConfig().passwordAttempts,
     totpIssuer: "users-subgraph",
-    mailer: new Mailer(mailTransport, { from: "test <test@example.com>", appUrl: "http://app.test" }),
+    outbox,
+    mailer: new Mailer(new OutboxMailQueue(outbox, encryptionKeys), {
+      from: "test <test@example.com>",
+      appUrl: "http://app.test",
+    }),
     accountLinks: testConfig().accountLinks,
     requireEmailVerification: false,
     passkeys: testConfig().passkeys,

@@ -10,13 +10,10 @@ const linkMails: Record<TokenPurpose, { page: LinkPage; template: typeof templat
   reset_password: { page: "reset-password", template: templates.resetPassword },
 };
 
-// Beyond the mail server's own limit: the transaction's statements and commit.
-const transactionMarginMs = 5_000;
-
 /**
- * Mailed links. A token is written in the same transaction that mails it, which commits only once
- * the mail server accepted the message: no token outlives a failed delivery (the caller sees
- * SERVICE_UNAVAILABLE and the earlier link, if any, still works).
+ * Mailed links. A token is written in the same transaction as the mail that carries it (queued in
+ * the outbox): both commit or neither does. A mail that cannot be delivered in the end takes its
+ * link with it (the token is deleted), so no working link outlives its mail.
  */
 export class AccountLinks {
   constructor(
@@ -25,15 +22,11 @@ export class AccountLinks {
     readonly mailer: Mailer,
   ) {}
 
-  /** A transaction given long enough to deliver mail in it (bounded by the transport's own limit). */
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.database.$transaction(work, {
-      timeout: this.mailer.sendLimitMs + transactionMarginMs,
-      ...transactionOptions,
-    });
+    return this.database.$transaction(work, transactionOptions);
   }
 
-  /** Issues a token of `purpose` for the account in `tx` (`newAccount`: created in `tx`) and mails its link to `to`. */
+  /** Issues a token of `purpose` for the account in `tx` (`newAccount`: created in `tx`) and queues its link's mail to `to`. */
   async send(
     tx: Transaction,
     user: { id: string; username: string },
@@ -41,15 +34,13 @@ export class AccountLinks {
     to: string,
     { newAccount = false } = {},
   ): Promise<void> {
-    const { token, validForSeconds } = await this.tokens.issue(
-      tx,
-      { userId: user.id, purpose, email: to },
-      { newAccount },
-    );
+    const issued = await this.tokens.issue(tx, { userId: user.id, purpose, email: to }, { newAccount });
     const { page, template } = linkMails[purpose];
-    await this.mailer.send(
-      to,
-      template({ username: user.username, link: this.mailer.link(page, token), validForSeconds }),
-    );
+    const link = this.mailer.link(page, issued.token);
+    const content = template({ username: user.username, link, validForSeconds: issued.validForSeconds });
+    await this.mailer.send(tx, to, content, {
+      userId: user.id,
+      link: { tokenHash: issued.tokenHash, expiresAt: issued.expiresAt },
+    });
   }
 }

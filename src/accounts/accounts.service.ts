@@ -4,6 +4,7 @@ import { assertStrongPassword } from "../auth/password-policy.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
+import type { Outbox } from "../events/outbox.js";
 import { EmailTakenError, InvalidCredentialsError, UsernameTakenError } from "../errors/errors.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
@@ -23,6 +24,7 @@ export interface AccountsServiceDependencies {
   currentPassword: CurrentPassword;
   passwordAttempts: PasswordAttemptLimiter;
   audit: SecurityEvents;
+  outbox: Outbox;
   clock: Clock;
   onEvent: EventCounter;
 }
@@ -32,14 +34,14 @@ export class AccountsService {
   constructor(private readonly dependencies: AccountsServiceDependencies) {}
 
   /**
-   * Creates the account with its first session and mails the verification link, in one
-   * transaction: if the mail server refuses the mail, nothing is written (SERVICE_UNAVAILABLE).
+   * Creates the account with its first session, its verification link (the mail queued) and its
+   * `user.registered` event, in one transaction. The answer does not wait for the mail server.
    */
   async register(
     input: { email: string; username: string; password: string },
     client: ClientInfo = {},
   ): Promise<AuthResult> {
-    const { links, hasher, lifecycle, passwordAttempts, clock, onEvent } = this.dependencies;
+    const { links, hasher, lifecycle, passwordAttempts, outbox, clock, onEvent } = this.dependencies;
     const email = normalizeEmail(input.email);
     const username = normalizeUsername(input.username);
     assertStrongPassword(input.password);
@@ -68,6 +70,8 @@ export class AccountsService {
         );
         if (!inserted.stored) throw new Error("the account created in this transaction was not found");
         await links.send(tx, created, "verify_email", email, { newAccount: true });
+        const data = { username: created.username, email, createdAt: now.toISOString() };
+        await outbox.emit(tx, { type: "user.registered", userId: created.id, data }, now);
         // A new account has no other session to end; last all the same, as after every ending.
         await inserted.revoke();
         return created;

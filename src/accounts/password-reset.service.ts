@@ -32,16 +32,16 @@ export interface PasswordResetServiceDependencies {
 
 /** "Forgot your password": a link mailed to the account's address, and the new password it sets. */
 export class PasswordResetService {
-  /** Deliveries still under way: the answer does not wait for them (see `requestPasswordReset`). */
-  private readonly deliveries = new Set<Promise<void>>();
+  /** Links still being issued: the answer does not wait for them (see `requestPasswordReset`). */
+  private readonly issuing = new Set<Promise<void>>();
 
   constructor(private readonly dependencies: PasswordResetServiceDependencies) {}
 
   /**
-   * Always true. The answer comes before any mail is sent (`afterAnswer` starts the delivery once
-   * it is written), after the same work (limits, one lookup) whether the address is known or not,
-   * so neither its timing nor a delivery failure tells who has an account. A failed delivery
-   * leaves no token, and is logged.
+   * Always true. The answer comes before the link is issued (`afterAnswer` starts that once it is
+   * written), after the same work (limits, one lookup) whether the address is known or not, so its
+   * timing tells nobody who has an account. The link and its mail are then written in one
+   * transaction, and the outbox delivers the mail; a failure is logged.
    */
   async requestPasswordReset(
     email: string,
@@ -56,15 +56,13 @@ export class PasswordResetService {
       select: { id: true, username: true, email: true },
     });
     if (user) {
-      // Even the start of the delivery (composing the mail) would lengthen a known address's answer.
+      // Even the start of the transaction would lengthen a known address's answer.
       afterAnswer(() => {
-        const delivery = links
+        const issuing = links
           .transaction((tx) => links.send(tx, user, "reset_password", user.email))
-          .catch((error: unknown) =>
-            logger.error({ err: error }, "password reset mail not delivered; no link was issued"),
-          )
-          .finally(() => this.deliveries.delete(delivery));
-        this.deliveries.add(delivery);
+          .catch((error: unknown) => logger.error({ err: error }, "password reset link not issued"))
+          .finally(() => this.issuing.delete(issuing));
+        this.issuing.add(issuing);
       });
     }
     return true;
@@ -72,10 +70,10 @@ export class PasswordResetService {
 
   /**
    * Sets the password a reset link was mailed for, marks the address verified (the link proved it),
-   * ends every session of the account, then tells the owner by mail.
+   * ends every session of the account, and tells the owner by mail (queued with the change).
    */
   async resetPassword(token: string, newPassword: string, viewer: Viewer | null, client: ClientInfo): Promise<boolean> {
-    const { database, tokens, lifecycle, hasher, audit, clock, onMailboxProven } = this.dependencies;
+    const { database, tokens, lifecycle, hasher, mailer, audit, clock, logger, onMailboxProven } = this.dependencies;
     assertStrongPassword(newPassword, "newPassword");
     // A wrong token must not cost a password hash.
     const grant = await tokens.inspect(database, token, ["reset_password"], viewer?.userId);
@@ -92,25 +90,21 @@ export class PasswordResetService {
       // The link, not a signed-in account, acted: an actor only if one was signed in as well.
       await audit.record(tx, { kind: "password_reset", userId: grant.userId, actorId: viewer?.userId ?? null, client });
       await onMailboxProven(tx, grant.userId, client);
-      return tx.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { username: true, email: true } });
+      const user = await tx.user.findUniqueOrThrow({
+        where: { id: grant.userId },
+        select: { username: true, email: true },
+      });
+      const notice = templates.passwordWasReset({ username: user.username });
+      await mailer.notify(tx, user.email, notice, { userId: grant.userId }, logger);
+      return user;
     });
     // The account was deleted since the link was inspected.
     if (!user) throw new InvalidTokenError();
-    await this.notify(user);
     return true;
   }
 
-  /** Resolves once every delivery started so far has finished (shutdown waits for them). */
+  /** Resolves once every link issuing started so far has finished (shutdown waits for them). */
   async settled(): Promise<void> {
-    await Promise.all([...this.deliveries]);
-  }
-
-  /**
-   * The reset has happened and cannot be taken back by a mail server's failure: the notice is sent
-   * after it, and a failure to send it is logged.
-   */
-  private async notify(user: { username: string; email: string }): Promise<void> {
-    const { mailer, logger } = this.dependencies;
-    await mailer.notify(user.email, templates.passwordWasReset({ username: user.username }), logger);
+    await Promise.all([...this.issuing]);
   }
 }

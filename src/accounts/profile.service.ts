@@ -1,12 +1,13 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Viewer } from "../auth/viewer.js";
-import type { Database } from "../db/prisma.js";
+import { transactionOptions, type Database } from "../db/prisma.js";
 import {
   BadUserInputError,
   InvalidCredentialsError,
   UnauthenticatedError,
   UsernameTakenError,
 } from "../errors/errors.js";
+import type { Outbox } from "../events/outbox.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { ClientInfo } from "../http/client-info.js";
 import { templates } from "../mail/templates.js";
@@ -26,6 +27,7 @@ export interface ProfileServiceDependencies {
   tokens: SingleUseTokens;
   mailRequests: MailRequestLimiter;
   audit: SecurityEvents;
+  outbox: Outbox;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -36,14 +38,20 @@ function isUniqueViolation(error: unknown): boolean {
 export class ProfileService {
   constructor(private readonly dependencies: ProfileServiceDependencies) {}
 
+  /** Renames the account; `user.username_changed` goes out with the change. */
   async changeUsername(viewer: Viewer, newUsername: string): Promise<UserRecord> {
     const username = normalizeUsername(newUsername, "newUsername");
+    const { database, outbox } = this.dependencies;
+    const { userId } = viewer;
     try {
-      const { count } = await this.dependencies.database.user.updateMany({
-        where: { id: viewer.userId },
-        data: { username: username.display, usernameKey: username.key },
-      });
-      if (count === 0) throw new UnauthenticatedError();
+      await database.$transaction(async (tx) => {
+        const { count } = await tx.user.updateMany({
+          where: { id: userId },
+          data: { username: username.display, usernameKey: username.key },
+        });
+        if (count === 0) throw new UnauthenticatedError();
+        await outbox.emit(tx, { type: "user.username_changed", userId, data: { username: username.display } });
+      }, transactionOptions);
     } catch (error) {
       if (isUniqueViolation(error)) throw new UsernameTakenError("newUsername");
       throw error;
@@ -59,8 +67,7 @@ export class ProfileService {
    * changes only when the link is followed (`verifyEmail`). An address another account has gets,
    * instead of the link, a notice to its owner that someone tried: the caller's answer, mails,
    * limits and earlier links are the same either way, so only that owner learns the address is
-   * taken. The mails go out in the transaction that stores the link's token, so a failed delivery
-   * leaves no working link.
+   * taken. The mails are queued in the transaction that stores the link's token.
    */
   async changeEmail(viewer: Viewer, newEmail: string, currentPassword: string, client: ClientInfo): Promise<boolean> {
     const { database, links, tokens, mailRequests } = this.dependencies;
@@ -70,20 +77,19 @@ export class ProfileService {
       throw new BadUserInputError("newEmail", "This is already the account's e-mail address.");
     // Counted before anything about the address is looked up: per account, and per address mailed.
     await mailRequests.attempt([`account:${user.id}`, `address:${address}`], client.ip);
-    const owner = await database.user.findUnique({ where: { email: address }, select: { username: true } });
+    const owner = await database.user.findUnique({ where: { email: address }, select: { id: true, username: true } });
     await links.transaction(async (tx) => {
       if (owner) {
         // The statements a free address costs, so that the time taken does not tell either: the
         // token replaces a pending one as a link would, but is never sent (nobody holds it).
         await tokens.issue(tx, { userId: user.id, purpose: "change_email", email: address });
-        await links.mailer.send(address, templates.emailAlreadyInUse({ username: owner.username }));
+        const notice = templates.emailAlreadyInUse({ username: owner.username });
+        await links.mailer.send(tx, address, notice, { userId: owner.id });
       } else {
         await links.send(tx, user, "change_email", address);
       }
-      await links.mailer.send(
-        user.email,
-        templates.emailChangeRequested({ username: user.username, newEmail: address }),
-      );
+      const notice = templates.emailChangeRequested({ username: user.username, newEmail: address });
+      await links.mailer.send(tx, user.email, notice, { userId: user.id });
     });
     return true;
   }

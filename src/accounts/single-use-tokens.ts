@@ -11,6 +11,9 @@ export type TokenLifetimes = Record<TokenPurpose, number>;
 
 export interface IssuedToken {
   token: string;
+  /** What the database keeps of it. */
+  tokenHash: string;
+  expiresAt: Date;
   validForSeconds: number;
 }
 
@@ -48,16 +51,11 @@ export class SingleUseTokens {
     const token = randomBytes(32).toString("base64url");
     const now = this.clock.now();
     const validForSeconds = this.lifetimes[grant.purpose];
+    const tokenHash = hashToken(token);
+    const expiresAt = new Date(now.getTime() + validForSeconds * 1000);
     if (!newAccount) await tx.accountToken.deleteMany({ where: { userId: grant.userId, purpose: grant.purpose } });
-    await tx.accountToken.create({
-      data: {
-        ...grant,
-        tokenHash: hashToken(token),
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + validForSeconds * 1000),
-      },
-    });
-    return { token, validForSeconds };
+    await tx.accountToken.create({ data: { ...grant, tokenHash, createdAt: now, expiresAt } });
+    return { token, tokenHash, expiresAt, validForSeconds };
   }
 
   /**

@@ -46,7 +46,12 @@ export class VerificationService {
       await database.$transaction(async (tx) => {
         const grant = await tokens.redeem(tx, token, ["verify_email", "change_email"], viewer?.userId);
         const now = clock.now();
-        const event = { userId: grant.userId, actorId: viewer?.userId ?? null, client };
+        const event = {
+          userId: grant.userId,
+          actorId: viewer?.userId ?? null,
+          client,
+          changes: { email: grant.email },
+        };
         // A token redeemed with an access token is the viewer's own (`redeem` refuses another's).
         if (viewer) await onOwnerVerified(tx, grant.userId);
         if (grant.purpose === "verify_email") {
@@ -58,8 +63,9 @@ export class VerificationService {
           await audit.record(tx, { kind: "email_verified", ...event });
           return;
         }
-        await audit.record(tx, { kind: "email_changed", ...event });
         await tx.user.update({ where: { id: grant.userId }, data: { email: grant.email, emailVerifiedAt: now } });
+        // After the update, whose row lock orders this account's events (see Outbox).
+        await audit.record(tx, { kind: "email_changed", ...event });
         // Links mailed to the earlier address must not act on the account any more.
         await tx.accountToken.deleteMany({ where: { userId: grant.userId } });
       });

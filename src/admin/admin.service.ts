@@ -1,5 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import { isAdmin, normalizeRoles } from "../auth/roles.js";
+import { effectiveRoles, isAdmin, normalizeRoles } from "../auth/roles.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
 import type { Database, Transaction } from "../db/prisma.js";
@@ -132,6 +132,7 @@ export class AdminService {
         actorId: actor.userId,
         client,
         details: { added, removed },
+        changes: { roles: effectiveRoles(next) },
       });
       if (removed.length > 0) await (await lifecycle.endWithin(tx, { userId }, "roles_changed")).revoke();
       return updated;

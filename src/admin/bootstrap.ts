@@ -1,5 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import { adminRole } from "../auth/roles.js";
+import { adminRole, effectiveRoles } from "../auth/roles.js";
 import type { Database } from "../db/prisma.js";
 import { normalizeEmail } from "../users/identity.js";
 import { withAdministrationLock } from "./administration-lock.js";
@@ -22,12 +22,14 @@ export function grantAdmin(
     const user = await tx.user.findUnique({ where: { email: address }, select: { id: true, roles: true } });
     if (!user) return "no such account";
     if (user.roles.includes(adminRole)) return "already admin";
-    await tx.user.update({ where: { id: user.id }, data: { roles: [...user.roles, adminRole].sort() } });
+    const roles = [...user.roles, adminRole].sort();
+    await tx.user.update({ where: { id: user.id }, data: { roles } });
     await audit.record(tx, {
       kind: "roles_changed",
       userId: user.id,
       actorId: null,
       details: { added: [adminRole], removed: [], source },
+      changes: { roles: effectiveRoles(roles) },
     });
     return "granted";
   });

@@ -26,7 +26,15 @@ export interface SecurityEventInput {
   client?: ClientInfo;
   /** What else explains the event (a lock reason, roles added and removed): never a secret. */
   details?: Prisma.InputJsonObject;
+  /**
+   * The account's fields as the action left them (a new address, the roles now), for the user event
+   * the kind is published as (`published` in the vocabulary); not stored in the audit log.
+   */
+  changes?: Prisma.InputJsonObject;
 }
+
+/** What else is written with each recorded event, by the same writer (the outbox's user event). */
+export type RecordFollower = (writer: Writer, event: SecurityEventInput, at: Date) => Promise<void>;
 
 export interface SecurityEventRecord {
   id: string;
@@ -38,7 +46,7 @@ export interface SecurityEventRecord {
 }
 
 /** Anything that can write: a transaction (the usual case) or the database itself. */
-type Writer = Pick<Transaction, "$executeRaw">;
+export type Writer = Pick<Transaction, "$executeRaw">;
 
 const cursorTag = "event";
 const maxIpLength = 64;
@@ -58,6 +66,9 @@ const maxIpLength = 64;
  * One action, one event: an action that ends sessions as a consequence (a password change, a
  * lock) records its own kind only, and an action that changed nothing records nothing. A sign-in
  * past MAX_SESSIONS_PER_ACCOUNT records `session_ended` too: ending sessions is not what it asked.
+ *
+ * `follow` runs after each record, with the same writer: the outbox writes there the user event
+ * the kind stands for, so that other services learn of the action exactly when it commits.
  */
 export class SecurityEvents {
   constructor(
@@ -65,6 +76,7 @@ export class SecurityEvents {
     private readonly clock: Clock,
     /** The log may lag when read: a replica serves it when one can. */
     private readonly laggingReads: LaggingReads,
+    private readonly follow?: RecordFollower,
   ) {}
 
   async record(writer: Writer, event: SecurityEventInput): Promise<void> {
@@ -72,6 +84,7 @@ export class SecurityEvents {
     // Raw: a statement inside the action's transaction, without the cost of a model query.
     await writer.$executeRaw`INSERT INTO security_events (at, kind, user_id, actor_id, ip, user_agent, details)
       VALUES (${at}, ${kind}, ${userId}::uuid, ${actorId}::uuid, ${ip}, ${userAgent}, ${details === undefined ? null : JSON.stringify(details)}::jsonb)`;
+    await this.follow?.(writer, event, at);
   }
 
   /** The columns of an event as stored; for statements that write an event alongside other rows. */

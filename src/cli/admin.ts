@@ -12,6 +12,7 @@ import { openDatabase, type OpenedDatabase } from "../db/open-database.js";
 import { primaryOnly } from "../db/read-replicas.js";
 import type { Database } from "../db/prisma.js";
 import { AppError } from "../errors/errors.js";
+import { outboxFor } from "../events/event-outbox.js";
 import { createLogger } from "../observability/logger.js";
 import { quotedVisible } from "../observability/visible-text.js";
 import { foldIdentifier, isEmailAddress } from "../users/identity.js";
@@ -32,12 +33,10 @@ if (command === "grant-admin" && !isEmailAddress(foldIdentifier(email))) {
 
 /** 0: granted or already an admin; 1: no account has the address. */
 async function grantAdminCommand(database: Database): Promise<number> {
-  const outcome = await grantAdmin(
-    database,
-    new SecurityEvents(database, systemClock, primaryOnly(database)),
-    email,
-    "cli",
-  );
+  // The grant's user.roles_changed event waits in the outbox for a server to deliver it.
+  const follow = outboxFor(config.events, systemClock).follow;
+  const audit = new SecurityEvents(database, systemClock, primaryOnly(database), follow);
+  const outcome = await grantAdmin(database, audit, email, "cli");
   if (outcome === "no such account") {
     console.error(`No account has the e-mail address ${email}: register it first, then run this again.`);
     return 1;

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { ReadReplicaSettings } from "../db/read-replicas.js";
 import { databaseReplicaGroup } from "../db/settings.js";
+import { type EventSettings, eventGroup } from "../events/settings.js";
 import type { OperationLimits } from "../graphql/operation-limits.js";
 import { browserGroup, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
@@ -90,9 +91,15 @@ const envSchema = z
     MAX_ENTITIES: positiveInt(1000),
     ...identityProviderGroup.variables,
     IDENTITY_PROVIDER_TIMEOUT: duration("10s"),
+    ...eventGroup.variables,
+    EVENT_STREAM_MAX_LENGTH: positiveInt(100_000),
+    EVENT_DELIVERY_TIMEOUT: duration("10s"),
+    EVENT_DELIVERY_MAX_AGE: duration("3d"),
+    EVENT_RETENTION: duration("7d"),
   })
   .superRefine((env, ctx) => {
     redisGroup.check(env, ctx);
+    eventGroup.check(env, ctx);
     checkProductionSettings(env, ctx);
   });
 
@@ -175,6 +182,8 @@ export interface Config {
   limits: OperationLimits;
   /** Sign-in with OpenID Connect providers and GitHub; no provider by default. */
   identityProviders: IdentityProviderSettings;
+  /** User events to webhooks and a Redis stream, through the outbox that also carries mail. */
+  events: EventSettings;
 }
 
 export class ConfigError extends Error {
@@ -272,6 +281,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       entities: env.MAX_ENTITIES,
     },
     identityProviders: identityProviderGroup.settings(env, appUrl),
+    events: eventGroup.settings(env),
   };
 }
 

@@ -40,7 +40,7 @@ export class IdentityLinks {
 
   /**
    * A sign-in whose provider and account both vouch for the address links the identity (the
-   * provider's word acted: no actor), and the owner is told by mail.
+   * provider's word acted: no actor), and the owner is told by mail, queued with the link.
    */
   async linkByAddress(
     account: Pick<LoginAccount, "user" | "passwordHash">,
@@ -60,18 +60,18 @@ export class IdentityLinks {
           client,
           details: { provider, by: "verified_email" },
         });
+        await this.notify(tx, user.id, ownerOf(account), templates.identityLinked, provider);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new SignInConflict();
       throw error;
     }
-    await this.notify(ownerOf(account), templates.identityLinked, provider);
   }
 
   /**
    * The completion of `linkIdentity`: the identity is linked to the account that started it, and a
-   * session starts for that account, the link, its `identity_linked` event and the session in one
-   * transaction. IDENTITY_ALREADY_LINKED when another account has the identity.
+   * session starts for that account, the link, its `identity_linked` event, the owner's notice and
+   * the session in one transaction. IDENTITY_ALREADY_LINKED when another account has the identity.
    */
   async completeLink(
     userId: string,
@@ -88,26 +88,31 @@ export class IdentityLinks {
       .$transaction(async (tx) => {
         const decision = decideLink(await identities.linkedUserId(profile, tx), userId);
         if (decision === "linked-elsewhere") throw new IdentityAlreadyLinkedError();
-        // Tentative while neither side has proven the account's address.
-        const vouched =
-          account.user.emailVerifiedAt !== null || (profile.emailVerified && profile.email === account.user.email);
-        if (decision === "link") await identities.link(tx, userId, provider, profile, now, !vouched);
         const kind = decision === "link" ? "identity_linked" : "login_succeeded";
         const credentials = { id: userId, credentialsVersion: account.credentialsVersion };
+        // The session first: it locks the account's row before the identity's foreign key takes a
+        // weaker lock on it, which a concurrent unlink or deletion (waiting to lock the row for
+        // itself) would otherwise deadlock with.
         const { stored, revoke } = await lifecycle.insertWithin(tx, credentials, session, client, kind, { provider });
         // The account's credentials changed (its sessions ended) since it was read, or it was locked.
         if (!stored) throw new UnauthenticatedError();
         if (stored.locked) throw new AccountLockedError();
+        if (decision === "link") {
+          // Tentative while neither side has proven the account's address.
+          const vouched =
+            account.user.emailVerifiedAt !== null || (profile.emailVerified && profile.email === account.user.email);
+          await identities.link(tx, userId, provider, profile, now, !vouched);
+          await this.notify(tx, userId, ownerOf(account), templates.identityLinked, provider);
+        }
         // Past MAX_SESSIONS_PER_ACCOUNT, the least recently used sessions ended: last, as after every ending.
         await revoke();
-        return { linked: decision === "link", roles: stored.roles };
+        return { roles: stored.roles };
       })
       .catch((error: unknown) => {
         // Linked to another account by a concurrent statement.
         if (isUniqueViolation(error)) throw new IdentityAlreadyLinkedError();
         throw error;
       });
-    if (outcome.linked) await this.notify(ownerOf(account), templates.identityLinked, provider);
     return lifecycle.tokensFor({ ...account.user, roles: outcome.roles }, session);
   }
 
@@ -115,7 +120,7 @@ export class IdentityLinks {
    * Unlinks one of the viewer's identities: false when they have no such identity. Never the last
    * way in (LAST_SIGN_IN_METHOD for the only identity of an account without a password or a passkey). As a
    * credential change, the viewer's other sessions end and a sign-in with the identity that is under
-   * way cannot start a session afterwards; the owner is told by mail.
+   * way cannot start a session afterwards; the owner is told by mail, queued with the change.
    */
   async unlink(viewer: Viewer, identityId: string, client: ClientInfo): Promise<boolean> {
     const { database, lifecycle, audit } = this.dependencies;
@@ -146,7 +151,9 @@ export class IdentityLinks {
             client,
             details: { provider: identity.provider },
           });
-          return { owner: ownerOf({ user, passwordHash: user.passwordHash }), provider: identity.provider };
+          const owner = ownerOf({ user, passwordHash: user.passwordHash });
+          await this.notify(tx, userId, owner, templates.identityUnlinked, identity.provider);
+          return true;
         },
         viewer.sessionId,
       )
@@ -155,9 +162,7 @@ export class IdentityLinks {
         throw error;
       });
     if (unlinked === null) throw new UnauthenticatedError();
-    if (unlinked === false) return false;
-    await this.notify(unlinked.owner, templates.identityUnlinked, unlinked.provider);
-    return true;
+    return unlinked;
   }
 
   /** For the verification of the account's address by its signed-in owner, in its transaction. */
@@ -182,11 +187,17 @@ export class IdentityLinks {
     return Boolean(user?.passwordHash);
   }
 
-  /** The change has happened: a failed notice is logged, not thrown. */
-  private async notify(owner: Owner, template: typeof templates.identityLinked, provider: string): Promise<void> {
+  /** The owner's notice, queued in the transaction of the change it tells of. */
+  private async notify(
+    tx: Transaction,
+    userId: string,
+    owner: Owner,
+    template: typeof templates.identityLinked,
+    provider: string,
+  ): Promise<void> {
     const { mailer, logger, providerName } = this.dependencies;
     const { email, ...named } = owner;
-    await mailer.notify(email, template({ ...named, provider: providerName(provider) }), logger);
+    await mailer.notify(tx, email, template({ ...named, provider: providerName(provider) }), { userId }, logger);
   }
 }
 

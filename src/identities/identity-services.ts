@@ -1,6 +1,7 @@
 import type { SecurityEvents } from "../audit/security-events.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/prisma.js";
+import type { Outbox } from "../events/outbox.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { EventCounter } from "../observability/events.js";
 import type { Logger } from "../observability/logger.js";
@@ -35,6 +36,8 @@ export interface IdentityServicesDependencies {
   limits: Pick<PasswordAttemptLimiter, "registration" | "signInStart">;
   audit: SecurityEvents;
   mailer: Mailer;
+  /** Where a new account's user events are written, in its transaction. */
+  outbox: Pick<Outbox, "emit">;
   logger: Logger;
   clock: Clock;
   onEvent: EventCounter;

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
-import type { Database } from "../db/prisma.js";
+import type { Database, Transaction } from "../db/prisma.js";
+import type { Outbox } from "../events/outbox.js";
 import type { ClientInfo } from "../http/client-info.js";
 import type { EventCounter } from "../observability/events.js";
 import type { PasswordAttemptLimiter } from "../rate-limit/password-attempts.js";
@@ -16,6 +17,8 @@ export interface NewAccountsDependencies {
   lifecycle: Pick<SessionLifecycle, "prepare" | "insertWithin" | "tokensFor">;
   /** Counts a new account against its client address, as `register` does (RATE_LIMITED past the limit). */
   registrations: Pick<PasswordAttemptLimiter, "registration">;
+  /** Where the account's user events are written, in its transaction. */
+  outbox: Pick<Outbox, "emit">;
   clock: Clock;
   onEvent: EventCounter;
 }
@@ -35,10 +38,10 @@ export class NewAccounts {
   constructor(private readonly dependencies: NewAccountsDependencies) {}
 
   /**
-   * The account, its identity, its first session and the `registered` event (naming the provider)
-   * in one transaction. No password: `hasPassword` is false until the owner sets one through a
-   * reset link. The address is verified only when the provider says so. The username is derived
-   * from the provider's names and made unique with a suffix.
+   * The account, its identity, its first session, the `registered` security event (naming the
+   * provider) and its user events in one transaction. No password: `hasPassword` is false until the
+   * owner sets one through a reset link. The address is verified only when the provider says so.
+   * The username is derived from the provider's names and made unique with a suffix.
    */
   async create(provider: string, profile: ProviderProfile, email: string, client: ClientInfo): Promise<AuthResult> {
     const { database, identities, lifecycle, registrations, clock, onEvent } = this.dependencies;
@@ -74,6 +77,7 @@ export class NewAccounts {
             { provider },
           );
           if (!inserted.stored) throw new Error("the account created in this transaction was not found");
+          await this.publish(tx, created.id, { username, email, verified: profile.emailVerified }, now);
           // A new account has no other session to end; last all the same, as after every ending.
           await inserted.revoke();
           return created;
@@ -88,5 +92,25 @@ export class NewAccounts {
       }
     }
     throw new SignInConflict();
+  }
+
+  /**
+   * What other services learn of the account, as of a registration with a password: it was made,
+   * and, when the provider vouched for the address, that the address is verified.
+   */
+  private async publish(
+    tx: Transaction,
+    userId: string,
+    account: { username: string; email: string; verified: boolean },
+    now: Date,
+  ): Promise<void> {
+    const { outbox } = this.dependencies;
+    const { username, email } = account;
+    await outbox.emit(
+      tx,
+      { type: "user.registered", userId, data: { username, email, createdAt: now.toISOString() } },
+      now,
+    );
+    if (account.verified) await outbox.emit(tx, { type: "user.email_verified", userId, data: { email } }, now);
   }
 }

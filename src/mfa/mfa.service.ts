@@ -24,7 +24,7 @@ export interface MfaServiceDependencies {
   lifecycle: SessionLifecycle;
   currentPassword: CurrentPassword;
   secondFactor: SecondFactor;
-  /** Tells the owner when MFA goes on or off. */
+  /** Tells the owner when MFA goes on or off (queued with the change). */
   mailer: Mailer;
   audit: SecurityEvents;
   logger: Logger;
@@ -99,13 +99,17 @@ export class MfaService {
         if (count === 0) throw new InvalidMfaCodeError();
         await replaceRecoveryCodes(tx, userId, recovery.hashes, now);
         await audit.record(tx, { kind: "mfa_enabled", userId, actorId: userId, client });
-        return tx.user.findUniqueOrThrow({ where: { id: userId }, select: { username: true, email: true } });
+        const user = await tx.user.findUniqueOrThrow({
+          where: { id: userId },
+          select: { username: true, email: true },
+        });
+        await mailer.notify(tx, user.email, templates.mfaEnabled({ username: user.username }), { userId }, logger);
+        return true;
       },
       viewer.sessionId,
     );
     if (!enabled) throw new UnauthenticatedError();
     onEvent("mfa_enabled");
-    await mailer.notify(enabled.email, templates.mfaEnabled({ username: enabled.username }), logger);
     return recovery.codes;
   }
 
@@ -140,13 +144,13 @@ export class MfaService {
         await tx.recoveryCode.deleteMany({ where: { userId } });
         await tx.mfaChallenge.deleteMany({ where: { userId } });
         await audit.record(tx, { kind: "mfa_disabled", userId, actorId: userId, client });
+        await mailer.notify(tx, user.email, templates.mfaDisabled({ username: user.username }), { userId }, logger);
         return true;
       },
       viewer.sessionId,
     );
     if (!disabled) throw new InvalidCredentialsError();
     onEvent("mfa_disabled");
-    await mailer.notify(user.email, templates.mfaDisabled({ username: user.username }), logger);
     return true;
   }
 }

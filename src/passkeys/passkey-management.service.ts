@@ -15,7 +15,7 @@ export interface PasskeyManagementDependencies {
   database: Database;
   store: PasskeyStore;
   audit: SecurityEvents;
-  /** Tells the owner a passkey was removed. */
+  /** Tells the owner a passkey was removed (queued with the removal). */
   mailer: Mailer;
   logger: Logger;
 }
@@ -46,18 +46,19 @@ export class PasskeyManagement {
 
   /**
    * Removes one of the viewer's passkeys (false when there is no such passkey of theirs), unless it
-   * is the account's last way to sign in (LAST_SIGN_IN_METHOD); records it and mails the owner.
+   * is the account's last way to sign in (LAST_SIGN_IN_METHOD); records it and mails the owner, in
+   * the removal's transaction.
    */
   async remove(viewer: Viewer, id: string, client: ClientInfo): Promise<boolean> {
     const { database, audit, mailer, logger } = this.dependencies;
     if (!isPasskeyId(id)) return false;
     const passkeyId = id.toLowerCase();
     const { userId } = viewer;
-    const removed = await database.$transaction(async (tx) => {
+    return database.$transaction(async (tx) => {
       // Locks the account's row first: of two removals at once, the second counts what the first left.
       const othersLeft = await hasSignInMethodOtherThan(tx, userId, { kind: "passkey", id: passkeyId });
       const passkey = await tx.passkey.findFirst({ where: { id: passkeyId, userId }, select: { name: true } });
-      if (!passkey) return null;
+      if (!passkey) return false;
       if (!othersLeft) throw new LastSignInMethodError();
       await tx.passkey.delete({ where: { id: passkeyId } });
       await audit.record(tx, {
@@ -71,19 +72,14 @@ export class PasskeyManagement {
         where: { id: userId },
         select: { username: true, email: true, passwordHash: true },
       });
-      return { name: passkey.name, owner };
+      const notice = templates.passkeyRemoved({
+        username: owner.username,
+        passkeyName: passkey.name,
+        hasPassword: owner.passwordHash !== null,
+      });
+      await mailer.notify(tx, owner.email, notice, { userId }, logger);
+      return true;
     });
-    if (!removed) return false;
-    await mailer.notify(
-      removed.owner.email,
-      templates.passkeyRemoved({
-        username: removed.owner.username,
-        passkeyName: removed.name,
-        hasPassword: removed.owner.passwordHash !== null,
-      }),
-      logger,
-    );
-    return true;
   }
 
   /** The signed-in owner proved the account's address: the passkeys added before are theirs. */

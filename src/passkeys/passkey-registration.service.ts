@@ -49,7 +49,7 @@ export interface PasskeyRegistrationDependencies {
   reauthentication: Reauthentication;
   users: UsersService;
   audit: SecurityEvents;
-  /** Tells the owner a passkey was added. */
+  /** Tells the owner a passkey was added (queued with it). */
   mailer: Mailer;
   logger: Logger;
   clock: Clock;
@@ -107,7 +107,7 @@ export class PasskeyRegistration {
     const credential = await relyingParty.verifyRegistration(parseRegistration(response), challenge.challenge);
     const { userId } = viewer;
     const now = clock.now();
-    const added = await database
+    return database
       .$transaction(async (tx) => {
         // The account's row first: a concurrent removal, deletion or credential change queues behind this.
         const [owner] = await tx.$queryRaw<Owner[]>`
@@ -125,7 +125,13 @@ export class PasskeyRegistration {
           client,
           details: { passkeyId: passkey.id, name: passkeyName },
         });
-        return { passkey, owner };
+        const notice = templates.passkeyAdded({
+          username: owner.username,
+          passkeyName,
+          hasPassword: owner.hasPassword,
+        });
+        await mailer.notify(tx, owner.email, notice, { userId }, logger);
+        return passkey;
       })
       .catch((error: unknown) => {
         // This credential is registered already (maybe concurrently): nothing was stored.
@@ -133,11 +139,5 @@ export class PasskeyRegistration {
           throw new InvalidPasskeyError();
         throw error;
       });
-    await mailer.notify(
-      added.owner.email,
-      templates.passkeyAdded({ username: added.owner.username, passkeyName, hasPassword: added.owner.hasPassword }),
-      logger,
-    );
-    return added.passkey;
   }
 }

@@ -41,7 +41,8 @@ function credentialsOf(url: string | undefined): RedisOptions {
   };
 }
 
-function createClient(target: RedisTarget, timeoutMs: number): RedisClient {
+/** A client of the Redis `target` names, not yet connected (`lazyConnect`): every wait bounded by `timeoutMs`. */
+export function createRedisClient(target: RedisTarget, timeoutMs: number): RedisClient {
   const options = { ...serverOptions(timeoutMs), ...credentialsOf(target.url) };
   if (target.clusterNodes) {
     return new Cluster([...target.clusterNodes], {
@@ -86,7 +87,7 @@ function createClient(target: RedisTarget, timeoutMs: number): RedisClient {
  * reconnecting.
  */
 export async function connectRedis(target: RedisTarget, timeoutMs: number): Promise<RedisClient> {
-  const client = createClient(target, timeoutMs);
+  const client = createRedisClient(target, timeoutMs);
   let lastError: Error | undefined;
   client.on("error", (error: Error) => (lastError = error));
   const connecting = client.connect();

@@ -58,6 +58,15 @@ export const productionSettings: NodeJS.ProcessEnv = {
  */
 export const patientDatabaseTimeouts = { statementMs: 60_000, connectMs: 60_000 };
 
+/** Tests wait for mail and events: the worker polls often, and retries soon. */
+export const testDeliveryTuning = {
+  pollIntervalMs: 200,
+  minClaimIntervalMs: 10,
+  retryDelayMs: 100,
+  maxRetryDelayMs: 1_000,
+  stopGraceMs: 500,
+};
+
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ NODE_ENV: "test", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides });
 }
@@ -93,6 +102,8 @@ export interface TestServerOptions {
   /** Default: SMTP to `config.SMTP_URL` when given, else `.eml` files in a directory of the server's own. */
   mailTransport?: MailTransport;
   hasher?: PasswordHasher;
+  /** Default: the outbox's worker looks for due deliveries every 200 ms, and retries after 100 ms and more. */
+  deliveryTuning?: AppDependencies["deliveryTuning"];
 }
 
 export interface TestServer {
@@ -144,6 +155,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     clock: options.clock,
     // Every test client is 127.0.0.1: only the limits a test sets apply.
     loginLimits: { ...unlimited, ...options.loginLimits },
+    deliveryTuning: { ...testDeliveryTuning, ...options.deliveryTuning },
   };
   // As the server starts: the app, then the steps before it serves.
   const app = await createApp(dependencies).catch(async (error: unknown) => {
