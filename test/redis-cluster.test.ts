@@ -6,9 +6,11 @@ import { PasswordAttemptLimiter } from "../src/rate-limit/password-attempts.js";
 import { keySlot, slotTag } from "../src/store/key-slot.js";
 import type { HostAndPort } from "../src/store/redis-connection.js";
 import type { RedisStore } from "../src/store/redis-store.js";
+import { useTestDatabase } from "./helpers/database.js";
+import { outboxSettled } from "./helpers/outbox.js";
 import { useRedisCluster } from "./helpers/redis-cluster.js";
 import { storeKeys } from "./helpers/redis-keys.js";
-import { newAccount } from "./helpers/server.js";
+import { newAccount, startTestServer } from "./helpers/server.js";
 import { useTestServer } from "./helpers/test-server.js";
 
 const cluster = useRedisCluster();
@@ -132,6 +134,43 @@ describe("login names that play with hash tags", () => {
       for (const refusal of refusals) expect(refusal).toBeInstanceOf(RateLimitedError);
       const keys = (await storeKeys(store(), "hits:login:*")).filter((key) => key.includes(slotTag(name)));
       expect(new Set(keys.map(keySlot)).size, JSON.stringify(keys)).toBe(1);
+    }
+  });
+});
+
+describe("user events with EVENT_STREAM on the Cluster", () => {
+  const database = useTestDatabase();
+
+  it("adds every event to the stream on the master of its slot (15 registrations)", async () => {
+    const stream = `test:events:${randomBytes(6).toString("hex")}`;
+    const streamed = await startTestServer({
+      databaseUrl: database().url,
+      store: "cluster",
+      config: { REDIS_CLUSTER_NODES: cluster().nodes.map(nodeName).join(","), EVENT_STREAM: stream },
+    });
+    try {
+      const registered = await Promise.all(
+        Array.from({ length: 15 }, async () => {
+          const response = await streamed.request(mutations.register, { input: newAccount("stream") });
+          expect(response.errors).toBeUndefined();
+          return response.data!.register.user.id as string;
+        }),
+      );
+      await outboxSettled(streamed);
+      const statuses = await streamed.database.$queryRaw<{ status: string; count: number }[]>`
+        SELECT status::text, count(*)::int AS count FROM outbox_deliveries WHERE receiver = ${`stream:${stream}`}
+        GROUP BY status`;
+      expect(statuses).toEqual([{ status: "delivered", count: 15 }]);
+      const master = (await cluster().slotMasters())(keySlot(stream));
+      const entries = (await cluster().command(master, "XRANGE", stream, "-", "+")) as [string, string[]][];
+      const registrations = entries
+        .map(([, fields]) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]]))))
+        .filter((fields) => fields.type === "user.registered")
+        .map((fields) => fields.userId);
+      expect(registrations.sort()).toEqual([...registered].sort());
+      await cluster().command(master, "DEL", stream);
+    } finally {
+      await streamed.close();
     }
   });
 });
