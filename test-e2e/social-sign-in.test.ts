@@ -105,3 +105,60 @@ it("completes nothing on a callback page this browser did not start a sign-in fo
     await context.close();
   }
 });
+
+it("links the provider to an account with a password from the account page, lists it, then unlinks it", async () => {
+  const grace = { email: "grace@example.com", username: "grace", password: "a password of her own" };
+  const { context, traffic, page } = await freshBrowser();
+  try {
+    await page.click("text=Register");
+    for (const [name, value] of Object.entries(grace)) await page.fill(`input[name=${name}]`, value);
+    await page.click("button[type=submit]");
+    await shows(page, "Hello, grace");
+    // Verified by the mailed link, as the web-app test does.
+    const mail = await example().mail.waitFor(grace.email);
+    await page.goto(new RegExp(`${example().appUrl}/verify-email\\?token=[\\w-]+`).exec(mail.text)![0]);
+    await page.click("text=Continue");
+    await shows(page, "Hello, grace");
+    await page.getByText("No provider linked yet").waitFor();
+
+    await page.getByRole("button", { name: `Link ${providerName}` }).click();
+    await signInAtProvider(
+      page,
+      provider(),
+      provider().addAccount({ email: "grace@work.example", emailVerified: false }),
+    );
+    await page.waitForURL(`${example().appUrl}/account`);
+    const linked = page.locator(".identities li");
+    await linked.waitFor();
+    await expect(linked.textContent()).resolves.toMatch(new RegExp(`^${providerName}grace@work\\.example`));
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await traffic.expectNoRefreshTokenReachedScript(page);
+
+    await linked.getByRole("button", { name: "Unlink" }).click();
+    await page.getByText("No provider linked yet").waitFor();
+    expect(await linked.count()).toBe(0);
+    await page.reload();
+    await shows(page, "Hello, grace");
+    expect(await page.locator(".identities li").count()).toBe(0);
+  } finally {
+    await context.close();
+  }
+});
+
+it("shows why the provider that made an account cannot be unlinked: its only way to sign in", async () => {
+  const { context, page } = await freshBrowser();
+  try {
+    await signInWithProvider(page, login);
+    await shows(page, "Hello, lin");
+    const identity = page.locator(".identities li");
+    await identity.getByRole("button", { name: "Unlink" }).click();
+    await expect(identity.getByRole("alert").textContent()).resolves.toMatch(
+      /^This is the account's last way to sign in/,
+    );
+    await page.reload();
+    await shows(page, "Hello, lin");
+    expect(await page.locator(".identities li").count()).toBe(1);
+  } finally {
+    await context.close();
+  }
+});

@@ -19,12 +19,20 @@ export const RemovePasskey = gql`mutation RemovePasskey($id: ID!) { removePasske
 export const BeginPasskeyLogin = gql`mutation BeginPasskeyLogin($usernameOrEmail: String, $mfaToken: String) { beginPasskeyLogin(usernameOrEmail: $usernameOrEmail, mfaToken: $mfaToken) { challengeId options } }`;
 export const FinishPasskeyLogin = gql`mutation FinishPasskeyLogin($challengeId: ID!, $response: JSONObject!) { finishPasskeyLogin(challengeId: $challengeId, response: $response) { ${tokens} } }`;
 export const IdentityProviders = gql`query IdentityProviders { identityProviders { id name } }`;
-export const StartSocialLogin = gql`mutation StartSocialLogin($provider: ID!, $redirectUri: String!) { startSocialLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl flowId } }`;
+// Both answer as `flow`: the browser is sent to the provider the same way (social-sign-in.ts).
+export const StartSocialLogin = gql`mutation StartSocialLogin($provider: ID!, $redirectUri: String!) { flow: startSocialLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl flowId } }`;
 export const CompleteSocialLogin = gql`mutation CompleteSocialLogin($flowId: ID!, $callbackUrl: String!) { completeSocialLogin(flowId: $flowId, callbackUrl: $callbackUrl) { ${tokens} } }`;
+export const LinkIdentity = gql`mutation LinkIdentity($provider: ID!, $redirectUri: String!) { flow: linkIdentity(provider: $provider, redirectUri: $redirectUri) { authorizationUrl flowId } }`;
+export const UnlinkIdentity = gql`mutation UnlinkIdentity($id: ID!) { unlinkIdentity(id: $id) }`;
 export const RevokeSession = gql`mutation RevokeSession($id: ID!) { revokeSession(id: $id) }`;
 
 export const Account = gql`query Account {
-  me { id username email emailVerified totpEnabled createdAt passkeys { id name createdAt lastUsedAt } }
+  me {
+    id username email emailVerified totpEnabled createdAt
+    passkeys { id name createdAt lastUsedAt }
+    identities { id provider email }
+  }
+  identityProviders { id name }
   sessions { id lastUsedAt userAgent current }
   securityEvents(first: 20) { edges { node { id kind at ip } } }
 }`;
@@ -38,7 +46,9 @@ export interface AccountData {
     totpEnabled: boolean;
     createdAt: string;
     passkeys: { id: string; name: string; createdAt: string; lastUsedAt: string | null }[];
+    identities: { id: string; provider: string; email: string | null }[];
   };
+  identityProviders: { id: string; name: string }[];
   sessions: { id: string; lastUsedAt: string; userAgent: string | null; current: boolean }[];
   securityEvents: { edges: { node: { id: string; kind: string; at: string; ip: string | null } }[] };
 }

@@ -1,3 +1,4 @@
+import type { DocumentNode } from "@apollo/client";
 import { ApiError, mutate, query } from "./api";
 import { CompleteSocialLogin, IdentityProviders, StartSocialLogin, type Tokens } from "./operations";
 import { action } from "./ui";
@@ -14,23 +15,28 @@ export async function providerButtons(): Promise<Node[]> {
     (data) => data.identityProviders,
     () => [],
   );
-  return providers.map((provider) => action(`Sign in with ${provider.name}`, () => leaveFor(provider.id)).element);
-}
-
-/** Starts the flow and sends the browser to the provider, which sends it back to the callback page. */
-async function leaveFor(provider: string): Promise<void> {
-  const { startSocialLogin } = await mutate<{ startSocialLogin: { authorizationUrl: string; flowId: string } }>(
-    StartSocialLogin,
-    { provider, redirectUri: `${location.origin}${callbackPath}` },
+  return providers.map(
+    (provider) => action(`Sign in with ${provider.name}`, () => leaveFor(StartSocialLogin, provider.id)).element,
   );
-  sessionStorage.setItem(flowKey, startSocialLogin.flowId);
-  location.assign(startSocialLogin.authorizationUrl);
 }
 
 /**
- * On the callback page: completes the flow this tab started with the address the provider sent the
- * browser to. A flow works once: it is forgotten, and the code taken out of the address bar and the
- * history, before anything else.
+ * Starts the flow (`StartSocialLogin` to sign in, `LinkIdentity` to link) and sends the browser to the
+ * provider, which sends it back to the callback page.
+ */
+export async function leaveFor(start: DocumentNode, provider: string): Promise<void> {
+  const { flow } = await mutate<{ flow: { authorizationUrl: string; flowId: string } }>(start, {
+    provider,
+    redirectUri: `${location.origin}${callbackPath}`,
+  });
+  sessionStorage.setItem(flowKey, flow.flowId);
+  location.assign(flow.authorizationUrl);
+}
+
+/**
+ * On the callback page: completes the flow this tab started (a sign-in, or a link, which signs in
+ * again) with the address the provider sent the browser to. A flow works once: it is forgotten, and
+ * the code taken out of the address bar and the history, before anything else.
  */
 export async function completeSocialSignIn(): Promise<Tokens> {
   const callbackUrl = location.href;

@@ -1,4 +1,5 @@
 import { endSession, mutate, query } from "../api";
+import { identities } from "../account/identities";
 import { passkeys } from "../account/passkeys";
 import { profile } from "../account/profile";
 import { securityEvents } from "../account/security-events";
@@ -11,8 +12,7 @@ import { h } from "../ui";
 /** A part of the account page: it gets the account's data, and `reload` to show it again after a change. */
 export type AccountSection = (account: AccountData, reload: () => Promise<void>) => Node;
 
-// Linked identity providers would be one more section, listed here.
-const sections: AccountSection[] = [profile, twoFactor, passkeys, sessions, securityEvents];
+const sections: AccountSection[] = [profile, twoFactor, passkeys, identities, sessions, securityEvents];
 
 export async function signOut(): Promise<void> {
   // Ends the session on the server, which clears the cookie; the access token is forgotten here.
