@@ -146,6 +146,7 @@ export async function startBench(
   requests.subgraph += users.length;
   requests.peer += peerUsers.length;
   const peerRequest = peerCalls(peer?.baseUrl ?? "");
+  const [meUsers, loginUsers] = [users.slice(0, users.length / 2), users.slice(users.length / 2)];
   return {
     quick,
     log,
@@ -163,8 +164,10 @@ export async function startBench(
     peerRequest,
     calls: {
       getSession: peerUsers.map(peerRequest.getSession),
-      me: users.map((user) => graphqlCall({ query: mutations.me, token: user.accessToken })),
-      login: users.map(({ usernameOrEmail, password }) =>
+      // Apart: a login storm past MAX_SESSIONS_PER_ACCOUNT ends an account's oldest session, which
+      // would be the one its `me` calls use.
+      me: meUsers.map((user) => graphqlCall({ query: mutations.me, token: user.accessToken })),
+      login: loginUsers.map(({ usernameOrEmail, password }) =>
         graphqlCall({ query: mutations.login, variables: { input: { usernameOrEmail, password } } }),
       ),
     },

@@ -29,7 +29,7 @@ export async function loginFigures(bench: Bench): Promise<Figure[]> {
       durationSeconds: plan.latency,
     }));
   bench.log("passkey sign-in latency, on one connection as the logins above");
-  const passkeySignIns = await passkeySignInMilliseconds(bench.subgraph.url, bench.users[1]!, plan.passkeySignIns);
+  const passkeySignIns = await passkeySignInMilliseconds(bench.subgraph.url, bench.users.at(-1)!, plan.passkeySignIns);
   bench.requests.subgraph += 2 + 2 * passkeySignIns.length;
   const loginP50 = percentile(logins.latenciesMs, 50);
   const hashP50 = percentile(hashes, 50);
