@@ -19,6 +19,8 @@ export interface UserEventBody {
 
 /** One request the receiver got, and whether the `standardwebhooks` package verified it. */
 export interface ReceivedWebhook {
+  /** The request's path and query: instances sharing one receiver can be told apart by a query. */
+  path: string;
   headers: Record<string, string>;
   body: string;
   event: UserEventBody;
@@ -76,6 +78,7 @@ export class WebhookReceiver {
     const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
     const mode = this.mode;
     const entry: ReceivedWebhook = {
+      path: request.url ?? "",
       headers,
       body,
       event: JSON.parse(body),

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
-import { ManualClock } from "./helpers/clock.js";
 import { errorCodes } from "../harness/graphql.js";
-import { expectRefused, flipped, holdings as heldBy, withClientData, type Json } from "./helpers/passkey-forgery.js";
+import { expectRefused, flipped, useForgeryServer, withClientData, type Json } from "./helpers/passkey-forgery.js";
 import {
   appOrigin,
   beginLogin,
@@ -17,14 +16,8 @@ import { useTestServer } from "./helpers/test-server.js";
 
 // Every forgery, replay and misuse a sign-in answer can carry: each refused with its code, and
 // nothing issued (no session, no refresh token, no counter moved) — read from the database itself.
-// The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
-const clock = new ManualClock();
-const server = useTestServer({
-  clock,
-  config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" },
-});
+const { clock, server, holdings } = useForgeryServer();
 const trials = 5;
-const holdings = (userId: string) => heldBy(server().database, userId);
 
 const finishLogin = (challengeId: string, response: Json) =>
   server().request(passkeyDocuments.finishLogin, { challengeId, response });

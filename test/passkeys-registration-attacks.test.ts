@@ -1,29 +1,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUp, type SignedUp } from "./helpers/accounts.js";
-import { ManualClock } from "./helpers/clock.js";
 import { errorCodes } from "../harness/graphql.js";
-import { expectRefused, flipped, holdings as heldBy, withClientData, type Json } from "./helpers/passkey-forgery.js";
+import { expectRefused, flipped, useForgeryServer, withClientData, type Json } from "./helpers/passkey-forgery.js";
 import {
   appOrigin,
   beginLogin,
   beginRegistration,
   ok,
   passkeyDocuments,
-  passkeySettings,
   TestAuthenticator,
 } from "./helpers/passkeys.js";
-import { useTestServer } from "./helpers/test-server.js";
 
 // Every forgery, replay and misuse a registration answer can carry: each refused with its code,
 // and nothing stored (no passkey, no event) — read from the database itself.
-// The clock moves past challenges' lifetime; sessions and their recent sign-in outlast this file.
-const clock = new ManualClock();
-const server = useTestServer({
-  clock,
-  config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" },
-});
+const { clock, server, holdings } = useForgeryServer();
 const trials = 5;
-const holdings = (userId: string) => heldBy(server().database, userId);
 
 const finishRegistration = (user: SignedUp, challengeId: string, response: Json) =>
   server().request(passkeyDocuments.finishRegistration, { challengeId, response }, { token: user.accessToken });

@@ -1,5 +1,8 @@
 import { expect } from "vitest";
 import type { Database } from "../../src/db/prisma.js";
+import { ManualClock } from "./clock.js";
+import { passkeySettings } from "./passkeys.js";
+import { useTestServer } from "./test-server.js";
 import { errorCodes, type GraphQLResponse } from "../../harness/graphql.js";
 
 export type Json = Record<string, any>;
@@ -40,4 +43,17 @@ export async function holdings(database: Database, userId: string) {
 export function expectRefused(response: GraphQLResponse, code: string): void {
   expect(errorCodes(response)).toEqual([code]);
   expect(response.data ?? null).toBeNull();
+}
+
+/**
+ * A server for forgery tests, with a clock they move past challenges' lifetime; sessions and their
+ * recent sign-in outlast the file. `holdings` reads what an account holds from the database itself.
+ */
+export function useForgeryServer() {
+  const clock = new ManualClock();
+  const server = useTestServer({
+    clock,
+    config: { ...passkeySettings, ACCESS_TOKEN_TTL: "1d", REAUTHENTICATION_WINDOW: "1d" },
+  });
+  return { clock, server, holdings: (userId: string) => holdings(server().database, userId) };
 }
