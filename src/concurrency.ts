@@ -14,17 +14,19 @@ export interface QueueBounds {
 }
 
 /**
- * Runs at most `limit` tasks at a time; the others wait their turn in arrival order, within
- * `bounds`: past them a task fails with QueueFullError, so that a burst costs callers a fast
- * refusal rather than an ever longer wait.
+ * Runs at most `limit` tasks at a time; the others wait their turn within `bounds`: past them a
+ * task fails with QueueFullError, so that a burst costs callers a fast refusal rather than an ever
+ * longer wait. Each task names a lane (0 by default): a free slot goes to the oldest task of the
+ * lowest lane that has one, and each lane has its own `maxWaiting`, so that a burst in one lane
+ * neither fills another's queue nor delays it by more than one running task.
  */
 export function concurrencyLimit(
   limit: number,
   { maxWaiting = Number.POSITIVE_INFINITY, maxWaitMs = Number.POSITIVE_INFINITY }: QueueBounds = {},
 ) {
   let running = 0;
-  const waiting: (() => void)[] = [];
-  const turn = () =>
+  const lanes: (() => void)[][] = [];
+  const turn = (waiting: (() => void)[]) =>
     new Promise<void>((resolve, reject) => {
       const timer = Number.isFinite(maxWaitMs)
         ? setTimeout(() => {
@@ -38,17 +40,18 @@ export function concurrencyLimit(
       };
       waiting.push(start);
     });
-  return async <T>(task: () => Promise<T>): Promise<T> => {
+  return async <T>(task: () => Promise<T>, lane = 0): Promise<T> => {
     if (running >= limit) {
+      const waiting = (lanes[lane] ??= []);
       if (waiting.length >= maxWaiting) throw new QueueFullError(`${waiting.length} tasks are already waiting`);
-      await turn();
+      await turn(waiting);
     }
     running++;
     try {
       return await task();
     } finally {
       running--;
-      waiting.shift()?.();
+      lanes.find((waiting) => waiting?.length)?.shift()?.();
     }
   };
 }

@@ -56,3 +56,30 @@ it("refuses a task that waited past maxWaitMs, and hands the slot on to the next
   await blocker;
   await expect(next).resolves.toBe("next");
 });
+
+it("gives a free slot to the lowest lane first, and bounds each lane's queue apart (20 trials)", async () => {
+  for (let trial = 0; trial < 20; trial++) {
+    const limited = concurrencyLimit(1, { maxWaiting: 3 });
+    const release: (() => void)[] = [];
+    const started: string[] = [];
+    const task = (name: string) => () =>
+      new Promise<string>((resolve) => {
+        started.push(name);
+        release.push(() => resolve(name));
+      });
+    const running = limited(task("first"), 1);
+    const burst = [limited(task("b1"), 1), limited(task("b2"), 1), limited(task("b3"), 1)];
+    // Lane 1's queue is full; lane 0's is not, and its tasks go before every waiting one of lane 1.
+    await expect(limited(task("refused"), 1)).rejects.toBeInstanceOf(QueueFullError);
+    const urgent = [limited(task("u1")), limited(task("u2"))];
+    const all = [running, ...urgent, ...burst];
+    while (started.length < 6) {
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(0));
+      release.shift()!();
+      await Promise.race([...all, sleep(1)]);
+    }
+    release.shift()!();
+    await Promise.all(all);
+    expect(started).toEqual(["first", "u1", "u2", "b1", "b2", "b3"]);
+  }
+});

@@ -72,9 +72,13 @@ export class HashingPool {
     this.limited = concurrencyLimit(options.size, options.queue);
   }
 
-  /** Runs the job on a free thread, waiting (within the queue's bounds) for one when all `size` are busy. */
+  /**
+   * Runs the job on a free thread, waiting (within the queue's bounds) for one when all `size` are
+   * busy. Checks go before new hashes: a sign-in waits for one running hash at most, however many
+   * registrations are queued, and a burst of them fills only their own queue.
+   */
   run(job: HashingJob): Promise<string | boolean> {
-    return this.limited(() => this.runOnThread(job));
+    return this.limited(() => this.runOnThread(job), job.operation === "verify" ? 0 : 1);
   }
 
   /** Threads alive now, busy or idle. */
