@@ -75,6 +75,9 @@ describe("addresses that are more than one bare address", () => {
       "a\u001bb@example.com",
       '"x@evil.example"@example.com',
       "x@example.com (x@evil.example)",
+      // A-labels that decode to nothing valid.
+      "x@xn--abc.com",
+      "x@mail.xn--a.example",
     ];
     for (const shape of shapes) await expectAllRefused(shape, signedIn);
     expect(mail.received.flatMap((message) => message.envelopeTo).filter((to) => to.includes("evil"))).toEqual([]);

@@ -1,4 +1,4 @@
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 import { BadUserInputError } from "../errors/errors.js";
 
 // A bare address (docs/api.md): a dot-atom local part of RFC 5322 atext or Unicode letters, marks
@@ -37,10 +37,21 @@ export function isEmailAddress(folded: string): boolean {
   if (Buffer.byteLength(folded) > octets.address) return false;
   const [, localPart, domain] = emailPattern.exec(folded) ?? [];
   if (localPart === undefined || domain === undefined || Buffer.byteLength(localPart) > octets.localPart) return false;
-  // An A-label (xn--) must be a valid one. With a non-ASCII local part the message travels as
-  // SMTPUTF8, which writes the domain in Unicode: it would no longer be the address stored.
-  if (domainToASCII(domain) !== domain) return false;
+  // With a non-ASCII local part the message travels as SMTPUTF8, which writes the domain in
+  // Unicode: it would no longer be the address stored.
+  if (!domain.split(".").every(isValidLabel)) return false;
   return /^[\x00-\x7f]*$/.test(localPart) || !/(?:^|\.)xn--/.test(domain);
+}
+
+/**
+ * An A-label (xn--) must decode to Unicode that encodes back to it. Checked label by label: what
+ * `domainToASCII` does with an invalid one differs between Node versions (an empty answer, or the
+ * label unchanged).
+ */
+function isValidLabel(label: string): boolean {
+  if (!label.startsWith("xn--")) return true;
+  const unicode = domainToUnicode(label);
+  return unicode !== "" && unicode !== label && domainToASCII(unicode) === label;
 }
 
 /** E-mail addresses are compared and stored folded (`foldIdentifier`), here and everywhere else. */
