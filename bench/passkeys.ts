@@ -1,4 +1,4 @@
-import { graphql } from "../harness/graphql.js";
+import { graphql, type UntypedData } from "../harness/graphql.js";
 import { TestAuthenticator } from "../harness/test-authenticator.js";
 
 /** The origin the bench server accepts passkey answers from: `APP_URL`'s default, as it runs with none set. */
@@ -16,7 +16,7 @@ async function call(
   query: string,
   variables: Record<string, unknown>,
   token?: string,
-): Promise<Record<string, any>> {
+): Promise<UntypedData> {
   const response = await graphql(url, query, variables, token ? { token } : {});
   if (response.errors) throw new Error(`passkey bench: ${JSON.stringify(response.errors)}`);
   return response.data!;

@@ -1,8 +1,15 @@
-export interface GraphQLResponse<T = Record<string, any>> {
+/**
+ * The `data` of a response whose caller names no type: the fields its document selected, a shape
+ * the document knows and the compiler cannot see. Tests read it as their document wrote it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: JSON shaped by a GraphQL document the compiler cannot read
+export type UntypedData = Record<string, any>;
+
+export interface GraphQLResponse<T = UntypedData> {
   status: number;
   data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
-  extensions?: Record<string, any>;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  extensions?: Record<string, unknown>;
 }
 
 export interface RequestOptions {
@@ -11,7 +18,7 @@ export interface RequestOptions {
 }
 
 /** One GraphQL request over real HTTP. */
-export async function graphql<T = Record<string, any>>(
+export async function graphql<T = UntypedData>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},

@@ -6,6 +6,12 @@ const emulatorLibrary = createRequire(import.meta.url)(
 ) as typeof import("nid-webauthn-emulator");
 type Repository = import("nid-webauthn-emulator").PasskeysCredentialsRepository;
 type Credential = import("nid-webauthn-emulator").PasskeyDiscoverableCredential;
+type CreationOptions = import("nid-webauthn-emulator").PublicKeyCredentialCreationOptionsJSON;
+type RequestOptions = import("nid-webauthn-emulator").PublicKeyCredentialRequestOptionsJSON;
+/** What `create` answers: a registration response as the browser serializes it. */
+export type RegistrationResponse = import("nid-webauthn-emulator").RegistrationResponseJSON;
+/** What `get` answers: a sign-in (assertion) response as the browser serializes it. */
+export type AuthenticationResponse = import("nid-webauthn-emulator").AuthenticationResponseJSON;
 
 /** The app's pages that call WebAuthn: the only origin the test servers accept (RP ID `localhost`). */
 export const appOrigin = "http://localhost:5173";
@@ -48,14 +54,17 @@ export class TestAuthenticator {
     this.emulator = new emulatorLibrary.default(authenticator);
   }
 
-  /** `navigator.credentials.create()` on a page at `origin`, as `startRegistration` returns it. */
-  create(options: Record<string, any>, origin = appOrigin, relatedOrigins: string[] = []): Record<string, any> {
-    return this.emulator.createJSON(origin, options as never, relatedOrigins) as never;
+  /**
+   * `navigator.credentials.create()` on a page at `origin`, as `startRegistration` returns it;
+   * `options` as the server sent them, or as a test altered them.
+   */
+  create(options: object, origin = appOrigin, relatedOrigins: string[] = []): RegistrationResponse {
+    return this.emulator.createJSON(origin, options as CreationOptions, relatedOrigins);
   }
 
-  /** `navigator.credentials.get()` on a page at `origin`, as `startAuthentication` returns it. */
-  get(options: Record<string, any>, origin = appOrigin, relatedOrigins: string[] = []): Record<string, any> {
-    return this.emulator.getJSON(origin, options as never, relatedOrigins) as never;
+  /** `navigator.credentials.get()` on a page at `origin`, as `startAuthentication` returns it; `options` likewise. */
+  get(options: object, origin = appOrigin, relatedOrigins: string[] = []): AuthenticationResponse {
+    return this.emulator.getJSON(origin, options as RequestOptions, relatedOrigins);
   }
 
   /** Its credentials as they are now, to `restore` later. */

@@ -23,7 +23,6 @@ import type { MailTransport } from "./mail/mail-transport.js";
 import { Mailer } from "./mail/mailer.js";
 import type { Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import type { PasswordAttemptLimits } from "./rate-limit/password-attempts.js";
 import { createServices, type Services, type ServicesDependencies } from "./services.js";
 import type { Store } from "./store/store.js";
 import {
@@ -45,8 +44,6 @@ export interface AppDependencies {
   mailTransport: MailTransport;
   logger: Logger;
   clock?: Clock;
-  /** Overrides of the login rate limits (tests raise them). */
-  loginLimits?: Partial<PasswordAttemptLimits>;
   /** Overrides of how the outbox is delivered (tests shorten the delays). */
   deliveryTuning?: Partial<DeliveryTuning>;
 }
@@ -149,7 +146,7 @@ function servicesDependencies(
 ): ServicesDependencies {
   const { config, database, store, hasher, encryptionKeys, logger } = dependencies;
   const clock = dependencies.clock ?? systemClock;
-  const { issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds } = config.jwt;
+  const { issuer, audience } = config.jwt;
   return {
     database,
     laggingReads: dependencies.laggingReads ?? primaryOnly(database),
@@ -157,21 +154,18 @@ function servicesDependencies(
     hasher,
     accessTokens: new AccessTokens(
       dependencies.signingKeys,
-      { issuer, audience, ttlSeconds: accessTokenTtlSeconds },
+      { issuer, audience, ttlSeconds: config.sessions.lifetimes.accessTokenTtlSeconds },
       clock,
     ),
     encryptionKeys,
     mailer: new Mailer(outbox.mailQueue, { from: config.mail.from, appUrl: config.mail.appUrl }),
     outbox: outbox.outbox,
     clock,
-    lifetimes: { accessTokenTtlSeconds, refreshTokenTtlSeconds, refreshReuseIntervalSeconds },
-    maxSessionsPerAccount: config.maxSessionsPerAccount,
-    loginLimits: { ...config.passwordAttempts, ...dependencies.loginLimits },
-    totpIssuer: config.totpIssuer,
-    accountLinks: config.accountLinks,
-    requireEmailVerification: config.requireEmailVerification,
+    sessions: config.sessions,
+    passwordAttempts: config.passwordAttempts,
+    mfa: config.mfa,
+    accounts: config.accounts,
     passkeys: config.passkeys,
-    reauthenticationWindowSeconds: config.reauthenticationWindowSeconds,
     identityProviders: config.identityProviders,
     logger,
     onEvent: metrics.recordAuthEvent,

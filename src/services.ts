@@ -2,6 +2,7 @@ import { AccountLinks } from "./accounts/account-links.js";
 import { AccountsService } from "./accounts/accounts.service.js";
 import { PasswordResetService } from "./accounts/password-reset.service.js";
 import { ProfileService } from "./accounts/profile.service.js";
+import type { AccountSettings } from "./accounts/settings.js";
 import { SingleUseTokens } from "./accounts/single-use-tokens.js";
 import { VerificationService } from "./accounts/verification.service.js";
 import { AdminService } from "./admin/admin.service.js";
@@ -10,7 +11,6 @@ import type { AccessTokens } from "./auth/access-tokens.js";
 import type { EncryptionKeys } from "./auth/encryption-keys.js";
 import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { Clock } from "./clock.js";
-import type { Config } from "./config/config.js";
 import type { Database, Transaction } from "./db/prisma.js";
 import type { LaggingReads } from "./db/read-replicas.js";
 import { EventDeliveries } from "./events/event-deliveries.js";
@@ -23,6 +23,7 @@ import { MfaChallenges } from "./mfa/mfa-challenges.js";
 import { MfaLogin } from "./mfa/mfa-login.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { SecondFactor } from "./mfa/second-factor.js";
+import type { MfaSettings } from "./mfa/settings.js";
 import type { EventCounter } from "./observability/events.js";
 import type { Logger } from "./observability/logger.js";
 import { createPasskeys, type Passkeys } from "./passkeys/passkeys.js";
@@ -34,8 +35,9 @@ import { PasswordAttemptLimiter, type PasswordAttemptLimits } from "./rate-limit
 import { Reauthentication } from "./sessions/reauthentication.js";
 import { RefreshRotation } from "./sessions/refresh-rotation.js";
 import { RevocationSet } from "./sessions/revocation-set.js";
-import { SessionLifecycle, type TokenLifetimes } from "./sessions/session-lifecycle.js";
+import { SessionLifecycle } from "./sessions/session-lifecycle.js";
 import { SessionsService } from "./sessions/sessions.service.js";
+import type { SessionSettings } from "./sessions/settings.js";
 import type { Store } from "./store/store.js";
 import { UsersService } from "./users/users.service.js";
 import { confirmTentativePassword } from "./users/sign-in-methods.js";
@@ -67,21 +69,14 @@ export interface ServicesDependencies {
   accessTokens: AccessTokens;
   encryptionKeys: EncryptionKeys;
   clock: Clock;
-  lifetimes: TokenLifetimes;
-  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
-  maxSessionsPerAccount: number;
-  loginLimits: PasswordAttemptLimits;
-  /** The name authenticator apps show beside an account. */
-  totpIssuer: string;
   mailer: Mailer;
   /** Where user events are written, in the transaction of their action. */
   outbox: Outbox;
-  accountLinks: Config["accountLinks"];
-  /** Accounts whose address was never verified cannot log in (EMAIL_NOT_VERIFIED). */
-  requireEmailVerification: boolean;
+  sessions: SessionSettings;
+  passwordAttempts: PasswordAttemptLimits;
+  mfa: MfaSettings;
+  accounts: AccountSettings;
   passkeys: PasskeySettings;
-  /** How long after its sign-in a session may make sensitive changes without the password again. */
-  reauthenticationWindowSeconds: number;
   identityProviders: IdentityProviderSettings;
   logger: Logger;
   onEvent?: EventCounter;
@@ -89,7 +84,7 @@ export interface ServicesDependencies {
 
 /** Every service of the subgraph, wired once per server over the same stores. */
 export function createServices(dependencies: ServicesDependencies): Services {
-  const { database, mailer, clock, totpIssuer, logger, laggingReads } = dependencies;
+  const { database, mailer, clock, logger, laggingReads } = dependencies;
   const core = createSignInServices(dependencies);
   const { users, audit, lifecycle, currentPassword, secondFactor, onEvent } = core;
   const credentials = createCredentials(dependencies, core);
@@ -106,7 +101,7 @@ export function createServices(dependencies: ServicesDependencies): Services {
       audit,
       logger,
       clock,
-      totpIssuer,
+      totpIssuer: dependencies.mfa.totpIssuer,
       onEvent,
     }),
     mfaLogin: core.mfaLogin,
@@ -122,8 +117,8 @@ export function createServices(dependencies: ServicesDependencies): Services {
 
 /** What every way to sign in shares: the accounts, the audit log, sessions, password checks, the second factor. */
 function createSignInServices(dependencies: ServicesDependencies) {
-  const { database, store, hasher, accessTokens, encryptionKeys, clock, lifetimes, loginLimits } = dependencies;
-  const { logger, maxSessionsPerAccount, laggingReads } = dependencies;
+  const { database, store, hasher, accessTokens, encryptionKeys, clock, logger, laggingReads } = dependencies;
+  const { lifetimes, maxPerAccount: maxSessionsPerAccount } = dependencies.sessions;
   const onEvent = dependencies.onEvent ?? (() => {});
   const users = new UsersService(database, laggingReads);
   // Every recorded security event that other services should hear of is emitted with it.
@@ -151,6 +146,7 @@ function createSignInServices(dependencies: ServicesDependencies) {
     refreshTokenTtlSeconds: lifetimes.refreshTokenTtlSeconds,
     reuseIntervalSeconds: lifetimes.refreshReuseIntervalSeconds,
   });
+  const loginLimits = dependencies.passwordAttempts;
   const passwordAttempts = new PasswordAttemptLimiter(store, loginLimits, () => onEvent("login_rate_limited"));
   const passwordCheck = new PasswordCheck({ database, hasher, passwordAttempts, logger });
   const currentPassword = new CurrentPassword(database, passwordCheck);
@@ -166,7 +162,7 @@ function createSignInServices(dependencies: ServicesDependencies) {
     passwordCheck,
     passwordAttempts,
     secondFactor: mfaChallenges,
-    requireEmailVerification: dependencies.requireEmailVerification,
+    requireEmailVerification: dependencies.accounts.requireEmailVerification,
     maxSessionsPerAccount,
     audit,
     clock,
@@ -201,7 +197,7 @@ function createCredentials(dependencies: ServicesDependencies, core: SignInServi
       database,
       currentPassword,
       clock,
-      windowSeconds: dependencies.reauthenticationWindowSeconds,
+      windowSeconds: dependencies.sessions.reauthenticationWindowSeconds,
     }),
     // A passkey sign-in goes on as every login does, and may complete one awaiting a second factor.
     signIn: sessions,
@@ -236,13 +232,14 @@ function createAccountServices(
     tentative: TentativeSignInMethods;
   },
 ) {
-  const { database, store, hasher, mailer, outbox, clock, accountLinks, logger } = dependencies;
+  const { database, store, hasher, mailer, outbox, clock, logger } = dependencies;
   const { lifecycle, currentPassword, passwordAttempts, audit, onEvent, tentative } = shared;
-  const mailRequests = new MailRequestLimiter(store, accountLinks.mailRequestsPerHour);
+  const settings = dependencies.accounts;
+  const mailRequests = new MailRequestLimiter(store, settings.mailRequestsPerHour);
   const singleUseTokens = new SingleUseTokens(clock, {
-    verify_email: accountLinks.emailVerificationTtlSeconds,
-    change_email: accountLinks.emailVerificationTtlSeconds,
-    reset_password: accountLinks.passwordResetTtlSeconds,
+    verify_email: settings.emailVerificationTtlSeconds,
+    change_email: settings.emailVerificationTtlSeconds,
+    reset_password: settings.passwordResetTtlSeconds,
   });
   const links = new AccountLinks(database, singleUseTokens, mailer);
   const tokens = singleUseTokens;

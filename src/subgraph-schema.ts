@@ -9,7 +9,7 @@ import { AdminResolver } from "./admin/admin.resolver.js";
 import { SecurityEventsResolver } from "./audit/security-events.resolver.js";
 import { EventDeliveriesResolver } from "./events/event-deliveries.resolver.js";
 import { createContext, type RequestContext } from "./graphql/context.js";
-import { buildFederatedSchema, type ReferenceResolvers } from "./graphql/schema.js";
+import { buildFederatedSchema, type ReferenceResolvers, type ResolverClass } from "./graphql/schema.js";
 import { servedSdl } from "./graphql/sdl.js";
 import type { TrustedProxies } from "./http/client-address.js";
 import { IdentitiesResolver } from "./identities/identities.resolver.js";
@@ -41,7 +41,7 @@ export const passwordOperationFields: ReadonlySet<string> = new Set([
 ]);
 
 /** Every resolver of the subgraph, and how it is made from the services it calls. */
-const resolvers = new Map<Function, (services: Services) => object>([
+const resolvers = new Map<ResolverClass, (services: Services) => object>([
   [UserResolver, () => new UserResolver()],
   [AccountsResolver, (services) => new AccountsResolver(services.accounts)],
   [SessionsResolver, (services) => new SessionsResolver(services.sessions)],
@@ -64,7 +64,7 @@ const resolvers = new Map<Function, (services: Services) => object>([
   ],
 ]);
 
-const resolverTypes = [...resolvers.keys()] as NonEmptyArray<Function>;
+const resolverTypes = [...resolvers.keys()] as NonEmptyArray<ResolverClass>;
 
 /** Entities other subgraphs reference: a `User` representation goes through the request's batched loader. */
 const references: ReferenceResolvers = { User: resolveUserReference };

@@ -32,16 +32,16 @@ describe("configuration", () => {
         signInStartsPerAddress: 100,
       },
       trustProxy: [],
-      maxSessionsPerAccount: 100,
-      jwt: {
-        accessTokenTtlSeconds: 900,
-        refreshTokenTtlSeconds: 30 * 86400,
-        refreshReuseIntervalSeconds: 10,
-        privateKeys: undefined,
+      sessions: {
+        maxPerAccount: 100,
+        reauthenticationWindowSeconds: 300,
+        lifetimes: { accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86400, refreshReuseIntervalSeconds: 10 },
       },
+      jwt: { privateKeys: undefined, issuer: "users-subgraph", audience: "supergraph" },
+      mfa: { totpIssuer: "users-subgraph" },
       mail: { smtpUrl: undefined, smtpTimeoutSeconds: 10, appUrl: "http://localhost:3000" },
-      requireEmailVerification: false,
-      accountLinks: {
+      accounts: {
+        requireEmailVerification: false,
         emailVerificationTtlSeconds: 86400,
         passwordResetTtlSeconds: 3600,
         mailRequestsPerHour: 5,
@@ -84,8 +84,8 @@ describe("configuration", () => {
         from: "no-reply@example.com",
         appUrl: "http://localhost:5173",
       },
-      requireEmailVerification: true,
-      accountLinks: {
+      accounts: {
+        requireEmailVerification: true,
         emailVerificationTtlSeconds: 2 * 86400,
         passwordResetTtlSeconds: 1800,
         mailRequestsPerHour: 20,
@@ -108,8 +108,10 @@ describe("configuration", () => {
         { address: "192.0.2.1", prefix: 32, family: "ipv4" },
         { address: "fd00::", prefix: 8, family: "ipv6" },
       ],
-      jwt: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400, refreshReuseIntervalSeconds: 0 },
-      maxSessionsPerAccount: 5,
+      sessions: {
+        maxPerAccount: 5,
+        lifetimes: { accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 7 * 86400, refreshReuseIntervalSeconds: 0 },
+      },
     });
   });
 
@@ -154,7 +156,8 @@ describe("configuration", () => {
   it("reads the passkey settings: the relying party from the app's address unless told, origins normalized", () => {
     expect(loadConfig({ APP_URL: "http://localhost:5173/app", TOTP_ISSUER: "Example" })).toMatchObject({
       passkeys: { rpId: "localhost", rpName: "Example", origins: ["http://localhost:5173"], challengeTtlSeconds: 300 },
-      reauthenticationWindowSeconds: 300,
+      sessions: { reauthenticationWindowSeconds: 300 },
+      mfa: { totpIssuer: "Example" },
     });
     const config = loadConfig({
       WEBAUTHN_RP_ID: "Example.COM",
@@ -170,7 +173,7 @@ describe("configuration", () => {
       challengeTtlSeconds: 120,
     });
     // 0s: every sensitive change asks for the password.
-    expect(config.reauthenticationWindowSeconds).toBe(0);
+    expect(config.sessions.reauthenticationWindowSeconds).toBe(0);
   });
 
   it("refuses passkey settings that could never work, naming each", () => {

@@ -5,7 +5,16 @@ import { expect, it } from "vitest";
 import { projectRoot } from "../harness/process.js";
 
 const manifest = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8"));
-const lock = JSON.parse(await readFile(path.join(projectRoot, "package-lock.json"), "utf8"));
+/** What the lockfile says of each installed package (the project itself under ""). */
+interface LockedPackage {
+  version?: string;
+  dev?: boolean;
+  devOptional?: boolean;
+  engines?: { node?: unknown };
+}
+const lock = JSON.parse(await readFile(path.join(projectRoot, "package-lock.json"), "utf8")) as {
+  packages: Record<string, LockedPackage>;
+};
 /** The oldest release of each supported Node line. */
 const supportedLines = ["20.19.0", "22.12.0", "24.0.0"];
 
@@ -20,7 +29,7 @@ it("states the supported Node lines in engines", () => {
 // meet is an EBADENGINE warning on that line, and code written for a newer Node.
 it("installs no runtime dependency whose engines exclude a supported Node line", () => {
   const refusing: string[] = [];
-  for (const [location, entry] of Object.entries<any>(lock.packages)) {
+  for (const [location, entry] of Object.entries(lock.packages)) {
     if (location === "" || entry.dev || entry.devOptional || typeof entry.engines?.node !== "string") continue;
     for (const version of supportedLines) {
       if (!semver.satisfies(version, entry.engines.node))

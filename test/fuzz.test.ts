@@ -565,23 +565,30 @@ async function alteredAnswer(answer: PasskeyAnswer): Promise<{ variables: Record
   };
 }
 
-function alter(made: Record<string, any>, { path, value, flip }: PasskeyAnswer): unknown {
+type JsonObject = Record<string, unknown>;
+
+/** The authenticator's answer `made`, altered as `answer` says. */
+function alter(made: object, { path, value, flip }: PasskeyAnswer): unknown {
   if (path.length === 0) return value;
-  const copy = structuredClone(made);
+  // A copy read as plain JSON: a path may put any value in any member.
+  const copy = structuredClone(made) as JsonObject;
   if (path[0] === "clientData") {
-    const clientData = JSON.parse(Buffer.from(copy.response.clientDataJSON, "base64url").toString());
+    const response = copy.response as { clientDataJSON: string };
+    const clientData = JSON.parse(Buffer.from(response.clientDataJSON, "base64url").toString()) as JsonObject;
     clientData[path[1]!] = value;
-    copy.response.clientDataJSON = Buffer.from(JSON.stringify(clientData)).toString("base64url");
+    response.clientDataJSON = Buffer.from(JSON.stringify(clientData)).toString("base64url");
     return copy;
   }
   const parent = path.length === 1 ? copy : copy[path[0]!];
+  if (!parent || typeof parent !== "object") return copy;
+  const member = parent as JsonObject;
   const key = path.at(-1)!;
-  const current = parent?.[key];
+  const current = member[key];
   if (flip && typeof current === "string" && current.length > 0) {
     const bytes = Buffer.from(current, "base64url");
     bytes[JSON.stringify(value ?? null).length % bytes.length]! ^= 0x80;
-    parent[key] = bytes.toString("base64url");
-  } else if (parent && typeof parent === "object") parent[key] = value;
+    member[key] = bytes.toString("base64url");
+  } else member[key] = value;
   return copy;
 }
 

@@ -29,7 +29,7 @@ let gateway: GatewayRuntime;
 let server: Server;
 let gatewayUrl: string;
 /** The `extensions` of every request the reviews subgraph received. */
-const reviewsSaw: Record<string, any>[] = [];
+const reviewsSaw: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   subgraphs = await startSubgraphs({ onReviewsRequest: (extensions) => reviewsSaw.push(extensions) });
@@ -112,9 +112,11 @@ describe("Hive Gateway's JWT plugin with our JWKS", () => {
       { token: ada.accessToken },
     );
     expect(response.errors).toBeUndefined();
-    const forwarded = reviewsSaw.find((extensions) => extensions.jwt);
-    expect(forwarded?.jwt.token).toEqual({ prefix: "Bearer", value: ada.accessToken });
-    expect(forwarded?.jwt.payload).toMatchObject({ sub: ada.user.id, iss: "users-subgraph", aud: "supergraph" });
+    const forwarded = reviewsSaw.find((extensions) => extensions.jwt)?.jwt as
+      | { token: unknown; payload: unknown }
+      | undefined;
+    expect(forwarded?.token).toEqual({ prefix: "Bearer", value: ada.accessToken });
+    expect(forwarded?.payload).toMatchObject({ sub: ada.user.id, iss: "users-subgraph", aud: "supergraph" });
   });
 
   it("rejects tampered, expired, wrongly addressed and garbage tokens before any subgraph is called", async () => {

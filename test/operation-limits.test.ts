@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { exportPrivateJwks, generateSigningKey, toSigningKeys } from "../src/auth/signing-keys.js";
 import { doublingFragments, errorCodes, mutations, type GraphQLResponse } from "../harness/graphql.js";
 import { withLivenessProbe } from "./helpers/liveness.js";
 import { newAccount, productionSettings } from "./helpers/server.js";

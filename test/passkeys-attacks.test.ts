@@ -1,7 +1,8 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { errorCodes } from "../harness/graphql.js";
-import { expectRefused, flipped, useForgeryServer, withClientData, type Json } from "./helpers/passkey-forgery.js";
+import { expectRefused, flipped, useForgeryServer, withClientData } from "./helpers/passkey-forgery.js";
 import {
   appOrigin,
   beginLogin,
@@ -11,6 +12,7 @@ import {
   passkeySettings,
   registerPasskey,
   TestAuthenticator,
+  type AuthenticationResponse,
 } from "./helpers/passkeys.js";
 import { useTestServer } from "./helpers/test-server.js";
 
@@ -19,7 +21,8 @@ import { useTestServer } from "./helpers/test-server.js";
 const { clock, server, holdings } = useForgeryServer();
 const trials = 5;
 
-const finishLogin = (challengeId: string, response: Json) =>
+// `response`: any JSON object, however forged.
+const finishLogin = (challengeId: string, response: object) =>
   server().request(passkeyDocuments.finishLogin, { challengeId, response });
 
 describe("forged or misused sign-ins", () => {
@@ -37,7 +40,10 @@ describe("forged or misused sign-ins", () => {
   /** A sign-in whose answer `forge` makes, expecting `code` and no new session, token or counter for either account. */
   async function refusedSignIn(
     code: string,
-    forge: (options: Json, challengeId: string) => { challengeId?: string; response: Json },
+    forge: (
+      options: PublicKeyCredentialRequestOptionsJSON,
+      challengeId: string,
+    ) => { challengeId?: string; response: object },
     input: { usernameOrEmail?: string } = {},
   ) {
     const before = [await holdings(user.id), await holdings(other.id)];
@@ -227,7 +233,10 @@ describe("forged or misused sign-ins", () => {
 });
 
 /** The challenge id and the authenticator's answer of a sign-in (by the account's name when given, else discoverable). */
-async function signInParts(authenticator: TestAuthenticator, account?: SignedUp): Promise<[string, Json]> {
+async function signInParts(
+  authenticator: TestAuthenticator,
+  account?: SignedUp,
+): Promise<[string, AuthenticationResponse]> {
   const { challengeId, options } = await beginLogin(
     server(),
     account ? { usernameOrEmail: account.account.username } : {},
@@ -242,12 +251,12 @@ describe("the login limits", () => {
     const user = await signUp(limited(), "limited");
     const key = new TestAuthenticator();
     await registerPasskey(limited(), user.accessToken, key);
-    const attempt = async (forge: (response: Json) => Json) => {
+    const attempt = async (forge: (response: AuthenticationResponse) => object) => {
       const { challengeId, options } = await beginLogin(limited(), { usernameOrEmail: user.account.username });
       const response = key.get(options);
       return limited().request(passkeyDocuments.finishLogin, { challengeId, response: forge(response) });
     };
-    const tampered = (response: Json) => ({
+    const tampered = (response: AuthenticationResponse) => ({
       ...response,
       response: { ...response.response, signature: flipped(response.response.signature, 9) },
     });

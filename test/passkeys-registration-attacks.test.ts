@@ -1,7 +1,8 @@
+import type { PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUp, type SignedUp } from "./helpers/accounts.js";
 import { errorCodes } from "../harness/graphql.js";
-import { expectRefused, flipped, useForgeryServer, withClientData, type Json } from "./helpers/passkey-forgery.js";
+import { expectRefused, flipped, useForgeryServer, withClientData } from "./helpers/passkey-forgery.js";
 import {
   appOrigin,
   beginLogin,
@@ -9,6 +10,7 @@ import {
   ok,
   passkeyDocuments,
   TestAuthenticator,
+  type RegistrationResponse,
 } from "./helpers/passkeys.js";
 
 // Every forgery, replay and misuse a registration answer can carry: each refused with its code,
@@ -16,7 +18,8 @@ import {
 const { clock, server, holdings } = useForgeryServer();
 const trials = 5;
 
-const finishRegistration = (user: SignedUp, challengeId: string, response: Json) =>
+// `response`: any JSON object, however forged.
+const finishRegistration = (user: SignedUp, challengeId: string, response: object) =>
   server().request(passkeyDocuments.finishRegistration, { challengeId, response }, { token: user.accessToken });
 
 describe("forged or misused registrations", () => {
@@ -29,7 +32,10 @@ describe("forged or misused registrations", () => {
   /** Begins a registration for `owner`, lets `forge` alter the authenticator's answer, and expects `code` with nothing stored. */
   async function refusedRegistration(
     code: string,
-    forge: (options: Json, authenticator: TestAuthenticator) => { challengeId?: string; response: Json; as?: SignedUp },
+    forge: (
+      options: PublicKeyCredentialCreationOptionsJSON,
+      authenticator: TestAuthenticator,
+    ) => { challengeId?: string; response: object; as?: SignedUp },
   ) {
     const before = [await holdings(user.id), await holdings(other.id)];
     const { challengeId, options } = await beginRegistration(server(), user.accessToken);
@@ -145,7 +151,7 @@ describe("forged or misused registrations", () => {
   });
 
   it("answers malformed answers with INVALID_PASSKEY, storing nothing", async () => {
-    const malformed: ((response: Json) => Json)[] = [
+    const malformed: ((response: RegistrationResponse) => object)[] = [
       () => ({}),
       (response) => ({ ...response, type: "password" }),
       (response) => ({ ...response, id: "not base64url!" }),

@@ -6,7 +6,7 @@ import { buildSubgraph, residentMegabytes } from "../bench/processes.js";
 import { newAccount } from "../harness/accounts.js";
 import { useTestDatabase } from "./helpers/database.js";
 import { testRedisUrl } from "./helpers/environment.js";
-import { errorCodes, graphql, mutations } from "../harness/graphql.js";
+import { graphql, mutations } from "../harness/graphql.js";
 import { TestMailServer } from "./helpers/mail.js";
 import { freePort, startProcess, type ServerProcess } from "../harness/process.js";
 

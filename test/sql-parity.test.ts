@@ -88,6 +88,7 @@ it("stores a login's session and first refresh token as Prisma would", async () 
   const account = newAccount();
   const encryptionKeys = EncryptionKeys.parse(EncryptionKeys.generate());
   const outbox = new Outbox({ eventReceivers: [], maxAgeSeconds: 86400 }, systemClock);
+  const config = testConfig();
   const { accounts, sessions } = createServices({
     database,
     laggingReads: primaryOnly(database),
@@ -100,20 +101,20 @@ it("stores a login's session and first refresh token as Prisma would", async () 
     ),
     encryptionKeys,
     clock: systemClock,
-    lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
-    maxSessionsPerAccount: 100,
-    loginLimits: testConfig().passwordAttempts,
-    totpIssuer: "users-subgraph",
+    sessions: {
+      ...config.sessions,
+      lifetimes: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, refreshReuseIntervalSeconds: 10 },
+    },
+    passwordAttempts: config.passwordAttempts,
+    mfa: config.mfa,
     outbox,
     mailer: new Mailer(new OutboxMailQueue(outbox, encryptionKeys), {
       from: "test <test@example.com>",
       appUrl: "http://app.test",
     }),
-    accountLinks: testConfig().accountLinks,
-    requireEmailVerification: false,
-    passkeys: testConfig().passkeys,
-    reauthenticationWindowSeconds: testConfig().reauthenticationWindowSeconds,
-    identityProviders: testConfig().identityProviders,
+    accounts: config.accounts,
+    passkeys: config.passkeys,
+    identityProviders: config.identityProviders,
     logger: createLogger("silent"),
   });
   const registered = await accounts.register(account);

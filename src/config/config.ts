@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { accountGroup, type AccountSettings } from "../accounts/settings.js";
 import type { ReadReplicaSettings } from "../db/read-replicas.js";
 import { databaseReplicaGroup } from "../db/settings.js";
 import { type EventSettings, eventGroup } from "../events/settings.js";
@@ -7,9 +8,11 @@ import type { OperationLimits } from "../graphql/operation-limits.js";
 import { browserGroup, type BrowserSettings } from "../http/browser-origins.js";
 import type { AddressRange } from "../http/client-address.js";
 import { identityProviderGroup, type IdentityProviderSettings } from "../identities/settings.js";
+import { mfaGroup, type MfaSettings } from "../mfa/settings.js";
 import type { PasskeySettings } from "../passkeys/relying-party.js";
 import { passkeyGroup } from "../passkeys/settings.js";
 import type { PasswordAttemptLimits } from "../rate-limit/password-attempts.js";
+import { sessionGroup, type SessionSettings } from "../sessions/settings.js";
 import type { RedisTarget } from "../store/redis-connection.js";
 import { redisGroup } from "../store/settings.js";
 import {
@@ -40,7 +43,7 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default(".data"),
     JWT_PRIVATE_KEYS: z.string().trim().min(1).superRefine(checkPrivateKeys).optional(),
     ENCRYPTION_KEYS: z.string().trim().min(1).optional(),
-    TOTP_ISSUER: z.string().trim().min(1).max(64).default("users-subgraph"),
+    ...mfaGroup.variables,
     ...passkeyGroup.variables,
     WEBAUTHN_CHALLENGE_TTL: duration("5m"),
     REAUTHENTICATION_WINDOW: duration("5m", true),
@@ -127,20 +130,13 @@ export interface Config {
     privateKeys?: string;
     issuer: string;
     audience: string;
-    accessTokenTtlSeconds: number;
-    refreshTokenTtlSeconds: number;
-    /** How long after its rotation the same client may present a refresh token again (racing tabs); 0: never. */
-    refreshReuseIntervalSeconds: number;
   };
-  /** Live sessions one account may have; a sign-in past it ends the least recently used. */
-  maxSessionsPerAccount: number;
+  /** How many sessions one account may have, how long their tokens live, how long a sign-in counts as recent. */
+  sessions: SessionSettings;
   /** Absent: a key generated once and kept under `dataDir`. */
   encryptionKeys?: string;
-  /** The name authenticator apps show beside an account's codes. */
-  totpIssuer: string;
+  mfa: MfaSettings;
   passkeys: PasskeySettings;
-  /** How long after signing in with a credential a session may make sensitive changes without the password again. */
-  reauthenticationWindowSeconds: number;
   logLevel: string;
   /** Absent: readable on a terminal outside production, JSON otherwise. */
   logFormat?: "json" | "pretty";
@@ -161,13 +157,8 @@ export interface Config {
   };
   /** Browsers' pages: which origins may call with credentials, and the session cookie. */
   browser: BrowserSettings;
-  requireEmailVerification: boolean;
-  accountLinks: {
-    emailVerificationTtlSeconds: number;
-    passwordResetTtlSeconds: number;
-    /** Mails one address or account may ask for per hour (ten times as many per client address). */
-    mailRequestsPerHour: number;
-  };
+  /** Whether unverified addresses may sign in, and the links mailed to verify one or reset a password. */
+  accounts: AccountSettings;
   /** Accounts made admins at start (those that exist). */
   adminEmails: string[];
   /** How long security events are kept. */
@@ -224,15 +215,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       privateKeys: env.JWT_PRIVATE_KEYS,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
-      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
-      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
-      refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     },
-    maxSessionsPerAccount: env.MAX_SESSIONS_PER_ACCOUNT,
+    sessions: sessionGroup.settings(env),
     encryptionKeys: env.ENCRYPTION_KEYS,
-    totpIssuer: env.TOTP_ISSUER,
+    mfa: mfaGroup.settings(env),
     passkeys: passkeyGroup.settings(env, appUrl),
-    reauthenticationWindowSeconds: env.REAUTHENTICATION_WINDOW,
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     introspection: env.INTROSPECTION ?? !production,
@@ -253,12 +240,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       appUrl,
     },
     browser: browserGroup.settings(env, appUrl),
-    requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
-    accountLinks: {
-      emailVerificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
-      passwordResetTtlSeconds: env.PASSWORD_RESET_TTL,
-      mailRequestsPerHour: env.MAIL_REQUESTS_PER_HOUR,
-    },
+    accounts: accountGroup.settings(env),
     adminEmails: env.ADMIN_EMAILS,
     securityEventRetentionSeconds: env.SECURITY_EVENT_RETENTION,
     timeouts: {

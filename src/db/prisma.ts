@@ -49,8 +49,10 @@ export interface DatabaseOptions {
 function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
   return class ReportingClient extends pg.Client {
     // pg's overloads: (text | config, values?, callback?); the pool always passes a callback.
-    override query(...args: any[]): any {
-      const text: string = typeof args[0] === "string" ? args[0] : args[0]?.text;
+    // biome-ignore lint/suspicious/noExplicitAny: one override stands for all of pg's overloads and their results
+    override query(...args: unknown[]): any {
+      const [first] = args;
+      const text = typeof first === "string" ? first : ((first as pg.QueryConfig | undefined)?.text ?? "");
       const span = startClientSpan("postgresql", { "db.system.name": "postgresql", "db.query.text": text });
       const report = (error?: unknown) => {
         endSpan(span, error);
@@ -62,9 +64,9 @@ function reportingClient(listeners: Set<QueryListener>): typeof pg.Client {
           report(outcome[0]);
           callback(...outcome);
         };
-        return (super.query as (...args: any[]) => unknown)(...args);
+        return (super.query as (...args: unknown[]) => unknown)(...args);
       }
-      const result = (super.query as (...args: any[]) => unknown)(...args);
+      const result = (super.query as (...args: unknown[]) => unknown)(...args);
       if (result instanceof Promise) result.then(() => report(), report);
       return result;
     }

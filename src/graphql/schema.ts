@@ -8,6 +8,9 @@ import { guardEntityRepresentations } from "./entities.js";
 /** Federation 2 directives the schema uses; `schema/users.graphql` imports exactly these. */
 const federationLink = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
+/** A TypeGraphQL resolver class, whatever its constructor takes (the container makes its instances). */
+export type ResolverClass = new (...args: never) => object;
+
 /** `__resolveReference` of each entity type: what a representation from another subgraph resolves to. */
 export type ReferenceResolvers = Record<
   string,
@@ -19,7 +22,7 @@ export type ReferenceResolvers = Record<
  * entities. `container` hands out the resolvers' instances, made with their services.
  */
 export async function buildFederatedSchema(
-  resolvers: NonEmptyArray<Function>,
+  resolvers: NonEmptyArray<ResolverClass>,
   references: ReferenceResolvers,
   container: ContainerType,
 ): Promise<GraphQLSchema> {

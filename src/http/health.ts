@@ -37,7 +37,11 @@ export async function checkReadiness(
 ): Promise<Readiness> {
   let pending: string[] | undefined;
   const [postgres, revocationStore] = await Promise.all([
-    withTimeout(pendingMigrations(database, migrations).then((names) => void (pending = names))),
+    withTimeout(
+      pendingMigrations(database, migrations).then((names) => {
+        pending = names;
+      }),
+    ),
     withTimeout(store.ping()),
   ]);
   const checks = {

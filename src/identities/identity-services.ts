@@ -45,7 +45,7 @@ export interface IdentityServicesDependencies {
 
 /** Sign-in with identity providers, wired over the subgraph's stores and sessions. */
 export function createIdentityServices(dependencies: IdentityServicesDependencies): IdentityServices {
-  const { settings, database, flowStore, users, lifecycle, login, limits, audit, logger, clock } = dependencies;
+  const { settings, database, flowStore, users, login, limits, audit, logger, clock } = dependencies;
   const registry = new ProviderRegistry(settings, logger, clock);
   const identities = new IdentityStore(database, audit);
   const links = new IdentityLinks({ ...dependencies, identities, providerName: (id) => registry.nameOf(id) });

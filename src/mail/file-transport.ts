@@ -28,11 +28,13 @@ export class FileTransport implements MailTransport {
     const file = path.join(this.directory, `${stamp}-${randomBytes(4).toString("hex")}.eml`);
     // The directory is made once, not before every message (a registration waits for its mail);
     // made again if someone removed it meanwhile.
-    await (this.directoryMade ??= this.makeDirectory());
+    this.directoryMade ??= this.makeDirectory();
+    await this.directoryMade;
     // The files hold live links: readable by this user only.
     await writeFile(file, message as Buffer, { mode: 0o600 }).catch(async (error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await (this.directoryMade = this.makeDirectory());
+      this.directoryMade = this.makeDirectory();
+      await this.directoryMade;
       await writeFile(file, message as Buffer, { mode: 0o600 });
     });
     this.logger.info({ file, subject: mail.subject }, `mail written to ${file}`);

@@ -21,8 +21,8 @@ function escapeHtml(text: string): string {
 
 /** One layout for every mail: the plain-text and HTML bodies say the same. */
 function compose({ subject, greeting, paragraphs, action, footer }: Layout): MailContent {
-  const text =
-    [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), footer].join("\n\n") + "\n";
+  const blocks = [greeting, ...paragraphs, ...(action ? [`${action.label}:\n${action.url}`] : []), footer];
+  const text = `${blocks.join("\n\n")}\n`;
   const button = action
     ? `<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 18px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
 <p style="font-size:12px;color:#555">Or open this address: <a href="${escapeHtml(action.url)}">${escapeHtml(action.url)}</a></p>`

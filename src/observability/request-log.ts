@@ -57,7 +57,10 @@ export function logRequest(
 /** The record `logRequest` started for this request (a fresh one for a request it never saw). */
 export function requestRecordOf(request: IncomingMessage): RequestRecord {
   let record = records.get(request);
-  if (!record) records.set(request, (record = { id: randomUUID() }));
+  if (!record) {
+    record = { id: randomUUID() };
+    records.set(request, record);
+  }
   return record;
 }
 

@@ -10,6 +10,7 @@ import type { EventCounter } from "../observability/events.js";
 import type { RevocationStore } from "../store/revocation-store.js";
 import type { UserRecord } from "../users/users.service.js";
 import { holdEndingLock } from "./revocation-set.js";
+import type { TokenLifetimes } from "./settings.js";
 import {
   inPoolTransaction,
   runIn,
@@ -25,13 +26,6 @@ export interface AuthResult {
   refreshToken: string;
   refreshTokenExpiresAt: Date;
   user: UserRecord;
-}
-
-export interface TokenLifetimes {
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  /** How long after its rotation a refresh token may be presented again by the same client; 0: never. */
-  refreshReuseIntervalSeconds: number;
 }
 
 export interface SessionLifecycleDependencies {

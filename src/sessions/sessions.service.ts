@@ -1,5 +1,5 @@
 import type { SecurityEvents } from "../audit/security-events.js";
-import { InvalidAccessTokenError, type AccessTokens } from "../auth/access-tokens.js";
+import { InvalidAccessTokenError, type AccessTokenClaims, type AccessTokens } from "../auth/access-tokens.js";
 import { effectiveRoles } from "../auth/roles.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Clock } from "../clock.js";
@@ -186,7 +186,7 @@ export class SessionsService {
 
   /** The viewer named by a bearer token: valid signature and lifetime, and its session not ended. */
   async authenticate(accessToken: string): Promise<Viewer> {
-    let claims;
+    let claims: AccessTokenClaims;
     try {
       claims = await this.dependencies.accessTokens.verify(accessToken);
     } catch (error) {

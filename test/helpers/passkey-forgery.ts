@@ -5,11 +5,13 @@ import { passkeySettings } from "./passkeys.js";
 import { useTestServer } from "./test-server.js";
 import { errorCodes, type GraphQLResponse } from "../../harness/graphql.js";
 
-export type Json = Record<string, any>;
-
-/** A JSON answer with its client data (base64url JSON) rewritten by `change`. */
-export function withClientData(response: Json, change: (clientData: Json) => void): Json {
-  const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
+/** An authenticator's answer with its client data (base64url JSON) rewritten by `change`. */
+export function withClientData<Answer extends { response: { clientDataJSON: string } }>(
+  response: Answer,
+  change: (clientData: Record<string, unknown>) => void,
+): Answer {
+  const decoded = Buffer.from(response.response.clientDataJSON, "base64url").toString();
+  const clientData = JSON.parse(decoded) as Record<string, unknown>;
   change(clientData);
   return {
     ...response,

@@ -1,9 +1,19 @@
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from "@simplewebauthn/server";
 import { expect } from "vitest";
-import type { GraphQLResponse } from "../../harness/graphql.js";
+import type { GraphQLResponse, UntypedData } from "../../harness/graphql.js";
 import type { TestServer } from "./server.js";
 import type { TestAuthenticator } from "../../harness/test-authenticator.js";
 
-export { appOrigin, passkeySettings, TestAuthenticator } from "../../harness/test-authenticator.js";
+export {
+  appOrigin,
+  passkeySettings,
+  TestAuthenticator,
+  type AuthenticationResponse,
+  type RegistrationResponse,
+} from "../../harness/test-authenticator.js";
 
 export const passkeyDocuments = {
   beginRegistration: `mutation BeginRegistration($currentPassword: String) {
@@ -23,7 +33,7 @@ export const passkeyDocuments = {
   remove: `mutation Remove($id: ID!) { removePasskey(id: $id) }`,
 };
 
-export function ok(response: GraphQLResponse): Record<string, any> {
+export function ok(response: GraphQLResponse): UntypedData {
   expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
   return response.data!;
 }
@@ -33,7 +43,7 @@ export async function beginRegistration(server: TestServer, accessToken: string,
   return ok(await server.request(passkeyDocuments.beginRegistration, { currentPassword }, { token: accessToken }))
     .beginPasskeyRegistration as {
     challengeId: string;
-    options: Record<string, any>;
+    options: PublicKeyCredentialCreationOptionsJSON;
     expiresAt: string;
   };
 }
@@ -60,7 +70,7 @@ export async function registerPasskey(
 export async function beginLogin(server: TestServer, input: { usernameOrEmail?: string; mfaToken?: string } = {}) {
   return ok(await server.request(passkeyDocuments.beginLogin, input)).beginPasskeyLogin as {
     challengeId: string;
-    options: Record<string, any>;
+    options: PublicKeyCredentialRequestOptionsJSON;
     expiresAt: string;
   };
 }

@@ -11,6 +11,7 @@ import { createDatabase, type Database } from "../../src/db/prisma.js";
 import { createMailTransport } from "../../src/mail/configured-transport.js";
 import type { MailTransport } from "../../src/mail/mail-transport.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
+import type { PasswordAttemptLimits } from "../../src/rate-limit/password-attempts.js";
 import { prepareToServe } from "../../src/server.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { RedisStore } from "../../src/store/redis-store.js";
@@ -98,7 +99,8 @@ export interface TestServerOptions {
   config?: NodeJS.ProcessEnv;
   logger?: Logger;
   database?: Database;
-  loginLimits?: AppDependencies["loginLimits"];
+  /** Overrides of the login rate limits, which are otherwise raised out of reach. */
+  loginLimits?: Partial<PasswordAttemptLimits>;
   /** Default: SMTP to `config.SMTP_URL` when given, else `.eml` files in a directory of the server's own. */
   mailTransport?: MailTransport;
   hasher?: PasswordHasher;
@@ -120,7 +122,10 @@ export interface TestServer {
 
 /** The real application on a random port, over a real database and a real revocation store. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const config = testConfig(options.config);
+  const loaded = testConfig(options.config);
+  // Every test client is 127.0.0.1: only the limits a test sets apply.
+  const passwordAttempts = { ...loaded.passwordAttempts, ...unlimited, ...options.loginLimits };
+  const config = { ...loaded, passwordAttempts };
   const database =
     options.database ?? createDatabase(options.databaseUrl, { poolSize: 5, timeouts: patientDatabaseTimeouts });
   const store =
@@ -153,8 +158,6 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     mailTransport,
     logger: options.logger ?? createLogger("silent"),
     clock: options.clock,
-    // Every test client is 127.0.0.1: only the limits a test sets apply.
-    loginLimits: { ...unlimited, ...options.loginLimits },
     deliveryTuning: { ...testDeliveryTuning, ...options.deliveryTuning },
   };
   // As the server starts: the app, then the steps before it serves.
