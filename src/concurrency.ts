@@ -42,7 +42,8 @@ export function concurrencyLimit(
     });
   return async <T>(task: () => Promise<T>, lane = 0): Promise<T> => {
     if (running >= limit) {
-      const waiting = (lanes[lane] ??= []);
+      const waiting = lanes[lane] ?? [];
+      lanes[lane] = waiting;
       if (waiting.length >= maxWaiting) throw new QueueFullError(`${waiting.length} tasks are already waiting`);
       await turn(waiting);
     }
