@@ -82,6 +82,30 @@ describe("a NUL character in text input", () => {
     expectNoBug(response);
     expect(response.errors).toEqual([expect.objectContaining({ extensions: { code: "BAD_USER_INPUT", field: "id" } })]);
   });
+
+  it("in a variable is refused every time its document is sent with one, between sendings without", async () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const clean = await server().request(sessionMutations.refresh, { refreshToken: `not-a-token-${trial}` });
+      expect(errorCodes(clean)).toEqual(["INVALID_REFRESH_TOKEN"]);
+      const refused = await server().request(sessionMutations.refresh, { refreshToken: `not-a-token\u0000${trial}` });
+      expectNoBug(refused);
+      expect(refused.errors).toEqual([
+        expect.objectContaining({ extensions: { code: "BAD_USER_INPUT", field: "refreshToken" } }),
+      ]);
+    }
+  });
+
+  it("written into the query is refused on every sending of that document, not only the first", async () => {
+    const { accessToken } = await server().app.services.accounts.register(newAccount());
+    const query = `mutation { revokeSession(id: "b\\u0000") }`;
+    for (let trial = 0; trial < 5; trial++) {
+      const response = await server().request(query, {}, { token: accessToken });
+      expectNoBug(response);
+      expect(response.errors).toEqual([
+        expect.objectContaining({ extensions: { code: "BAD_USER_INPUT", field: "id" } }),
+      ]);
+    }
+  });
 });
 
 describe("automatic persisted queries", () => {

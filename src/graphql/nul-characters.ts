@@ -41,11 +41,24 @@ function fieldWithNulInDocument(document: DocumentNode): string | undefined {
 }
 
 /**
+ * Each document's finding, null for none. Apollo parses a query string once and hands every later
+ * request with the same string the same document, so the walk is made once per document, not per
+ * request; the variables differ from request to request and are read every time.
+ */
+const documentFindings = new WeakMap<DocumentNode, string | null>();
+
+function fieldWithNulInDocumentOnce(document: DocumentNode): string | undefined {
+  let finding = documentFindings.get(document);
+  if (finding === undefined) documentFindings.set(document, (finding = fieldWithNulInDocument(document) ?? null));
+  return finding ?? undefined;
+}
+
+/**
  * PostgreSQL cannot store a NUL character in text and fails the statement (22021); no name,
  * address, token or id contains one. Refused as bad input before anything runs.
  */
 export const rejectNulCharacters: RequestCheck = ({ request, document }) => {
-  const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocument(document);
+  const field = fieldWithNulInVariables(request.variables ?? {}) ?? fieldWithNulInDocumentOnce(document);
   // Refused before execution, like a variable of the wrong type.
   if (field !== undefined)
     throw refusedBeforeExecution(new BadUserInputError(field, "Text may not contain NUL characters."));
