@@ -49,7 +49,10 @@ const documentFindings = new WeakMap<DocumentNode, string | null>();
 
 function fieldWithNulInDocumentOnce(document: DocumentNode): string | undefined {
   let finding = documentFindings.get(document);
-  if (finding === undefined) documentFindings.set(document, (finding = fieldWithNulInDocument(document) ?? null));
+  if (finding === undefined) {
+    finding = fieldWithNulInDocument(document) ?? null;
+    documentFindings.set(document, finding);
+  }
   return finding ?? undefined;
 }
 
