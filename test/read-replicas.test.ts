@@ -31,11 +31,17 @@ async function usableReplicas(server: TestServer): Promise<number> {
   return Number(/^database_replicas_usable (\d+)$/m.exec(text)?.[1]);
 }
 
-function startServer(maxLag: string): Promise<TestServer> {
-  return startTestServer({
+/**
+ * A server reading from the replica. A replica whose stream has not started yet is skipped until
+ * the next measure, a second later: on a busy machine that can outlast the test's first requests.
+ */
+async function startServer(maxLag: string): Promise<TestServer> {
+  const server = await startTestServer({
     databaseUrl: replication().primaryUrl,
     config: { DATABASE_REPLICA_URLS: replication().replicaUrl, DATABASE_REPLICA_MAX_LAG: maxLag },
   });
+  await expect.poll(() => usableReplicas(server), { timeout: 15_000, interval: 100 }).toBe(1);
+  return server;
 }
 
 describe("a replica whose replay is paused", () => {
