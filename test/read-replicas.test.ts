@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { errorCodes, mutations, sessionMutations } from "../harness/graphql.js";
 import { admin, logIn, signUp, signUpAdmin, type SignedUp } from "./helpers/accounts.js";
 import { useStreamingReplication } from "./helpers/postgres-replica.js";
@@ -40,7 +40,7 @@ async function startServer(maxLag: string): Promise<TestServer> {
     databaseUrl: replication().primaryUrl,
     config: { DATABASE_REPLICA_URLS: replication().replicaUrl, DATABASE_REPLICA_MAX_LAG: maxLag },
   });
-  await expect.poll(() => usableReplicas(server), { timeout: 15_000, interval: 100 }).toBe(1);
+  await vi.waitFor(async () => expect(await usableReplicas(server)).toBe(1), { timeout: 15_000, interval: 100 });
   return server;
 }
 
