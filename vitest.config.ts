@@ -14,7 +14,9 @@ export default defineConfig({
     // Most of a test's time is spent waiting on servers (PostgreSQL, Redis, child processes), so two
     // files at a time use a 2-core machine better than the default of one fork per spare core.
     maxWorkers: 2,
-    testTimeout: 30_000,
+    // A bound for hangs, not a speed goal: with two files at a time on a busy machine, a property
+    // test of many flows (each through a real identity provider) can take tens of seconds.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ["test/helpers/global-setup.ts"],
   },
