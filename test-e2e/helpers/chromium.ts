@@ -9,6 +9,20 @@ export async function launchChromium(): Promise<Browser> {
   await access(chromiumPath).catch(() => {
     throw new Error(`no Chromium at ${chromiumPath}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   });
-  // Chromium refuses to run as root with its sandbox on (a container's CI).
-  return chromium.launch({ executablePath: chromiumPath, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+  return chromium.launch({
+    executablePath: chromiumPath,
+    // Bounded: a browser that does not come up fails the file instead of holding the run.
+    timeout: 60_000,
+    args: [
+      // Chromium refuses to run as root with its sandbox on (a container's CI).
+      ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
+      // Nothing but the pages under test goes to the network: a CI machine may have none.
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-gpu",
+    ],
+  });
 }
