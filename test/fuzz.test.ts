@@ -513,8 +513,10 @@ async function expectBoundedAnswer(body: string, token?: string) {
   expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
   for (const error of JSON.parse(text).errors ?? [])
     expect(error.extensions?.code, text.slice(0, 300)).toMatch(/^[A-Z_]+$/);
-  // Not a performance figure (those are in bench/): a request that stalls the server takes seconds.
-  expect(milliseconds, body.slice(0, 300)).toBeLessThan(1000);
+  // Not a performance figure (those are in bench/): work that grows faster than the body (a walk
+  // over every pair of 300 000 list items, say) takes minutes, while a bounded answer takes well under
+  // five seconds even with two test files and other work sharing the cores.
+  expect(milliseconds, body.slice(0, 300)).toBeLessThan(5000);
 }
 
 it("answers generated fragment graphs (chains, diamonds, wide and cyclic spreads, up to 60 fragments) at once", async () => {

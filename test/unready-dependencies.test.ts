@@ -165,8 +165,9 @@ it("node dist/cli/migrate.js exits as soon as it has applied the migrations", as
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code, output).toBe(0);
     expect(output).toMatch(/^Applied: \d+_init/);
-    // It used to print at once, then wait ~10 s for a timer of the WebAssembly engine.
-    expect(Date.now() - printedAt, `printed after ${printedAt - started} ms`).toBeLessThan(3_000);
+    // It used to print at once, then wait ~10 s for a timer of the WebAssembly engine; on a busy
+    // machine a prompt exit still takes a few seconds.
+    expect(Date.now() - printedAt, `printed after ${printedAt - started} ms`).toBeLessThan(6_000);
   } finally {
     await database.drop();
   }
