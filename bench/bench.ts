@@ -115,7 +115,7 @@ async function startServers(
   stops.push(subgraph.stop);
   const ceiling = await startCeiling();
   stops.push(ceiling.stop);
-  const peer = databases && (await startPeer(await buildPeer(build.dir), databases.peerUrl));
+  const peer = databases && (await startPeer(await buildPeer(build.dir), databases.peerUrl, databases.peerRedis));
   if (peer) stops.push(peer.stop);
   const another = (settings: Record<string, string>) => startSubgraph(build.dir, databases?.subgraphUrl, settings);
   return { subgraph, ceiling, peer, startSubgraph: another };

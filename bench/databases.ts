@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
 import { createLogger } from "../src/observability/logger.js";
@@ -38,4 +39,24 @@ export async function scratchDatabase(
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** A key prefix of the run's own on `redisUrl`'s server; `drop` removes every key under it. */
+export function scratchKeyPrefix(
+  redisUrl: string,
+  prefix: string,
+): { url: string; keyPrefix: string; drop(): Promise<void> } {
+  const keyPrefix = `${prefix}:${randomBytes(4).toString("hex")}:`;
+  const drop = async () => {
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      for await (const keys of redis.scanStream({ match: `${keyPrefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+        if (keys.length > 0) await redis.unlink(...keys);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  };
+  return { url: redisUrl, keyPrefix, drop };
 }

@@ -1,13 +1,17 @@
 // `npm run bench -- --peers`: better-auth beside the subgraph, on a database of its own in the same
-// PostgreSQL, asked the same things through its own routes.
+// PostgreSQL (and with REDIS_URL its sessions under keys of its own in the same Redis), asked the
+// same things through its own routes.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { newAccount } from "../harness/accounts.js";
 import { projectRoot } from "../harness/process.js";
-import { benchPostgres, scratchDatabase } from "./databases.js";
+import { benchPostgres, scratchDatabase, scratchKeyPrefix } from "./databases.js";
 import type { HttpCall } from "./load.js";
 import { peerArgon2id, peerPoolSize } from "./peer-settings.js";
 import { productionEnvironment } from "./processes.js";
+
+/** Where the peer keeps its sessions: in Redis whenever the subgraph keeps its revocation set there. */
+export const peerSessionStore = (): "REDIS_URL" | "PostgreSQL" => (process.env.REDIS_URL ? "REDIS_URL" : "PostgreSQL");
 
 export async function peerDescription(): Promise<string> {
   const { version } = JSON.parse(
@@ -15,8 +19,11 @@ export async function peerDescription(): Promise<string> {
   );
   return (
     `better-auth ${version}: email + password on a pg Pool (max ${peerPoolSize}) in a database of its own on the same PostgreSQL; ` +
+    (peerSessionStore() === "REDIS_URL"
+      ? "sessions only in the Redis of REDIS_URL, as better-auth's secondaryStorage (ioredis, keys of its own), each with a copy of its user; "
+      : "sessions in PostgreSQL; ") +
     `argon2id m=${peerArgon2id.memoryCost} KiB, t=${peerArgon2id.timeCost}, p=${peerArgon2id.parallelism} through @node-rs/argon2 ` +
-    "(on libuv's thread pool); rate limiter off; cookie cache off, so every get-session reads the database; " +
+    "(on libuv's thread pool); rate limiter off; cookie cache off, so every get-session reads the session store; " +
     "a verification mail on sign-up, composed by nodemailer and written as an .eml file, as the subgraph's register does without SMTP_URL; " +
     `its tables made beforehand; both servers compiled, run by node with ${Object.entries(productionEnvironment)
       .map(([name, value]) => `${name}=${value}`)
@@ -27,22 +34,30 @@ export async function peerDescription(): Promise<string> {
 export interface BenchDatabases {
   subgraphUrl: string;
   peerUrl: string;
+  /** With REDIS_URL: the Redis of the peer's sessions, and the prefix of its keys there. */
+  peerRedis?: { url: string; keyPrefix: string };
   remove(): Promise<void>;
 }
 
 /**
  * One PostgreSQL for both servers, a database each: DATABASE_URL's server, or else an embedded one
- * started here (the subgraph's own embedded database would live and die with its process).
+ * started here (the subgraph's own embedded database would live and die with its process). With
+ * REDIS_URL, a key prefix for the peer's sessions, whose keys are removed with its database:
+ * they would otherwise outlive the run by a week.
  */
 export async function benchDatabases(dataDir: string): Promise<BenchDatabases> {
   const postgres = await benchPostgres(dataDir);
   const peer = await scratchDatabase(postgres.url, "bench_peer");
+  const redisUrl = peerSessionStore() === "REDIS_URL" ? process.env.REDIS_URL : undefined;
+  const peerRedis = redisUrl ? scratchKeyPrefix(redisUrl, "bench-peer") : undefined;
   return {
     subgraphUrl: postgres.url,
     peerUrl: peer.url,
+    peerRedis,
     remove: async () => {
       await peer.drop();
       await postgres.stop();
+      await peerRedis?.drop();
     },
   };
 }

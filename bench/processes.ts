@@ -127,11 +127,23 @@ export async function buildPeer(buildDir: string): Promise<string> {
   return path.join(outDir, "peer-server.js");
 }
 
-/** The compiled peer; like the subgraph, its tables are made beforehand by a process of their own. */
-export async function startPeer(server: string, databaseUrl: string): Promise<Served> {
-  const migrated = await run("node", [server], { DATABASE_URL: databaseUrl, PEER_MIGRATE: "only" });
+/**
+ * The compiled peer, its sessions in `redis` when given (else in PostgreSQL); like the subgraph, its
+ * tables are made beforehand by a process of their own, which sees the same stores (better-auth
+ * makes no session table when its sessions live in Redis).
+ */
+export async function startPeer(
+  server: string,
+  databaseUrl: string,
+  redis?: { url: string; keyPrefix: string },
+): Promise<Served> {
+  const environment = {
+    DATABASE_URL: databaseUrl,
+    ...(redis ? { REDIS_URL: redis.url, PEER_REDIS_KEY_PREFIX: redis.keyPrefix } : {}),
+  };
+  const migrated = await run("node", [server], { ...environment, PEER_MIGRATE: "only" });
   if (migrated.code !== 0) throw new Error(`the peer's migrations failed:\n${migrated.output}`);
-  return serve([server], { DATABASE_URL: databaseUrl }, (baseUrl) => `${baseUrl}/api/auth/ok`);
+  return serve([server], environment, (baseUrl) => `${baseUrl}/api/auth/ok`);
 }
 
 /** The constant-resolver Apollo subgraph, in a process of its own like the subgraph it is compared with. */

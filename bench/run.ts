@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { projectRoot } from "../harness/process.js";
 import { round, startBench, type Bench } from "./bench.js";
-import { peerDescription } from "./peer.js";
+import { peerDescription, peerSessionStore } from "./peer.js";
 import { entitiesFigures } from "./phases/entities.js";
 import { hardeningFigures } from "./phases/hardening.js";
 import { loginFigures } from "./phases/login.js";
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       machine: { cpus: availableParallelism(), node: process.version },
       database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded PostgreSQL",
       revocationStore: process.env.REDIS_URL ? "REDIS_URL" : "in-process",
-      ...(bench.peer ? { peer: await peerDescription() } : {}),
+      ...(bench.peer ? { peer: await peerDescription(), peerSessionStore: peerSessionStore() } : {}),
       rows,
     });
     console.log(formatTable(rows));
