@@ -34,8 +34,9 @@ export class TemporaryFileTransport extends FileTransport {
     return Promise.all(files.map(async (file) => parseMail(await readFile(path.join(this.directory, file)))));
   }
 
+  /** Retried: a mail the outbox is still writing as the server stops can land while the folder is removed. */
   remove(): Promise<void> {
-    return rm(this.directory, { recursive: true, force: true });
+    return rm(this.directory, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
 
