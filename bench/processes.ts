@@ -25,12 +25,15 @@ export async function buildSubgraph(): Promise<{ dir: string; remove(): Promise<
 }
 
 /**
- * The environment every server here runs in, as production should: at most two glibc malloc
- * arenas. Each thread that allocates (V8's compiler and GC helpers, libuv's pool, worker threads)
- * otherwise gets an arena of its own, which keeps what it once held: tens of megabytes, free yet
- * resident.
+ * The environment every server here runs in, as production should:
+ * - at most two glibc malloc arenas. Each thread that allocates (V8's compiler and GC helpers,
+ *   libuv's pool, worker threads) otherwise gets an arena of its own, which keeps what it once
+ *   held: tens of megabytes, free yet resident.
+ * - a young generation of 2 × 4 MB instead of 2 × 16. Start-up alone grows it to its maximum, and
+ *   a request's garbage dies long before 4 MB of others' is allocated. V8 reads this only as the
+ *   process starts, so it cannot be set from the server's own code.
  */
-export const productionEnvironment = { MALLOC_ARENA_MAX: "2" };
+export const productionEnvironment = { MALLOC_ARENA_MAX: "2", NODE_OPTIONS: "--max-semi-space-size=4" };
 
 async function serve(
   args: string[],

@@ -71,7 +71,7 @@ export class UsersService {
     private readonly laggingReads: LaggingReads,
   ) {}
 
-  /** In the order of `ids`, null for unknown ones; one SQL query whatever their number. */
+  /** In the order of `ids`, null for unknown ones; one query per 1 000 ids, shared with concurrent requests' reads. */
   findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
     return Promise.all(ids.map((id) => this.concurrentReads.load(id)));
   }
