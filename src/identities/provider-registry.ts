@@ -1,9 +1,7 @@
 import type { Clock } from "../clock.js";
 import { BadUserInputError, ServiceUnavailableError } from "../errors/errors.js";
 import type { Logger } from "../observability/logger.js";
-import { GitHubProvider } from "./github-provider.js";
 import { ProviderRefusal, type SignInProvider } from "./sign-in-provider.js";
-import { OpenIdConnectProvider } from "./openid-connect-provider.js";
 import type { IdentityProviderSettings, ProviderSetting } from "./settings.js";
 
 /** What a login button needs. */
@@ -12,11 +10,17 @@ export interface ProviderSummary {
   name: string;
 }
 
-/** A provider's setting made a provider: by discovery, for OpenID Connect. */
+/**
+ * A provider's setting made a provider: by discovery, for OpenID Connect. The providers' code (and
+ * their OAuth client) is loaded here, so a server with none configured never loads it.
+ */
 async function connect(setting: ProviderSetting, timeoutSeconds: number): Promise<SignInProvider> {
-  return setting.kind === "github"
-    ? new GitHubProvider(setting, timeoutSeconds)
-    : OpenIdConnectProvider.discover(setting, timeoutSeconds);
+  if (setting.kind === "github") {
+    const { GitHubProvider } = await import("./github-provider.js");
+    return new GitHubProvider(setting, timeoutSeconds);
+  }
+  const { OpenIdConnectProvider } = await import("./openid-connect-provider.js");
+  return OpenIdConnectProvider.discover(setting, timeoutSeconds);
 }
 
 /** A provider whose discovery failed is tried again on use, at most this often. */

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import * as client from "openid-client";
 import { InvalidChallengeError } from "../errors/errors.js";
+import { loadOnFirstUse } from "../load-on-first-use.js";
 import type { SingleUseStore } from "../store/single-use-store.js";
 import type { AuthorizationSecrets } from "./sign-in-provider.js";
+
+const openIdClient = loadOnFirstUse(() => import("openid-client"));
 
 /** How long a sign-in may take at the provider, from start to completion. */
 export const flowLifetimeSeconds = 10 * 60;
@@ -42,6 +44,7 @@ export class SignInFlows {
 
   /** A new flow with fresh `state`, `nonce` and PKCE verifier; its id goes to the client. */
   async begin(flow: Omit<SignInFlow, "secrets">): Promise<{ flowId: string; secrets: AuthorizationSecrets }> {
+    const client = await openIdClient();
     const secrets = {
       state: client.randomState(),
       nonce: client.randomNonce(),

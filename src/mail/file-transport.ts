@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import nodemailer from "nodemailer";
+import { loadOnFirstUse } from "../load-on-first-use.js";
 import type { Logger } from "../observability/logger.js";
 import { composedMessage, type Mail, type MailTransport } from "./mail-transport.js";
+
+/** Composes a message into the bytes SMTP would carry; it keeps nothing between messages, so one serves every transport. */
+const composer = loadOnFirstUse(async () => {
+  const { default: nodemailer } = await import("nodemailer");
+  return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+});
 
 /**
  * Development without a mail server: each message is composed exactly as SMTP would carry it and
@@ -12,7 +18,6 @@ import { composedMessage, type Mail, type MailTransport } from "./mail-transport
 export class FileTransport implements MailTransport {
   readonly description: string;
   readonly sendLimitMs = 5_000;
-  private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   private directoryMade: Promise<void> | undefined;
 
   constructor(
@@ -23,7 +28,7 @@ export class FileTransport implements MailTransport {
   }
 
   async send(mail: Mail): Promise<void> {
-    const { message } = await this.composer.sendMail(composedMessage(mail));
+    const { message } = await (await composer()).sendMail(composedMessage(mail));
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const file = path.join(this.directory, `${stamp}-${randomBytes(4).toString("hex")}.eml`);
     // The directory is made once, not before every message (a registration waits for its mail);

@@ -1,4 +1,5 @@
-import nodemailer, { type Mail as Transporter } from "nodemailer";
+import type { Mail as Transporter } from "nodemailer";
+import { loadOnFirstUse } from "../load-on-first-use.js";
 import { composedMessage, type Mail, type MailTransport } from "./mail-transport.js";
 
 export interface SmtpTransportOptions {
@@ -13,21 +14,27 @@ export class SmtpTransport implements MailTransport {
   readonly description: string;
   /** Each step has the timeout; connecting, the greeting and the data together, at most three. */
   readonly sendLimitMs: number;
-  private readonly transporter: Transporter;
+  /** The pool, made with the first message: nodemailer is loaded then, not as the server starts. */
+  private readonly transporter: () => Promise<Transporter>;
+  private made: Transporter | undefined;
 
   constructor(options: SmtpTransportOptions) {
     const timeoutMs = options.timeoutSeconds * 1000;
     this.sendLimitMs = timeoutMs * 3;
     const { protocol, host } = new URL(options.url);
     this.description = `SMTP at ${protocol}//${host}`;
-    this.transporter = nodemailer.createTransport({
-      url: options.url,
-      pool: true,
-      maxConnections: 5,
-      connectionTimeout: timeoutMs,
-      greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs,
-      dnsTimeout: timeoutMs,
+    this.transporter = loadOnFirstUse(async () => {
+      const { default: nodemailer } = await import("nodemailer");
+      this.made = nodemailer.createTransport({
+        url: options.url,
+        pool: true,
+        maxConnections: 5,
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+        dnsTimeout: timeoutMs,
+      });
+      return this.made;
     });
   }
 
@@ -42,13 +49,14 @@ export class SmtpTransport implements MailTransport {
       );
     });
     try {
-      await Promise.race([this.transporter.sendMail(composedMessage(mail)), deadline]);
+      const sent = this.transporter().then((transporter) => transporter.sendMail(composedMessage(mail)));
+      await Promise.race([sent, deadline]);
     } finally {
       clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
-    this.transporter.close();
+    this.made?.close();
   }
 }

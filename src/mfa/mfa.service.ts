@@ -53,7 +53,7 @@ export class MfaService {
   async enrollTotp(viewer: Viewer, currentPassword: string, client: ClientInfo): Promise<TotpEnrollmentDetails> {
     const { database, secondFactor, clock, totpIssuer } = this.dependencies;
     const user = await this.dependencies.currentPassword.verify(viewer.userId, currentPassword, client);
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     const sealed = secondFactor.seal(user.id, secret);
     // One statement, so that an enabled authenticator is never overwritten, whatever runs alongside.
     const written = await database.$executeRaw`

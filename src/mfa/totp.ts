@@ -1,13 +1,15 @@
-import { generateSecret, generateURI, verify } from "otplib";
-import QRCode from "qrcode";
+import { loadOnFirstUse } from "../load-on-first-use.js";
+
+const otp = loadOnFirstUse(() => import("otplib"));
+const qrCodes = loadOnFirstUse(() => import("qrcode"));
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30-second steps. */
 export const totpStepSeconds = 30;
 const codeFormat = /^\d{6}$/;
 
 /** 160 random bits in base32, as authenticator apps expect. */
-export function newTotpSecret(): string {
-  return generateSecret();
+export async function newTotpSecret(): Promise<string> {
+  return (await otp()).generateSecret();
 }
 
 export interface TotpEnrollmentDetails {
@@ -21,6 +23,7 @@ export async function enrollmentDetails(
   issuer: string,
   accountName: string,
 ): Promise<TotpEnrollmentDetails> {
+  const [{ generateURI }, { default: QRCode }] = await Promise.all([otp(), qrCodes()]);
   const otpauthUrl = generateURI({ issuer, label: accountName, secret });
   return { secret, otpauthUrl, qrCodeDataUrl: await QRCode.toDataURL(otpauthUrl, { errorCorrectionLevel: "M" }) };
 }
@@ -35,6 +38,7 @@ export function isTotpCode(code: string): boolean {
  */
 export async function totpCodeStep(secret: string, code: string, now: Date): Promise<number | null> {
   if (!isTotpCode(code)) return null;
+  const { verify } = await otp();
   const result = await verify({
     secret,
     token: code,

@@ -1,14 +1,13 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { InvalidPasskeyError } from "../errors/errors.js";
+import { loadOnFirstUse } from "../load-on-first-use.js";
+
+const webAuthn = loadOnFirstUse(() => import("@simplewebauthn/server"));
 
 /** The WebAuthn relying party: answers are accepted from these origins and this RP ID only, never from the request's own. */
 export interface PasskeySettings {
@@ -60,11 +59,12 @@ export interface VerifiedAssertion {
 export class RelyingParty {
   constructor(private readonly settings: PasskeySettings) {}
 
-  registrationOptions(input: {
+  async registrationOptions(input: {
     userName: string;
     userHandle: string;
     exclude: CredentialDescriptor[];
   }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const { generateRegistrationOptions } = await webAuthn();
     return generateRegistrationOptions({
       rpName: this.settings.rpName,
       rpID: this.settings.rpId,
@@ -80,10 +80,11 @@ export class RelyingParty {
   }
 
   /** `allow` undefined: any discoverable credential of this RP ID (the browser's autofill). */
-  authenticationOptions(input: {
+  async authenticationOptions(input: {
     allow?: CredentialDescriptor[];
     userVerification: "required" | "preferred";
   }): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { generateAuthenticationOptions } = await webAuthn();
     return generateAuthenticationOptions({
       rpID: this.settings.rpId,
       allowCredentials: input.allow?.map(toDescriptor),
@@ -97,6 +98,7 @@ export class RelyingParty {
     response: RegistrationResponseJSON,
     expectedChallenge: string,
   ): Promise<RegisteredCredential> {
+    const { verifyRegistrationResponse } = await webAuthn();
     const verification = await verifyRegistrationResponse({
       response,
       expectedChallenge,
@@ -124,6 +126,7 @@ export class RelyingParty {
     expectedChallenge: string,
     credential: AssertingCredential,
   ): Promise<VerifiedAssertion | null> {
+    const { verifyAuthenticationResponse } = await webAuthn();
     const verification = await verifyAuthenticationResponse({
       response,
       expectedChallenge,
