@@ -48,6 +48,9 @@ it("signs a new person in with the provider: an account of theirs, the session o
     expect(page.url()).toBe(`${example().appUrl}/account`);
     // The provider vouched for the address: verified at once, no link to follow.
     await expect(page.locator("dd", { hasText: lin.email }).textContent()).resolves.toContain("(verified)");
+    // No password to confirm it with: two-factor authentication is not offered.
+    await page.getByText("this account signs in without one").waitFor();
+    expect(await page.getByRole("button", { name: "Turn on" }).count()).toBe(0);
     expect(await traffic.currentCookie()).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
     await traffic.expectNoRefreshTokenReachedScript(page);
     // The flow is forgotten, and the callback's code never stayed in the address bar's history.

@@ -28,7 +28,7 @@ export const RevokeSession = gql`mutation RevokeSession($id: ID!) { revokeSessio
 
 export const Account = gql`query Account {
   me {
-    id username email emailVerified totpEnabled createdAt
+    id username email emailVerified hasPassword totpEnabled createdAt
     passkeys { id name createdAt lastUsedAt }
     identities { id provider email }
   }
@@ -43,6 +43,7 @@ export interface AccountData {
     username: string;
     email: string;
     emailVerified: boolean;
+    hasPassword: boolean;
     totpEnabled: boolean;
     createdAt: string;
     passkeys: { id: string; name: string; createdAt: string; lastUsedAt: string | null }[];

@@ -9,6 +9,11 @@ export function twoFactor({ me }: AccountData, reload: () => Promise<void>): Nod
     card.append(h("p", {}, "On: signing in asks for a code from your authenticator app."));
     return card;
   }
+  // Turning it on asks for the password: an account made by an identity provider has none to give.
+  if (!me.hasPassword) {
+    card.append(h("p", {}, "Off. Turning it on asks for your password, and this account signs in without one."));
+    return card;
+  }
   const step = (...content: Node[]) => card.replaceChildren(card.firstChild!, ...content);
   const enroll = form(
     [{ name: "currentPassword", label: "Your password", type: "password", autocomplete: "current-password" }],
